@@ -1,0 +1,37 @@
+# The front door for humans and CI: `make run` serves the local system, `make test` checks it all.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+
+.PHONY: run test lint types unit integration e2e infra bench clean
+
+$(STAMP): pyproject.toml requirements.txt requirements-optimiser.txt requirements-dev.txt
+	@py=$$(scripts/find-python312) && \
+	  { [ -x $(PY) ] && $(PY) -c 'import sys; assert sys.version_info[:2]==(3,12)' 2>/dev/null || { rm -rf $(VENV) && $$py -m venv $(VENV); }; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[routing,dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	PORT=$(PORT) $(VENV)/bin/python -m chalicelib.local
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest tests/unit -q
+
+test: lint types $(STAMP)
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(VENV)/bin/lastmile bench
+
+clean:
+	rm -rf $(VENV) infra/cdk.out infra/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""The `lastmile` command line: route planning tools and operator commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lastmile", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    from chalicelib.routing import commands as routing_commands
+
+    routing_commands.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
