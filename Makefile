@@ -10,8 +10,8 @@ PORT ?= 8000
 $(STAMP): pyproject.toml requirements.txt requirements-optimiser.txt requirements-dev.txt
 	@py=$$(scripts/find-python312) && \
 	  { [ -x $(PY) ] && $(PY) -c 'import sys; assert sys.version_info[:2]==(3,12)' 2>/dev/null || { rm -rf $(VENV) && $$py -m venv $(VENV); }; }
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[routing,dev]'
+	$(PY) -m pip install -qq --upgrade pip
+	$(PY) -m pip install -qq -e '.[routing,dev]'
 	touch $(STAMP)
 
 run: $(STAMP)

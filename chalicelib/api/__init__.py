@@ -1,0 +1,1 @@
+"""Chalice blueprints, one per audience: parse the request, call one service, shape the reply."""

@@ -1,0 +1,1 @@
+"""One module per storefront platform: verify its signature, translate its payload."""

@@ -1,0 +1,1 @@
+"""What customers see of their parcel: timeline, ETA, and the public view without PII."""

@@ -1,0 +1,49 @@
+"""The lastmile Chalice app: middleware, blueprints and Lambda entry points. Wiring only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from chalice import Chalice
+
+from chalicelib.api.admin import admin
+from chalicelib.api.merchant import merchant_api
+from chalicelib.api.tracking import tracking
+from chalicelib.api.webhooks import webhooks
+from chalicelib.config import settings
+
+app = Chalice(app_name="lastmile")
+logger = Logger(service="lastmile")
+metrics = Metrics(namespace="lastmile", service="lastmile")
+tracer = Tracer(service="lastmile")
+
+
+@app.middleware("http")
+def observe(event: Any, get_response: Any) -> Any:
+    """Correlation id on every log line and a metric per response class."""
+    context = event.context or {}
+    logger.set_correlation_id(context.get("requestId") or event.headers.get("x-request-id"))
+    logger.append_keys(path=context.get("resourcePath"), method=event.method)
+    try:
+        with tracer.provider.in_subsegment("## http") as subsegment:
+            subsegment.put_annotation("path", str(context.get("resourcePath")))
+            response = get_response(event)
+        metrics.add_metric(
+            name=f"http_{response.status_code // 100}xx", unit=MetricUnit.Count, value=1
+        )
+        return response
+    finally:
+        metrics.flush_metrics()
+        logger.remove_keys(["path", "method"])
+
+
+app.register_blueprint(admin)
+app.register_blueprint(merchant_api)
+app.register_blueprint(webhooks)
+app.register_blueprint(tracking)
+if settings().is_local:
+    from chalicelib.api.local import local
+
+    app.register_blueprint(local)

@@ -1,0 +1,1 @@
+"""Tenancy: operators create merchants and depots; merchants and operators authenticate."""

@@ -1,0 +1,135 @@
+"""Creating merchants and depots, rotating their secrets, and recognising who is calling."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib.domain.errors import (
+    AuthenticationFailed,
+    DepotNotFound,
+    MerchantNotFound,
+    ValidationFailed,
+)
+from chalicelib.domain.order import utc_now
+from chalicelib.domain.tenancy import (
+    Depot,
+    Merchant,
+    MerchantCredentials,
+    key_hash,
+    new_credentials,
+    new_depot_id,
+    new_merchant_id,
+)
+from chalicelib.store.secrets import MerchantSecrets
+from chalicelib.store.tenancy import TenancyRepository
+
+PLATFORM_SECRETS = ("shopify", "woocommerce")
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    name: str
+    depot_id: str
+    shopify_secret: str | None = None
+    woocommerce_secret: str | None = None
+    stripe_account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDepot:
+    name: str
+    lat: float
+    lng: float
+    timezone: str
+    depot_id: str | None = None
+    dispatch: dict[str, Any] | None = None
+
+
+class AccountService:
+    def __init__(
+        self, repo: TenancyRepository, secrets: MerchantSecrets, admin_key_sha256: str
+    ) -> None:
+        self._repo = repo
+        self._secrets = secrets
+        self._admin_key_sha256 = admin_key_sha256
+
+    def authenticate_admin(self, key: str | None) -> None:
+        if not key or not self._admin_key_sha256:
+            raise AuthenticationFailed("a valid operator key is required")
+        if not hmac.compare_digest(key_hash(key), self._admin_key_sha256):
+            raise AuthenticationFailed("a valid operator key is required")
+
+    def authenticate_merchant(self, api_key: str | None) -> Merchant:
+        merchant = self._repo.merchant_for_api_key(key_hash(api_key)) if api_key else None
+        if merchant is None:
+            raise AuthenticationFailed("a valid merchant API key is required")
+        return merchant
+
+    def create_merchant(self, new: NewMerchant) -> tuple[Merchant, MerchantCredentials]:
+        """A merchant with a fresh API key (only its hash is kept) and webhook secrets."""
+        if self._repo.get_depot(new.depot_id) is None:
+            raise ValidationFailed(f"depot_id: no depot {new.depot_id}", field="depot_id")
+        merchant = Merchant(
+            merchant_id=new_merchant_id(),
+            name=new.name,
+            depot_id=new.depot_id,
+            created_at=utc_now(),
+            stripe_account_id=new.stripe_account_id,
+        )
+        credentials = new_credentials()
+        platform_secrets = {"standard": credentials.webhook_secret}
+        if new.shopify_secret:
+            platform_secrets["shopify"] = new.shopify_secret
+        if new.woocommerce_secret:
+            platform_secrets["woocommerce"] = new.woocommerce_secret
+        # The secret first: a merchant row without its secret could never verify a webhook.
+        self._secrets.create(merchant.merchant_id, platform_secrets)
+        try:
+            self._repo.create_merchant(merchant, key_hash(credentials.api_key))
+        except Exception:
+            self._secrets.discard(merchant.merchant_id)
+            raise
+        return merchant, credentials
+
+    def rotate_secret(self, merchant_id: str, platform: str, secret: str) -> None:
+        if platform not in PLATFORM_SECRETS:
+            raise ValidationFailed(f"platform must be one of {', '.join(PLATFORM_SECRETS)}")
+        self.merchant(merchant_id)
+        self._secrets.rotate(merchant_id, platform, secret)
+
+    def merchant(self, merchant_id: str) -> Merchant:
+        merchant = self._repo.get_merchant(merchant_id)
+        if merchant is None:
+            raise MerchantNotFound(f"no merchant {merchant_id}")
+        return merchant
+
+    def webhook_secrets(self, merchant_id: str, platform: str) -> list[str]:
+        return self._secrets.active(merchant_id, platform)
+
+    def create_depot(self, new: NewDepot) -> Depot:
+        try:
+            ZoneInfo(new.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationFailed(
+                f"timezone: unknown time zone {new.timezone!r}", field="timezone"
+            ) from exc
+        depot = Depot(
+            depot_id=new.depot_id or new_depot_id(),
+            name=new.name,
+            lat=new.lat,
+            lng=new.lng,
+            timezone=new.timezone,
+            created_at=utc_now(),
+            dispatch=new.dispatch or {},
+        )
+        self._repo.create_depot(depot)
+        return depot
+
+    def depot(self, depot_id: str) -> Depot:
+        depot = self._repo.get_depot(depot_id)
+        if depot is None:
+            raise DepotNotFound(f"no depot {depot_id}")
+        return depot

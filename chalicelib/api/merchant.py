@@ -1,0 +1,53 @@
+"""Merchant API (merchant API key): create and read the merchant's own orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.config import settings
+from chalicelib.intake.canonical import CanonicalOrder
+from chalicelib.orders.service import Action, Inbound, Outcome
+from chalicelib.orders.views import merchant_view
+
+merchant_api = Blueprint(__name__)
+
+
+def _merchant() -> Any:
+    return bootstrap.accounts().authenticate_merchant(bearer(merchant_api.current_request))
+
+
+@route(merchant_api, "/v1/orders", methods=["POST"])
+def create_order() -> Any:
+    merchant = _merchant()
+    request = merchant_api.current_request
+    draft = parse_body(request, CanonicalOrder).to_draft()
+    inbound = Inbound(
+        source="api",
+        action=Action.UPSERT,
+        external_id=draft.external_id,
+        draft=draft,
+        event_id=request.headers.get("idempotency-key"),
+    )
+    result = bootstrap.orders().ingest(merchant, inbound)
+    assert result.order is not None
+    status = 201 if result.outcome is Outcome.CREATED else 200
+    return json_response(merchant_view(result.order, settings().public_base_url), status=status)
+
+
+@route(merchant_api, "/v1/orders", methods=["GET"])
+def list_orders() -> Any:
+    merchant = _merchant()
+    params = dict(merchant_api.current_request.query_params or {})
+    orders = bootstrap.orders().find(merchant, params.get("external_id"))
+    base = settings().public_base_url
+    return json_response({"orders": [merchant_view(o, base) for o in orders]})
+
+
+@route(merchant_api, "/v1/orders/{order_id}", methods=["GET"])
+def get_order(order_id: str) -> Any:
+    order, timeline = bootstrap.orders().get(_merchant(), order_id)
+    return json_response(merchant_view(order, settings().public_base_url, timeline))

@@ -1,0 +1,36 @@
+"""Storefront webhooks: verified on the raw body before anything is parsed or written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib import bootstrap
+from chalicelib.api.http import json_response, raw_body, route
+from chalicelib.orders.service import Ignored
+
+webhooks = Blueprint(__name__)
+
+# Storefronts send JSON; WooCommerce's creation ping is a form post. Accepting any type here
+# lets the signature check, not the framework, decide what is rejected.
+WEBHOOK_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+
+
+def _reply(result: Any) -> Any:
+    if isinstance(result, Ignored):
+        return json_response({"outcome": "ignored", "reason": result.reason})
+    body = {"outcome": str(result.outcome)}
+    if result.order is not None:
+        body["order_id"] = result.order.order_id
+    if result.reason:
+        body["reason"] = result.reason
+    return json_response(body)
+
+
+@route(
+    webhooks, "/v1/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=WEBHOOK_TYPES
+)
+def shopify(merchant_id: str) -> Any:
+    request = webhooks.current_request
+    return _reply(bootstrap.webhooks().shopify(merchant_id, request.headers, raw_body(request)))

@@ -1,0 +1,63 @@
+"""Composition root: builds AWS clients, adapters and services lazily, once per container.
+
+Never at import time (that would escape moto in tests) and never per call (wasted warm starts).
+Tests and the local runtime call `reset()` after changing the environment."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.accounts.service import AccountService
+from chalicelib.config import settings
+from chalicelib.intake.webhooks import WebhookIntake
+from chalicelib.orders.service import OrderService
+from chalicelib.store.orders import OrderRepository
+from chalicelib.store.secrets import MerchantSecrets
+from chalicelib.store.tenancy import TenancyRepository
+
+# Standard retry mode retries throttling and 5xx with backoff before we ever see them.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=50)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.session.Session().client(
+        service, endpoint_url=settings().aws_endpoint_url, config=_CLIENT_CONFIG
+    )
+
+
+@cache
+def order_repository() -> OrderRepository:
+    s = settings()
+    return OrderRepository(client("dynamodb"), s.main_table, s.outbox_table)
+
+
+@cache
+def accounts() -> AccountService:
+    s = settings()
+    return AccountService(
+        TenancyRepository(client("dynamodb"), s.main_table),
+        MerchantSecrets(client("secretsmanager"), s.secrets_prefix),
+        s.admin_key_sha256,
+    )
+
+
+@cache
+def orders() -> OrderService:
+    return OrderService(order_repository())
+
+
+@cache
+def webhooks() -> WebhookIntake:
+    return WebhookIntake(accounts(), orders())
+
+
+def reset() -> None:
+    """Forget every client and service (after the environment changed)."""
+    settings.cache_clear()
+    for built in (client, order_repository, accounts, orders, webhooks):
+        built.cache_clear()

@@ -1,0 +1,41 @@
+"""Settings read from the environment once per container (no AWS clients here)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    main_table: str
+    outbox_table: str
+    secrets_prefix: str
+    admin_key_sha256: str
+    public_base_url: str
+    stripe_webhook_secret_name: str
+    aws_endpoint_url: str | None
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this container; `settings.cache_clear()` re-reads them (tests)."""
+    env = os.environ
+    return Settings(
+        stage=env.get("LASTMILE_STAGE", "dev"),
+        main_table=env.get("LASTMILE_MAIN_TABLE", "lastmile-main"),
+        outbox_table=env.get("LASTMILE_OUTBOX_TABLE", "lastmile-outbox"),
+        secrets_prefix=env.get("LASTMILE_SECRETS_PREFIX", "lastmile"),
+        admin_key_sha256=env.get("LASTMILE_ADMIN_KEY_SHA256", ""),
+        public_base_url=env.get("LASTMILE_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        stripe_webhook_secret_name=env.get(
+            "LASTMILE_STRIPE_WEBHOOK_SECRET_NAME", "lastmile/platform/stripe-webhook"
+        ),
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+    )

@@ -1,0 +1,80 @@
+"""Errors with meaning. The API maps each family to a status; Step Functions match by name."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationFailed(DomainError):
+    code = "validation_failed"
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+
+
+class AuthenticationFailed(DomainError):
+    code = "unauthorized"
+
+
+class SignatureInvalid(AuthenticationFailed):
+    code = "invalid_signature"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class MerchantNotFound(NotFound):
+    code = "merchant_not_found"
+
+
+class DepotNotFound(NotFound):
+    code = "depot_not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+class AlreadyExists(Conflict):
+    code = "already_exists"
+
+
+class ConcurrentUpdate(Conflict):
+    """Another writer changed the object between our read and our conditional write."""
+
+    code = "concurrent_update"
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+
+
+class DuplicateEvent(Conflict):
+    """This storefront event was processed before; the caller answers as if it were new."""
+
+    code = "duplicate_event"
+
+
+class MalformedBody(ValidationFailed):
+    """The body is not even well-formed (not JSON): 400, where a bad field is 422."""
+
+    code = "malformed_body"

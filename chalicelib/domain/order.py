@@ -1,0 +1,186 @@
+"""The canonical Order every storefront's payload is translated into, and its timeline."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from chalicelib.domain.lifecycle import OrderStatus, check_move
+
+
+class DeliveryType(StrEnum):
+    HOME = "home"
+    LOCKER = "locker"
+
+
+@dataclass(frozen=True)
+class Customer:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else ""
+
+
+@dataclass(frozen=True)
+class Address:
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None and self.lng is not None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    weight_kg: float
+    size: str | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    start: str  # ISO 8601 with offset
+    end: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    type: DeliveryType = DeliveryType.HOME
+    locker_id: str | None = None
+    window: Window | None = None
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    """What a storefront asks for: the canonical order before it has an identity."""
+
+    external_id: str
+    customer: Customer
+    address: Address
+    parcels: tuple[Parcel, ...]
+    delivery: Delivery = field(default_factory=Delivery)
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at: str
+    status: OrderStatus
+    type: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    merchant_id: str
+    depot_id: str
+    source: str
+    external_id: str
+    tracking_code: str
+    status: OrderStatus
+    customer: Customer
+    address: Address
+    parcels: tuple[Parcel, ...]
+    delivery: Delivery
+    created_at: str
+    updated_at: str
+    source_updated_at: str | None = None
+    attention_reason: str | None = None
+    eta: str | None = None
+    version: int = 1
+
+    def moved_to(self, target: OrderStatus, *, at: str, reason: str | None = None) -> Order:
+        """This order in `target` status; raises IllegalTransition for a move not allowed."""
+        check_move(self.status, target)
+        return replace(
+            self,
+            status=target,
+            updated_at=at,
+            attention_reason=reason if target is OrderStatus.NEEDS_ATTENTION else None,
+            version=self.version + 1,
+        )
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_order_id() -> str:
+    return "ord_" + secrets.token_hex(10)
+
+
+def new_tracking_code() -> str:
+    """An unguessable public code: 80 random bits, URL-safe, no ambiguous characters."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols, 5 bits each
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+NO_COORDINATES = "address has no usable coordinates"
+
+
+def receive(
+    draft: OrderDraft,
+    *,
+    merchant_id: str,
+    depot_id: str,
+    source: str,
+    source_updated_at: str | None = None,
+    at: str | None = None,
+) -> tuple[Order, list[TimelineEvent]]:
+    """A new order from a draft, moved on to ready or, without coordinates, needs attention."""
+    at = at or utc_now()
+    order = Order(
+        order_id=new_order_id(),
+        merchant_id=merchant_id,
+        depot_id=depot_id,
+        source=source,
+        external_id=draft.external_id,
+        tracking_code=new_tracking_code(),
+        status=OrderStatus.RECEIVED,
+        customer=draft.customer,
+        address=draft.address,
+        parcels=draft.parcels,
+        delivery=draft.delivery,
+        created_at=at,
+        updated_at=at,
+        source_updated_at=source_updated_at,
+    )
+    events = [TimelineEvent(at=at, status=OrderStatus.RECEIVED, type="order.received")]
+    order, event = triage(order, at=at)
+    events.append(event)
+    return order, events
+
+
+def triage(order: Order, *, at: str) -> tuple[Order, TimelineEvent]:
+    """Ready when the address can be routed to; otherwise held with the reason, never dropped."""
+    if order.address.has_coordinates:
+        moved = order.moved_to(OrderStatus.READY, at=at)
+        return moved, TimelineEvent(at=at, status=moved.status, type="order.ready")
+    moved = order.moved_to(OrderStatus.NEEDS_ATTENTION, at=at, reason=NO_COORDINATES)
+    return moved, TimelineEvent(
+        at=at, status=moved.status, type="order.needs_attention", note=NO_COORDINATES
+    )
+
+
+def revise(order: Order, draft: OrderDraft, *, source_updated_at: str | None, at: str) -> Order:
+    """The order with the storefront's newer content (the caller checks it is editable)."""
+    return replace(
+        order,
+        customer=draft.customer,
+        address=draft.address,
+        parcels=draft.parcels,
+        delivery=draft.delivery,
+        source_updated_at=source_updated_at,
+        updated_at=at,
+        version=order.version + 1,
+    )

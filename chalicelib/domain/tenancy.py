@@ -1,0 +1,58 @@
+"""Merchants and depots: who sends orders, and where their parcels leave from."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Merchant:
+    merchant_id: str
+    name: str
+    depot_id: str
+    created_at: str
+    stripe_account_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Depot:
+    depot_id: str
+    name: str
+    lat: float
+    lng: float
+    timezone: str
+    created_at: str
+    dispatch: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MerchantCredentials:
+    """Shown once at creation; only the API key's hash is kept."""
+
+    api_key: str
+    webhook_secret: str
+
+
+def new_merchant_id() -> str:
+    return "mer_" + secrets.token_hex(8)
+
+
+def new_depot_id() -> str:
+    return "dep_" + secrets.token_hex(6)
+
+
+def new_credentials() -> MerchantCredentials:
+    # Standard Webhooks secrets are "whsec_" + base64 of 24+ random bytes.
+    webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return MerchantCredentials(
+        api_key="lm_" + secrets.token_urlsafe(32), webhook_secret=webhook_secret
+    )
+
+
+def key_hash(key: str) -> str:
+    """SHA-256 of a high-entropy key: enough to store it, and to find it, without keeping it."""
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,116 @@
+"""The local runtime: moto on loopback, tables and demo data, and the Chalice app served over
+HTTP by chalice's own local server (threaded), all in one process."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import LocalDevServer, create_local_server
+
+from chalicelib import bootstrap
+from chalicelib.domain.tenancy import key_hash
+from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
+from chalicelib.local.seed import DemoData, seed
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class LocalRuntime:
+    def __init__(self, *, port: int, admin_key: str, seed: bool = True) -> None:
+        self.port = port
+        self.admin_key = admin_key
+        self.base_url = f"http://127.0.0.1:{port}"
+        self._seed = seed
+        self.aws = EmbeddedAws()
+        self.demo: DemoData | None = None
+        self._server: LocalDevServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> LocalRuntime:
+        self.aws.start()
+        os.environ.update(
+            {
+                "LASTMILE_STAGE": "local",
+                "LASTMILE_ADMIN_KEY_SHA256": key_hash(self.admin_key),
+                "LASTMILE_PUBLIC_BASE_URL": self.base_url,
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+            }
+        )
+        os.environ.update(create_tables(self.aws.client("dynamodb")))
+        bootstrap.reset()
+        if self._seed:
+            self.demo = seed()
+        app = importlib.import_module("app").app
+        config = Config.create(
+            chalice_stage="local",
+            app_name="lastmile",
+            chalice_app=app,
+            config_from_disk=json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text()),
+        )
+        os.environ.update(config.environment_variables)
+        self._server = create_local_server(app, config, "127.0.0.1", self.port)
+        self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+        self.aws.stop()
+        self._stopped.set()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "aws_endpoint": self.aws.endpoint,
+            "region": REGION,
+            "admin_key": self.admin_key,
+            "demo": asdict(self.demo) if self.demo else None,
+        }
+
+    def banner(self) -> str:
+        lines = [
+            f"lastmile is serving on {self.base_url} (AWS stand-in: {self.aws.endpoint})",
+            f"  operator key:      {self.admin_key}",
+        ]
+        if self.demo:
+            d = self.demo
+            lines += [
+                f"  demo depot:        {d.depot_id}",
+                f"  demo merchant:     {d.merchant_id}",
+                f"  merchant API key:  {d.api_key}",
+                f"  Shopify secret:    {d.shopify_secret}",
+                f"  webhook secret:    {d.webhook_secret}",
+                "",
+                "Try it:",
+                f"  curl -s {self.base_url}/v1/orders -H 'Authorization: Bearer {d.api_key}' \\",
+                '    -H \'Content-Type: application/json\' -d \'{"external_id": "1001", '
+                '"customer": {"name": "Ada Lovelace"}, "address": {"line1": '
+                '"1 Tower Bridge Rd", "city": "London", "postcode": "SE1 2UP", '
+                '"country": "GB", "lat": 51.5, "lng": -0.075}, "parcels": '
+                '[{"weight_kg": 1.2}]}\'',
+                "  # a Shopify orders/create webhook, signed like Shopify signs it:",
+                "  body=$(cat tests/events/shopify/orders_create.json)",
+                f"  sig=$(printf '%s' \"$body\" | openssl dgst -sha256 -hmac '{d.shopify_secret}'"
+                " -binary | base64)",
+                f"  curl -s {self.base_url}/v1/webhooks/shopify/{d.merchant_id} \\",
+                "    -H 'Content-Type: application/json' -H 'X-Shopify-Topic: orders/create' \\",
+                '    -H "X-Shopify-Hmac-Sha256: $sig" -H "X-Shopify-Event-Id: $(date +%s%N)"'
+                ' --data-binary "$body"',
+                f"  curl -s {self.base_url}/v1/track/<tracking_code from the order>",
+            ]
+        lines.append(f"  curl -s {self.base_url}/local/outbox")
+        return "\n".join(lines)

@@ -1,0 +1,44 @@
+"""Demo data for `make run`: one depot and one merchant, made through the real services."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from chalicelib import bootstrap
+from chalicelib.accounts.service import NewDepot, NewMerchant
+
+DEMO_DEPOT_ID = "dep_demo_london"
+
+
+@dataclass(frozen=True)
+class DemoData:
+    depot_id: str
+    merchant_id: str
+    api_key: str
+    webhook_secret: str
+    shopify_secret: str
+
+
+def seed() -> DemoData:
+    accounts = bootstrap.accounts()
+    depot = accounts.create_depot(
+        NewDepot(
+            depot_id=DEMO_DEPOT_ID,
+            name="London Bermondsey",
+            lat=51.4975,
+            lng=-0.0637,
+            timezone="Europe/London",
+        )
+    )
+    shopify_secret = "shpss_" + secrets.token_hex(16)
+    merchant, creds = accounts.create_merchant(
+        NewMerchant(name="Demo Goods Ltd", depot_id=depot.depot_id, shopify_secret=shopify_secret)
+    )
+    return DemoData(
+        depot_id=depot.depot_id,
+        merchant_id=merchant.merchant_id,
+        api_key=creds.api_key,
+        webhook_secret=creds.webhook_secret,
+        shopify_secret=shopify_secret,
+    )

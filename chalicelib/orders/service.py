@@ -1,0 +1,182 @@
+"""Intake and reading of orders. Every source (Shopify, WooCommerce, Standard Webhooks, Stripe,
+the direct API) ends in `OrderService.ingest`: the same validation, dedupe and transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    ConcurrentUpdate,
+    DuplicateEvent,
+    OrderNotFound,
+)
+from chalicelib.domain.lifecycle import EDITABLE, OrderStatus, can_move
+from chalicelib.domain.order import (
+    Order,
+    OrderDraft,
+    TimelineEvent,
+    receive,
+    revise,
+    triage,
+    utc_now,
+)
+from chalicelib.domain.tenancy import Merchant
+from chalicelib.store.orders import OrderRepository
+
+logger = Logger(child=True)
+
+ATTEMPTS = 4  # re-reads after losing a race with a concurrent write of the same order
+
+
+class Action(StrEnum):
+    UPSERT = "upsert"  # create, or update when the storefront's copy is newer
+    CANCEL = "cancel"
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    CANCELLED = "cancelled"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One storefront event, translated: what to do to which order."""
+
+    source: str
+    action: Action
+    external_id: str
+    draft: OrderDraft | None = None
+    event_id: str | None = None
+    source_updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A storefront event that asks nothing of lastmile (acknowledged, logged, not stored)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    order: Order | None = None
+    reason: str | None = None
+
+
+class OrderService:
+    def __init__(self, orders: OrderRepository, clock: Callable[[], str] = utc_now) -> None:
+        self._orders = orders
+        self._clock = clock
+
+    def ingest(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
+        """Apply one storefront event exactly once, whatever the retries and races."""
+        for _ in range(ATTEMPTS):
+            if inbound.event_id:
+                seen = self._orders.receipt(merchant.merchant_id, inbound.source, inbound.event_id)
+                if seen is not None:
+                    return IntakeResult(Outcome.DUPLICATE, self._orders.get(seen))
+            existing = self._orders.find_by_external(
+                merchant.merchant_id, inbound.source, inbound.external_id
+            )
+            try:
+                if inbound.action is Action.CANCEL:
+                    return self._cancel(existing, inbound)
+                if existing is None:
+                    return self._create(merchant, inbound)
+                return self._update(existing, inbound)
+            except (AlreadyExists, ConcurrentUpdate, DuplicateEvent):
+                logger.info(
+                    "lost a race; reading again", extra={"external_id": inbound.external_id}
+                )
+        raise ConcurrentUpdate(f"order {inbound.external_id} is being changed; retry later")
+
+    def _create(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
+        assert inbound.draft is not None
+        order, events = receive(
+            inbound.draft,
+            merchant_id=merchant.merchant_id,
+            depot_id=merchant.depot_id,
+            source=inbound.source,
+            source_updated_at=inbound.source_updated_at,
+            at=self._clock(),
+        )
+        self._orders.create(order, events, messages=["order.confirmed"], receipt=inbound.event_id)
+        return IntakeResult(Outcome.CREATED, order)
+
+    def _update(self, existing: Order, inbound: Inbound) -> IntakeResult:
+        assert inbound.draft is not None
+        if _is_older(inbound.source_updated_at, existing.source_updated_at):
+            return IntakeResult(Outcome.STALE, existing, "a newer version is already stored")
+        if existing.status not in EDITABLE:
+            return IntakeResult(
+                Outcome.IGNORED, existing, f"order is {existing.status}; changes no longer apply"
+            )
+        at = self._clock()
+        order = revise(existing, inbound.draft, source_updated_at=inbound.source_updated_at, at=at)
+        events = [TimelineEvent(at=at, status=order.status, type="order.updated")]
+        # A fixed address releases a held order; an address that lost its coordinates holds it.
+        if order.status in (OrderStatus.READY, OrderStatus.NEEDS_ATTENTION) and (
+            (order.status is OrderStatus.NEEDS_ATTENTION) == order.address.has_coordinates
+        ):
+            order, event = triage(order, at=at)
+            events.append(event)
+        self._orders.save(
+            order, events, expected_version=existing.version, receipt=inbound.event_id
+        )
+        return IntakeResult(Outcome.UPDATED, order)
+
+    def _cancel(self, existing: Order | None, inbound: Inbound) -> IntakeResult:
+        if existing is None:
+            return IntakeResult(Outcome.IGNORED, None, "no such order to cancel")
+        if existing.status is OrderStatus.CANCELLED:
+            return IntakeResult(Outcome.DUPLICATE, existing)
+        if not can_move(existing.status, OrderStatus.CANCELLED):
+            return IntakeResult(
+                Outcome.IGNORED, existing, f"order is {existing.status}; too late to cancel"
+            )
+        at = self._clock()
+        order = existing.moved_to(OrderStatus.CANCELLED, at=at)
+        event = TimelineEvent(at=at, status=order.status, type="order.cancelled")
+        self._orders.save(
+            order,
+            [event],
+            expected_version=existing.version,
+            messages=["order.cancelled"],
+            receipt=inbound.event_id,
+        )
+        return IntakeResult(Outcome.CANCELLED, order)
+
+    def get(self, merchant: Merchant, order_id: str) -> tuple[Order, list[TimelineEvent]]:
+        """The merchant's own order with its timeline; another merchant's is not found."""
+        found = self._orders.get_with_timeline(order_id)
+        if found is None or found[0].merchant_id != merchant.merchant_id:
+            raise OrderNotFound(f"no order {order_id}")
+        return found
+
+    def find(self, merchant: Merchant, external_id: str | None) -> list[Order]:
+        return self._orders.list_for_merchant(merchant.merchant_id, external_id)
+
+    def by_tracking_code(self, code: str) -> tuple[Order, list[TimelineEvent]]:
+        order_id = self._orders.order_id_for_tracking_code(code)
+        found = self._orders.get_with_timeline(order_id) if order_id else None
+        if found is None:
+            raise OrderNotFound("no parcel with this tracking code")
+        return found
+
+
+def _is_older(incoming: str | None, stored: str | None) -> bool:
+    """True when the storefront's copy predates (or equals) the one already applied."""
+    if incoming is None or stored is None:
+        return False
+    return datetime.fromisoformat(incoming) <= datetime.fromisoformat(stored)

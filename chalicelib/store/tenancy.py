@@ -1,0 +1,101 @@
+"""Merchants, their API-key lookups and depots in the main table."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chalicelib.domain.errors import AlreadyExists
+from chalicelib.domain.tenancy import Depot, Merchant
+from chalicelib.store.dynamo import Transaction, from_attr, to_attr
+
+
+def _merchant_key(merchant_id: str) -> dict[str, str]:
+    return {"pk": f"MERCHANT#{merchant_id}", "sk": "PROFILE"}
+
+
+def _api_key_key(api_key_hash: str) -> dict[str, str]:
+    return {"pk": f"APIKEY#{api_key_hash}", "sk": "APIKEY"}
+
+
+def _stripe_account_key(account_id: str) -> dict[str, str]:
+    return {"pk": f"STRIPEACCT#{account_id}", "sk": "STRIPEACCT"}
+
+
+def _depot_key(depot_id: str) -> dict[str, str]:
+    return {"pk": f"DEPOT#{depot_id}", "sk": "PROFILE"}
+
+
+class TenancyRepository:
+    def __init__(self, client: Any, table: str) -> None:
+        self._client = client
+        self._table = table
+
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=to_attr(key), ConsistentRead=True
+        ).get("Item")
+        return from_attr(item) if item else None
+
+    def create_merchant(self, merchant: Merchant, api_key_hash: str) -> None:
+        """The merchant, its key lookup and its Stripe account claim, all or nothing."""
+        tx = Transaction()
+        tx.put(
+            self._table,
+            {**_merchant_key(merchant.merchant_id), "entity": "merchant", **asdict(merchant)},
+            condition="attribute_not_exists(pk)",
+            on_fail=AlreadyExists(f"merchant {merchant.merchant_id} exists"),
+        )
+        tx.put(
+            self._table,
+            {**_api_key_key(api_key_hash), "merchant_id": merchant.merchant_id},
+            condition="attribute_not_exists(pk)",
+            on_fail=AlreadyExists("api key collision"),
+        )
+        if merchant.stripe_account_id:
+            tx.put(
+                self._table,
+                {
+                    **_stripe_account_key(merchant.stripe_account_id),
+                    "merchant_id": merchant.merchant_id,
+                },
+                condition="attribute_not_exists(pk)",
+                on_fail=AlreadyExists(
+                    f"Stripe account {merchant.stripe_account_id} belongs to another merchant",
+                    field="stripe_account_id",
+                ),
+            )
+        tx.commit(self._client)
+
+    def get_merchant(self, merchant_id: str) -> Merchant | None:
+        item = self._get(_merchant_key(merchant_id))
+        return _merchant(item) if item else None
+
+    def merchant_for_api_key(self, api_key_hash: str) -> Merchant | None:
+        ref = self._get(_api_key_key(api_key_hash))
+        return self.get_merchant(ref["merchant_id"]) if ref else None
+
+    def merchant_for_stripe_account(self, account_id: str) -> Merchant | None:
+        ref = self._get(_stripe_account_key(account_id))
+        return self.get_merchant(ref["merchant_id"]) if ref else None
+
+    def create_depot(self, depot: Depot) -> None:
+        tx = Transaction()
+        tx.put(
+            self._table,
+            {**_depot_key(depot.depot_id), "entity": "depot", **asdict(depot)},
+            condition="attribute_not_exists(pk)",
+            on_fail=AlreadyExists(f"depot {depot.depot_id} exists", field="depot_id"),
+        )
+        tx.commit(self._client)
+
+    def get_depot(self, depot_id: str) -> Depot | None:
+        item = self._get(_depot_key(depot_id))
+        if not item:
+            return None
+        fields = {k: item[k] for k in Depot.__dataclass_fields__ if k in item}
+        return Depot(**fields)
+
+
+def _merchant(item: dict[str, Any]) -> Merchant:
+    return Merchant(**{k: item[k] for k in Merchant.__dataclass_fields__ if k in item})

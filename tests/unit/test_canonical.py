@@ -1,0 +1,61 @@
+import json
+
+import pytest
+
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.order import DeliveryType
+from chalicelib.intake.canonical import MAX_PARCELS, order_json_schema, parse_order
+from tests.builders import an_order
+
+
+def test_valid_order_becomes_a_draft() -> None:
+    d = parse_order(an_order(delivery={"type": "locker", "locker_id": "lck_1"}))
+    assert d.external_id == "ext-1001"
+    assert d.address.country == "GB"
+    assert d.delivery.type is DeliveryType.LOCKER
+    assert d.parcels[0].weight_kg == 2.5
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"parcels": [{"weight_kg": -1}]}, "parcels.0.weight_kg"),
+        ({"parcels": []}, "parcels"),
+        ({"parcels": [{"weight_kg": 1}] * (MAX_PARCELS + 1)}, "parcels"),
+        ({"customer": {"name": ""}}, "customer.name"),
+        ({"external_id": ""}, "external_id"),
+        (
+            {
+                "delivery": {
+                    "type": "home",
+                    "window": {"start": "2026-11-21T12:00:00+00:00", "end": "2026-11-21T10:00:00Z"},
+                }
+            },
+            "delivery.window",
+        ),
+        ({"delivery": {"type": "locker"}}, "delivery"),
+        ({"delivery": {"type": "drone-drop"}}, "delivery.type"),
+    ],
+)
+def test_bad_fields_are_named(overrides: dict, field: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_order(an_order(**overrides))
+    assert caught.value.field == field
+
+
+def test_latitude_without_longitude_is_refused() -> None:
+    address = an_order()["address"] | {"lng": None}
+    with pytest.raises(ValidationFailed, match="lat and lng"):
+        parse_order(an_order(address=address))
+
+
+def test_window_needs_an_offset() -> None:
+    window = {"start": "2026-11-21T10:00:00", "end": "2026-11-21T12:00:00"}
+    with pytest.raises(ValidationFailed):
+        parse_order(an_order(delivery={"type": "home", "window": window}))
+
+
+def test_schema_is_published_as_json_schema() -> None:
+    schema = order_json_schema()
+    json.dumps(schema)
+    assert set(schema["required"]) == {"external_id", "customer", "address", "parcels"}
