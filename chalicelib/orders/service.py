@@ -117,10 +117,13 @@ class OrderService:
     def _update(self, existing: Order, inbound: Inbound) -> IntakeResult:
         assert inbound.draft is not None
         if _is_older(inbound.source_updated_at, existing.source_updated_at):
-            return IntakeResult(Outcome.STALE, existing, "a newer version is already stored")
+            return self._unchanged(existing, inbound, Outcome.STALE, "a newer version is stored")
         if existing.status not in EDITABLE:
-            return IntakeResult(
-                Outcome.IGNORED, existing, f"order is {existing.status}; changes no longer apply"
+            return self._unchanged(
+                existing,
+                inbound,
+                Outcome.IGNORED,
+                f"order is {existing.status}; too late to change",
             )
         at = self._clock()
         order = revise(existing, inbound.draft, source_updated_at=inbound.source_updated_at, at=at)
@@ -142,8 +145,11 @@ class OrderService:
         if existing.status is OrderStatus.CANCELLED:
             return IntakeResult(Outcome.DUPLICATE, existing)
         if not can_move(existing.status, OrderStatus.CANCELLED):
-            return IntakeResult(
-                Outcome.IGNORED, existing, f"order is {existing.status}; too late to cancel"
+            return self._unchanged(
+                existing,
+                inbound,
+                Outcome.IGNORED,
+                f"order is {existing.status}; too late to cancel",
             )
         at = self._clock()
         order = existing.moved_to(OrderStatus.CANCELLED, at=at)
@@ -156,6 +162,13 @@ class OrderService:
             receipt=inbound.event_id,
         )
         return IntakeResult(Outcome.CANCELLED, order)
+
+    def _unchanged(
+        self, existing: Order, inbound: Inbound, outcome: Outcome, reason: str
+    ) -> IntakeResult:
+        if inbound.event_id:
+            self._orders.record_receipt(existing, inbound.event_id)
+        return IntakeResult(outcome, existing, reason)
 
     def get(self, merchant: Merchant, order_id: str) -> tuple[Order, list[TimelineEvent]]:
         """The merchant's own order with its timeline; another merchant's is not found."""

@@ -12,15 +12,21 @@ def tracking_url(base_url: str, order: Order) -> str:
     return f"{base_url}/track/{order.tracking_code}"
 
 
+def _compact(value: Any) -> Any:
+    """The value without its empty (None) fields, at every depth."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_compact(v) for v in value]
+    return value
+
+
 def merchant_view(
     order: Order, base_url: str, timeline: list[TimelineEvent] | None = None
 ) -> dict[str, Any]:
-    data = asdict(order)
-    data.pop("version", None)
-    view = {k: v for k, v in data.items() if v is not None}
-    view["status"] = str(order.status)
-    view["delivery"] = {k: v for k, v in data["delivery"].items() if v is not None}
+    view: dict[str, Any] = _compact(asdict(order))
+    view.pop("version", None)
     view["tracking_url"] = tracking_url(base_url, order)
     if timeline is not None:
-        view["timeline"] = [{k: v for k, v in asdict(e).items() if v is not None} for e in timeline]
+        view["timeline"] = [_compact(asdict(e)) for e in timeline]
     return view

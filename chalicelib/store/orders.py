@@ -194,6 +194,12 @@ class OrderRepository:
             tx.put(self._outbox, _outbox_item(order, message_type, order.updated_at))
         tx.commit(self._client)
 
+    def record_receipt(self, order: Order, receipt: str) -> None:
+        """Remember a storefront event that changed nothing (stale, too late), so a retry of it
+        is known as a duplicate; raises DuplicateEvent if it was already remembered."""
+        tx = Transaction()
+        self._finish(tx, order, [], [], receipt)
+
     def receipt(self, merchant_id: str, source: str, event_id: str) -> str | None:
         """The order a processed storefront event applied to, or None if it is new."""
         item = self._client.get_item(

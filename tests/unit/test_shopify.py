@@ -107,7 +107,9 @@ def test_cancellation_needs_no_address() -> None:
         ),
     ],
 )
-def test_events_that_ask_nothing_of_us_are_ignored(topic: str, overrides: dict, reason: str) -> None:
+def test_events_that_ask_nothing_of_us_are_ignored(
+    topic: str, overrides: dict, reason: str
+) -> None:
     result = shopify.translate(topic, "evt-1", shopify_sample(**overrides))
     assert isinstance(result, Ignored)
     assert reason in result.reason

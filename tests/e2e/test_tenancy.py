@@ -1,0 +1,98 @@
+"""Operators create tenants; merchants only ever reach their own orders."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.builders import an_order
+from tests.e2e.conftest import Runtime
+
+
+def test_operator_routes_need_the_operator_key(runtime: Runtime) -> None:
+    body = {"name": "X", "lat": 0, "lng": 0, "timezone": "UTC"}
+    assert requests.post(runtime.url("/v1/depots"), json=body, timeout=10).status_code == 401
+    wrong = requests.post(
+        runtime.url("/v1/depots"), json=body, headers={"Authorization": "Bearer nope"}, timeout=10
+    )
+    assert wrong.status_code == 401
+    merchant_key = runtime.demo["api_key"]
+    as_merchant = runtime.merchant(merchant_key, "POST", "/v1/depots", json=body)
+    assert as_merchant.status_code == 401
+
+
+def test_operator_creates_a_depot_and_a_merchant_with_keys_shown_once(runtime: Runtime) -> None:
+    depot = runtime.admin(
+        "POST",
+        "/v1/depots",
+        json={"name": "Manchester", "lat": 53.48, "lng": -2.24, "timezone": "Europe/London"},
+    )
+    assert depot.status_code == 201
+    merchant = runtime.admin(
+        "POST", "/v1/merchants", json={"name": "North Shop", "depot_id": depot.json()["depot_id"]}
+    )
+    assert merchant.status_code == 201
+    created = merchant.json()
+    assert created["merchant_id"].startswith("mer_")
+    assert created["webhook_secret"].startswith("whsec_")
+    assert runtime.merchant(created["api_key"], "GET", "/v1/orders").status_code == 200
+
+
+def test_bad_operator_input_is_422_naming_the_field(runtime: Runtime) -> None:
+    bad_zone = runtime.admin(
+        "POST", "/v1/depots", json={"name": "X", "lat": 0, "lng": 0, "timezone": "Nowhere/Land"}
+    )
+    assert bad_zone.status_code == 422
+    assert bad_zone.json()["error"]["field"] == "timezone"
+    bad_lat = runtime.admin(
+        "POST", "/v1/depots", json={"name": "X", "lat": 123, "lng": 0, "timezone": "UTC"}
+    )
+    assert bad_lat.status_code == 422
+    assert bad_lat.json()["error"]["field"] == "lat"
+    no_depot = runtime.admin("POST", "/v1/merchants", json={"name": "X", "depot_id": "dep_none"})
+    assert no_depot.status_code == 422
+
+
+def test_merchant_a_cannot_read_merchant_b_orders(
+    runtime: Runtime, second_merchant: dict[str, str]
+) -> None:
+    created = runtime.merchant(
+        runtime.demo["api_key"], "POST", "/v1/orders", json=an_order(external_id="tenant-a-1")
+    )
+    assert created.status_code == 201
+    order_id = created.json()["order_id"]
+    other = second_merchant["api_key"]
+    assert runtime.merchant(other, "GET", f"/v1/orders/{order_id}").status_code == 404
+    listed = runtime.merchant(other, "GET", "/v1/orders?external_id=tenant-a-1")
+    assert listed.json()["orders"] == []
+    assert runtime.merchant(runtime.demo["api_key"], "GET", f"/v1/orders/{order_id}").ok
+
+
+def test_direct_api_validates_and_is_idempotent(runtime: Runtime) -> None:
+    key = runtime.demo["api_key"]
+    bad = runtime.merchant(key, "POST", "/v1/orders", json=an_order(parcels=[{"weight_kg": -1}]))
+    assert bad.status_code == 422
+    assert bad.json()["error"]["field"] == "parcels.0.weight_kg"
+    not_json = runtime.merchant(
+        key, "POST", "/v1/orders", data=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 400
+    headers = {"Idempotency-Key": "create-once-1"}
+    body = an_order(external_id="idem-1")
+    first = runtime.merchant(key, "POST", "/v1/orders", json=body, headers=headers)
+    again = runtime.merchant(key, "POST", "/v1/orders", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["order_id"] == again.json()["order_id"]
+    listed = runtime.merchant(key, "GET", "/v1/orders?external_id=idem-1").json()["orders"]
+    assert len(listed) == 1
+
+
+def test_no_merchant_key_is_401(runtime: Runtime) -> None:
+    response = requests.get(runtime.url("/v1/orders"), timeout=10)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_local_outbox_route_exists_in_the_local_stage(runtime: Runtime) -> None:
+    response = requests.get(runtime.url("/local/outbox"), timeout=10)
+    assert response.status_code == 200
+    assert isinstance(response.json()["messages"], list)

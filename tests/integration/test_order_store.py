@@ -1,0 +1,120 @@
+"""The store's transactions against real DynamoDB semantics (moto over HTTP)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, DuplicateEvent
+from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.order import receive
+from chalicelib.domain.tenancy import Merchant
+from chalicelib.intake.canonical import parse_order
+from chalicelib.orders.service import Action, Inbound, Outcome
+from chalicelib.store.dynamo import from_attr
+from tests.builders import an_order
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+
+def merchant(merchant_id: str = "mer_store") -> Merchant:
+    return Merchant(merchant_id=merchant_id, name="M", depot_id="dep_1", created_at="now")
+
+
+def new_order(external_id: str, merchant_id: str = "mer_store"):
+    return receive(
+        parse_order(an_order(external_id=external_id)),
+        merchant_id=merchant_id,
+        depot_id="dep_1",
+        source="api",
+    )
+
+
+def scan_main() -> list[dict]:
+    client = bootstrap.client("dynamodb")
+    items = client.scan(TableName=bootstrap.settings().main_table)["Items"]
+    return [from_attr(i) for i in items]
+
+
+def test_create_writes_order_timeline_lookups_receipt_and_outbox_together() -> None:
+    repo = bootstrap.order_repository()
+    order, events = new_order("tx-1")
+    repo.create(order, events, messages=["order.confirmed"], receipt="evt-tx-1")
+    stored, timeline = repo.get_with_timeline(order.order_id)
+    assert stored == order
+    assert [e.status for e in timeline] == [OrderStatus.RECEIVED, OrderStatus.READY]
+    assert repo.find_by_external("mer_store", "api", "tx-1") == order
+    assert repo.order_id_for_tracking_code(order.tracking_code) == order.order_id
+    assert repo.receipt("mer_store", "api", "evt-tx-1") == order.order_id
+    outbox = bootstrap.client("dynamodb").query(
+        TableName=bootstrap.settings().outbox_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order.order_id}"}},
+    )["Items"]
+    assert [from_attr(i)["type"] for i in outbox] == ["order.confirmed"]
+
+
+def test_a_repeated_receipt_writes_nothing_at_all() -> None:
+    repo = bootstrap.order_repository()
+    first, events = new_order("tx-2")
+    repo.create(first, events, messages=[], receipt="evt-tx-2")
+    second, events2 = new_order("tx-2-other")
+    with pytest.raises(DuplicateEvent):
+        repo.create(second, events2, messages=["order.confirmed"], receipt="evt-tx-2")
+    assert repo.get(second.order_id) is None
+    assert repo.find_by_external("mer_store", "api", "tx-2-other") is None
+    assert all(item.get("order_id") != second.order_id for item in scan_main())
+
+
+def test_one_external_order_maps_to_one_order() -> None:
+    repo = bootstrap.order_repository()
+    first, events = new_order("tx-3")
+    repo.create(first, events, messages=[])
+    second, events2 = new_order("tx-3")
+    with pytest.raises(AlreadyExists):
+        repo.create(second, events2, messages=[])
+    assert repo.get(second.order_id) is None
+
+
+def test_a_stale_version_cannot_overwrite() -> None:
+    repo = bootstrap.order_repository()
+    order, events = new_order("tx-4")
+    repo.create(order, events, messages=[])
+    moved = order.moved_to(OrderStatus.PLANNED, at="2026-11-21T10:00:00Z")
+    repo.save(moved, [], expected_version=order.version)
+    with pytest.raises(ConcurrentUpdate):
+        repo.save(replace(order, version=order.version + 1), [], expected_version=order.version)
+    assert repo.get(order.order_id).status is OrderStatus.PLANNED
+
+
+def test_twenty_threads_delivering_one_event_make_one_order() -> None:
+    service = bootstrap.orders()
+    m = merchant("mer_race")
+    draft = parse_order(an_order(external_id="race-1"))
+    inbound = Inbound(
+        source="shopify",
+        action=Action.UPSERT,
+        external_id="race-1",
+        draft=draft,
+        event_id="evt-race",
+        source_updated_at="2026-11-20T09:00:00Z",
+    )
+    outcomes: list[Outcome] = []
+    lock = threading.Lock()
+
+    def deliver() -> None:
+        result = service.ingest(m, inbound)
+        with lock:
+            outcomes.append(result.outcome)
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count(Outcome.CREATED) == 1
+    assert set(outcomes) <= {Outcome.CREATED, Outcome.DUPLICATE}
+    assert len(service.find(m, "race-1")) == 1
