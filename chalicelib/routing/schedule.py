@@ -1,0 +1,152 @@
+"""Exact timing of one route: the forward pass that turns a node sequence into arrival,
+service start, departure, load and breaks, with double-precision travel times and the
+time-of-day slowdown at each departure."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from chalicelib.routing.instance import NUM_DIMS, Instance
+from chalicelib.routing.model import Break, TimeWindow
+from chalicelib.routing.travel import slowdown_at
+
+EPS = 1e-6
+
+
+@dataclass
+class Timing:
+    feasible: bool
+    violation: str | None
+    start: float
+    end: float = 0.0
+    distance: float = 0.0
+    arrivals: list[float] = field(default_factory=list)
+    starts: list[float] = field(default_factory=list)
+    departures: list[float] = field(default_factory=list)
+    loads: list[tuple[float, ...]] = field(default_factory=list)
+    start_load: tuple[float, ...] = (0.0, 0.0, 0.0)
+    breaks: list[tuple[int, float, float]] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+def earliest_service(windows: Sequence[TimeWindow], t: float) -> float | None:
+    """Earliest service start at or after t inside a window, None if every window is past."""
+    if not windows:
+        return t
+    best = None
+    for w in windows:
+        if w.end + EPS >= t:
+            s = max(t, w.start)
+            best = s if best is None else min(best, s)
+    return best
+
+
+def _leg(
+    t: float, travel: float, breaks: list[Break], taken: list[tuple[int, float, float]], gap: int
+) -> tuple[float, str | None]:
+    """Travel `travel` seconds from time t, taking `breaks` on the way as early as allowed
+    (driving until a break may start, never idling before it could). Returns arrival."""
+    remaining = travel
+    for b in sorted(breaks, key=lambda b: b.earliest):
+        if b.earliest > t:
+            drive = min(remaining, b.earliest - t)
+            t += drive
+            remaining -= drive
+        start = max(t, b.earliest)
+        if start > b.latest + EPS:
+            return t, f"break cannot start by {b.latest:.1f}"
+        taken.append((gap, start, b.duration))
+        t = start + b.duration
+    return t + remaining, None
+
+
+def simulate(
+    inst: Instance,
+    v: int,
+    seq: Sequence[int],
+    depart: float | None = None,
+    break_gaps: Sequence[int] | None = None,
+) -> Timing:
+    """Time route `seq` (service nodes, no depots) for vehicle v. Break k is taken in gap
+    break_gaps[k] (gap g precedes seq[g]; gap len(seq) is the way home); without gaps every
+    placement is tried when there are few, the latest gaps otherwise."""
+    veh = inst.vehicles[v]
+    if veh.breaks and break_gaps is None:
+        n_gaps = len(seq) + 1
+        if n_gaps ** len(veh.breaks) <= 64:
+            options: Sequence[Sequence[int]] = list(
+                itertools.product(range(n_gaps), repeat=len(veh.breaks))
+            )
+        else:
+            options = [[min(n_gaps - 1, n_gaps // 2 + k) for k in range(len(veh.breaks))]]
+        best: Timing | None = None
+        for gaps in options:
+            timing = simulate(inst, v, seq, depart, gaps)
+            if timing.feasible and (best is None or timing.end < best.end):
+                best = timing
+        return best or simulate(inst, v, seq, depart, options[0])
+
+    traffic = inst.problem.traffic
+    key = inst.profile_key[v]
+    dist_m, dur_m = inst.distance[key], inst.duration[key]
+    cap = inst.capacity(v)
+    t = veh.shift.start if depart is None else depart
+    timing = Timing(True, None, start=t)
+    load = [0.0] * NUM_DIMS
+    for i in seq:
+        node = inst.nodes[i]
+        if node.kind != "drop":
+            for k in range(NUM_DIMS):
+                load[k] += node.delivery[k]
+    timing.start_load = tuple(load)
+
+    def fail(msg: str) -> Timing:
+        timing.feasible = False
+        timing.violation = timing.violation or msg
+        return timing
+
+    if any(load[k] > cap[k] + EPS for k in range(NUM_DIMS)):
+        fail("load at start exceeds capacity")
+    gaps_breaks: dict[int, list[Break]] = {}
+    for k, b in enumerate(veh.breaks):
+        assert break_gaps is not None
+        gaps_breaks.setdefault(break_gaps[k], []).append(b)
+    prev = inst.start_node[v]
+    path = [*seq, inst.end_node[v]]
+    for g, i in enumerate(path):
+        travel = float(dur_m[prev, i]) * slowdown_at(traffic, t)
+        timing.distance += float(dist_m[prev, i])
+        arrival, err = _leg(t, travel, gaps_breaks.get(g, []), timing.breaks, g)
+        if err:
+            fail(err)
+        if g == len(seq):
+            timing.end = arrival
+            break
+        node = inst.nodes[i]
+        start = earliest_service(node.windows, arrival)
+        if start is None:
+            fail(f"arrives at {node.stop_ids} after its last window")
+            start = arrival
+        t = start + node.service_s
+        for k in range(NUM_DIMS):
+            load[k] += node.pickup[k] - node.delivery[k]
+        if any(load[k] > cap[k] + EPS for k in range(NUM_DIMS)):
+            fail(f"over capacity after {node.stop_ids}")
+        timing.arrivals.append(arrival)
+        timing.starts.append(start)
+        timing.departures.append(t)
+        timing.loads.append(tuple(load))
+        prev = i
+    if timing.start < veh.shift.start - EPS or timing.end > veh.shift.end + EPS:
+        fail("outside the vehicle's shift")
+    if veh.max_duration_s is not None and timing.duration > veh.max_duration_s + EPS:
+        fail("longer than the maximum route duration")
+    limit = veh.distance_limit
+    if limit is not None and timing.distance > limit + EPS:
+        fail("longer than the maximum route distance or range")
+    return timing
