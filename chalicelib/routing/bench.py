@@ -1,0 +1,212 @@
+"""`lastmile bench`: our planner against pyvroom with the same time budget on Solomon,
+Gehring & Homberger and generated city instances; every plan re-checked independently."""
+
+from __future__ import annotations
+
+import csv
+import fnmatch
+import json
+import os
+import statistics
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from chalicelib.routing.checker import check_plan
+from chalicelib.routing.city import city_problem
+from chalicelib.routing.model import Problem
+from chalicelib.routing.planner import plan
+from chalicelib.routing.solomon import read_solomon
+
+DEFAULT_DATA = Path(os.environ.get("LASTMILE_VRPTW_DATA", "/work/shared/data/vrptw"))
+DISTANCE_ONLY = ("distance_only_double2dp", "distance_only_double_recomputed")
+SUITE_TIME = {"solomon": 10.0, "homberger200": 20.0, "city": 30.0}
+CITY_TIME = {200: 10.0, 1000: 30.0, 5000: 120.0}
+
+
+@dataclass(frozen=True)
+class Case:
+    suite: str
+    name: str
+    source: str  # a file path, or "city:<n>:<seed>"
+    time_limit: float
+
+
+def load_bks(data: Path) -> dict[str, tuple[int, float]]:
+    """Distance-only best known per instance: the min over the two exact-distance rows."""
+    best: dict[str, tuple[int, float]] = {}
+    with (data / "bks.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            convention = row["source"].split("|", 1)[0]
+            if convention not in DISTANCE_ONLY:
+                continue
+            name = row["instance"].upper()
+            value = (int(row["vehicles"]), float(row["distance"]))
+            if name not in best or value[1] < best[name][1]:
+                best[name] = value
+    return best
+
+
+def cases(
+    suite: str, data: Path, pattern: str | None, time_limit: float | None, sizes: list[int]
+) -> list[Case]:
+    found: list[Case] = []
+    suites = ["solomon", "homberger200", "city"] if suite == "all" else [suite]
+    for s in suites:
+        if s == "city":
+            for n in sizes:
+                found.append(Case(s, f"city{n}", f"city:{n}:1", time_limit or CITY_TIME.get(n, 30)))
+            continue
+        folder = data / ("solomon" if s == "solomon" else "homberger/200")
+        for path in sorted(folder.glob("*.txt")):
+            found.append(Case(s, path.stem.upper(), str(path), time_limit or SUITE_TIME[s]))
+    if pattern:
+        found = [c for c in found if fnmatch.fnmatch(c.name.upper(), pattern.upper())]
+    return found
+
+
+def problem_of(case: Case) -> Problem:
+    if case.source.startswith("city:"):
+        _, n, seed = case.source.split(":")
+        return city_problem(int(n), seed=int(seed))
+    return read_solomon(case.source).to_problem()
+
+
+def run_case(case: Case, vroom: bool, exploration: int, workers: int) -> dict[str, Any]:
+    problem = problem_of(case)
+    row: dict[str, Any] = {"suite": case.suite, "instance": case.name, "limit": case.time_limit}
+    started = time.monotonic()
+    ours = plan(problem, time_limit_s=case.time_limit, seed=0, workers=workers)
+    row["seconds"] = round(time.monotonic() - started, 2)
+    report = check_plan(problem, ours)
+    row.update(
+        distance=round(report.distance, 2),
+        vehicles=report.vehicles,
+        unassigned=len(ours.unassigned),
+        feasible=report.ok,
+        engine=ours.engine,
+        violations=report.violations[:3],
+    )
+    if vroom:
+        from chalicelib.routing.vroom_baseline import solve_vroom
+
+        run = solve_vroom(
+            problem, time_limit_s=case.time_limit, exploration=exploration, threads=workers
+        )
+        row["vroom_seconds"] = round(run.seconds, 2)
+        if run.plan is not None:
+            vreport = check_plan(problem, run.plan)
+            row.update(
+                vroom_distance=round(vreport.distance, 2),
+                vroom_vehicles=vreport.vehicles,
+                vroom_unassigned=len(run.plan.unassigned),
+                vroom_feasible=vreport.ok,
+            )
+    return row
+
+
+def _gap(value: float | None, best: float | None) -> float | None:
+    if value is None or best is None:
+        return None
+    return 100.0 * (value - best) / best
+
+
+def _fmt(x: Any, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def render(rows: list[dict[str, Any]], bks: dict[str, tuple[int, float]]) -> str:
+    lines = [
+        "| instance | ours dist | veh | engine | pyvroom dist | veh | best known | gap % "
+        "| pyvroom gap % | ours s | pyvroom s | checked |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    by_suite: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        best = bks.get(row["instance"])
+        complete = row["unassigned"] == 0 and row["feasible"]
+        row["gap"] = _gap(row["distance"], best[1] if best else None) if complete else None
+        vcomplete = row.get("vroom_unassigned") == 0 and row.get("vroom_feasible")
+        row["vroom_gap"] = (
+            _gap(row.get("vroom_distance"), best[1] if best else None) if vcomplete else None
+        )
+        checked = "ok" if row["feasible"] else "FAIL"
+        if row["unassigned"]:
+            checked += f" ({row['unassigned']} unassigned)"
+        if "vroom_feasible" in row and not row["vroom_feasible"]:
+            checked += " / pyvroom FAIL"
+        if row.get("vroom_unassigned"):
+            checked += f" / pyvroom {row['vroom_unassigned']} unassigned"
+        lines.append(
+            f"| {row['instance']} | {_fmt(row['distance'])} | {row['vehicles']} | {row['engine']}"
+            f" | {_fmt(row.get('vroom_distance'))} | {_fmt(row.get('vroom_vehicles'))}"
+            f" | {_fmt(f'{best[1]:.2f} ({best[0]})' if best else None)}"
+            f" | {_fmt(row['gap'])} | {_fmt(row['vroom_gap'])} | {_fmt(row['seconds'], 1)}"
+            f" | {_fmt(row.get('vroom_seconds'), 1)} | {checked} |"
+        )
+        by_suite.setdefault(row["suite"], []).append(row)
+    lines.append("")
+    lines.append(
+        "| suite | instances | all feasible | mean gap % | pyvroom mean gap % "
+        "| ours <= pyvroom | engine wins | mean s |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|")
+    for suite, srows in by_suite.items():
+        gaps = [r["gap"] for r in srows if r["gap"] is not None]
+        vgaps = [r["vroom_gap"] for r in srows if r["vroom_gap"] is not None]
+        compared = [r for r in srows if r.get("vroom_distance") is not None]
+        not_worse = sum(
+            1
+            for r in compared
+            if r["feasible"]
+            and r["unassigned"] <= r.get("vroom_unassigned", 0)
+            and r["distance"] <= r["vroom_distance"] + 1e-6
+        )
+        wins = Counter(r["engine"] for r in srows)
+        share = ", ".join(f"{e} {100 * k / len(srows):.0f}%" for e, k in wins.most_common())
+        lines.append(
+            f"| {suite} | {len(srows)} | {all(r['feasible'] for r in srows)}"
+            f" | {_fmt(statistics.mean(gaps) if gaps else None)} ({len(gaps)})"
+            f" | {_fmt(statistics.mean(vgaps) if vgaps else None)} ({len(vgaps)})"
+            f" | {not_worse}/{len(compared)} | {share}"
+            f" | {_fmt(statistics.mean(r['seconds'] for r in srows), 1)} |"
+        )
+    return "\n".join(lines)
+
+
+def run_bench(
+    *,
+    suite: str,
+    pattern: str | None,
+    time_limit: float | None,
+    jobs: int,
+    vroom: bool,
+    exploration: int,
+    workers: int,
+    sizes: list[int],
+    data: Path,
+    out: Path | None,
+) -> str:
+    todo = cases(suite, data, pattern, time_limit, sizes)
+    rows: list[dict[str, Any]] = []
+    if jobs <= 1:
+        for case in todo:
+            rows.append(run_case(case, vroom, exploration, workers))
+            print(json.dumps(rows[-1]), flush=True)
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
+            futures = [pool.submit(run_case, c, vroom, exploration, workers) for c in todo]
+            for future in futures:
+                rows.append(future.result())
+                print(json.dumps(rows[-1]), flush=True)
+    if out is not None:
+        out.write_text(json.dumps(rows, indent=1))
+    return render(rows, load_bks(data))
