@@ -1,0 +1,58 @@
+"""The alarms that page someone: the API answering 5xx and the Lambda functions failing."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_sns as sns
+from aws_cdk.aws_cloudwatch_actions import SnsAction
+from constructs import Construct
+
+PERIOD = Duration.minutes(5)
+
+
+def _alarm(
+    scope: Construct, id: str, metric: cloudwatch.Metric, topic: sns.ITopic, what: str
+) -> cloudwatch.Alarm:
+    # A 5xx is a bug here (conventions), so one in a period is worth a look; quiet periods
+    # report no data, which is the healthy case.
+    alarm = cloudwatch.Alarm(
+        scope,
+        id,
+        metric=metric,
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=what,
+    )
+    alarm.add_alarm_action(SnsAction(topic))
+    return alarm
+
+
+def api_5xx_alarm(
+    scope: Construct, topic: sns.ITopic, *, api_name: str, api_stage: str
+) -> cloudwatch.Alarm:
+    """API Gateway's own count, so throttles and timeouts in front of the handler show too."""
+    metric = cloudwatch.Metric(
+        namespace="AWS/ApiGateway",
+        metric_name="5XXError",
+        dimensions_map={"ApiName": api_name, "Stage": api_stage},
+        statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+    )
+    return _alarm(scope, "Api5xxAlarm", metric, topic, "The lastmile API answered 5xx.")
+
+
+def lambda_errors_alarm(
+    scope: Construct, topic: sns.ITopic, *, id: str, function_name: str
+) -> cloudwatch.Alarm:
+    """Invocations that raised: for non-HTTP handlers (streams, tasks) nothing else shows it."""
+    metric = cloudwatch.Metric(
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions_map={"FunctionName": function_name},
+        statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+    )
+    return _alarm(scope, id, metric, topic, "A lastmile Lambda function raised.")

@@ -1,0 +1,139 @@
+"""One deployment stage of lastmile: the Chalice app, its tables, its permissions and alarms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.store.schema import TABLES
+
+from .alarms import api_5xx_alarm, lambda_errors_alarm
+from .tables import build_tables
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Merchants' webhook secrets and the platform's own live under this prefix in Secrets Manager.
+SECRETS_PREFIX = "lastmile"
+
+# The resources `chalice package` names in its template (kept as logical ids by the construct).
+API_HANDLER = "APIHandler"
+API_ROLE = "DefaultRole"
+REST_API = "RestAPI"
+
+
+class LastmileStack(Stack):
+    """A stage (dev, prod) as one CloudFormation stack named `lastmile-<stage>`."""
+
+    def __init__(self, scope: Construct, stage: str, **kwargs: Any) -> None:
+        # The construct id must be the stage: the Chalice construct takes its stage name from
+        # its scope's path, and picks the stage's settings from .chalice/config.json by it.
+        super().__init__(scope, stage, stack_name=f"lastmile-{stage}", **kwargs)
+        self.stage = stage
+
+        self.tables = build_tables(self)
+
+        admin_key_sha256 = CfnParameter(
+            self,
+            "AdminKeySha256",
+            description="Hex SHA-256 of the admin API key (the key itself is never deployed).",
+            allowed_pattern="^[0-9a-f]{64}$",
+            no_echo=True,
+            default=self.node.try_get_context("LASTMILE_ADMIN_KEY_SHA256"),
+        )
+        # Not the API's own URL: that would make the function depend on the API that already
+        # depends on it, and tracking links should outlive an API id anyway (custom domain).
+        public_base_url = CfnParameter(
+            self,
+            "PublicBaseUrl",
+            description="Base URL of the public API as customers see it (tracking links).",
+            allowed_pattern="^https://[^/]+(/.*[^/])?$",
+            default=self.node.try_get_context("LASTMILE_PUBLIC_BASE_URL"),
+        )
+
+        environment = {env_var: table.table_name for env_var, table in self.tables.items()}
+        environment |= {
+            "LASTMILE_SECRETS_PREFIX": SECRETS_PREFIX,
+            "LASTMILE_STRIPE_WEBHOOK_SECRET_NAME": f"{SECRETS_PREFIX}/platform/stripe-webhook",
+            "LASTMILE_ADMIN_KEY_SHA256": admin_key_sha256.value_as_string,
+            "LASTMILE_PUBLIC_BASE_URL": public_base_url.value_as_string,
+        }
+        # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
+        # is what sets the functions' runtime. CDK tokens in the environment survive the round
+        # trip through chalice's template and resolve to references at synth.
+        self.api = Chalice(
+            self,
+            "Api",
+            source_dir=str(REPO_ROOT),
+            stage_config={
+                # Dependencies go into a layer that chalice caches by requirements.txt alone
+                # (.chalice/deployments), so a code change repackages only the app's own files.
+                "automatic_layer": True,
+                "environment_variables": environment,
+            },
+        )
+        self._grant_api_role()
+
+        # The optimiser (ortools, requirements-optimiser.txt) is its own Lambda function with an
+        # isolated package, outside the Chalice app so ortools never reaches the API functions.
+        # It, the dispatch state machine (statemachines/*.asl.json) and its schedule join here.
+
+        self._alarms()
+        for spec in TABLES:
+            CfnOutput(self, f"{spec.logical_id}Name", value=self.tables[spec.env_var].table_name)
+
+    def _grant_api_role(self) -> None:
+        role = self.api.get_role(API_ROLE)
+        for spec in TABLES:
+            table = self.tables[spec.env_var]
+            table.grant_read_write_data(role)  # the indexes too
+            if spec.stream_view:
+                # For the outbox consumer (notify/), a Chalice handler sharing this role.
+                table.grant_stream_read(role)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "secretsmanager:GetSecretValue",
+                    "secretsmanager:CreateSecret",
+                    "secretsmanager:PutSecretValue",
+                    "secretsmanager:UpdateSecret",
+                ],
+                resources=[self._secret_arn(f"{SECRETS_PREFIX}/*")],
+            )
+        )
+        # Only merchants' secrets may be deleted (undoing a half-created merchant), never the
+        # platform's own.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:DeleteSecret"],
+                resources=[self._secret_arn(f"{SECRETS_PREFIX}/merchants/*")],
+            )
+        )
+
+    def _secret_arn(self, name_pattern: str) -> str:
+        return self.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=name_pattern,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _alarms(self) -> None:
+        topic = sns.Topic(self, "Alarms", display_name=f"lastmile {self.stage} alarms")
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
+
+        # Name the API ourselves: the 5xx metric is keyed by API name, which would otherwise
+        # be whatever API Gateway takes from the swagger title.
+        rest_api = self.api.get_resource(REST_API)
+        api_name = f"lastmile-{self.stage}"
+        rest_api.add_property_override("Name", api_name)
+        api_stage = rest_api.stage_name  # chalice's api_gateway_stage for this stage
+        api_5xx_alarm(self, topic, api_name=api_name, api_stage=api_stage)
+
+        handler = self.api.get_resource(API_HANDLER)
+        lambda_errors_alarm(self, topic, id="ApiHandlerErrorsAlarm", function_name=handler.ref)

@@ -1,0 +1,169 @@
+"""The synthesised stacks: tables as schema.py declares them, wiring, permissions, package, lint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib.store.schema import TABLES, TableSpec
+from tests.infra.cloud_assembly import STAGES, CloudAssembly
+
+FUNCTION = "AWS::Serverless::Function"
+LAYER = "AWS::Serverless::LayerVersion"
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    return keys + ([{"AttributeName": sort_key, "KeyType": "RANGE"}] if sort_key else [])
+
+
+def statements_for(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Every policy statement granted to `role`, inline or attached."""
+    found = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if role in str(policy["Properties"]["Roles"]):
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: Any) -> bool:
+    for statement in statements:
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        targets = statement["Resource"]
+        targets = targets if isinstance(targets, list) else [targets]
+        if statement["Effect"] == "Allow" and action in actions and resource in targets:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("spec", TABLES, ids=lambda s: s.logical_id)
+def test_tables_are_built_from_the_schema(template: dict[str, Any], spec: TableSpec) -> None:
+    table = template["Resources"][spec.logical_id]
+    props = table["Properties"]
+
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == key_schema(spec.partition_key, spec.sort_key)
+    assert {a["AttributeName"] for a in props["AttributeDefinitions"]} == set(spec.key_attributes)
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    if spec.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {
+            "AttributeName": spec.ttl_attribute,
+            "Enabled": True,
+        }
+    else:
+        assert "TimeToLiveSpecification" not in props
+    if spec.stream_view:
+        assert props["StreamSpecification"] == {"StreamViewType": spec.stream_view}
+    else:
+        assert "StreamSpecification" not in props
+    indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {i.name for i in spec.indexes}
+    for index in spec.indexes:
+        assert indexes[index.name]["KeySchema"] == key_schema(index.partition_key, index.sort_key)
+        assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_functions_run_python312_and_get_the_table_names(template: dict[str, Any]) -> None:
+    functions = resources(template, FUNCTION)
+    assert "APIHandler" in functions
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] == "python3.12"
+        env = props["Environment"]["Variables"]
+        for spec in TABLES:
+            assert env[spec.env_var] == {"Ref": spec.logical_id}
+        # Only the hash of the admin key is deployed, and only as a parameter's value.
+        assert env["LASTMILE_ADMIN_KEY_SHA256"] == {"Ref": "AdminKeySha256"}
+        assert env["LASTMILE_SECRETS_PREFIX"] == "lastmile"
+    for layer in resources(template, LAYER).values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_each_stage_takes_its_chalice_settings(assembly: CloudAssembly, stage: str) -> None:
+    handler = assembly.template(stage)["Resources"]["APIHandler"]
+    assert handler["Properties"]["Environment"]["Variables"]["LASTMILE_STAGE"] == stage
+
+
+def test_admin_key_hash_parameter_accepts_only_a_sha256(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["AdminKeySha256"]
+    assert parameter["AllowedPattern"] == "^[0-9a-f]{64}$"
+    assert parameter["NoEcho"] is True
+
+
+def test_the_api_role_may_use_the_tables_streams_and_secrets(template: dict[str, Any]) -> None:
+    statements = statements_for(template, "DefaultRole")
+    for spec in TABLES:
+        arn = {"Fn::GetAtt": [spec.logical_id, "Arn"]}
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"):
+            assert allows(statements, action, arn), (action, spec.logical_id)
+        if spec.indexes:
+            indexes = {"Fn::Join": ["", [arn, "/index/*"]]}
+            assert allows(statements, "dynamodb:Query", indexes), spec.logical_id
+        if spec.stream_view:
+            stream = {"Fn::GetAtt": [spec.logical_id, "StreamArn"]}
+            assert allows(statements, "dynamodb:GetRecords", stream), spec.logical_id
+
+    secrets = [
+        s
+        for s in statements
+        if {
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecret",
+        }
+        <= set(s["Action"])
+    ]
+    assert len(secrets) == 1
+    # arn:<partition>:secretsmanager:<region>:<account>:secret:lastmile/*, joined at deploy
+    assert secrets[0]["Resource"]["Fn::Join"][1][-1] == ":secret:lastmile/*"
+
+
+def test_alarms_watch_the_api_and_its_function(template: dict[str, Any]) -> None:
+    alarms = resources(template, "AWS::CloudWatch::Alarm").values()
+    watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    assert ("AWS/ApiGateway", "5XXError") in watched
+    assert ("AWS/Lambda", "Errors") in watched
+    assert all(a["Properties"].get("AlarmActions") for a in alarms)
+
+
+def _packages(assembly: CloudAssembly, template: dict[str, Any]) -> list[Path]:
+    uris = [f["Properties"]["CodeUri"] for f in resources(template, FUNCTION).values()]
+    uris += [layer["Properties"]["ContentUri"] for layer in resources(template, LAYER).values()]
+    return [assembly.asset(uri["Key"]) for uri in uris]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_functions_ship_without_ortools(assembly: CloudAssembly, stage: str) -> None:
+    names: set[str] = set()
+    for package in _packages(assembly, assembly.template(stage)):
+        with zipfile.ZipFile(package) as archive:
+            names |= set(archive.namelist())
+    # Sanity: the packages hold the app and its dependencies, so the absence below means something.
+    assert "app.py" in names
+    assert any("/aws_lambda_powertools/" in name for name in names)
+    assert not [name for name in names if "ortools" in name.split("/")]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cfn_lint_passes(assembly: CloudAssembly, stage: str) -> None:
+    # The venv's cfn-lint, never the machine's (moto's bundled one is newer than the machine's).
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    template = assembly.outdir / f"{stage}.template.json"
+    done = subprocess.run(
+        [str(cfn_lint), str(template)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
