@@ -44,7 +44,7 @@ def bench_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     solve = subparsers.add_parser("solve", help="solve a Solomon-format VRPTW instance")
     solve.add_argument("file")
     solve.add_argument("--time-limit", type=float, default=10.0, help="seconds, wall clock")
@@ -55,9 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     from chalicelib.routing.bench import DEFAULT_DATA
 
     bench = subparsers.add_parser("bench", help="benchmark the planner against pyvroom")
-    bench.add_argument(
-        "--suite", choices=("solomon", "homberger200", "city", "all"), default="all"
-    )
+    bench.add_argument("--suite", choices=("solomon", "homberger200", "city", "all"), default="all")
     bench.add_argument("--instances", help="glob on instance names, e.g. 'R1*'")
     bench.add_argument("--time-limit", type=float, help="seconds per instance (default per suite)")
     bench.add_argument("--jobs", type=int, default=1, help="instances run at once")

@@ -147,9 +147,7 @@ def allocate_lockers(problem: Problem) -> tuple[dict[str, list[str]], list[Stop]
         taken: list[str] = []
         for size in sorted(sizes, key=COMPARTMENT_SIZES.index, reverse=True):
             fits = [
-                c
-                for c in COMPARTMENT_SIZES[COMPARTMENT_SIZES.index(size) :]
-                if trial.get(c, 0) > 0
+                c for c in COMPARTMENT_SIZES[COMPARTMENT_SIZES.index(size) :] if trial.get(c, 0) > 0
             ]
             if not fits:
                 break
@@ -224,7 +222,7 @@ def compile_problem(problem: Problem, travel: TravelMatrix | None = None) -> Ins
                 windows=windows,
                 skills=frozenset().union(*(m.skills for m in members)),
                 priority=max(m.priority for m in members),
-                value=None if any(x is None for x in values) else sum(values),  # type: ignore[misc]
+                value=None if any(x is None for x in values) else sum(x or 0.0 for x in values),
             )
         )
 

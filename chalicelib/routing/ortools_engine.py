@@ -92,20 +92,20 @@ def solve_ortools(
             dist_cb[key] = routing.RegisterTransitMatrix(_ceil(sub_d * ds).tolist())
         dist_cb_of.append(dist_cb[key])
         if veh.fixed_cost:
-            routing.SetFixedCostOfVehicle(int(round(veh.fixed_cost * COST_SCALE)), v)
+            routing.SetFixedCostOfVehicle(round(veh.fixed_cost * COST_SCALE), v)
 
-    horizon = int(math.ceil(max(veh.shift.end for veh in inst.vehicles) * ts)) + 1
+    horizon = math.ceil(max(veh.shift.end for veh in inst.vehicles) * ts) + 1
     routing.AddDimensionWithVehicleTransitAndCapacity(
         time_cb_of, horizon, [horizon] * nv, False, "time"
     )
     time_dim = routing.GetDimensionOrDie("time")
     for v, veh in enumerate(inst.vehicles):
-        lo = int(math.ceil(veh.shift.start * ts - 1e-9))
-        hi = int(math.floor(veh.shift.end * ts + 1e-9))
+        lo = math.ceil(veh.shift.start * ts - 1e-9)
+        hi = math.floor(veh.shift.end * ts + 1e-9)
         time_dim.CumulVar(routing.Start(v)).SetRange(lo, hi)
         time_dim.CumulVar(routing.End(v)).SetRange(lo, hi)
         if veh.max_duration_s is not None:
-            time_dim.SetSpanUpperBoundForVehicle(int(math.floor(veh.max_duration_s * ts)), v)
+            time_dim.SetSpanUpperBoundForVehicle(math.floor(veh.max_duration_s * ts), v)
         if veh.cost_per_hour:
             coef = round(veh.cost_per_hour / 3600.0 / ts * COST_SCALE)
             time_dim.SetSpanCostCoefficientForVehicle(max(coef, 1), v)
@@ -115,8 +115,7 @@ def solve_ortools(
             continue
         var = time_dim.CumulVar(manager.NodeToIndex(local[g]))
         spans = sorted(
-            (int(math.ceil(w.start * ts - 1e-9)), int(math.floor(w.end * ts + 1e-9)))
-            for w in node.windows
+            (math.ceil(w.start * ts - 1e-9), math.floor(w.end * ts + 1e-9)) for w in node.windows
         )
         var.SetRange(spans[0][0], max(b for _, b in spans))
         reach = spans[0][1]
@@ -132,9 +131,9 @@ def solve_ortools(
             continue
         intervals = [
             solver.FixedDurationIntervalVar(
-                int(math.ceil(b.earliest * ts)),
-                int(math.floor(b.latest * ts)),
-                int(math.ceil(b.duration * ts)),
+                math.ceil(b.earliest * ts),
+                math.floor(b.latest * ts),
+                math.ceil(b.duration * ts),
                 False,
                 f"break_{v}_{k}",
             )
@@ -145,7 +144,7 @@ def solve_ortools(
 
     limits = [veh.distance_limit for veh in inst.vehicles]
     if any(x is not None for x in limits):
-        caps = [BIG if x is None else int(math.floor(x * ds)) for x in limits]
+        caps = [BIG if x is None else math.floor(x * ds) for x in limits]
         routing.AddDimensionWithVehicleTransitAndCapacity(dist_cb_of, 0, caps, True, "distance")
 
     has_pickups = any(inst.nodes[g].kind == "drop" for g in members)
@@ -155,7 +154,7 @@ def solve_ortools(
         if not delivery.any() and not pickup.any():
             continue
         scale = DIM_SCALE[k]
-        caps = [int(math.floor(inst.capacity(v)[k] * scale + 1e-9)) for v in range(nv)]
+        caps = [math.floor(inst.capacity(v)[k] * scale + 1e-9) for v in range(nv)]
         if has_pickups:
             demand = _ceil(pickup * scale) - _ceil(delivery * scale)
         else:
@@ -171,17 +170,19 @@ def solve_ortools(
         if node.kind == "drop":
             routing.AddDisjunction([index], 0)
             continue
-        routing.AddDisjunction([index], int(round(node.penalty * COST_SCALE)))
+        routing.AddDisjunction([index], round(node.penalty * COST_SCALE))
         vehicles = allowed.get(g, [])
         if len(vehicles) < nv:
-            routing.SetAllowedVehiclesForIndex(vehicles, index)
+            # SetAllowedVehiclesForIndex's binding rejects every list in 9.15; -1 keeps the
+            # node droppable.
+            routing.VehicleVar(index).SetValues([-1, *vehicles])
         if node.pair is not None:
             drop = manager.NodeToIndex(local[node.pair])
             routing.AddPickupAndDelivery(index, drop)
             solver.Add(routing.VehicleVar(index) == routing.VehicleVar(drop))
             solver.Add(time_dim.CumulVar(index) <= time_dim.CumulVar(drop))
             if len(vehicles) < nv:
-                routing.SetAllowedVehiclesForIndex(vehicles, drop)
+                routing.VehicleVar(drop).SetValues([-1, *vehicles])
     for v in range(nv):
         routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(v)))
         routing.AddVariableMaximizedByFinalizer(time_dim.CumulVar(routing.Start(v)))
@@ -201,7 +202,7 @@ def solve_ortools(
 
     started = time.monotonic()
     if hint:
-        routes = [[] for _ in range(nv)]
+        routes: list[list[int]] = [[] for _ in range(nv)]
         for r in hint:
             routes[r.vehicle] = [local[g] for g in r.nodes if g in local]
         routing.CloseModelWithParameters(params)

@@ -8,7 +8,7 @@ import logging
 import multiprocessing as mp
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -42,7 +42,7 @@ PARTITION_ABOVE = 1200
 class EngineSpec:
     engine: str  # "ortools" or "pyvrp"
     seed: int = 0
-    ortools: OrToolsConfig = OrToolsConfig()
+    ortools: OrToolsConfig = field(default_factory=OrToolsConfig)
     max_iterations: int | None = None
 
 
@@ -158,8 +158,9 @@ def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Cand
         if not timing.feasible:
             timing = simulate(inst, r.vehicle, r.nodes)
         if not timing.feasible:
-            log.warning("%s route of vehicle %d infeasible: %s", result.engine, r.vehicle,
-                        timing.violation)
+            log.warning(
+                "%s route of vehicle %d infeasible: %s", result.engine, r.vehicle, timing.violation
+            )
             return None
         veh = inst.vehicles[r.vehicle]
         cost += (
@@ -215,7 +216,7 @@ def assemble(
                         arrival=timing.arrivals[k],
                         start=timing.starts[k],
                         departure=timing.departures[k],
-                        load_after=Load(int(round(load[0])), load[1], load[2]),
+                        load_after=Load(round(load[0]), load[1], load[2]),
                         location=node.location,
                     )
                 )
@@ -229,7 +230,7 @@ def assemble(
                     end=timing.end,
                     distance_m=timing.distance,
                     duration_s=timing.duration,
-                    start_load=Load(int(round(sl[0])), sl[1], sl[2]),
+                    start_load=Load(round(sl[0]), sl[1], sl[2]),
                     visits=visits,
                     breaks=[PlannedBreak(g - 1, s, d) for g, s, d in timing.breaks],
                 )

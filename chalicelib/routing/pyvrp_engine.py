@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,10 +53,12 @@ def solve_pyvrp(
     depots = [i for i, n in enumerate(inst.nodes) if n.kind == "depot"]
     points = depots + list(nodes)
     client_of = {g: k for k, g in enumerate(nodes)}
-    locations = [pyvrp.Location(inst.nodes[g].location.lon, inst.nodes[g].location.lat) for g in points]
+    locations = [
+        pyvrp.Location(inst.nodes[g].location.lon, inst.nodes[g].location.lat) for g in points
+    ]
 
     def amount(values: tuple[float, float, float]) -> list[int]:
-        return [int(math.ceil(values[k] * DIM_SCALE[k] - 1e-9)) for k in range(NUM_DIMS)]
+        return [math.ceil(values[k] * DIM_SCALE[k] - 1e-9) for k in range(NUM_DIMS)]
 
     total = np.zeros(NUM_DIMS)
     for g in nodes:
@@ -64,7 +67,9 @@ def solve_pyvrp(
     fleet = np.sum([inst.capacity(v) for v in range(len(inst.vehicles))], axis=0)
     # With room for everything, stops are required (PyVRP searches better that way); if the
     # result then leaves a stop out or is infeasible, the portfolio keeps the other plan.
-    required = bool(np.all(total <= fleet * 0.97))
+    required = bool(np.all(total <= fleet * 0.97)) and all(
+        inst.nodes[g].value is None for g in nodes
+    )
     clients = []
     for k, g in enumerate(nodes):
         node = inst.nodes[g]
@@ -74,19 +79,19 @@ def solve_pyvrp(
                 location=len(depots) + k,
                 delivery=amount(node.delivery),
                 pickup=amount(node.pickup),
-                service_duration=int(math.ceil(node.service_s * ts - 1e-9)),
-                tw_early=0 if w is None else int(math.ceil(w.start * ts - 1e-9)),
-                tw_late=INT_MAX if w is None else int(math.floor(w.end * ts + 1e-9)),
+                service_duration=math.ceil(node.service_s * ts - 1e-9),
+                tw_early=0 if w is None else math.ceil(w.start * ts - 1e-9),
+                tw_late=INT_MAX if w is None else math.floor(w.end * ts + 1e-9),
                 required=required,
-                prize=0 if required else int(round(node.penalty / per_m * ds)),
+                prize=0 if required else round(node.penalty / per_m * ds),
             )
         )
     pyvrp_depots = [pyvrp.Depot(location=k) for k in range(len(depots))]
 
     profiles: dict[tuple[str, float], int] = {}
-    dist_mats: list[np.ndarray] = []
-    dur_mats: list[np.ndarray] = []
-    groups: dict[tuple[object, ...], list[int]] = {}
+    dist_mats: list[Any] = []
+    dur_mats: list[Any] = []
+    groups: dict[tuple[Any, ...], list[int]] = {}
     for v, veh in enumerate(inst.vehicles):
         pk = (inst.profile_key[v], inst.slowdown[v])
         if pk not in profiles:
@@ -116,23 +121,21 @@ def solve_pyvrp(
             pyvrp.VehicleType(
                 num_available=len(vs),
                 capacity=cap,
-                start_depot=int(sig[0]),  # type: ignore[call-overload]
-                end_depot=int(sig[1]),  # type: ignore[call-overload]
-                fixed_cost=int(round(veh.fixed_cost / per_m * ds)),
-                tw_early=int(math.ceil(veh.shift.start * ts - 1e-9)),
-                tw_late=int(math.floor(veh.shift.end * ts + 1e-9)),
+                start_depot=int(sig[0]),
+                end_depot=int(sig[1]),
+                fixed_cost=round(veh.fixed_cost / per_m * ds),
+                tw_early=math.ceil(veh.shift.start * ts - 1e-9),
+                tw_late=math.floor(veh.shift.end * ts + 1e-9),
                 shift_duration=INT_MAX
                 if veh.max_duration_s is None
-                else int(math.floor(veh.max_duration_s * ts)),
-                max_distance=INT_MAX if limit is None else int(math.floor(limit * ds)),
+                else math.floor(veh.max_duration_s * ts),
+                max_distance=INT_MAX if limit is None else math.floor(limit * ds),
                 unit_distance_cost=1,
-                profile=int(sig[2]),  # type: ignore[call-overload]
+                profile=int(sig[2]),
             )
         )
         members.append(vs)
-    data = pyvrp.ProblemData(
-        locations, clients, pyvrp_depots, vehicle_types, dist_mats, dur_mats
-    )
+    data = pyvrp.ProblemData(locations, clients, pyvrp_depots, vehicle_types, dist_mats, dur_mats)
     initial = None
     if hint:
         type_of = {v: t for t, vs in enumerate(members) for v in vs}
@@ -143,7 +146,7 @@ def solve_pyvrp(
         ]
         initial = pyvrp.Solution(data, hint_routes)
     budget = max(deadline - time.monotonic(), 0.05)
-    stop = MaxRuntime(budget)
+    stop: Any = MaxRuntime(budget)
     if max_iterations is not None:
         stop = MultipleCriteria([MaxRuntime(budget), MaxIterations(max_iterations)])
     result = pyvrp.solve(

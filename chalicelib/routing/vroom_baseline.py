@@ -47,7 +47,7 @@ def solve_vroom(
                 end=inst.end_node[v],
                 capacity=[int(veh.capacity.parcels)],
                 time_window=vroom.TimeWindow(
-                    int(math.ceil(veh.shift.start * ts)), int(math.floor(veh.shift.end * ts))
+                    math.ceil(veh.shift.start * ts), math.floor(veh.shift.end * ts)
                 ),
             )
         )
@@ -56,15 +56,15 @@ def solve_vroom(
         if node.kind == "depot":
             continue
         windows = [
-            vroom.TimeWindow(int(math.ceil(w.start * ts - 1e-9)), int(math.floor(w.end * ts)))
+            vroom.TimeWindow(math.ceil(w.start * ts - 1e-9), math.floor(w.end * ts))
             for w in node.windows
         ]
         inp.add_job(
             vroom.Job(
                 i,
                 location=i,
-                default_service=int(math.ceil(node.service_s * ts - 1e-9)),
-                delivery=[int(round(node.delivery[0]))],
+                default_service=math.ceil(node.service_s * ts - 1e-9),
+                delivery=[round(node.delivery[0])],
                 time_windows=windows or [vroom.TimeWindow()],
             )
         )
@@ -88,11 +88,20 @@ def solve_vroom(
         distance += timing.distance
         visits = [
             Visit("stop", list(inst.nodes[i].stop_ids), a, s, d, Load(), inst.nodes[i].location)
-            for i, a, s, d in zip(seq, timing.arrivals, timing.starts, timing.departures, strict=True)
+            for i, a, s, d in zip(
+                seq, timing.arrivals, timing.starts, timing.departures, strict=True
+            )
         ]
         routes.append(
-            Route(inst.vehicles[v].id, timing.start, timing.end, timing.distance,
-                  timing.duration, Load(), visits)
+            Route(
+                inst.vehicles[v].id,
+                timing.start,
+                timing.end,
+                timing.distance,
+                timing.duration,
+                Load(),
+                visits,
+            )
         )
     unassigned = [
         Unassigned(sid, "capacity_short")

@@ -1,0 +1,252 @@
+"""Large problems: split the stops geographically into parts balanced by parcels and
+working time, solve the parts in parallel, then repair across the part boundaries by
+re-solving groups of neighbouring routes (sectors shifted by half a part), each started
+from the current routes as a hint and kept only if it improves."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from chalicelib.routing.instance import Instance
+from chalicelib.routing.planner import (
+    _WORK,
+    Candidate,
+    EngineSpec,
+    _worker,
+    evaluate,
+)
+from chalicelib.routing.pyvrp_engine import expressible
+from chalicelib.routing.solution import EngineResult, EngineRoute
+
+PART_SIZE = 450  # service nodes per part: where both engines still search well in seconds
+
+
+def restrict(inst: Instance, vehicles: list[int]) -> Instance:
+    return replace(
+        inst,
+        vehicles=[inst.vehicles[v] for v in vehicles],
+        start_node=[inst.start_node[v] for v in vehicles],
+        end_node=[inst.end_node[v] for v in vehicles],
+        slowdown=[inst.slowdown[v] for v in vehicles],
+        profile_key=[inst.profile_key[v] for v in vehicles],
+    )
+
+
+def _angles(inst: Instance, nodes: list[int]) -> np.ndarray:
+    depot = inst.nodes[0].location
+    lat = np.array([inst.nodes[i].location.lat for i in nodes]) - depot.lat
+    lon = (np.array([inst.nodes[i].location.lon for i in nodes]) - depot.lon) * math.cos(
+        math.radians(depot.lat)
+    )
+    return np.arctan2(lat, lon)
+
+
+def _weights(inst: Instance, nodes: list[int]) -> np.ndarray:
+    """Share of the fleet's parcels plus share of the working time each stop needs."""
+    parcels = np.array([max(inst.nodes[i].delivery[0], inst.nodes[i].pickup[0]) for i in nodes])
+    service = np.array([inst.nodes[i].service_s for i in nodes])
+    p = parcels / max(parcels.sum(), 1e-9)
+    s = service / max(service.sum(), 1e-9)
+    return (p + s) / 2
+
+
+def sweep_parts(inst: Instance, nodes: list[int], k: int, offset: float = 0.0) -> list[list[int]]:
+    """Cut the stops into k sectors around the depot with equal weight; `offset` in
+    [0, 1) shifts the cuts by that fraction of a part."""
+    angles = _angles(inst, nodes)
+    order = np.argsort(angles, kind="stable")
+    weights = _weights(inst, nodes)[order]
+    cum = (np.cumsum(weights) - weights / 2 + offset / k) % 1.0
+    part = np.minimum((cum * k).astype(int), k - 1)
+    parts: list[list[int]] = [[] for _ in range(k)]
+    for pos, idx in enumerate(order):
+        parts[part[pos]].append(nodes[idx])
+    return [p for p in parts if p]
+
+
+def _share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
+    """Each part gets vehicles for its parcels (plus slack), the rest by weight."""
+    cap = max(inst.capacity(vehicles[0])[0], 1.0) if vehicles else 1.0
+    need = [sum(max(inst.nodes[i].delivery[0], inst.nodes[i].pickup[0]) for i in p) for p in parts]
+    base = [max(1, math.ceil(n / cap * 1.1)) for n in need]
+    while sum(base) > len(vehicles) and max(base) > 1:
+        base[base.index(max(base))] -= 1
+    spare = len(vehicles) - sum(base)
+    total = sum(need) or 1.0
+    extra = [int(spare * n / total) for n in need]
+    for k in range(spare - sum(extra)):
+        extra[k % len(parts)] += 1
+    shares, pos = [], 0
+    for b, e in zip(base, extra, strict=True):
+        shares.append(vehicles[pos : pos + b + e])
+        pos += b + e
+    return shares
+
+
+def _run_parts(
+    jobs: Sequence[
+        tuple[
+            Instance, list[int], dict[int, list[int]], list[EngineRoute] | None, EngineSpec, float
+        ]
+    ],
+    workers: int,
+    hard: float,
+) -> list[EngineResult | None]:
+    """Run (instance, nodes, allowed, hint, spec, budget) jobs, `workers` at a time."""
+    ctx = mp.get_context("fork")
+    results: list[EngineResult | None] = [None] * len(jobs)
+    pending = list(range(len(jobs)))
+    running: dict[int, tuple[Any, Any, float]] = {}
+    while pending or running:
+        while pending and len(running) < workers:
+            k = pending.pop(0)
+            sub, nodes, allowed, hint, spec, budget = jobs[k]
+            deadline = min(time.monotonic() + budget, hard - 0.3)
+            _WORK.update(inst=sub, nodes=nodes, allowed=allowed, deadline=deadline, hint=hint)
+            receiver, sender = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(spec, sender), daemon=True)
+            proc.start()
+            sender.close()
+            _WORK.clear()
+            running[k] = (proc, receiver, deadline + 1.0)
+        for k, (proc, receiver, kill_at) in list(running.items()):
+            ready = receiver.poll(0.02)
+            expired = time.monotonic() > min(kill_at, hard)
+            if ready or expired or not proc.is_alive():
+                if ready:
+                    try:
+                        status, payload = receiver.recv()
+                        if status == "ok":
+                            results[k] = payload
+                    except EOFError:
+                        pass
+                receiver.close()
+                proc.join(timeout=0.05)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join()
+                del running[k]
+    return results
+
+
+def _localise(
+    inst: Instance, nodes: list[int], allowed: dict[int, list[int]], vehicles: list[int]
+) -> tuple[Instance, list[int], dict[int, list[int]]]:
+    local = {v: k for k, v in enumerate(vehicles)}
+    sub_allowed = {i: [local[v] for v in allowed[i] if v in local] for i in nodes}
+    kept = [i for i in nodes if sub_allowed[i]]
+    return restrict(inst, vehicles), kept, sub_allowed
+
+
+def _spec(inst: Instance, nodes: list[int], allowed: dict[int, list[int]], seed: int) -> EngineSpec:
+    return EngineSpec("pyvrp" if expressible(inst, nodes, allowed) else "ortools", seed=seed)
+
+
+def plan_partitioned(
+    inst: Instance,
+    nodes: list[int],
+    allowed: dict[int, list[int]],
+    t0: float,
+    hard: float,
+    seed: int,
+    workers: int,
+) -> tuple[Candidate | None, dict[str, Any]]:
+    workers = max(workers, 1)
+    k = max(2, math.ceil(len(nodes) / PART_SIZE))
+    parts = sweep_parts(inst, nodes, k)
+    shares = _share_vehicles(inst, parts, list(range(len(inst.vehicles))))
+    left = hard - time.monotonic()
+    rounds = math.ceil(len(parts) / workers)
+    budget1 = 0.6 * left / rounds - 0.2
+    jobs = []
+    for part, vehicles in zip(parts, shares, strict=True):
+        sub, kept, sub_allowed = _localise(inst, part, allowed, vehicles)
+        jobs.append((sub, kept, sub_allowed, None, _spec(sub, kept, sub_allowed, seed), budget1))
+    routes: list[EngineRoute] = []
+    engines: set[str] = set()
+    for (_, _, _, _, _, _), vehicles, result in zip(
+        jobs, shares, _run_parts(jobs, workers, hard), strict=True
+    ):
+        if result is None:
+            continue
+        engines.add(result.engine)
+        for r in result.routes:
+            routes.append(replace(r, vehicle=vehicles[r.vehicle]))
+    stats: dict[str, Any] = {"parts": len(parts), "phase1_s": round(time.monotonic() - t0, 2)}
+
+    # Repair: regroup whole routes (and what was left out) into sectors shifted by half a
+    # part, and re-solve each group from its current routes.
+    left = hard - time.monotonic()
+    if left > 2.0 and routes:
+        served = {i for r in routes for i in r.nodes}
+        route_angle = [
+            float(
+                np.arctan2(
+                    *np.mean(
+                        [
+                            [
+                                inst.nodes[i].location.lat - inst.nodes[0].location.lat,
+                                inst.nodes[i].location.lon - inst.nodes[0].location.lon,
+                            ]
+                            for i in r.nodes
+                        ],
+                        axis=0,
+                    )
+                )
+            )
+            for r in routes
+        ]
+        loose = [i for i in nodes if i not in served]
+        used = {r.vehicle for r in routes}
+        idle = [v for v in range(len(inst.vehicles)) if v not in used]
+        order = sorted(range(len(routes)), key=lambda j: route_angle[j])
+        per_group = max(1, math.ceil(len(routes) / k))
+        shift = per_group // 2
+        order = order[shift:] + order[:shift]
+        groups = [order[g : g + per_group] for g in range(0, len(order), per_group)]
+        loose_by_group: list[list[int]] = [[] for _ in groups]
+        if loose:
+            loose_angles = _angles(inst, loose)
+            centres = [np.mean([route_angle[j] for j in grp]) for grp in groups]
+            for i, a in zip(loose, loose_angles, strict=True):
+                loose_by_group[int(np.argmin([abs(a - c) for c in centres]))].append(i)
+        rounds = math.ceil(len(groups) / workers)
+        budget2 = left / rounds - 0.3
+        jobs2 = []
+        group_vehicles = []
+        for g, grp in enumerate(groups):
+            vehicles = [routes[j].vehicle for j in grp] + idle[g :: len(groups)]
+            gnodes = [i for j in grp for i in routes[j].nodes if inst.nodes[i].kind != "drop"]
+            gnodes += loose_by_group[g]
+            sub, kept, sub_allowed = _localise(inst, gnodes, allowed, vehicles)
+            local = {v: n for n, v in enumerate(vehicles)}
+            hint = [replace(routes[j], vehicle=local[routes[j].vehicle]) for j in grp]
+            jobs2.append(
+                (sub, kept, sub_allowed, hint, _spec(sub, kept, sub_allowed, seed + 1), budget2)
+            )
+            group_vehicles.append(vehicles)
+        improved = 0
+        new_routes: list[EngineRoute] = []
+        for g, result in enumerate(_run_parts(jobs2, workers, hard)):
+            sub, kept, _, hint, _, _ = jobs2[g]
+            old = EngineResult("hint", hint or [])
+            before = evaluate(sub, old, kept)
+            after = evaluate(sub, result, kept) if result is not None else None
+            chosen = old
+            if after is not None and (before is None or after.score < before.score):
+                chosen = result  # type: ignore[assignment]
+                improved += 1
+                engines.add(chosen.engine)
+            vehicles = group_vehicles[g]
+            new_routes.extend(replace(r, vehicle=vehicles[r.vehicle]) for r in chosen.routes)
+        routes = new_routes
+        stats["repaired_groups"] = f"{improved}/{len(groups)}"
+    combined = EngineResult("+".join(sorted(engines)) or "none", routes)
+    return evaluate(inst, combined, nodes), stats
