@@ -76,7 +76,9 @@ def problem_of(case: Case) -> Problem:
     return read_solomon(case.source).to_problem()
 
 
-def run_case(case: Case, vroom: bool, exploration: int, workers: int) -> dict[str, Any]:
+def run_case(
+    case: Case, vroom: bool, exploration: int, workers: int, vroom_limit: float | None = None
+) -> dict[str, Any]:
     problem = problem_of(case)
     row: dict[str, Any] = {"suite": case.suite, "instance": case.name, "limit": case.time_limit}
     started = time.monotonic()
@@ -95,7 +97,10 @@ def run_case(case: Case, vroom: bool, exploration: int, workers: int) -> dict[st
         from chalicelib.routing.vroom_baseline import solve_vroom
 
         run = solve_vroom(
-            problem, time_limit_s=case.time_limit, exploration=exploration, threads=workers
+            problem,
+            time_limit_s=vroom_limit or case.time_limit,
+            exploration=exploration,
+            threads=workers,
         )
         row["vroom_seconds"] = round(run.seconds, 2)
         if run.plan is not None:
@@ -113,6 +118,10 @@ def _gap(value: float | None, best: float | None) -> float | None:
     if value is None or best is None:
         return None
     return 100.0 * (value - best) / best
+
+
+def _scaled(x: float | None, unit: float) -> float | None:
+    return None if x is None else x / unit
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -138,6 +147,7 @@ def render(rows: list[dict[str, Any]], bks: dict[str, tuple[int, float]]) -> str
         row["vroom_gap"] = (
             _gap(row.get("vroom_distance"), best[1] if best else None) if vcomplete else None
         )
+        unit = 1000.0 if row["suite"] == "city" else 1.0  # city distances in km
         checked = "ok" if row["feasible"] else "FAIL"
         if row["unassigned"]:
             checked += f" ({row['unassigned']} unassigned)"
@@ -146,8 +156,9 @@ def render(rows: list[dict[str, Any]], bks: dict[str, tuple[int, float]]) -> str
         if row.get("vroom_unassigned"):
             checked += f" / pyvroom {row['vroom_unassigned']} unassigned"
         lines.append(
-            f"| {row['instance']} | {_fmt(row['distance'])} | {row['vehicles']} | {row['engine']}"
-            f" | {_fmt(row.get('vroom_distance'))} | {_fmt(row.get('vroom_vehicles'))}"
+            f"| {row['instance']} | {_fmt(row['distance'] / unit)} | {row['vehicles']}"
+            f" | {row['engine']} | {_fmt(_scaled(row.get('vroom_distance'), unit))}"
+            f" | {_fmt(row.get('vroom_vehicles'))}"
             f" | {_fmt(f'{best[1]:.2f} ({best[0]})' if best else None)}"
             f" | {_fmt(row['gap'])} | {_fmt(row['vroom_gap'])} | {_fmt(row['seconds'], 1)}"
             f" | {_fmt(row.get('vroom_seconds'), 1)} | {checked} |"
@@ -192,6 +203,7 @@ def run_bench(
     exploration: int,
     workers: int,
     sizes: list[int],
+    vroom_limit: float | None = None,
     data: Path,
     out: Path | None,
 ) -> str:
@@ -199,11 +211,13 @@ def run_bench(
     rows: list[dict[str, Any]] = []
     if jobs <= 1:
         for case in todo:
-            rows.append(run_case(case, vroom, exploration, workers))
+            rows.append(run_case(case, vroom, exploration, workers, vroom_limit))
             print(json.dumps(rows[-1]), flush=True)
     else:
         with ProcessPoolExecutor(jobs, mp_context=get_context("fork")) as pool:
-            futures = [pool.submit(run_case, c, vroom, exploration, workers) for c in todo]
+            futures = [
+                pool.submit(run_case, c, vroom, exploration, workers, vroom_limit) for c in todo
+            ]
             for future in futures:
                 rows.append(future.result())
                 print(json.dumps(rows[-1]), flush=True)

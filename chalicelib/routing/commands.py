@@ -36,6 +36,7 @@ def bench_command(args: argparse.Namespace) -> int:
         vroom=not args.no_vroom,
         exploration=args.exploration,
         workers=args.workers,
+        vroom_limit=args.vroom_time_limit,
         sizes=[int(x) for x in args.city_sizes.split(",") if x],
         data=Path(args.data),
         out=Path(args.out) if args.out else None,
@@ -61,6 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--jobs", type=int, default=1, help="instances run at once")
     bench.add_argument("--workers", type=int, default=2, help="processes per instance")
     bench.add_argument("--no-vroom", action="store_true", help="skip the pyvroom baseline")
+    bench.add_argument(
+        "--vroom-time-limit", type=float, help="pyvroom's budget if not the same as ours"
+    )
     bench.add_argument("--exploration", type=int, default=5, help="pyvroom exploration level")
     bench.add_argument("--city-sizes", default="200,1000,5000")
     bench.add_argument("--data", default=str(DEFAULT_DATA))
