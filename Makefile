@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint types unit integration e2e infra bench clean
+.PHONY: run test lint types unit infra bench clean
 
 $(STAMP): pyproject.toml requirements.txt requirements-optimiser.txt requirements-dev.txt
 	@py=$$(scripts/find-python312) && \
@@ -27,11 +27,14 @@ types: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest tests/unit -q
 
-test: lint types $(STAMP)
+infra: $(STAMP)
+	scripts/synth
+
+test: lint types infra $(STAMP)
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
 	$(VENV)/bin/lastmile bench
 
 clean:
-	rm -rf $(VENV) infra/cdk.out infra/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) infra/cdk.out infra/chalice.out infra/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,8 @@ from botocore.config import Config
 
 from chalicelib.accounts.service import AccountService
 from chalicelib.config import settings
+from chalicelib.geocoding import Geocoder, NoGeocoder
+from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
 from chalicelib.orders.service import OrderService
 from chalicelib.store.orders import OrderRepository
@@ -47,17 +49,24 @@ def accounts() -> AccountService:
 
 
 @cache
+def geocoder() -> Geocoder:
+    if settings().geocoder == "amazon-location":
+        return AmazonLocationGeocoder(client("geo-places"))
+    return NoGeocoder()
+
+
+@cache
 def orders() -> OrderService:
-    return OrderService(order_repository())
+    return OrderService(order_repository(), geocoder())
 
 
 @cache
 def webhooks() -> WebhookIntake:
-    return WebhookIntake(accounts(), orders())
+    return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name)
 
 
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
-    for built in (client, order_repository, accounts, orders, webhooks):
+    for built in (client, order_repository, accounts, geocoder, orders, webhooks):
         built.cache_clear()

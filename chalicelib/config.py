@@ -17,6 +17,7 @@ class Settings:
     public_base_url: str
     stripe_webhook_secret_name: str
     aws_endpoint_url: str | None
+    geocoder: str  # "amazon-location" or "none"
 
     @property
     def is_local(self) -> bool:
@@ -38,4 +39,5 @@ def settings() -> Settings:
             "LASTMILE_STRIPE_WEBHOOK_SECRET_NAME", "lastmile/platform/stripe-webhook"
         ),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        geocoder=env.get("LASTMILE_GEOCODER", "amazon-location"),
     )

@@ -109,6 +109,12 @@ class AccountService:
     def webhook_secrets(self, merchant_id: str, platform: str) -> list[str]:
         return self._secrets.active(merchant_id, platform)
 
+    def platform_secret(self, name: str) -> str | None:
+        return self._secrets.platform_secret(name)
+
+    def merchant_for_stripe_account(self, account_id: str) -> Merchant | None:
+        return self._repo.merchant_for_stripe_account(account_id)
+
     def create_depot(self, new: NewDepot) -> Depot:
         try:
             ZoneInfo(new.timezone)

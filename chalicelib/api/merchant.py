@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
+from pydantic import BaseModel, ConfigDict
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.config import settings
-from chalicelib.intake.canonical import CanonicalOrder
+from chalicelib.domain.order import Address
+from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
 
@@ -45,6 +47,21 @@ def list_orders() -> Any:
     orders = bootstrap.orders().find(merchant, params.get("external_id"))
     base = settings().public_base_url
     return json_response({"orders": [merchant_view(o, base) for o in orders]})
+
+
+class AmendmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: AddressIn
+
+
+@route(merchant_api, "/v1/orders/{order_id}", methods=["PATCH"])
+def amend_order(order_id: str) -> Any:
+    merchant = _merchant()
+    body = parse_body(merchant_api.current_request, AmendmentIn)
+    address = Address(**body.address.model_dump())
+    order = bootstrap.orders().amend(merchant, order_id, address)
+    return json_response(merchant_view(order, settings().public_base_url))
 
 
 @route(merchant_api, "/v1/orders/{order_id}", methods=["GET"])

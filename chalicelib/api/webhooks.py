@@ -34,3 +34,28 @@ def _reply(result: Any) -> Any:
 def shopify(merchant_id: str) -> Any:
     request = webhooks.current_request
     return _reply(bootstrap.webhooks().shopify(merchant_id, request.headers, raw_body(request)))
+
+
+@route(
+    webhooks,
+    "/v1/webhooks/woocommerce/{merchant_id}",
+    methods=["POST"],
+    content_types=WEBHOOK_TYPES,
+)
+def woocommerce(merchant_id: str) -> Any:
+    request = webhooks.current_request
+    return _reply(bootstrap.webhooks().woocommerce(merchant_id, request.headers, raw_body(request)))
+
+
+@route(
+    webhooks, "/v1/webhooks/generic/{merchant_id}", methods=["POST"], content_types=WEBHOOK_TYPES
+)
+def generic(merchant_id: str) -> Any:
+    request = webhooks.current_request
+    return _reply(bootstrap.webhooks().generic(merchant_id, request.headers, raw_body(request)))
+
+
+@route(webhooks, "/v1/webhooks/stripe", methods=["POST"], content_types=WEBHOOK_TYPES)
+def stripe() -> Any:
+    request = webhooks.current_request
+    return _reply(bootstrap.webhooks().stripe(request.headers, raw_body(request)))

@@ -136,6 +136,7 @@ def receive(
     source: str,
     source_updated_at: str | None = None,
     at: str | None = None,
+    attention_reason: str = NO_COORDINATES,
 ) -> tuple[Order, list[TimelineEvent]]:
     """A new order from a draft, moved on to ready or, without coordinates, needs attention."""
     at = at or utc_now()
@@ -156,19 +157,26 @@ def receive(
         source_updated_at=source_updated_at,
     )
     events = [TimelineEvent(at=at, status=OrderStatus.RECEIVED, type="order.received")]
-    order, event = triage(order, at=at)
+    order, event = triage(order, at=at, reason=attention_reason)
     events.append(event)
     return order, events
 
 
-def triage(order: Order, *, at: str) -> tuple[Order, TimelineEvent]:
+def triage(order: Order, *, at: str, reason: str = NO_COORDINATES) -> tuple[Order, TimelineEvent]:
     """Ready when the address can be routed to; otherwise held with the reason, never dropped."""
     if order.address.has_coordinates:
         moved = order.moved_to(OrderStatus.READY, at=at)
         return moved, TimelineEvent(at=at, status=moved.status, type="order.ready")
-    moved = order.moved_to(OrderStatus.NEEDS_ATTENTION, at=at, reason=NO_COORDINATES)
+    moved = order.moved_to(OrderStatus.NEEDS_ATTENTION, at=at, reason=reason)
     return moved, TimelineEvent(
-        at=at, status=moved.status, type="order.needs_attention", note=NO_COORDINATES
+        at=at, status=moved.status, type="order.needs_attention", note=reason
+    )
+
+
+def needs_triage(order: Order) -> bool:
+    """A fixed address releases a held order; an address without coordinates holds it."""
+    return (order.status is OrderStatus.NEEDS_ATTENTION and order.address.has_coordinates) or (
+        order.status is OrderStatus.READY and not order.address.has_coordinates
     )
 
 

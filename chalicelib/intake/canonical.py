@@ -106,6 +106,11 @@ class CanonicalOrder(_Model):
     address: AddressIn
     parcels: list[ParcelIn] = Field(min_length=1, max_length=MAX_PARCELS)
     delivery: DeliveryIn = DeliveryIn()
+    updated_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the platform last changed the order: an older update never "
+        "overwrites a newer one.",
+    )
 
     def to_draft(self) -> OrderDraft:
         window = self.delivery.window
@@ -124,17 +129,21 @@ class CanonicalOrder(_Model):
         )
 
 
-def parse_order(data: Any) -> OrderDraft:
+def parse_canonical(data: Any, *, prefix: str = "") -> CanonicalOrder:
     """Validate a canonical order; raise ValidationFailed naming the first bad field."""
     try:
-        return CanonicalOrder.model_validate(data).to_draft()
+        return CanonicalOrder.model_validate(data)
     except ValidationError as exc:
-        raise validation_failed(exc) from exc
+        raise validation_failed(exc, prefix=prefix) from exc
 
 
-def validation_failed(exc: ValidationError) -> ValidationFailed:
+def parse_order(data: Any) -> OrderDraft:
+    return parse_canonical(data).to_draft()
+
+
+def validation_failed(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
     first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
+    where = prefix + (".".join(str(part) for part in first["loc"]) or "body")
     return ValidationFailed(f"{where}: {first['msg']}", field=where)
 
 

@@ -16,7 +16,7 @@ from chalicelib.domain.errors import (
     SignatureInvalid,
 )
 from chalicelib.domain.tenancy import Merchant
-from chalicelib.intake import shopify
+from chalicelib.intake import shopify, standard, stripe_checkout, woocommerce
 from chalicelib.orders.service import Ignored, IntakeResult, OrderService
 
 logger = Logger(child=True)
@@ -32,9 +32,12 @@ def parse_json(raw_body: bytes) -> Any:
 
 
 class WebhookIntake:
-    def __init__(self, accounts: AccountService, orders: OrderService) -> None:
+    def __init__(
+        self, accounts: AccountService, orders: OrderService, stripe_secret_name: str
+    ) -> None:
         self._accounts = accounts
         self._orders = orders
+        self._stripe_secret_name = stripe_secret_name
 
     def _merchant(self, merchant_id: str, raw_body: bytes) -> Merchant:
         if len(raw_body) > MAX_BODY_BYTES:
@@ -61,10 +64,54 @@ class WebhookIntake:
         )
         return self._ingest(merchant, inbound)
 
-    def _ingest(self, merchant: Merchant, inbound: Any) -> IntakeResult | Ignored:
+    def woocommerce(
+        self, merchant_id: str, headers: Mapping[str, str], raw_body: bytes
+    ) -> IntakeResult | Ignored:
+        if woocommerce.is_ping(raw_body, headers.get("content-type")):
+            # The one unsigned request any endpoint accepts: it writes nothing.
+            return Ignored("WooCommerce webhook ping")
+        merchant = self._merchant(merchant_id, raw_body)
+        woocommerce.verify(
+            raw_body,
+            headers.get("x-wc-webhook-signature"),
+            self._accounts.webhook_secrets(merchant.merchant_id, "woocommerce"),
+        )
+        inbound = woocommerce.translate(headers.get("x-wc-webhook-topic", ""), parse_json(raw_body))
+        return self._ingest(merchant, inbound)
+
+    def generic(
+        self, merchant_id: str, headers: Mapping[str, str], raw_body: bytes
+    ) -> IntakeResult | Ignored:
+        merchant = self._merchant(merchant_id, raw_body)
+        webhook_id = standard.verify(
+            raw_body, headers, self._accounts.webhook_secrets(merchant.merchant_id, "standard")
+        )
+        return self._ingest(merchant, standard.translate(webhook_id, parse_json(raw_body)))
+
+    def stripe(self, headers: Mapping[str, str], raw_body: bytes) -> IntakeResult | Ignored:
+        if len(raw_body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"body is over {MAX_BODY_BYTES} bytes")
+        secret = self._accounts.platform_secret(self._stripe_secret_name)
+        if not secret:
+            raise SignatureInvalid("no Stripe signing secret is configured")
+        stripe_checkout.verify(raw_body, headers.get("stripe-signature"), secret)
+        event = stripe_checkout.parse_event(parse_json(raw_body))
+        inbound = stripe_checkout.translate(event)
+        if isinstance(inbound, Ignored):
+            return self._ingest(None, inbound)
+        merchant = (
+            self._accounts.merchant_for_stripe_account(event.account) if event.account else None
+        )
+        if merchant is None:
+            # Acknowledged: Stripe would otherwise retry for days an event no merchant owns.
+            return self._ingest(None, Ignored(f"no merchant for Stripe account {event.account}"))
+        return self._ingest(merchant, inbound)
+
+    def _ingest(self, merchant: Merchant | None, inbound: Any) -> IntakeResult | Ignored:
         if isinstance(inbound, Ignored):
             logger.info("webhook ignored", extra={"reason": inbound.reason})
             return inbound
+        assert merchant is not None
         result = self._orders.ingest(merchant, inbound)
         logger.info(
             "webhook applied",

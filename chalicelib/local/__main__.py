@@ -15,6 +15,8 @@ def main() -> int:
     runtime = LocalRuntime(
         port=int(os.environ.get("PORT", "8000")),
         admin_key=admin_key,
+        stripe_secret=os.environ.get("STRIPE_WEBHOOK_SECRET")
+        or "whsec_local_" + secrets.token_hex(16),
         seed=os.environ.get("LASTMILE_SEED", "demo") != "none",
     ).start()
     info = runtime.describe()

@@ -23,9 +23,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class LocalRuntime:
-    def __init__(self, *, port: int, admin_key: str, seed: bool = True) -> None:
+    def __init__(self, *, port: int, admin_key: str, stripe_secret: str, seed: bool = True) -> None:
         self.port = port
         self.admin_key = admin_key
+        self.stripe_secret = stripe_secret
         self.base_url = f"http://127.0.0.1:{port}"
         self._seed = seed
         self.aws = EmbeddedAws()
@@ -47,7 +48,11 @@ class LocalRuntime:
             }
         )
         os.environ.update(create_tables(self.aws.client("dynamodb")))
+        os.environ.setdefault("LASTMILE_GEOCODER", "none")  # moto has no Amazon Location
         bootstrap.reset()
+        self.aws.client("secretsmanager").create_secret(
+            Name=bootstrap.settings().stripe_webhook_secret_name, SecretString=self.stripe_secret
+        )
         if self._seed:
             self.demo = seed()
         app = importlib.import_module("app").app
@@ -78,6 +83,7 @@ class LocalRuntime:
             "aws_endpoint": self.aws.endpoint,
             "region": REGION,
             "admin_key": self.admin_key,
+            "stripe_webhook_secret": self.stripe_secret,
             "demo": asdict(self.demo) if self.demo else None,
         }
 
@@ -85,6 +91,7 @@ class LocalRuntime:
         lines = [
             f"lastmile is serving on {self.base_url} (AWS stand-in: {self.aws.endpoint})",
             f"  operator key:      {self.admin_key}",
+            f"  Stripe webhook signing secret (STRIPE_WEBHOOK_SECRET): {self.stripe_secret}",
         ]
         if self.demo:
             d = self.demo

@@ -4,7 +4,7 @@ the direct API) ends in `OrderService.ingest`: the same validation, dedupe and t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -14,19 +14,24 @@ from chalicelib.domain.errors import (
     AlreadyExists,
     ConcurrentUpdate,
     DuplicateEvent,
+    IllegalTransition,
     OrderNotFound,
 )
 from chalicelib.domain.lifecycle import EDITABLE, OrderStatus, can_move
 from chalicelib.domain.order import (
+    NO_COORDINATES,
+    Address,
     Order,
     OrderDraft,
     TimelineEvent,
+    needs_triage,
     receive,
     revise,
     triage,
     utc_now,
 )
 from chalicelib.domain.tenancy import Merchant
+from chalicelib.geocoding import Geocoder, NoGeocoder, NotLocated
 from chalicelib.store.orders import OrderRepository
 
 logger = Logger(child=True)
@@ -75,9 +80,24 @@ class IntakeResult:
 
 
 class OrderService:
-    def __init__(self, orders: OrderRepository, clock: Callable[[], str] = utc_now) -> None:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        geocoder: Geocoder | None = None,
+        clock: Callable[[], str] = utc_now,
+    ) -> None:
         self._orders = orders
+        self._geocoder = geocoder or NoGeocoder()
         self._clock = clock
+
+    def _locate(self, address: Address) -> tuple[Address, str]:
+        """The address with coordinates when the geocoder finds them; else why not."""
+        if address.has_coordinates:
+            return address, ""
+        found = self._geocoder.locate(address)
+        if isinstance(found, NotLocated):
+            return address, found.reason
+        return replace(address, lat=found.lat, lng=found.lng), ""
 
     def ingest(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
         """Apply one storefront event exactly once, whatever the retries and races."""
@@ -103,13 +123,15 @@ class OrderService:
 
     def _create(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
         assert inbound.draft is not None
+        address, reason = self._locate(inbound.draft.address)
         order, events = receive(
-            inbound.draft,
+            replace(inbound.draft, address=address),
             merchant_id=merchant.merchant_id,
             depot_id=merchant.depot_id,
             source=inbound.source,
             source_updated_at=inbound.source_updated_at,
             at=self._clock(),
+            attention_reason=reason or NO_COORDINATES,
         )
         self._orders.create(order, events, messages=["order.confirmed"], receipt=inbound.event_id)
         return IntakeResult(Outcome.CREATED, order)
@@ -126,13 +148,12 @@ class OrderService:
                 f"order is {existing.status}; too late to change",
             )
         at = self._clock()
-        order = revise(existing, inbound.draft, source_updated_at=inbound.source_updated_at, at=at)
+        address, reason = self._locate(inbound.draft.address)
+        draft = replace(inbound.draft, address=address)
+        order = revise(existing, draft, source_updated_at=inbound.source_updated_at, at=at)
         events = [TimelineEvent(at=at, status=order.status, type="order.updated")]
-        # A fixed address releases a held order; an address that lost its coordinates holds it.
-        if order.status in (OrderStatus.READY, OrderStatus.NEEDS_ATTENTION) and (
-            (order.status is OrderStatus.NEEDS_ATTENTION) == order.address.has_coordinates
-        ):
-            order, event = triage(order, at=at)
+        if needs_triage(order):
+            order, event = triage(order, at=at, reason=reason or NO_COORDINATES)
             events.append(event)
         self._orders.save(
             order, events, expected_version=existing.version, receipt=inbound.event_id
@@ -169,6 +190,21 @@ class OrderService:
         if inbound.event_id:
             self._orders.record_receipt(existing, inbound.event_id)
         return IntakeResult(outcome, existing, reason)
+
+    def amend(self, merchant: Merchant, order_id: str, address: Address) -> Order:
+        """The merchant fixes where an order goes; a held order then continues."""
+        existing, _ = self.get(merchant, order_id)
+        if existing.status not in EDITABLE:
+            raise IllegalTransition(f"order is {existing.status}: its address can no longer change")
+        at = self._clock()
+        address, reason = self._locate(address)
+        order = replace(existing, address=address, updated_at=at, version=existing.version + 1)
+        events = [TimelineEvent(at=at, status=order.status, type="order.amended")]
+        if needs_triage(order):
+            order, event = triage(order, at=at, reason=reason or NO_COORDINATES)
+            events.append(event)
+        self._orders.save(order, events, expected_version=existing.version)
+        return order
 
     def get(self, merchant: Merchant, order_id: str) -> tuple[Order, list[TimelineEvent]]:
         """The merchant's own order with its timeline; another merchant's is not found."""

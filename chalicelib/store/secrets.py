@@ -52,6 +52,17 @@ class MerchantSecrets:
             if entry.get("until") is None or entry["until"] > now
         ]
 
+    def platform_secret(self, name: str) -> str | None:
+        """A platform-wide secret (Stripe's webhook signing secret), cached like the rest."""
+        try:
+            value = self._provider.get(name, max_age=CACHE_SECONDS)
+        except GetParameterError as exc:
+            cause = exc.__cause__ or exc
+            if isinstance(cause, ClientError) and error_code(cause) == "ResourceNotFoundException":
+                return None
+            raise
+        return value if isinstance(value, str) and value else None
+
     def create(self, merchant_id: str, secrets: dict[str, str]) -> None:
         document = {platform: [{"secret": s, "until": None}] for platform, s in secrets.items()}
         self._client.create_secret(Name=self._name(merchant_id), SecretString=json.dumps(document))

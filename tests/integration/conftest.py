@@ -17,6 +17,7 @@ def aws() -> Iterator[EmbeddedAws]:
     embedded = EmbeddedAws().start()
     os.environ.update(create_tables(embedded.client("dynamodb")))
     os.environ["LASTMILE_ADMIN_KEY_SHA256"] = "0" * 64
+    os.environ["LASTMILE_GEOCODER"] = "none"
     bootstrap.reset()
     yield embedded
     embedded.stop()
