@@ -10,9 +10,9 @@ from collections.abc import Sequence
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lastmile", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    from chalicelib.routing import commands as routing_commands
+    from chalicelib.routing.commands import register as register_routing
 
-    routing_commands.register(commands)
+    register_routing(commands)
     return parser
 
 
