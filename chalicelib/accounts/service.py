@@ -112,6 +112,17 @@ class AccountService:
     def platform_secret(self, name: str) -> str | None:
         return self._secrets.platform_secret(name)
 
+    def merchants(self) -> list[Merchant]:
+        return self._repo.list_merchants()
+
+    def connection(self, merchant_id: str, platform: str) -> dict[str, Any] | None:
+        return self._secrets.connection(merchant_id, platform)
+
+    def connect(self, merchant_id: str, platform: str, credentials: dict[str, Any]) -> None:
+        """Store the API credentials lastmile uses to pull a merchant's orders (catch-up)."""
+        self.merchant(merchant_id)
+        self._secrets.set_connection(merchant_id, platform, credentials)
+
     def merchant_for_stripe_account(self, account_id: str) -> Merchant | None:
         return self._repo.merchant_for_stripe_account(account_id)
 

@@ -28,7 +28,7 @@ class MerchantSecrets:
     def _name(self, merchant_id: str) -> str:
         return f"{self._prefix}/merchants/{merchant_id}/webhooks"
 
-    def _read(self, merchant_id: str, *, fresh: bool = False) -> dict[str, list[dict[str, Any]]]:
+    def _read(self, merchant_id: str, *, fresh: bool = False) -> dict[str, Any]:
         try:
             value = self._provider.get(
                 self._name(merchant_id),
@@ -62,6 +62,19 @@ class MerchantSecrets:
                 return None
             raise
         return value if isinstance(value, str) and value else None
+
+    def connection(self, merchant_id: str, platform: str) -> dict[str, Any] | None:
+        """API credentials a merchant gave for pulling orders from its platform (catch-up)."""
+        value = self._read(merchant_id).get(f"{platform}_api")
+        return dict(value) if isinstance(value, dict) else None
+
+    def set_connection(self, merchant_id: str, platform: str, credentials: dict[str, Any]) -> None:
+        document: dict[str, Any] = self._read(merchant_id, fresh=True)
+        document[f"{platform}_api"] = credentials
+        self._client.put_secret_value(
+            SecretId=self._name(merchant_id), SecretString=json.dumps(document)
+        )
+        self._provider.clear_cache()
 
     def create(self, merchant_id: str, secrets: dict[str, str]) -> None:
         document = {platform: [{"secret": s, "until": None}] for platform, s in secrets.items()}

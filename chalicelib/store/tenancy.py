@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.domain.errors import AlreadyExists
 from chalicelib.domain.tenancy import Depot, Merchant
-from chalicelib.store.dynamo import Transaction, from_attr, to_attr
+from chalicelib.store.dynamo import Transaction, from_attr, query_all, to_attr
 
 
 def _merchant_key(merchant_id: str) -> dict[str, str]:
@@ -42,7 +42,14 @@ class TenancyRepository:
         tx = Transaction()
         tx.put(
             self._table,
-            {**_merchant_key(merchant.merchant_id), "entity": "merchant", **asdict(merchant)},
+            {
+                **_merchant_key(merchant.merchant_id),
+                "entity": "merchant",
+                **asdict(merchant),
+                # Every merchant under one index key, for jobs that visit them all.
+                "gsi1pk": "MERCHANTS",
+                "gsi1sk": merchant.merchant_id,
+            },
             condition="attribute_not_exists(pk)",
             on_fail=AlreadyExists(f"merchant {merchant.merchant_id} exists"),
         )
@@ -70,6 +77,16 @@ class TenancyRepository:
     def get_merchant(self, merchant_id: str) -> Merchant | None:
         item = self._get(_merchant_key(merchant_id))
         return _merchant(item) if item else None
+
+    def list_merchants(self) -> list[Merchant]:
+        items = query_all(
+            self._client,
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :pk",
+            ExpressionAttributeValues=to_attr({":pk": "MERCHANTS"}),
+        )
+        return [_merchant(item) for item in items]
 
     def merchant_for_api_key(self, api_key_hash: str) -> Merchant | None:
         ref = self._get(_api_key_key(api_key_hash))
