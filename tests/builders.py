@@ -7,8 +7,12 @@ import copy
 import hashlib
 import hmac
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from standardwebhooks.webhooks import Webhook
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -65,3 +69,47 @@ def shopify_headers(
         "X-Shopify-API-Version": "2025-10",
         "X-Shopify-Webhook-Id": f"wh-{event_id}",
     }
+
+
+def sample(platform: str, name: str, **overrides: Any) -> dict[str, Any]:
+    """A real payload from tests/events/<platform>/<name>.json, overridden where given."""
+    payload = json.loads((EVENTS / platform / f"{name}.json").read_text())
+    payload.update(overrides)
+    return payload
+
+
+def woocommerce_headers(
+    secret: str, body: bytes, *, topic: str = "order.created", delivery_id: str = "1"
+) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-WC-Webhook-Source": "https://shop.example.org/",
+        "X-WC-Webhook-Topic": topic,
+        "X-WC-Webhook-Resource": topic.split(".")[0],
+        "X-WC-Webhook-Event": topic.split(".")[1],
+        "X-WC-Webhook-Signature": shopify_hmac(secret, body),
+        "X-WC-Webhook-ID": "17",
+        "X-WC-Webhook-Delivery-ID": delivery_id,
+    }
+
+
+def standard_headers(
+    secret: str, body: bytes, *, msg_id: str, at: datetime | None = None
+) -> dict[str, str]:
+    """Headers as a Standard Webhooks sender makes them (signed with the reference library)."""
+    at = at or datetime.now(UTC)
+    signature = Webhook(secret).sign(msg_id=msg_id, timestamp=at, data=body.decode())
+    return {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def stripe_headers(secret: str, body: bytes, *, at: int | None = None) -> dict[str, str]:
+    """A Stripe-Signature header made as Stripe makes it: t=<ts>,v1=HMAC(secret, "t.body")."""
+    at = at if at is not None else int(time.time())
+    signed = f"{at}.".encode() + body
+    v1 = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "Stripe-Signature": f"t={at},v1={v1}"}

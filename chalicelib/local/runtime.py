@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
 from chalicelib import bootstrap
 from chalicelib.domain.tenancy import key_hash
@@ -20,6 +20,11 @@ from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
 from chalicelib.local.seed import DemoData, seed
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class _Server(ThreadedHTTPServer):
+    # Storefronts retry in bursts; the default listen backlog of 5 resets connections.
+    request_queue_size = 256
 
 
 class LocalRuntime:
@@ -63,7 +68,10 @@ class LocalRuntime:
             config_from_disk=json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text()),
         )
         os.environ.update(config.environment_variables)
-        self._server = create_local_server(app, config, "127.0.0.1", self.port)
+        # What chalice's create_local_server does, with a server that takes bursts.
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+        self._server = LocalDevServer(app, config, "127.0.0.1", self.port, server_cls=_Server)
         self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
         self._thread.start()
         return self
