@@ -51,7 +51,15 @@ def accounts() -> AccountService:
 @cache
 def geocoder() -> Geocoder:
     if settings().geocoder == "amazon-location":
-        return AmazonLocationGeocoder(client("geo-places"))
+        # Geocoding happens while a storefront waits for our answer: fail fast into "held".
+        quick = Config(
+            retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=3
+        )
+        return AmazonLocationGeocoder(
+            boto3.session.Session().client(
+                "geo-places", endpoint_url=settings().aws_endpoint_url, config=quick
+            )
+        )
     return NoGeocoder()
 
 
