@@ -39,8 +39,8 @@ def restrict(inst: Instance, vehicles: list[int]) -> Instance:
     )
 
 
-def _angles(inst: Instance, nodes: list[int]) -> np.ndarray:
-    depot = inst.nodes[0].location
+def _angles(inst: Instance, nodes: list[int], centre: int = 0) -> np.ndarray:
+    depot = inst.nodes[centre].location
     lat = np.array([inst.nodes[i].location.lat for i in nodes]) - depot.lat
     lon = (np.array([inst.nodes[i].location.lon for i in nodes]) - depot.lon) * math.cos(
         math.radians(depot.lat)
@@ -57,10 +57,12 @@ def _weights(inst: Instance, nodes: list[int]) -> np.ndarray:
     return (p + s) / 2
 
 
-def sweep_parts(inst: Instance, nodes: list[int], k: int, offset: float = 0.0) -> list[list[int]]:
-    """Cut the stops into k sectors around the depot with equal weight; `offset` in
-    [0, 1) shifts the cuts by that fraction of a part."""
-    angles = _angles(inst, nodes)
+def sweep_parts(
+    inst: Instance, nodes: list[int], k: int, offset: float = 0.0, centre: int = 0
+) -> list[list[int]]:
+    """Cut the stops into k sectors around depot node `centre` with equal weight; `offset`
+    in [0, 1) shifts the cuts by that fraction of a part."""
+    angles = _angles(inst, nodes, centre)
     order = np.argsort(angles, kind="stable")
     weights = _weights(inst, nodes)[order]
     cum = (np.cumsum(weights) - weights / 2 + offset / k) % 1.0
@@ -73,6 +75,8 @@ def sweep_parts(inst: Instance, nodes: list[int], k: int, offset: float = 0.0) -
 
 def _share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
     """Each part gets vehicles for its parcels (plus slack), the rest by weight."""
+    if len(vehicles) <= len(parts):
+        return [vehicles[k : k + 1] for k in range(len(parts))]
     cap = max(inst.capacity(vehicles[0])[0], 1.0) if vehicles else 1.0
     need = [sum(max(inst.nodes[i].delivery[0], inst.nodes[i].pickup[0]) for i in p) for p in parts]
     base = [max(1, math.ceil(n / cap * 1.1)) for n in need]
@@ -149,6 +153,23 @@ def _spec(inst: Instance, nodes: list[int], allowed: dict[int, list[int]], seed:
     return EngineSpec("pyvrp" if expressible(inst, nodes, allowed) else "ortools", seed=seed)
 
 
+def by_depot(
+    inst: Instance, nodes: list[int], allowed: dict[int, list[int]]
+) -> dict[int, tuple[list[int], list[int]]]:
+    """Each stop goes to the nearest depot that has a vehicle able to serve it; each depot
+    keeps the vehicles that start there."""
+    fleets: dict[int, list[int]] = {}
+    for v, d in enumerate(inst.start_node):
+        fleets.setdefault(d, []).append(v)
+    dist = inst.distance[inst.profile_key[0]]
+    groups: dict[int, tuple[list[int], list[int]]] = {d: ([], vs) for d, vs in fleets.items()}
+    for i in nodes:
+        able = {inst.start_node[v] for v in allowed[i]}
+        d = min(able, key=lambda d: (dist[d, i], d))
+        groups[d][0].append(i)
+    return {d: g for d, g in groups.items() if g[0]}
+
+
 def plan_partitioned(
     inst: Instance,
     nodes: list[int],
@@ -159,9 +180,17 @@ def plan_partitioned(
     workers: int,
 ) -> tuple[Candidate | None, dict[str, Any]]:
     workers = max(workers, 1)
-    k = max(2, math.ceil(len(nodes) / PART_SIZE))
-    parts = sweep_parts(inst, nodes, k)
-    shares = _share_vehicles(inst, parts, list(range(len(inst.vehicles))))
+    parts: list[list[int]] = []
+    shares: list[list[int]] = []
+    sectors: dict[int, int] = {}
+    for depot, (dnodes, fleet) in by_depot(inst, nodes, allowed).items():
+        k = max(1, math.ceil(len(dnodes) / PART_SIZE))
+        sectors[depot] = k
+        dparts = sweep_parts(inst, dnodes, k, centre=depot)
+        for part, share in zip(dparts, _share_vehicles(inst, dparts, fleet), strict=True):
+            if share:  # a part with no vehicle left stays unserved (capacity_short)
+                parts.append(part)
+                shares.append(share)
     left = hard - time.monotonic()
     rounds = math.ceil(len(parts) / workers)
     budget1 = 0.6 * left / rounds - 0.2
@@ -171,9 +200,7 @@ def plan_partitioned(
         jobs.append((sub, kept, sub_allowed, None, _spec(sub, kept, sub_allowed, seed), budget1))
     routes: list[EngineRoute] = []
     engines: set[str] = set()
-    for (_, _, _, _, _, _), vehicles, result in zip(
-        jobs, shares, _run_parts(jobs, workers, hard), strict=True
-    ):
+    for vehicles, result in zip(shares, _run_parts(jobs, workers, hard), strict=True):
         if result is None:
             continue
         engines.add(result.engine)
@@ -181,50 +208,55 @@ def plan_partitioned(
             routes.append(replace(r, vehicle=vehicles[r.vehicle]))
     stats: dict[str, Any] = {"parts": len(parts), "phase1_s": round(time.monotonic() - t0, 2)}
 
-    # Repair: regroup whole routes (and what was left out) into sectors shifted by half a
-    # part, and re-solve each group from its current routes.
+    # Repair: per depot, regroup whole routes (and what was left out) into sectors shifted
+    # by half a part, and re-solve each group starting from its current routes.
     left = hard - time.monotonic()
     if left > 2.0 and routes:
         served = {i for r in routes for i in r.nodes}
-        route_angle = [
-            float(
-                np.arctan2(
-                    *np.mean(
-                        [
-                            [
-                                inst.nodes[i].location.lat - inst.nodes[0].location.lat,
-                                inst.nodes[i].location.lon - inst.nodes[0].location.lon,
-                            ]
-                            for i in r.nodes
-                        ],
-                        axis=0,
-                    )
-                )
-            )
-            for r in routes
-        ]
         loose = [i for i in nodes if i not in served]
         used = {r.vehicle for r in routes}
-        idle = [v for v in range(len(inst.vehicles)) if v not in used]
-        order = sorted(range(len(routes)), key=lambda j: route_angle[j])
-        per_group = max(1, math.ceil(len(routes) / k))
-        shift = per_group // 2
-        order = order[shift:] + order[:shift]
-        groups = [order[g : g + per_group] for g in range(0, len(order), per_group)]
-        loose_by_group: list[list[int]] = [[] for _ in groups]
-        if loose:
-            loose_angles = _angles(inst, loose)
-            centres = [np.mean([route_angle[j] for j in grp]) for grp in groups]
-            for i, a in zip(loose, loose_angles, strict=True):
-                loose_by_group[int(np.argmin([abs(a - c) for c in centres]))].append(i)
+        groups: list[tuple[list[int], list[int], list[int]]] = []  # routes, loose, idle
+        for depot, k in sectors.items():
+            droutes = [j for j, r in enumerate(routes) if inst.start_node[r.vehicle] == depot]
+            if not droutes:
+                continue
+            centre = inst.nodes[depot].location
+            angle = {
+                j: float(
+                    np.arctan2(
+                        np.mean([inst.nodes[i].location.lat - centre.lat for i in routes[j].nodes]),
+                        np.mean([inst.nodes[i].location.lon - centre.lon for i in routes[j].nodes]),
+                    )
+                )
+                for j in droutes
+            }
+            order = sorted(droutes, key=lambda j: angle[j])
+            per_group = max(1, math.ceil(len(order) / k))
+            shift = per_group // 2 if k > 1 else 0
+            order = order[shift:] + order[:shift]
+            dgroups = [order[g : g + per_group] for g in range(0, len(order), per_group)]
+            idle = [
+                v
+                for v in range(len(inst.vehicles))
+                if v not in used and inst.start_node[v] == depot
+            ]
+            dloose = [i for i in loose if depot in {inst.start_node[v] for v in allowed[i]}]
+            loose = [i for i in loose if i not in set(dloose)]
+            centres = [np.mean([angle[j] for j in grp]) for grp in dgroups]
+            loose_of: list[list[int]] = [[] for _ in dgroups]
+            if dloose:
+                for i, a in zip(dloose, _angles(inst, dloose, depot), strict=True):
+                    loose_of[int(np.argmin([abs(a - c) for c in centres]))].append(i)
+            for g, grp in enumerate(dgroups):
+                groups.append((grp, loose_of[g], idle[g :: len(dgroups)]))
         rounds = math.ceil(len(groups) / workers)
         budget2 = left / rounds - 0.3
         jobs2 = []
         group_vehicles = []
-        for g, grp in enumerate(groups):
-            vehicles = [routes[j].vehicle for j in grp] + idle[g :: len(groups)]
+        for grp, gloose, gidle in groups:
+            vehicles = [routes[j].vehicle for j in grp] + gidle
             gnodes = [i for j in grp for i in routes[j].nodes if inst.nodes[i].kind != "drop"]
-            gnodes += loose_by_group[g]
+            gnodes += gloose
             sub, kept, sub_allowed = _localise(inst, gnodes, allowed, vehicles)
             local = {v: n for n, v in enumerate(vehicles)}
             hint = [replace(routes[j], vehicle=local[routes[j].vehicle]) for j in grp]

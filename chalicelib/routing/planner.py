@@ -262,6 +262,7 @@ def plan(
     travel: TravelMatrix | None = None,
     workers: int = 2,
     specs: Sequence[EngineSpec] | None = None,
+    partition_above: int = PARTITION_ABOVE,
 ) -> Plan:
     """Plan routes for `problem` within `time_limit_s` seconds of wall-clock time (process
     start-up included). Raises SolverError (NoPlanFound) if no engine produced a plan."""
@@ -271,7 +272,7 @@ def plan(
     serv = servability(inst)
     nodes = sorted(serv.allowed)
     stats: dict[str, Any] = {"nodes": len(nodes)}
-    if len(nodes) > PARTITION_ABOVE:
+    if len(nodes) > partition_above:
         from chalicelib.routing.partition import plan_partitioned
 
         best, stats2 = plan_partitioned(inst, nodes, serv.allowed, t0, hard, seed, workers)

@@ -64,3 +64,30 @@ def test_the_time_limit_is_a_hard_wall_clock_limit_on_a_large_instance():
     assert elapsed <= 6.0 + 2.0
     routed = sum(len(r.stop_ids()) for r in result.routes)
     assert routed + len(result.unassigned) == 1500
+
+
+def test_partitioning_keeps_each_stop_with_a_nearby_depot_and_the_plan_feasible():
+    from dataclasses import replace
+
+    from chalicelib.routing.checker import check_plan
+    from chalicelib.routing.model import Depot, Location
+
+    city = city_problem(300, seed=11)
+    west = Depot("west", Location(52.52, 13.25))
+    east = Depot("east", Location(52.52, 13.56))
+    vans = [replace(v, depot_id="west" if k % 2 else "east") for k, v in enumerate(city.vehicles)]
+    problem = replace(city, depots=(west, east), vehicles=tuple(vans))
+    result = plan(problem, time_limit_s=8.0, partition_above=100)
+    report = check_plan(problem, result)
+    assert report.ok, report.violations
+    assert result.stats["parts"] >= 2
+    depot_of = {v.id: v.depot_id for v in vans}
+    stops = {s.id: s for s in problem.stops}
+    for route in result.routes:
+        home = west if depot_of[route.vehicle_id] == "west" else east
+        other = east if home is west else west
+        # Stops go to the nearer depot's vans: west of the midpoint for west, east for east.
+        for sid in route.stop_ids():
+            lon = stops[sid].location.lon
+            assert abs(lon - home.location.lon) <= abs(lon - other.location.lon) + 1e-9
+    assert sum(len(r.stop_ids()) for r in result.routes) + len(result.unassigned) == 300
