@@ -10,6 +10,7 @@ from chalice import Chalice
 
 from chalicelib.api.admin import admin
 from chalicelib.api.merchant import merchant_api
+from chalicelib.api.openapi import openapi
 from chalicelib.api.tracking import tracking
 from chalicelib.api.webhooks import webhooks
 from chalicelib.config import settings
@@ -43,6 +44,7 @@ app.register_blueprint(admin)
 app.register_blueprint(merchant_api)
 app.register_blueprint(webhooks)
 app.register_blueprint(tracking)
+app.register_blueprint(openapi)
 if settings().is_local:
     from chalicelib.api.local import local
 

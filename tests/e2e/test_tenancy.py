@@ -96,3 +96,10 @@ def test_local_outbox_route_exists_in_the_local_stage(runtime: Runtime) -> None:
     response = requests.get(runtime.url("/local/outbox"), timeout=10)
     assert response.status_code == 200
     assert isinstance(response.json()["messages"], list)
+
+
+def test_openapi_is_served_and_describes_the_local_routes(runtime: Runtime) -> None:
+    doc = requests.get(runtime.url("/openapi.json"), timeout=10).json()
+    assert doc["openapi"] == "3.1.0"
+    assert "/local/outbox" in doc["paths"]
+    assert "/v1/webhooks/generic/{merchant_id}" in doc["paths"]

@@ -1,0 +1,266 @@
+"""The OpenAPI 3.1 description of the public API, served at GET /openapi.json. Written by hand
+(one entry per route), with request schemas taken from the pydantic models that validate them;
+a test holds it and the Chalice routes to each other."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from chalice import Blueprint
+
+from chalicelib.api.admin import DepotIn, MerchantIn, SecretRotationIn
+from chalicelib.api.http import json_response, route
+from chalicelib.api.merchant import AmendmentIn
+from chalicelib.config import settings
+from chalicelib.intake.canonical import CanonicalOrder
+
+openapi = Blueprint(__name__)
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+REF = "#/components/schemas/"
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str,
+    security: str | None,
+    responses: dict[str, str],
+    body: str | None = None,
+    tags: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "tags": list(tags),
+        "responses": {
+            code: {"description": text, **(_json(ERROR) if code[0] in "45" else {})}
+            for code, text in responses.items()
+        },
+    }
+    op["security"] = [{security: []}] if security else []
+    if body:
+        op["requestBody"] = {"required": True, **_json({"$ref": REF + body})}
+    return op
+
+
+SIGNED = {
+    "200": "applied, duplicate, stale or ignored (see `outcome`)",
+    "400": "body is not JSON",
+    "401": "bad or missing signature",
+    "413": "body over 1 MB",
+    "422": "invalid field (named)",
+}
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    paths: dict[str, dict[str, Any]] = {
+        "/health": {"get": _op("Liveness", None, {"200": "ok"}, tags=("ops",))},
+        "/openapi.json": {"get": _op("This document", None, {"200": "OpenAPI 3.1"})},
+        "/v1/depots": {
+            "post": _op(
+                "Create a depot",
+                "operator",
+                {"201": "created", "401": "not an operator", "409": "exists", "422": "invalid"},
+                "DepotIn",
+                ("operator",),
+            )
+        },
+        "/v1/merchants": {
+            "post": _op(
+                "Create a merchant (keys shown once)",
+                "operator",
+                {
+                    "201": "created",
+                    "401": "not an operator",
+                    "409": "Stripe account taken",
+                    "422": "invalid",
+                },
+                "MerchantIn",
+                ("operator",),
+            )
+        },
+        "/v1/merchants/{merchant_id}/webhook-secrets": {
+            "post": _op(
+                "Rotate a storefront signing secret (the old one works 72 h)",
+                "operator",
+                {
+                    "200": "rotated",
+                    "401": "not an operator",
+                    "404": "no such merchant",
+                    "422": "invalid",
+                },
+                "SecretRotationIn",
+                ("operator",),
+            )
+        },
+        "/v1/orders": {
+            "post": _op(
+                "Create an order (upsert by external_id; optional Idempotency-Key)",
+                "merchant",
+                {
+                    "201": "created",
+                    "200": "existing order updated",
+                    "400": "not JSON",
+                    "401": "bad key",
+                    "413": "too large",
+                    "422": "invalid field (named)",
+                },
+                "CanonicalOrder",
+                ("merchant",),
+            ),
+            "get": _op(
+                "List orders, optionally by external_id",
+                "merchant",
+                {"200": "orders", "401": "bad key"},
+                tags=("merchant",),
+            ),
+        },
+        "/v1/orders/{order_id}": {
+            "get": _op(
+                "An order with its timeline",
+                "merchant",
+                {"200": "the order", "401": "bad key", "404": "not yours or none"},
+                tags=("merchant",),
+            ),
+            "patch": _op(
+                "Fix an order's address; a held order continues",
+                "merchant",
+                {
+                    "200": "amended",
+                    "401": "bad key",
+                    "404": "not yours or none",
+                    "409": "too late to change",
+                    "422": "invalid",
+                },
+                "AmendmentIn",
+                ("merchant",),
+            ),
+        },
+        "/v1/webhooks/shopify/{merchant_id}": {
+            "post": _op(
+                "Shopify orders/create, orders/updated, orders/cancelled",
+                "shopifyHmac",
+                SIGNED,
+                tags=("storefronts",),
+            )
+        },
+        "/v1/webhooks/woocommerce/{merchant_id}": {
+            "post": _op(
+                "WooCommerce order.created/updated/deleted (and the unsigned ping)",
+                "wooSignature",
+                SIGNED,
+                tags=("storefronts",),
+            )
+        },
+        "/v1/webhooks/generic/{merchant_id}": {
+            "post": _op(
+                "Standard Webhooks: {type: order.created|order.updated|order.cancelled,"
+                " data: CanonicalOrder}",
+                "standardWebhooks",
+                SIGNED,
+                "GenericEvent",
+                ("storefronts",),
+            )
+        },
+        "/v1/webhooks/stripe": {
+            "post": _op(
+                "Stripe checkout.session.completed from a connected account",
+                "stripeSignature",
+                SIGNED,
+                tags=("storefronts",),
+            )
+        },
+        "/v1/track/{tracking_code}": {
+            "get": _op(
+                "Public tracking view: no address, email, phone or last name",
+                None,
+                {"200": "the parcel", "404": "unknown code"},
+                tags=("customers",),
+            )
+        },
+    }
+    if settings().is_local:
+        paths["/local/outbox"] = {
+            "get": _op(
+                "Email and SMS the local runtime captured",
+                None,
+                {"200": "messages"},
+                tags=("local",),
+            )
+        }
+    return paths
+
+
+@cache
+def document() -> dict[str, Any]:
+    schemas: dict[str, Any] = {}
+    for model in (CanonicalOrder, MerchantIn, DepotIn, SecretRotationIn, AmendmentIn):
+        schema = model.model_json_schema(ref_template=REF + "{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    schemas["GenericEvent"] = {
+        "type": "object",
+        "required": ["type", "data"],
+        "properties": {
+            "type": {"enum": ["order.created", "order.updated", "order.cancelled"]},
+            "data": {"$ref": REF + "CanonicalOrder"},
+        },
+    }
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                },
+            }
+        },
+    }
+    bearer = {"type": "http", "scheme": "bearer"}
+    paths = _paths()
+    for path, item in paths.items():
+        names = re.findall(r"{(\w+)}", path)
+        if names:
+            item["parameters"] = [
+                {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                for n in names
+            ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lastmile",
+            "version": "1",
+            "description": "Last-mile delivery backend: intake, tracking, dispatch.",
+        },
+        "servers": [{"url": settings().public_base_url}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "operator": bearer | {"description": "the operator (admin) key"},
+                "merchant": bearer | {"description": "the merchant's API key"},
+                "shopifyHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256"},
+                "wooSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-WC-Webhook-Signature",
+                },
+                "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"},
+                "stripeSignature": {"type": "apiKey", "in": "header", "name": "Stripe-Signature"},
+            },
+        },
+    }
+
+
+@route(openapi, "/openapi.json", methods=["GET"])
+def openapi_json() -> Any:
+    return json_response(document())
