@@ -18,6 +18,7 @@ from chalicelib.domain.tenancy import (
     Depot,
     Merchant,
     MerchantCredentials,
+    Vehicle,
     key_hash,
     new_credentials,
     new_depot_id,
@@ -144,6 +145,17 @@ class AccountService:
         )
         self._repo.create_depot(depot)
         return depot
+
+    def set_fleet(self, depot_id: str, vehicles: list[Vehicle]) -> list[Vehicle]:
+        ids = [v.vehicle_id for v in vehicles]
+        if len(set(ids)) != len(ids):
+            raise ValidationFailed("vehicles: vehicle_id must be unique", field="vehicles")
+        self._repo.put_fleet(depot_id, vehicles, utc_now())
+        return vehicles
+
+    def fleet(self, depot_id: str) -> list[Vehicle]:
+        self.depot(depot_id)
+        return self._repo.get_fleet(depot_id)
 
     def depot(self, depot_id: str) -> Depot:
         depot = self._repo.get_depot(depot_id)

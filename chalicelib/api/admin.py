@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.domain.tenancy import Vehicle
 
 admin = Blueprint(__name__)
 
@@ -38,6 +39,61 @@ class DepotIn(_In):
     lng: float = Field(ge=-180, le=180)
     timezone: str = Field(min_length=1, max_length=64)
     dispatch: dict[str, Any] = Field(default_factory=dict)
+
+
+class CapacityIn(_In):
+    parcels: int = Field(ge=1, le=10_000)
+    weight_kg: float = Field(gt=0, le=50_000)
+
+
+class ShiftIn(_In):
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> ShiftIn:
+        if self.end <= self.start:
+            raise ValueError("shift end must be after its start")
+        return self
+
+
+class VehicleIn(_In):
+    vehicle_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    profile: Literal["van", "electric_van", "cargo_bike", "on_foot", "drone"]
+    capacity: CapacityIn
+    shift: ShiftIn
+    skills: list[str] = Field(default_factory=list, max_length=20)
+
+    def to_vehicle(self) -> Vehicle:
+        return Vehicle(
+            vehicle_id=self.vehicle_id,
+            profile=self.profile,
+            capacity_parcels=self.capacity.parcels,
+            capacity_weight_kg=self.capacity.weight_kg,
+            shift_start=self.shift.start.isoformat(),
+            shift_end=self.shift.end.isoformat(),
+            skills=tuple(self.skills),
+        )
+
+
+class FleetIn(_In):
+    vehicles: list[VehicleIn] = Field(max_length=1000)
+
+
+def _fleet_view(depot_id: str, vehicles: list[Vehicle]) -> dict[str, Any]:
+    return {
+        "depot_id": depot_id,
+        "vehicles": [
+            {
+                "vehicle_id": v.vehicle_id,
+                "profile": v.profile,
+                "capacity": {"parcels": v.capacity_parcels, "weight_kg": v.capacity_weight_kg},
+                "shift": {"start": v.shift_start, "end": v.shift_end},
+                "skills": list(v.skills),
+            }
+            for v in vehicles
+        ],
+    }
 
 
 def _authorise() -> None:
@@ -73,3 +129,17 @@ def create_depot() -> Any:
     body = parse_body(admin.current_request, DepotIn)
     depot = bootstrap.accounts().create_depot(NewDepot(**body.model_dump()))
     return json_response({"depot_id": depot.depot_id}, status=201)
+
+
+@route(admin, "/v1/depots/{depot_id}/vehicles", methods=["PUT"])
+def put_vehicles(depot_id: str) -> Any:
+    _authorise()
+    body = parse_body(admin.current_request, FleetIn)
+    fleet = bootstrap.accounts().set_fleet(depot_id, [v.to_vehicle() for v in body.vehicles])
+    return json_response(_fleet_view(depot_id, fleet))
+
+
+@route(admin, "/v1/depots/{depot_id}/vehicles", methods=["GET"])
+def get_vehicles(depot_id: str) -> Any:
+    _authorise()
+    return json_response(_fleet_view(depot_id, bootstrap.accounts().fleet(depot_id)))

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.admin import DepotIn, MerchantIn, SecretRotationIn
+from chalicelib.api.admin import DepotIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.http import json_response, route
 from chalicelib.api.merchant import AmendmentIn
 from chalicelib.config import settings
@@ -68,6 +68,26 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "DepotIn",
                 ("operator",),
             )
+        },
+        "/v1/depots/{depot_id}/vehicles": {
+            "put": _op(
+                "Replace the depot's fleet",
+                "operator",
+                {
+                    "200": "the fleet",
+                    "401": "not an operator",
+                    "404": "no such depot",
+                    "422": "invalid (field named)",
+                },
+                "FleetIn",
+                ("operator",),
+            ),
+            "get": _op(
+                "The depot's fleet",
+                "operator",
+                {"200": "the fleet", "401": "not an operator", "404": "no such depot"},
+                tags=("operator",),
+            ),
         },
         "/v1/merchants": {
             "post": _op(
@@ -198,7 +218,7 @@ def _paths() -> dict[str, dict[str, Any]]:
 @cache
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (CanonicalOrder, MerchantIn, DepotIn, SecretRotationIn, AmendmentIn):
+    for model in (CanonicalOrder, MerchantIn, DepotIn, FleetIn, SecretRotationIn, AmendmentIn):
         schema = model.model_json_schema(ref_template=REF + "{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

@@ -29,6 +29,22 @@ class Depot:
     dispatch: dict[str, Any] = field(default_factory=dict)
 
 
+VEHICLE_PROFILES = ("van", "electric_van", "cargo_bike", "on_foot", "drone")
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """One vehicle of a depot's fleet; shift times are ISO 8601 with offset."""
+
+    vehicle_id: str
+    profile: str
+    capacity_parcels: int
+    capacity_weight_kg: float
+    shift_start: str
+    shift_end: str
+    skills: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class MerchantCredentials:
     """Shown once at creation; only the API key's hash is kept."""

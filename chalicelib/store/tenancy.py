@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from chalicelib.domain.errors import AlreadyExists
-from chalicelib.domain.tenancy import Depot, Merchant
+from chalicelib.domain.errors import AlreadyExists, DepotNotFound
+from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
 from chalicelib.store.dynamo import Transaction, from_attr, query_all, to_attr
 
 
@@ -105,6 +105,33 @@ class TenancyRepository:
             on_fail=AlreadyExists(f"depot {depot.depot_id} exists", field="depot_id"),
         )
         tx.commit(self._client)
+
+    def put_fleet(self, depot_id: str, vehicles: list[Vehicle], at: str) -> None:
+        """Replace the depot's fleet as one item (read whole by every dispatch run)."""
+        tx = Transaction()
+        tx.check(
+            self._table,
+            _depot_key(depot_id),
+            condition="attribute_exists(pk)",
+            on_fail=DepotNotFound(f"no depot {depot_id}"),
+        )
+        tx.put(
+            self._table,
+            {
+                "pk": f"DEPOT#{depot_id}",
+                "sk": "FLEET",
+                "entity": "fleet",
+                "updated_at": at,
+                "vehicles": [asdict(v) for v in vehicles],
+            },
+        )
+        tx.commit(self._client)
+
+    def get_fleet(self, depot_id: str) -> list[Vehicle]:
+        item = self._get({"pk": f"DEPOT#{depot_id}", "sk": "FLEET"})
+        if not item:
+            return []
+        return [Vehicle(**{**v, "skills": tuple(v.get("skills") or ())}) for v in item["vehicles"]]
 
     def get_depot(self, depot_id: str) -> Depot | None:
         item = self._get(_depot_key(depot_id))

@@ -103,3 +103,37 @@ def test_openapi_is_served_and_describes_the_local_routes(runtime: Runtime) -> N
     assert doc["openapi"] == "3.1.0"
     assert "/local/outbox" in doc["paths"]
     assert "/v1/webhooks/generic/{merchant_id}" in doc["paths"]
+
+
+def test_operator_replaces_and_reads_a_depot_fleet(runtime: Runtime) -> None:
+    depot = runtime.demo["depot_id"]
+    seeded = runtime.admin("GET", f"/v1/depots/{depot}/vehicles").json()["vehicles"]
+    assert {v["vehicle_id"] for v in seeded} == {"van-1", "van-2", "van-3", "bike-1"}
+    shift = {"start": "2026-11-23T08:00:00+00:00", "end": "2026-11-23T16:00:00+00:00"}
+    fleet = {
+        "vehicles": [
+            {
+                "vehicle_id": "ev-1",
+                "profile": "electric_van",
+                "capacity": {"parcels": 90, "weight_kg": 600},
+                "shift": shift,
+            },
+        ]
+    }
+    other_depot = runtime.admin(
+        "POST", "/v1/depots", json={"name": "Fleet", "lat": 51, "lng": 0, "timezone": "UTC"}
+    ).json()["depot_id"]
+    put = runtime.admin("PUT", f"/v1/depots/{other_depot}/vehicles", json=fleet)
+    assert put.status_code == 200
+    got = runtime.admin("GET", f"/v1/depots/{other_depot}/vehicles").json()["vehicles"]
+    assert got == [fleet["vehicles"][0] | {"skills": []}]
+    bad_shift = {
+        "vehicles": [
+            fleet["vehicles"][0] | {"shift": {"start": shift["end"], "end": shift["start"]}}
+        ]
+    }
+    refused = runtime.admin("PUT", f"/v1/depots/{other_depot}/vehicles", json=bad_shift)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["field"] == "vehicles.0.shift"
+    missing = runtime.admin("PUT", "/v1/depots/dep_nowhere/vehicles", json=fleet)
+    assert missing.status_code == 404
