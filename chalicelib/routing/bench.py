@@ -92,6 +92,7 @@ def run_case(
         feasible=report.ok,
         engine=ours.engine,
         violations=report.violations[:3],
+        tie=_tie(ours.stats.get("candidates", [])),
     )
     if vroom:
         from chalicelib.routing.vroom_baseline import solve_vroom
@@ -112,6 +113,15 @@ def run_case(
                 vroom_feasible=vreport.ok,
             )
     return row
+
+
+def _tie(candidates: list[dict[str, Any]]) -> bool:
+    """Whether two engines found plans of the same cost (the win then goes to either)."""
+    costs = [(c["dropped_penalty"], c["cost"]) for c in candidates if c.get("feasible")]
+    if len(costs) < 2:
+        return False
+    best = min(costs)
+    return sum(1 for c in costs if c[0] == best[0] and abs(c[1] - best[1]) <= 1e-4) > 1
 
 
 def _gap(value: float | None, best: float | None) -> float | None:
@@ -183,6 +193,9 @@ def render(rows: list[dict[str, Any]], bks: dict[str, tuple[int, float]]) -> str
         )
         wins = Counter(r["engine"] for r in srows)
         share = ", ".join(f"{e} {100 * k / len(srows):.0f}%" for e, k in wins.most_common())
+        ties = sum(1 for r in srows if r.get("tie"))
+        if ties:
+            share += f" ({ties} ties)"
         lines.append(
             f"| {suite} | {len(srows)} | {all(r['feasible'] for r in srows)}"
             f" | {_fmt(statistics.mean(gaps) if gaps else None)} ({len(gaps)})"
@@ -191,6 +204,11 @@ def render(rows: list[dict[str, Any]], bks: dict[str, tuple[int, float]]) -> str
             f" | {_fmt(statistics.mean(r['seconds'] for r in srows), 1)} |"
         )
     return "\n".join(lines)
+
+
+def render_saved(path: Path, data: Path) -> str:
+    """The table again from rows saved with --out, without re-running anything."""
+    return render(json.loads(path.read_text()), load_bks(data))
 
 
 def run_bench(

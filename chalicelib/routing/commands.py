@@ -26,7 +26,11 @@ def solve_command(args: argparse.Namespace) -> int:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from chalicelib.routing.bench import run_bench
+    from chalicelib.routing.bench import render_saved, run_bench
+
+    if args.from_json:
+        print(render_saved(Path(args.from_json), Path(args.data)))
+        return 0
 
     table = run_bench(
         suite=args.suite,
@@ -69,4 +73,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--city-sizes", default="200,1000,5000")
     bench.add_argument("--data", default=str(DEFAULT_DATA))
     bench.add_argument("--out", help="also write the rows as JSON to this file")
+    bench.add_argument("--from-json", help="only print the table of rows saved with --out")
     bench.set_defaults(func=bench_command)

@@ -230,3 +230,21 @@ def test_traffic_slowdown_stretches_travel_and_windows_still_hold():
     )
     # Planned with the worst slowdown of the shift, 100 * 2.5 > 200: honestly unreachable.
     assert reasons(solve_checked(slow)) == {"a": "window_unreachable"}
+
+
+def test_breaks_of_unused_vehicles_do_not_stop_the_plan_and_skills_mix_with_windows():
+    drivers = [
+        a_vehicle(f"v{k}", breaks=(Break(100, 300, 20),), skills=frozenset({"x"} if k else set()))
+        for k in range(3)
+    ]
+    problem = a_problem(
+        [
+            a_stop("a", 10, 0, windows=window(0, 500), skills=frozenset({"x"})),
+            a_stop("b", 0, 10, windows=(TimeWindow(0, 20), TimeWindow(400, 600))),
+        ],
+        vehicles=drivers,
+    )
+    result = solve_checked(problem)
+    assert not result.unassigned
+    assert all(len(r.breaks) == 1 for r in result.routes)
+    assert "a" not in route_of(result, "v0")
