@@ -121,17 +121,24 @@ def check_plan(problem: Problem, plan: Plan, travel: TravelMatrix | None = None)
         points.append(depots[veh.end_depot].location)
         dist_m, dur_m = travel.matrices(points, veh.profile)
 
+        # Each owed break is either planned on the road, or left for the depot (before
+        # leaving or after returning), which the route's start and end must allow.
         breaks_by_gap: dict[int, list[float]] = {}
-        if len(route.breaks) != len(veh.breaks):
-            bad(f"{tag} takes {len(route.breaks)} breaks, owes {len(veh.breaks)}")
         planned = sorted(route.breaks, key=lambda b: b.start)
-        owed = sorted(veh.breaks, key=lambda b: b.earliest)
-        for pb, b in zip(planned, owed, strict=False):
-            if abs(pb.duration - b.duration) > TOL:
-                bad(f"{tag} break lasts {pb.duration}, owes {b.duration}")
-            breaks_by_gap.setdefault(pb.after_visit + 1, []).append(b.earliest)
-            breaks_by_gap[pb.after_visit + 1].append(b.latest)
-            breaks_by_gap[pb.after_visit + 1].append(b.duration)
+        off_road = []
+        for b in sorted(veh.breaks, key=lambda b: b.earliest):
+            pb = planned[0] if planned else None
+            if pb is not None and b.earliest - TOL <= pb.start and pb.start <= b.latest + TOL:
+                planned.pop(0)
+                if abs(pb.duration - b.duration) > TOL:
+                    bad(f"{tag} break lasts {pb.duration}, owes {b.duration}")
+                breaks_by_gap.setdefault(pb.after_visit + 1, []).extend(
+                    [b.earliest, b.latest, b.duration]
+                )
+            else:
+                off_road.append(b)
+        if planned:
+            bad(f"{tag} takes breaks it does not owe or outside their windows")
 
         t = route.start
         distance = 0.0
@@ -184,6 +191,9 @@ def check_plan(problem: Problem, plan: Plan, travel: TravelMatrix | None = None)
             if any(load[k] > cap[k] + TOL for k in range(3)):
                 bad(f"{tag} over capacity after {[m.id for m in members]}")
         end = t
+        for b in off_road:
+            if not (end <= b.latest + TOL or route.start >= b.earliest + b.duration - TOL):
+                bad(f"{tag} is on the road through its break window and takes no break")
         if end > veh.shift.end + TOL:
             bad(f"{tag} returns at {end:.4f}, after its shift ends {veh.shift.end}")
         if veh.max_duration_s is not None and end - route.start > veh.max_duration_s + TOL:

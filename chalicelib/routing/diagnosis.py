@@ -38,6 +38,18 @@ def _vehicle_signature(inst: Instance, v: int) -> tuple[object, ...]:
     )
 
 
+def _servable_alone(inst: Instance, v: int, seq: list[int]) -> bool:
+    """Out and back, leaving at shift start or just in time for one of the windows (a
+    late window may need a late start to keep within the maximum duration)."""
+    veh = inst.vehicles[v]
+    lead = inst.travel_time(v, inst.start_node[v], seq[0])
+    departures = [
+        veh.shift.start,
+        *sorted({max(veh.shift.start, w.start - lead) for w in inst.nodes[seq[0]].windows}),
+    ]
+    return any(simulate(inst, v, seq, depart).feasible for depart in departures)
+
+
 def servability(inst: Instance) -> Servability:
     groups: dict[tuple[object, ...], list[int]] = {}
     for v in range(len(inst.vehicles)):
@@ -65,7 +77,7 @@ def servability(inst: Instance) -> Servability:
             ):
                 continue
             stage = max(stage, 3)
-            if not simulate(inst, rep, seq).feasible:
+            if not _servable_alone(inst, rep, seq):
                 continue
             stage = 4
             ok.extend(groups[_vehicle_signature(inst, rep)])

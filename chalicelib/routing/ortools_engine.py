@@ -240,10 +240,16 @@ def solve_ortools(
             index = assignment.Value(routing.NextVar(index))
         if not seq:
             continue
+        start_t = assignment.Value(time_dim.CumulVar(routing.Start(v)))
+        end_t = assignment.Value(time_dim.CumulVar(routing.End(v)))
         gaps = None
         if v in break_starts:
-            gaps = [sum(1 for e in ends if e <= b) for b in break_starts[v]]
-        depart = assignment.Value(time_dim.CumulVar(routing.Start(v))) / ts
+            durations = [iv.DurationMin() for iv in break_vars[v]]
+            gaps = [
+                -1 if b + d <= start_t or b >= end_t else sum(1 for e in ends if e <= b)
+                for b, d in zip(break_starts[v], durations, strict=True)
+            ]
+        depart = start_t / ts
         result_routes.append(EngineRoute(v, seq, depart, gaps))
     return EngineResult(
         "ortools",

@@ -46,6 +46,11 @@ def earliest_service(windows: Sequence[TimeWindow], t: float) -> float | None:
     return best
 
 
+def off_road_ok(b: Break, start: float, end: float) -> bool:
+    """A break may be taken at the depot, before leaving or after returning."""
+    return end <= b.latest + EPS or start >= b.earliest + b.duration - EPS
+
+
 def _leg(
     t: float, travel: float, breaks: list[Break], taken: list[tuple[int, float, float]], gap: int
 ) -> tuple[float, str | None]:
@@ -73,14 +78,15 @@ def simulate(
     break_gaps: Sequence[int] | None = None,
 ) -> Timing:
     """Time route `seq` (service nodes, no depots) for vehicle v. Break k is taken in gap
-    break_gaps[k] (gap g precedes seq[g]; gap len(seq) is the way home); without gaps every
-    placement is tried when there are few, the latest gaps otherwise."""
+    break_gaps[k] (gap g precedes seq[g]; gap len(seq) is the way home; -1: off the road,
+    before leaving or after returning, allowed when the break window permits it); without
+    gaps every placement is tried when there are few, the latest gaps otherwise."""
     veh = inst.vehicles[v]
     if veh.breaks and break_gaps is None:
         n_gaps = len(seq) + 1
         if n_gaps ** len(veh.breaks) <= 64:
             options: Sequence[Sequence[int]] = list(
-                itertools.product(range(n_gaps), repeat=len(veh.breaks))
+                itertools.product(range(-1, n_gaps), repeat=len(veh.breaks))
             )
         else:
             options = [[min(n_gaps - 1, n_gaps // 2 + k) for k in range(len(veh.breaks))]]
@@ -142,6 +148,9 @@ def simulate(
         timing.departures.append(t)
         timing.loads.append(tuple(load))
         prev = i
+    for b in gaps_breaks.get(-1, []):
+        if not off_road_ok(b, timing.start, timing.end):
+            fail("a break falls inside the route but is not taken")
     if timing.start < veh.shift.start - EPS or timing.end > veh.shift.end + EPS:
         fail("outside the vehicle's shift")
     if veh.max_duration_s is not None and timing.duration > veh.max_duration_s + EPS:

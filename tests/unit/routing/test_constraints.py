@@ -93,10 +93,15 @@ def test_max_duration_and_distance_make_far_stops_unreachable():
 def test_breaks_are_taken_within_their_window():
     driver = a_vehicle(breaks=(Break(earliest=50, latest=60, duration=30),))
     problem = a_problem(
-        [a_stop("a", 20, 0), a_stop("b", 40, 0, windows=window(0, 200)), a_stop("c", 20, 20)],
+        [
+            a_stop("a", 20, 0, windows=window(0, 60)),
+            a_stop("b", 40, 0, windows=window(0, 200)),
+            a_stop("c", 20, 20),
+        ],
         vehicles=[driver],
     )
     result = solve_checked(problem)
+    # "a" must be served by 60, so the route is on the road through the break window.
     (brk,) = result.routes[0].breaks
     assert 50 <= brk.start <= 60 and brk.duration == 30
     # No visit's service overlaps the break.
@@ -246,5 +251,15 @@ def test_breaks_of_unused_vehicles_do_not_stop_the_plan_and_skills_mix_with_wind
     )
     result = solve_checked(problem)
     assert not result.unassigned
-    assert all(len(r.breaks) == 1 for r in result.routes)
     assert "a" not in route_of(result, "v0")
+
+
+def test_a_break_may_be_left_for_the_depot_when_the_route_ends_before_it():
+    driver = a_vehicle(breaks=(Break(earliest=500, latest=700, duration=60),))
+    problem = a_problem([a_stop("a", 10, 0, windows=window(0, 50))], vehicles=[driver])
+    result = solve_checked(problem)
+    assert result.routes[0].end < 500 and result.routes[0].breaks == []
+    # The checker insists on it when the route is on the road through the whole window.
+    long_day = a_problem([a_stop("a", 10, 0, windows=window(690, 800))], vehicles=[driver])
+    planned = solve_checked(long_day)
+    assert len(planned.routes[0].breaks) == 1 or planned.routes[0].start >= 560
