@@ -149,8 +149,11 @@ def run_portfolio(
 
 
 def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Candidate | None:
-    """Re-time every route exactly; None if any route breaks a constraint."""
+    """Re-time every route exactly. A route that breaks a constraint in exact time (an
+    engine bug, never seen in the benchmarks) is dropped and its stops count as left out,
+    so one bad route cannot cost the whole plan. None if a stop is visited twice."""
     timings: list[Timing] = []
+    kept: list[EngineRoute] = []
     served: set[int] = set()
     cost = 0.0
     for r in result.routes:
@@ -161,7 +164,7 @@ def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Cand
             log.warning(
                 "%s route of vehicle %d infeasible: %s", result.engine, r.vehicle, timing.violation
             )
-            return None
+            continue
         veh = inst.vehicles[r.vehicle]
         cost += (
             veh.fixed_cost
@@ -169,11 +172,14 @@ def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Cand
             + veh.cost_per_hour * timing.duration / 3600.0
         )
         timings.append(timing)
+        kept.append(r)
         served.update(r.nodes)
-    if len(served) != sum(len(r.nodes) for r in result.routes):
+    if len(served) != sum(len(r.nodes) for r in kept):
         log.warning("%s visits a stop twice", result.engine)
         return None
     penalty = sum(inst.nodes[i].penalty for i in nodes if i not in served)
+    if len(kept) < len(result.routes):
+        result = EngineResult(result.engine, kept, result.stats)
     return Candidate(result, timings, penalty, cost)
 
 
