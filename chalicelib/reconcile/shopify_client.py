@@ -45,7 +45,7 @@ class ShopifyOrders:
         """Every order (open, closed, cancelled) updated at or after `since`, oldest first."""
         url: str | None = f"{self._base}/admin/api/{self._version}/orders.json"
         params: dict[str, Any] | None = {
-            "updated_at_min": since.astimezone(UTC).isoformat(),
+            "updated_at_min": since.astimezone(UTC).replace(microsecond=0).isoformat(),
             "status": "any",  # the default is open orders only: cancellations would be missed
             "order": "updated_at asc",
             "limit": self._page_size,
