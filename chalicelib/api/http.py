@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import errors
 from chalicelib.intake.canonical import validation_failed
-from chalicelib.intake.webhooks import MAX_BODY_BYTES, parse_json
+from chalicelib.intake.webhooks import parse_json
 
 STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.MalformedBody, 400),
@@ -28,6 +28,8 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
 ]
 
 logger = Logger(child=True)
+
+MAX_BODY_BYTES = 1_000_000  # every body, signed or not, is refused past this before parsing
 
 
 def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:

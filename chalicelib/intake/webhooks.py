@@ -12,7 +12,6 @@ from chalicelib.accounts.service import AccountService
 from chalicelib.domain.errors import (
     MalformedBody,
     MerchantNotFound,
-    PayloadTooLarge,
     SignatureInvalid,
 )
 from chalicelib.domain.tenancy import Merchant
@@ -20,8 +19,6 @@ from chalicelib.intake import shopify, standard, stripe_checkout, woocommerce
 from chalicelib.orders.service import Ignored, IntakeResult, OrderService
 
 logger = Logger(child=True)
-
-MAX_BODY_BYTES = 1_000_000
 
 
 def parse_json(raw_body: bytes) -> Any:
@@ -39,9 +36,7 @@ class WebhookIntake:
         self._orders = orders
         self._stripe_secret_name = stripe_secret_name
 
-    def _merchant(self, merchant_id: str, raw_body: bytes) -> Merchant:
-        if len(raw_body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"body is over {MAX_BODY_BYTES} bytes")
+    def _merchant(self, merchant_id: str) -> Merchant:
         try:
             return self._accounts.merchant(merchant_id)
         except MerchantNotFound as exc:
@@ -51,7 +46,7 @@ class WebhookIntake:
     def shopify(
         self, merchant_id: str, headers: Mapping[str, str], raw_body: bytes
     ) -> IntakeResult | Ignored:
-        merchant = self._merchant(merchant_id, raw_body)
+        merchant = self._merchant(merchant_id)
         shopify.verify(
             raw_body,
             headers.get("x-shopify-hmac-sha256"),
@@ -70,7 +65,7 @@ class WebhookIntake:
         if woocommerce.is_ping(raw_body, headers.get("content-type")):
             # The one unsigned request any endpoint accepts: it writes nothing.
             return Ignored("WooCommerce webhook ping")
-        merchant = self._merchant(merchant_id, raw_body)
+        merchant = self._merchant(merchant_id)
         woocommerce.verify(
             raw_body,
             headers.get("x-wc-webhook-signature"),
@@ -82,15 +77,13 @@ class WebhookIntake:
     def generic(
         self, merchant_id: str, headers: Mapping[str, str], raw_body: bytes
     ) -> IntakeResult | Ignored:
-        merchant = self._merchant(merchant_id, raw_body)
+        merchant = self._merchant(merchant_id)
         webhook_id = standard.verify(
             raw_body, headers, self._accounts.webhook_secrets(merchant.merchant_id, "standard")
         )
         return self._ingest(merchant, standard.translate(webhook_id, parse_json(raw_body)))
 
     def stripe(self, headers: Mapping[str, str], raw_body: bytes) -> IntakeResult | Ignored:
-        if len(raw_body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"body is over {MAX_BODY_BYTES} bytes")
         secret = self._accounts.platform_secret(self._stripe_secret_name)
         if not secret:
             raise SignatureInvalid("no Stripe signing secret is configured")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from typing import Any
 
 import boto3
 import requests
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 from chalicelib.store.schema import TABLES, TableSpec
@@ -16,6 +18,25 @@ from chalicelib.store.schema import TABLES, TableSpec
 REGION = "eu-west-1"
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+_dynamodb_lock = threading.Lock()
+
+
+def _serialise_dynamodb() -> None:
+    """Make moto's DynamoDB take one request at a time, as real DynamoDB's conditional writes
+    and transactions are atomic. moto's are not under concurrent requests: two transactions
+    can both pass `attribute_not_exists` (and its dicts change size mid-iteration)."""
+    if getattr(DynamoHandler.call_action, "_serialised", False):
+        return
+    original = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> Any:
+        with _dynamodb_lock:
+            return original(self)
+
+    call_action._serialised = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def free_port() -> int:
@@ -34,6 +55,7 @@ class EmbeddedAws:
 
     def start(self) -> EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
+        _serialise_dynamodb()
         self._server.start()
         os.environ.update(
             {

@@ -194,6 +194,12 @@ class OrderRepository:
             tx.put(self._outbox, _outbox_item(order, message_type, order.updated_at))
         tx.commit(self._client)
 
+    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=to_attr(key), ConsistentRead=True
+        ).get("Item")
+        return from_attr(item) if item else None
+
     def record_receipt(self, order: Order, receipt: str) -> None:
         """Remember a storefront event that changed nothing (stale, too late), so a retry of it
         is known as a duplicate; raises DuplicateEvent if it was already remembered."""
@@ -202,18 +208,12 @@ class OrderRepository:
 
     def receipt(self, merchant_id: str, source: str, event_id: str) -> str | None:
         """The order a processed storefront event applied to, or None if it is new."""
-        item = self._client.get_item(
-            TableName=self._table,
-            Key=to_attr(_receipt_key(merchant_id, source, event_id)),
-            ConsistentRead=True,
-        ).get("Item")
-        return str(from_attr(item)["order_id"]) if item else None
+        item = self._get(_receipt_key(merchant_id, source, event_id))
+        return str(item["order_id"]) if item else None
 
     def get(self, order_id: str) -> Order | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_attr(order_key(order_id)), ConsistentRead=True
-        ).get("Item")
-        return order_from_item(from_attr(item)) if item else None
+        item = self._get(order_key(order_id))
+        return order_from_item(item) if item else None
 
     def get_with_timeline(self, order_id: str) -> tuple[Order, list[TimelineEvent]] | None:
         order: Order | None = None
@@ -239,12 +239,8 @@ class OrderRepository:
         return (order, events) if order else None
 
     def find_by_external(self, merchant_id: str, source: str, external_id: str) -> Order | None:
-        item = self._client.get_item(
-            TableName=self._table,
-            Key=to_attr(_extref_key(merchant_id, source, external_id)),
-            ConsistentRead=True,
-        ).get("Item")
-        return self.get(from_attr(item)["order_id"]) if item else None
+        item = self._get(_extref_key(merchant_id, source, external_id))
+        return self.get(item["order_id"]) if item else None
 
     def list_for_merchant(self, merchant_id: str, external_id: str | None = None) -> list[Order]:
         condition = "gsi1pk = :pk"
@@ -262,7 +258,5 @@ class OrderRepository:
         return [order_from_item(item) for item in items]
 
     def order_id_for_tracking_code(self, code: str) -> str | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_attr(_tracking_key(code)), ConsistentRead=True
-        ).get("Item")
-        return str(from_attr(item)["order_id"]) if item else None
+        item = self._get(_tracking_key(code))
+        return str(item["order_id"]) if item else None

@@ -28,19 +28,18 @@ class MerchantSecrets:
     def _name(self, merchant_id: str) -> str:
         return f"{self._prefix}/merchants/{merchant_id}/webhooks"
 
-    def _read(self, merchant_id: str, *, fresh: bool = False) -> dict[str, Any]:
+    def _get(self, name: str, **options: Any) -> Any:
+        """The secret's value, or None when there is no such secret."""
         try:
-            value = self._provider.get(
-                self._name(merchant_id),
-                max_age=CACHE_SECONDS,
-                transform="json",
-                force_fetch=fresh,
-            )
+            return self._provider.get(name, max_age=CACHE_SECONDS, **options)
         except GetParameterError as exc:  # Powertools wraps the client's error
             cause = exc.__cause__ or exc
             if isinstance(cause, ClientError) and error_code(cause) == "ResourceNotFoundException":
-                return {}
+                return None
             raise
+
+    def _read(self, merchant_id: str, *, fresh: bool = False) -> dict[str, Any]:
+        value = self._get(self._name(merchant_id), transform="json", force_fetch=fresh)
         return value if isinstance(value, dict) else {}
 
     def active(self, merchant_id: str, platform: str) -> list[str]:
@@ -54,13 +53,7 @@ class MerchantSecrets:
 
     def platform_secret(self, name: str) -> str | None:
         """A platform-wide secret (Stripe's webhook signing secret), cached like the rest."""
-        try:
-            value = self._provider.get(name, max_age=CACHE_SECONDS)
-        except GetParameterError as exc:
-            cause = exc.__cause__ or exc
-            if isinstance(cause, ClientError) and error_code(cause) == "ResourceNotFoundException":
-                return None
-            raise
+        value = self._get(name)
         return value if isinstance(value, str) and value else None
 
     def connection(self, merchant_id: str, platform: str) -> dict[str, Any] | None:
