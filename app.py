@@ -6,8 +6,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Chalice
+from chalice import Chalice, Rate
 
+from chalicelib import bootstrap
 from chalicelib.api.admin import admin
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
@@ -45,6 +46,15 @@ app.register_blueprint(merchant_api)
 app.register_blueprint(webhooks)
 app.register_blueprint(tracking)
 app.register_blueprint(openapi)
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="reconcile")
+@logger.inject_lambda_context
+def reconcile(event: Any, context: Any) -> dict[str, Any]:
+    """Catch-up: pull what storefront webhooks may have missed (chalicelib/reconcile)."""
+    return bootstrap.reconcile().run().as_dict()
+
+
 if settings().is_local:
     from chalicelib.api.local import local
 

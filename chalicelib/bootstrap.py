@@ -17,7 +17,10 @@ from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
 from chalicelib.orders.service import OrderService
+from chalicelib.reconcile.connections import platform_clients
+from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.orders import OrderRepository
+from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
 
@@ -73,8 +76,14 @@ def webhooks() -> WebhookIntake:
     return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name)
 
 
+@cache
+def reconcile() -> ReconcileService:
+    cursors = ReconcileCursors(client("dynamodb"), settings().main_table)
+    return ReconcileService(accounts(), orders(), cursors, platform_clients())
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
-    for built in (client, order_repository, accounts, geocoder, orders, webhooks):
+    for built in (client, order_repository, accounts, geocoder, orders, webhooks, reconcile):
         built.cache_clear()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
-from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.http import bearer, json_response, parse_body, raw_body, route
 from chalicelib.domain.tenancy import Vehicle
+from chalicelib.intake.webhooks import parse_json
+from chalicelib.reconcile.connections import check_connection
 
 admin = Blueprint(__name__)
 
@@ -143,3 +145,12 @@ def put_vehicles(depot_id: str) -> Any:
 def get_vehicles(depot_id: str) -> Any:
     _authorise()
     return json_response(_fleet_view(depot_id, bootstrap.accounts().fleet(depot_id)))
+
+
+@route(admin, "/v1/merchants/{merchant_id}/connections/{platform}", methods=["PUT"])
+def put_connection(merchant_id: str, platform: str) -> Any:
+    """The platform API credentials catch-up pulls orders with; stored, never echoed."""
+    _authorise()
+    credentials = check_connection(platform, parse_json(raw_body(admin.current_request) or b"{}"))
+    bootstrap.accounts().connect(merchant_id, platform, credentials)
+    return Response(body="", status_code=204)

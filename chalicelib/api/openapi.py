@@ -103,6 +103,21 @@ def _paths() -> dict[str, dict[str, Any]]:
                 ("operator",),
             )
         },
+        "/v1/merchants/{merchant_id}/connections/{platform}": {
+            "put": _op(
+                "Connect a storefront's API for catch-up (credentials stored, never shown)",
+                "operator",
+                {
+                    "204": "stored",
+                    "400": "not JSON",
+                    "401": "not an operator",
+                    "404": "no such merchant",
+                    "422": "invalid (field named)",
+                },
+                "Connection",
+                ("operator",),
+            )
+        },
         "/v1/merchants/{merchant_id}/webhook-secrets": {
             "post": _op(
                 "Rotate a storefront signing secret (the old one works 72 h)",
@@ -229,6 +244,29 @@ def document() -> dict[str, Any]:
             "type": {"enum": ["order.created", "order.updated", "order.cancelled"]},
             "data": {"$ref": REF + "CanonicalOrder"},
         },
+    }
+    schemas["Connection"] = {
+        "oneOf": [
+            {
+                "title": "shopify",
+                "type": "object",
+                "required": ["shop", "access_token"],
+                "properties": {
+                    "shop": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$"},
+                    "access_token": {"type": "string", "description": "Admin API, read_orders"},
+                },
+            },
+            {
+                "title": "woocommerce",
+                "type": "object",
+                "required": ["url", "consumer_key", "consumer_secret"],
+                "properties": {
+                    "url": {"type": "string", "pattern": "^https://"},
+                    "consumer_key": {"type": "string"},
+                    "consumer_secret": {"type": "string"},
+                },
+            },
+        ]
     }
     schemas["Error"] = {
         "type": "object",

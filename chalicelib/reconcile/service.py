@@ -7,19 +7,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib import bootstrap
 from chalicelib.domain.errors import DomainError, ValidationFailed
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake import shopify, woocommerce
 from chalicelib.orders.service import Ignored, Inbound
-from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.ports import Accounts, ClientsFactory, Cursors, Intake
-from chalicelib.store.reconcile_cursors import ReconcileCursors
 
 logger = Logger(child=True)
 
@@ -223,21 +219,3 @@ class ReconcileService:
                 },
             )
             return REJECTED
-
-
-# Composition for the scheduled Lambda (to move into bootstrap.py): built once per container.
-
-
-@cache
-def _service() -> ReconcileService:
-    return ReconcileService(
-        bootstrap.accounts(),
-        bootstrap.orders(),
-        ReconcileCursors(bootstrap.client("dynamodb"), bootstrap.settings().main_table),
-        platform_clients(),
-    )
-
-
-def run_scheduled() -> dict[str, Any]:
-    """The scheduled catch-up Lambda's work: one run over every connection, its summary."""
-    return _service().run().as_dict()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import boto3
 import requests
 
 from tests.builders import an_order
@@ -137,3 +140,39 @@ def test_operator_replaces_and_reads_a_depot_fleet(runtime: Runtime) -> None:
     assert refused.json()["error"]["field"] == "vehicles.0.shift"
     missing = runtime.admin("PUT", "/v1/depots/dep_nowhere/vehicles", json=fleet)
     assert missing.status_code == 404
+
+
+def test_operator_connects_a_storefront_api_for_catch_up(runtime: Runtime) -> None:
+    merchant = runtime.demo["merchant_id"]
+    token = "shpat_e2e_connection_token"
+    path = f"/v1/merchants/{merchant}/connections/shopify"
+    body = {"shop": "demo-goods.myshopify.com", "access_token": token}
+
+    stored = runtime.admin("PUT", path, json=body)
+    assert stored.status_code == 204, stored.text
+    assert token not in stored.text
+
+    secrets = boto3.client(
+        "secretsmanager",
+        endpoint_url=runtime.info["aws_endpoint"],
+        region_name=runtime.info["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    [name] = [s["Name"] for s in secrets.list_secrets()["SecretList"] if merchant in s["Name"]]
+    kept = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+    assert kept["shopify_api"] == body
+
+    bad_shop = runtime.admin("PUT", path, json=body | {"shop": "evil.example.com"})
+    assert (bad_shop.status_code, bad_shop.json()["error"]["field"]) == (422, "shop")
+    plain_http = runtime.admin(
+        "PUT",
+        f"/v1/merchants/{merchant}/connections/woocommerce",
+        json={"url": "http://shop.example", "consumer_key": "ck_1", "consumer_secret": "cs_1"},
+    )
+    assert (plain_http.status_code, plain_http.json()["error"]["field"]) == (422, "url")
+    magento = runtime.admin("PUT", f"/v1/merchants/{merchant}/connections/magento", json={})
+    assert magento.status_code == 422
+    nobody = runtime.admin("PUT", "/v1/merchants/mer_nobody/connections/shopify", json=body)
+    assert nobody.status_code == 404
+    assert runtime.merchant(runtime.demo["api_key"], "PUT", path, json=body).status_code == 401

@@ -19,7 +19,6 @@ from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.local.platform_fakes import ShopifyAdminFake, WooCommerceFake
-from chalicelib.reconcile import service as reconcile_service
 from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.ports import ClientsFactory, PlatformOrders
 from chalicelib.reconcile.service import OVERLAP, MerchantRun, ReconcileService, RunSummary
@@ -360,7 +359,6 @@ def test_the_cursor_store_never_moves_backwards() -> None:
 
 
 def test_the_scheduled_entry_point_is_composed_from_bootstrap() -> None:
-    reconcile_service._service.cache_clear()
-    built = reconcile_service._service()
+    built = bootstrap.reconcile()
     assert isinstance(built, ReconcileService)
-    assert reconcile_service._service() is built, "built once per container"
+    assert bootstrap.reconcile() is built, "built once per container"
