@@ -15,6 +15,7 @@ from chalicelib.api.openapi import openapi
 from chalicelib.api.tracking import tracking
 from chalicelib.api.webhooks import webhooks
 from chalicelib.config import settings
+from chalicelib.dispatch.optimiser import handler as optimiser
 
 app = Chalice(app_name="lastmile")
 logger = Logger(service="lastmile")
@@ -54,6 +55,45 @@ def reconcile(event: Any, context: Any) -> dict[str, Any]:
     """Catch-up: pull what storefront webhooks may have missed (chalicelib/reconcile)."""
     return bootstrap.reconcile().run().as_dict()
 
+
+# The dispatch state machine's tasks (infra/statemachines/dispatch.asl.json; the placeholders
+# map to these names in chalicelib/dispatch/workflow.py). Each is idempotent on the run id.
+
+
+@app.lambda_function(name="dispatch_collect")
+def dispatch_collect(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.dispatch().collect(event)
+
+
+@app.lambda_function(name="dispatch_build")
+def dispatch_build(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.dispatch().build(event)
+
+
+@app.lambda_function(name="dispatch_commit")
+def dispatch_commit(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.dispatch().commit(event)
+
+
+@app.lambda_function(name="dispatch_finish")
+def dispatch_finish(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.dispatch().finish(event)
+
+
+@app.lambda_function(name="dispatch_release")
+def dispatch_release(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return bootstrap.dispatch().release(event)
+
+
+@app.lambda_function(name="dispatch_tick")
+def dispatch_tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Target of the depots' EventBridge Scheduler schedules: {depot_id, trigger}."""
+    return bootstrap.dispatch().tick(event["depot_id"], event.get("trigger", "wave"))
+
+
+# `optimiser` (imported above) is the optimiser function's entry point: deployed by the CDK app
+# as its own function with ortools (infra/), never by Chalice, so the API stays lean.
+__all__ = ["app", "optimiser"]
 
 if settings().is_local:
     from chalicelib.api.local import local

@@ -13,12 +13,17 @@ from botocore.config import Config
 
 from chalicelib.accounts.service import AccountService
 from chalicelib.config import settings
+from chalicelib.dispatch.driver_tokens import DriverTokens
+from chalicelib.dispatch.executions import StepFunctionsExecutions
+from chalicelib.dispatch.service import DispatchService
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
 from chalicelib.orders.service import OrderService
 from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
+from chalicelib.store.artifacts import Artifacts
+from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
@@ -68,7 +73,7 @@ def geocoder() -> Geocoder:
 
 @cache
 def orders() -> OrderService:
-    return OrderService(order_repository(), geocoder())
+    return OrderService(order_repository(), geocoder(), routes=dispatch())
 
 
 @cache
@@ -82,8 +87,30 @@ def reconcile() -> ReconcileService:
     return ReconcileService(accounts(), orders(), cursors, platform_clients())
 
 
+@cache
+def dispatch() -> DispatchService:
+    s = settings()
+    name = s.driver_token_secret_name
+    return DispatchService(
+        DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table),
+        Artifacts(client("s3"), s.dispatch_bucket),
+        accounts(),
+        StepFunctionsExecutions(client("stepfunctions"), s.dispatch_state_machine_arn),
+        DriverTokens(lambda: accounts().platform_secret(name)),
+    )
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
-    for built in (client, order_repository, accounts, geocoder, orders, webhooks, reconcile):
+    for built in (
+        client,
+        order_repository,
+        accounts,
+        geocoder,
+        orders,
+        webhooks,
+        reconcile,
+        dispatch,
+    ):
         built.cache_clear()

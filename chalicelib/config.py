@@ -18,6 +18,12 @@ class Settings:
     stripe_webhook_secret_name: str
     aws_endpoint_url: str | None
     geocoder: str  # "amazon-location" or "none"
+    dispatch_bucket: str
+    dispatch_state_machine_arn: str
+    driver_token_secret_name: str
+    dispatch_tick_arn: str
+    schedule_group: str
+    scheduler_role_arn: str
 
     @property
     def is_local(self) -> bool:
@@ -40,4 +46,12 @@ def settings() -> Settings:
         ),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         geocoder=env.get("LASTMILE_GEOCODER", "amazon-location"),
+        dispatch_bucket=env.get("LASTMILE_DISPATCH_BUCKET", "lastmile-dispatch"),
+        dispatch_state_machine_arn=env.get("LASTMILE_DISPATCH_STATE_MACHINE_ARN", ""),
+        driver_token_secret_name=env.get(
+            "LASTMILE_DRIVER_TOKEN_SECRET_NAME", "lastmile/platform/driver-token-key"
+        ),
+        dispatch_tick_arn=env.get("LASTMILE_DISPATCH_TICK_ARN", ""),
+        schedule_group=env.get("LASTMILE_SCHEDULE_GROUP", "lastmile"),
+        scheduler_role_arn=env.get("LASTMILE_SCHEDULER_ROLE_ARN", ""),
     )

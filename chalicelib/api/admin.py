@@ -154,3 +154,17 @@ def put_connection(merchant_id: str, platform: str) -> Any:
     credentials = check_connection(platform, parse_json(raw_body(admin.current_request) or b"{}"))
     bootstrap.accounts().connect(merchant_id, platform, credentials)
     return Response(body="", status_code=204)
+
+
+@route(admin, "/v1/depots/{depot_id}/dispatch", methods=["POST"])
+def start_dispatch(depot_id: str) -> Any:
+    """Start a dispatch run now; while one runs, the running one is answered."""
+    _authorise()
+    run_id, started = bootstrap.dispatch().start(depot_id)
+    return json_response({"run_id": run_id, "started": started}, status=202)
+
+
+@route(admin, "/v1/dispatch-runs/{run_id}", methods=["GET"])
+def get_dispatch_run(run_id: str) -> Any:
+    _authorise()
+    return json_response(bootstrap.dispatch().run_view(run_id))

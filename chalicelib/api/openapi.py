@@ -89,6 +89,23 @@ def _paths() -> dict[str, dict[str, Any]]:
                 tags=("operator",),
             ),
         },
+        "/v1/depots/{depot_id}/dispatch": {
+            "post": _op(
+                "Start a dispatch run now (or get the one running): 202 {run_id, started}",
+                "operator",
+                {"202": "run started or running", "401": "not an operator", "404": "no depot"},
+                tags=("operator",),
+            )
+        },
+        "/v1/dispatch-runs/{run_id}": {
+            "get": _op(
+                "A dispatch run: status, routes (vehicle, driver token, stops, ETAs), "
+                "unassigned orders with the reason, figures",
+                "operator",
+                {"200": "the run", "401": "not an operator", "404": "no such run"},
+                tags=("operator",),
+            )
+        },
         "/v1/merchants": {
             "post": _op(
                 "Create a merchant (keys shown once)",

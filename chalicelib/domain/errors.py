@@ -46,6 +46,14 @@ class DepotNotFound(NotFound):
     code = "depot_not_found"
 
 
+class DispatchRunNotFound(NotFound):
+    code = "dispatch_run_not_found"
+
+
+class RouteNotFound(NotFound):
+    code = "route_not_found"
+
+
 class Conflict(DomainError):
     code = "conflict"
 
@@ -78,3 +86,9 @@ class MalformedBody(ValidationFailed):
     """The body is not even well-formed (not JSON): 400, where a bad field is 422."""
 
     code = "malformed_body"
+
+
+class DepotBusy(Conflict):
+    """Another dispatch run holds the depot (one active run per depot)."""
+
+    code = "depot_busy"

@@ -97,6 +97,9 @@ class Order:
     source_updated_at: str | None = None
     attention_reason: str | None = None
     eta: str | None = None
+    route_id: str | None = None  # the route it is planned on (set by a dispatch run's commit)
+    run_id: str | None = None  # the last dispatch run that planned or passed over it
+    unassigned_reason: str | None = None  # why that run left it out (it waits for the next)
     version: int = 1
 
     def moved_to(self, target: OrderStatus, *, at: str, reason: str | None = None) -> Order:

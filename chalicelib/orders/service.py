@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -79,16 +80,22 @@ class IntakeResult:
     reason: str | None = None
 
 
+class RouteEditor(Protocol):
+    def remove_from_route(self, order: Order) -> None: ...
+
+
 class OrderService:
     def __init__(
         self,
         orders: OrderRepository,
         geocoder: Geocoder | None = None,
         clock: Callable[[], str] = utc_now,
+        routes: RouteEditor | None = None,
     ) -> None:
         self._orders = orders
         self._geocoder = geocoder or NoGeocoder()
         self._clock = clock
+        self._routes = routes
 
     def _locate(self, address: Address) -> tuple[Address, str]:
         """The address with coordinates when the geocoder finds them; else why not."""
@@ -182,6 +189,9 @@ class OrderService:
             messages=["order.cancelled"],
             receipt=inbound.event_id,
         )
+        if existing.status is OrderStatus.PLANNED and self._routes is not None:
+            # Its stop leaves the route and the later stops' ETAs move up.
+            self._routes.remove_from_route(existing)
         return IntakeResult(Outcome.CANCELLED, order)
 
     def _unchanged(

@@ -78,11 +78,14 @@ def order_from_item(item: dict[str, Any]) -> Order:
         source_updated_at=item.get("source_updated_at"),
         attention_reason=item.get("attention_reason"),
         eta=item.get("eta"),
+        route_id=item.get("route_id"),
+        run_id=item.get("run_id"),
+        unassigned_reason=item.get("unassigned_reason"),
         version=int(item.get("version", 1)),
     )
 
 
-def _event_item(order_id: str, index: int, event: TimelineEvent) -> dict[str, Any]:
+def event_item(order_id: str, index: int, event: TimelineEvent) -> dict[str, Any]:
     return {
         "pk": f"ORDER#{order_id}",
         "sk": f"EVENT#{event.at}#{index:03d}#{secrets.token_hex(2)}",
@@ -91,16 +94,20 @@ def _event_item(order_id: str, index: int, event: TimelineEvent) -> dict[str, An
     }
 
 
-def _outbox_item(order: Order, message_type: str, at: str) -> dict[str, Any]:
+def outbox_item(
+    order_id: str, merchant_id: str, status: str, message_type: str, at: str, **extra: Any
+) -> dict[str, Any]:
+    """A message for notify/ about an order (the outbox table's stream delivers it)."""
     return {
-        "pk": f"ORDER#{order.order_id}",
+        "pk": f"ORDER#{order_id}",
         "sk": f"{at}#{message_type}#{secrets.token_hex(4)}",
         "type": message_type,
-        "order_id": order.order_id,
-        "merchant_id": order.merchant_id,
-        "status": str(order.status),
+        "order_id": order_id,
+        "merchant_id": merchant_id,
+        "status": status,
         "at": at,
         "expires_at": _epoch_in(days=RECEIPT_DAYS),
+        **extra,
     }
 
 
@@ -189,9 +196,18 @@ class OrderRepository:
                 on_fail=DuplicateEvent(f"event {receipt} was already processed"),
             )
         for index, event in enumerate(events):
-            tx.put(self._table, _event_item(order.order_id, index, event))
+            tx.put(self._table, event_item(order.order_id, index, event))
         for message_type in messages:
-            tx.put(self._outbox, _outbox_item(order, message_type, order.updated_at))
+            tx.put(
+                self._outbox,
+                outbox_item(
+                    order.order_id,
+                    order.merchant_id,
+                    str(order.status),
+                    message_type,
+                    order.updated_at,
+                ),
+            )
         tx.commit(self._client)
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:

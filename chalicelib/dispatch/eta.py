@@ -1,0 +1,60 @@
+"""Re-timing a committed route after a stop leaves it, with the planner's own travel model
+(great-circle distance times the profile's detour factor, at the profile's speed)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.routing.model import PROFILES
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def _great_circle_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
+
+
+def _at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
+    """The route without `order_id`'s stop; the stops after it arrive earlier (never before
+    their window opens), those before it keep their ETAs."""
+    index = next((i for i, s in enumerate(route.stops) if s.order_id == order_id), None)
+    if index is None:
+        return route
+    stops = list(route.stops)
+    del stops[index]
+    profile = PROFILES.get(route.profile, PROFILES["van"])
+    speed = profile.speed_kmh / 3.6
+    if index == 0:
+        lat, lng, ready = route.depot_lat, route.depot_lng, _at(route.start_at)
+    else:
+        prev = stops[index - 1]
+        lat, lng, ready = prev.lat, prev.lng, _at(prev.eta) + timedelta(seconds=prev.service_s)
+    for i in range(index, len(stops)):
+        stop = stops[i]
+        travel = _great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor / speed
+        arrival = ready + timedelta(seconds=travel)
+        if stop.earliest:
+            arrival = max(arrival, _at(stop.earliest))
+        stops[i] = replace(stop, eta=_iso(arrival))
+        lat, lng, ready = stop.lat, stop.lng, arrival + timedelta(seconds=stop.service_s)
+    return replace(route, stops=tuple(stops), version=route.version + 1)
+
+
+def changed_etas(before: PlannedRoute, after: PlannedRoute) -> dict[str, str]:
+    """order id -> new ETA for every stop whose ETA moved."""
+    old = {s.order_id: s.eta for s in before.stops}
+    return {s.order_id: s.eta for s in after.stops if old.get(s.order_id) != s.eta}

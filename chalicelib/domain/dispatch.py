@@ -1,0 +1,123 @@
+"""Dispatch runs and depot policies: when a depot plans, over what horizon, at what cost."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """A depot's dispatch policy. Waves are local cut-off times ("HH:MM", in the depot's time
+    zone); a rolling window starts a run every `rolling_every_minutes` once at least
+    `rolling_min_orders` orders wait. Either, both, or neither (then only on demand)."""
+
+    waves: tuple[str, ...] = ()
+    rolling_every_minutes: int | None = None
+    rolling_min_orders: int = 1
+    horizon_hours: float = 12.0
+    time_limit_s: int = 60
+    fixed_cost: float = 0.0
+    cost_per_km: float = 1.0
+    cost_per_hour: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> DispatchPolicy:
+        d = d or {}
+        rolling = d.get("rolling") or {}
+        weights = d.get("weights") or {}
+        return cls(
+            waves=tuple(d.get("waves") or ()),
+            rolling_every_minutes=rolling.get("every_minutes"),
+            rolling_min_orders=int(rolling.get("min_orders", 1)),
+            horizon_hours=float(d.get("horizon_hours", 12.0)),
+            time_limit_s=int(d.get("time_limit_s", 60)),
+            fixed_cost=float(weights.get("fixed_cost", 0.0)),
+            cost_per_km=float(weights.get("cost_per_km", 1.0)),
+            cost_per_hour=float(weights.get("cost_per_hour", 0.0)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        rolling = (
+            {"every_minutes": self.rolling_every_minutes, "min_orders": self.rolling_min_orders}
+            if self.rolling_every_minutes
+            else None
+        )
+        return {
+            "waves": list(self.waves),
+            "rolling": rolling,
+            "horizon_hours": self.horizon_hours,
+            "time_limit_s": self.time_limit_s,
+            "weights": {
+                "fixed_cost": self.fixed_cost,
+                "cost_per_km": self.cost_per_km,
+                "cost_per_hour": self.cost_per_hour,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    depot_id: str
+    status: RunStatus
+    trigger: str
+    started_at: str
+    finished_at: str | None = None
+    error: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RouteStop:
+    """A stop of a committed route. `service_s` and `earliest` (window start) let the ETAs of
+    later stops be recomputed when one leaves the route."""
+
+    order_id: str
+    kind: str  # delivery | locker
+    eta: str
+    lat: float
+    lng: float
+    service_s: float
+    earliest: str | None = None
+    locker_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRoute:
+    route_id: str
+    run_id: str
+    depot_id: str
+    vehicle_id: str
+    profile: str
+    start_at: str
+    depot_lat: float
+    depot_lng: float
+    distance_m: float
+    duration_s: float
+    stops: tuple[RouteStop, ...]
+    version: int = 1
+
+
+def new_run_id() -> str:
+    return "run_" + secrets.token_hex(8)
+
+
+def route_id_for(run_id: str, index: int) -> str:
+    """Route ids carry their run (routes live under the run in the store)."""
+    return f"rte_{run_id.removeprefix('run_')}_{index:03d}"
+
+
+def run_id_of_route(route_id: str) -> str | None:
+    parts = route_id.split("_")
+    if len(parts) != 3 or parts[0] != "rte" or not parts[2].isdigit():
+        return None
+    return "run_" + parts[1]
