@@ -81,7 +81,9 @@ _Outcome = tuple[bool, str]
 
 
 def _error(error_type: str, message: str, stack: list[str] | None = None) -> _Outcome:
-    return True, json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": stack or []})
+    return True, json.dumps(
+        {"errorMessage": message, "errorType": error_type, "stackTrace": stack or []}
+    )
 
 
 def _run(handler: Handler, event: dict[str, Any], context: LambdaContext) -> _Outcome:
@@ -89,8 +91,12 @@ def _run(handler: Handler, event: dict[str, Any], context: LambdaContext) -> _Ou
     error whose errorType is the class name, which is what ASL Retry/Catch ErrorEquals match."""
     try:
         result = handler(event, context)
+    except SystemExit as exc:
+        return _error("Runtime.ExitError", f"Runtime exited with error: exit status {exc.code}")
     except Exception as exc:  # noqa: BLE001 - the runtime reports any exception as a function error
-        return _error(type(exc).__name__, str(exc), traceback.format_tb(exc.__traceback__))
+        # As in AWS, the stack trace starts at the handler: this frame is left out.
+        stack = traceback.format_tb(exc.__traceback__.tb_next if exc.__traceback__ else None)
+        return _error(type(exc).__name__, str(exc), stack)
     try:
         return False, json.dumps(result)
     except (TypeError, ValueError) as exc:
@@ -118,7 +124,9 @@ def substitute(text: str, substitutions: Mapping[str, str]) -> str:
     result = _PLACEHOLDER.sub(lambda m: substitutions.get(m.group(1), m.group(0)), text)
     left = sorted(set(_PLACEHOLDER.findall(result)))
     if left:
-        raise UnresolvedPlaceholder(f"no substitution for {', '.join('${' + n + '}' for n in left)}")
+        raise UnresolvedPlaceholder(
+            f"no substitution for {', '.join('${' + n + '}' for n in left)}"
+        )
     return result
 
 
@@ -127,7 +135,7 @@ _originals: dict[tuple[object, str], Any] = {}
 _patch_lock = threading.Lock()
 
 
-def _backend_classes() -> list[type]:
+def _backend_classes() -> list[type[Any]]:
     # get_backend() picks LambdaSimpleBackend when use_docker is False (our MOTO_CONFIG) and the
     # docker-backed LambdaBackend otherwise; the simple one overrides invoke, so patch both.
     from moto.awslambda.models import LambdaBackend
@@ -148,14 +156,15 @@ def _install(instance: LocalStepFunctions) -> None:
         for cls in _backend_classes():
             original = cls.__dict__["invoke"]
             _originals[(cls, "invoke")] = original
-            setattr(cls, "invoke", _patched_invoke(original))
+            cls.invoke = _patched_invoke(original)
         # The retrier calls time.sleep(interval) on the `time` module it imported: give it a
         # stand-in whose sleep only records. Nothing else in that module uses `time`.
         _originals[(retrier_decl, "time")] = retrier_decl.time
         retrier_decl.time = SimpleNamespace(sleep=_record_sleep)  # type: ignore[assignment]
-        cls_wait = wait_function.WaitFunction
-        _originals[(cls_wait, "_wait_interval")] = cls_wait.__dict__["_wait_interval"]
-        cls_wait._wait_interval = lambda self, env, wait_seconds: _record_sleep(wait_seconds)  # type: ignore[method-assign,assignment]
+        # A Wait state waits in WaitFunction._wait_interval (on an Event, to be stoppable).
+        wait = wait_function.WaitFunction
+        _originals[(wait, "_wait_interval")] = wait.__dict__["_wait_interval"]
+        wait._wait_interval = _skip_wait  # type: ignore[method-assign,assignment]
 
 
 def _uninstall(instance: LocalStepFunctions) -> None:
@@ -167,6 +176,10 @@ def _uninstall(instance: LocalStepFunctions) -> None:
         for (owner, attr), original in _originals.items():
             setattr(owner, attr, original)
         _originals.clear()
+
+
+def _skip_wait(waiter: object, env: object, wait_seconds: int) -> None:
+    _record_sleep(wait_seconds)
 
 
 def _record_sleep(seconds: float) -> None:
@@ -185,18 +198,38 @@ def _patched_invoke(original: Callable[..., Any]) -> Callable[..., Any]:
         response_headers: dict[str, str],
     ) -> Any:
         active = _active
-        fn = active.function(function_name) if active else None
+        fn = active._lookup(function_name) if active else None
         if active is None or fn is None:
             return original(backend, function_name, qualifier, body, headers, response_headers)
         backend.get_function(function_name, qualifier)  # unknown function: 404, as in AWS
         event = json.loads(body or b"{}")
-        failed, payload = active.invoke(fn, function_name, event)
+        failed, payload = active._invoke(fn, event)
         if failed:
             # What the Lambda API answers for an error raised by the function (HTTP 200).
             response_headers["x-amz-function-error"] = "Unhandled"
         return payload.encode()
 
     return invoke
+
+
+def _ensure_role(iam: Any) -> None:
+    # moto's CreateFunction refuses a role that IAM does not know, as AWS does.
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    try:
+        iam.create_role(
+            RoleName=ROLE_ARN.rsplit("/", 1)[1], AssumeRolePolicyDocument=json.dumps(trust)
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
 
 
 def _zip() -> bytes:
@@ -221,6 +254,7 @@ class LocalStepFunctions:
         self._pool_lock = threading.Lock()
         self._lambda = boto3.client("lambda", endpoint_url=endpoint_url, region_name=REGION)
         self._sfn = boto3.client("stepfunctions", endpoint_url=endpoint_url, region_name=REGION)
+        _ensure_role(boto3.client("iam", endpoint_url=endpoint_url, region_name=REGION))
         _install(self)
 
     def __enter__(self) -> LocalStepFunctions:
@@ -238,7 +272,9 @@ class LocalStepFunctions:
         isolated: bool = False,
     ) -> str:
         """Create the Lambda function `name` in moto, backed by `handler`; returns its ARN.
-        `isolated` runs it in a spawned process (handler must then be an import path)."""
+        `isolated` runs it in a spawned process (handler must then be an import path); its
+        timeout counts from submission, so a cold start (spawning the worker, about half a
+        second) and waiting for a free worker (max_workers) count against it."""
         if isinstance(handler, str):
             module, _, function = handler.partition(":")
             if not function or importlib.util.find_spec(module) is None:
@@ -246,7 +282,9 @@ class LocalStepFunctions:
             if not isolated:
                 handler = _resolve(handler)
         elif isolated:
-            raise ValueError("an isolated handler must be an import path, 'package.module:function'")
+            raise ValueError(
+                "an isolated handler must be an import path, 'package.module:function'"
+            )
         config = {"Timeout": max(1, math.ceil(timeout_s))}
         try:
             arn: str = self._lambda.create_function(
@@ -297,16 +335,16 @@ class LocalStepFunctions:
             _stop(pool)
         _uninstall(self)
 
-    def function(self, name_or_arn: str) -> _Function | None:
+    def _lookup(self, name_or_arn: str) -> _Function | None:
         # FunctionName may be a name, a full ARN or a qualified ARN (...:function:name:alias).
         parts = name_or_arn.split(":")
         name = parts[6] if len(parts) >= 7 and parts[5] == "function" else name_or_arn
         return self._functions.get(name)
 
-    def invoke(self, fn: _Function, name: str, event: dict[str, Any]) -> _Outcome:
+    def _invoke(self, fn: _Function, event: dict[str, Any]) -> _Outcome:
         """One invocation of a registered function, bounded by its timeout."""
         context = LambdaContext(
-            function_name=name.split(":")[-1],
+            function_name=fn.arn.split(":")[6],
             invoked_function_arn=fn.arn,
             aws_request_id=str(uuid.uuid4()),
             deadline=time.time() + fn.timeout_s,
@@ -321,7 +359,7 @@ class LocalStepFunctions:
         self, target: str, event: dict[str, Any], context: LambdaContext, timeout_s: float
     ) -> _Outcome:
         deadline = time.monotonic() + timeout_s
-        while True:
+        while (remaining := deadline - time.monotonic()) > 0:
             with self._pool_lock:
                 if self._pool is None:
                     # spawn: the optimiser forks its own workers, and forking this
@@ -332,17 +370,22 @@ class LocalStepFunctions:
                 pool = self._pool
                 future = pool.submit(_run_isolated, target, event, context)
             try:
-                outcome: _Outcome = future.result(timeout=max(0.0, deadline - time.monotonic()))
+                outcome: _Outcome = future.result(timeout=remaining)
                 return outcome
             except FutureTimeout:
-                self._recycle(pool)
-                return _timed_out(timeout_s)
+                # Still queued (all workers busy): drop it. Started (or handed to a worker):
+                # the worker is stuck in it, and the only way to stop it is to end the pool,
+                # which fails the other calls in flight there with Runtime.ExitError.
+                if not future.cancel():
+                    self._recycle(pool)
+                break
             except CancelledError:
-                continue  # queued behind a timed-out call and never started: run it anew
+                continue  # cancelled unstarted when another call's timeout ended the pool
             except BrokenProcessPool:
                 # Its worker died: killed by another call's timeout, or it crashed itself.
                 self._recycle(pool)
                 return _error("Runtime.ExitError", "Runtime exited without providing a reason")
+        return _timed_out(timeout_s)
 
     def _recycle(self, pool: ProcessPoolExecutor) -> None:
         with self._pool_lock:
