@@ -17,7 +17,9 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, Thre
 from chalicelib import bootstrap
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
-from chalicelib.local.seed import DemoData, seed
+from chalicelib.local.dispatch import deploy_dispatch
+from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
+from chalicelib.local.stepfunctions import LocalStepFunctions
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -36,6 +38,7 @@ class LocalRuntime:
         self._seed = seed
         self.aws = EmbeddedAws()
         self.demo: DemoData | None = None
+        self.workflow: LocalStepFunctions | None = None
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -58,9 +61,10 @@ class LocalRuntime:
         self.aws.client("secretsmanager").create_secret(
             Name=bootstrap.settings().stripe_webhook_secret_name, SecretString=self.stripe_secret
         )
+        app = importlib.import_module("app").app
+        self.workflow, _ = deploy_dispatch(self.aws)
         if self._seed:
             self.demo = seed()
-        app = importlib.import_module("app").app
         config = Config.create(
             chalice_stage="local",
             app_name="lastmile",
@@ -82,6 +86,8 @@ class LocalRuntime:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+        if self.workflow is not None:
+            self.workflow.close()
         self.aws.stop()
         self._stopped.set()
 
@@ -126,6 +132,11 @@ class LocalRuntime:
                 '    -H "X-Shopify-Hmac-Sha256: $sig" -H "X-Shopify-Event-Id: $(date +%s%N)"'
                 ' --data-binary "$body"',
                 f"  curl -s {self.base_url}/v1/track/<tracking_code from the order>",
+                f"  # plan the {DEMO_ORDERS} seeded orders into routes (Step Functions, OR-Tools):",
+                f"  curl -s -X POST {self.base_url}/v1/depots/{d.depot_id}/dispatch"
+                f" -H 'Authorization: Bearer {self.admin_key}'",
+                f"  curl -s {self.base_url}/v1/dispatch-runs/<run_id>"
+                f" -H 'Authorization: Bearer {self.admin_key}'",
             ]
         lines.append(f"  curl -s {self.base_url}/local/outbox")
         return "\n".join(lines)

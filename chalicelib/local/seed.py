@@ -1,24 +1,33 @@
-"""Demo data for `make run`: one depot and one merchant, made through the real services."""
+"""Demo data for `make run`: a depot with its fleet, a merchant and its ready orders, made
+through the real services."""
 
 from __future__ import annotations
 
+import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
-from chalicelib.domain.tenancy import Vehicle
+from chalicelib.domain.order import Address, Customer, OrderDraft, Parcel
+from chalicelib.domain.tenancy import Merchant, Vehicle
+from chalicelib.orders.service import Action, Inbound
 
 DEMO_DEPOT_ID = "dep_demo_london"
 
 
+DEMO_ORDERS = 40
+
+
 def demo_fleet(timezone: str) -> list[Vehicle]:
-    """Three vans and a cargo bike on today's day shift, in the depot's time zone."""
-    today = datetime.now(ZoneInfo(timezone)).date()
-    start = datetime.combine(today, time(8), ZoneInfo(timezone)).isoformat()
-    end = datetime.combine(today, time(18), ZoneInfo(timezone)).isoformat()
+    """Three vans and a cargo bike on the day shift (08:00-18:00 in the depot's time zone):
+    today's, or tomorrow's once today's has less than two hours left."""
+    now = datetime.now(ZoneInfo(timezone))
+    day = now.date() if now.hour < 16 else now.date() + timedelta(days=1)
+    start = datetime.combine(day, time(8), ZoneInfo(timezone)).isoformat()
+    end = datetime.combine(day, time(18), ZoneInfo(timezone)).isoformat()
     vans = [Vehicle(f"van-{n}", "van", 120, 800.0, start, end) for n in (1, 2, 3)]
     return [*vans, Vehicle("bike-1", "cargo_bike", 20, 120.0, start, end)]
 
@@ -41,6 +50,7 @@ def seed() -> DemoData:
             lat=51.4975,
             lng=-0.0637,
             timezone="Europe/London",
+            dispatch={"waves": ["10:00", "14:00"], "horizon_hours": 36, "time_limit_s": 10},
         )
     )
     accounts.set_fleet(depot.depot_id, demo_fleet(depot.timezone))
@@ -48,6 +58,7 @@ def seed() -> DemoData:
     merchant, creds = accounts.create_merchant(
         NewMerchant(name="Demo Goods Ltd", depot_id=depot.depot_id, shopify_secret=shopify_secret)
     )
+    demo_orders(merchant)
     return DemoData(
         depot_id=depot.depot_id,
         merchant_id=merchant.merchant_id,
@@ -55,3 +66,29 @@ def seed() -> DemoData:
         webhook_secret=creds.webhook_secret,
         shopify_secret=shopify_secret,
     )
+
+
+def demo_orders(merchant: Merchant) -> None:
+    """Ready orders scattered over central and south-east London, for a first dispatch run."""
+    rng = random.Random(7)  # noqa: S311 (demo data, the same every start)
+    orders = bootstrap.orders()
+    for n in range(DEMO_ORDERS):
+        draft = OrderDraft(
+            external_id=f"demo-{1001 + n}",
+            customer=Customer(name=rng.choice(NAMES), email=f"customer{n}@example.com"),
+            address=Address(
+                line1=f"{rng.randint(1, 200)} Demo Street",
+                city="London",
+                postcode="SE1 2UP",
+                country="GB",
+                lat=round(51.4975 + rng.uniform(-0.05, 0.05), 5),
+                lng=round(-0.0637 + rng.uniform(-0.09, 0.09), 5),
+            ),
+            parcels=tuple(
+                Parcel(round(rng.uniform(0.3, 8.0), 1)) for _ in range(rng.randint(1, 2))
+            ),
+        )
+        orders.ingest(merchant, Inbound("api", Action.UPSERT, draft.external_id, draft))
+
+
+NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Mary Somerville", "Tim Berners-Lee")

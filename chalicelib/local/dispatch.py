@@ -1,0 +1,86 @@
+"""The dispatch workflow on the local stand-in: its bucket and driver-token key, and the real
+state machine (infra/statemachines/dispatch.asl.json) deployed in moto with each task calling
+app.py's handler, the optimiser in its own process as in AWS."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from chalicelib import bootstrap
+from chalicelib.dispatch.workflow import (
+    ASL_PATH,
+    FUNCTIONS,
+    OPTIMISER,
+    OPTIMISER_HANDLER,
+    OPTIMISER_TIMEOUT_S,
+    STATE_MACHINE_NAME,
+)
+from chalicelib.local.aws import EmbeddedAws
+from chalicelib.local.stepfunctions import LocalStepFunctions
+
+CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
+
+
+def _timeouts() -> dict[str, float]:
+    """Each Chalice function's timeout as .chalice/config.json gives it."""
+    config = json.loads(CHALICE_CONFIG.read_text())
+    default = float(config.get("lambda_timeout", 60))
+    per_function = config.get("lambda_functions", {})
+    return {
+        name: float(per_function.get(name, {}).get("lambda_timeout", default))
+        for name in FUNCTIONS.values()
+    }
+
+
+def register_task(
+    runner: LocalStepFunctions,
+    function: str,
+    handler: Callable[..., Any] | None = None,
+    timeout_s: float | None = None,
+) -> str:
+    """Back the workflow's Lambda function `function` with app.py's handler (the optimiser: in
+    its own process, as its own Lambda function, since the planner forks solver workers and
+    must not from this multi-threaded server). Tests pass a faulty `handler` in its place, or
+    a short `timeout_s`. Returns the function's ARN."""
+    limit = timeout_s or (_timeouts() | {OPTIMISER: float(OPTIMISER_TIMEOUT_S)})[function]
+    if function == OPTIMISER and handler is None:
+        module, _, attr = OPTIMISER_HANDLER.rpartition(".")
+        return runner.register(function, f"{module}:{attr}", timeout_s=limit, isolated=True)
+    app = importlib.import_module("app")
+    return runner.register(function, handler or getattr(app, function), timeout_s=limit)
+
+
+def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
+    """Deploy the dispatch workflow on `aws`; returns the runner and the state machine ARN (also
+    set as LASTMILE_DISPATCH_STATE_MACHINE_ARN, where the API finds it)."""
+    settings = bootstrap.settings()
+    s3 = aws.client("s3")
+    if settings.dispatch_bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(
+            Bucket=settings.dispatch_bucket,
+            CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]},
+        )
+    sm = aws.client("secretsmanager")
+    try:
+        sm.create_secret(
+            Name=settings.driver_token_secret_name, SecretString=secrets.token_urlsafe(48)
+        )
+    except sm.exceptions.ResourceExistsException:
+        pass  # one key per stand-in, as one per stage in AWS
+    runner = LocalStepFunctions(aws.endpoint, aws.port)
+    arns = {placeholder: register_task(runner, f) for placeholder, f in FUNCTIONS.items()}
+    arn = runner.deploy(f"lastmile-local-{STATE_MACHINE_NAME}", ASL_PATH, arns)
+    os.environ["LASTMILE_DISPATCH_STATE_MACHINE_ARN"] = arn
+    bootstrap.reset()
+    return runner, arn
+
+
+def execution_arn(state_machine_arn: str, run_id: str) -> str:
+    """The ARN of the run's execution (executions are named by the run id)."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + run_id
