@@ -15,6 +15,7 @@ from chalicelib.accounts.service import AccountService
 from chalicelib.config import settings
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
+from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
@@ -49,10 +50,20 @@ def order_repository() -> OrderRepository:
 @cache
 def accounts() -> AccountService:
     s = settings()
+    # Depots' dispatch schedules need the tick function to target (set by the CDK app and the
+    # local runtime); without it, depots dispatch on demand only.
+    schedules = (
+        DepotSchedules(
+            client("scheduler"), s.schedule_group, s.dispatch_tick_arn, s.scheduler_role_arn
+        )
+        if s.dispatch_tick_arn
+        else None
+    )
     return AccountService(
         TenancyRepository(client("dynamodb"), s.main_table),
         MerchantSecrets(client("secretsmanager"), s.secrets_prefix),
         s.admin_key_sha256,
+        schedules,
     )
 
 

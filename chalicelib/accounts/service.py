@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.domain.dispatch import DispatchPolicy
 from chalicelib.domain.errors import (
     AuthenticationFailed,
     DepotNotFound,
@@ -49,13 +50,22 @@ class NewDepot:
     dispatch: dict[str, Any] | None = None
 
 
+class Schedules(Protocol):
+    def sync(self, depot_id: str, timezone: str, policy: DispatchPolicy) -> list[str]: ...
+
+
 class AccountService:
     def __init__(
-        self, repo: TenancyRepository, secrets: MerchantSecrets, admin_key_sha256: str
+        self,
+        repo: TenancyRepository,
+        secrets: MerchantSecrets,
+        admin_key_sha256: str,
+        schedules: Schedules | None = None,
     ) -> None:
         self._repo = repo
         self._secrets = secrets
         self._admin_key_sha256 = admin_key_sha256
+        self._schedules = schedules
 
     def authenticate_admin(self, key: str | None) -> None:
         if not key or not self._admin_key_sha256:
@@ -144,7 +154,20 @@ class AccountService:
             dispatch=new.dispatch or {},
         )
         self._repo.create_depot(depot)
+        self._schedule(depot)
         return depot
+
+    def set_dispatch_policy(self, depot_id: str, policy: dict[str, Any]) -> Depot:
+        """Replace the depot's dispatch policy; its schedules follow."""
+        self.depot(depot_id)
+        depot = self._repo.set_dispatch_policy(depot_id, policy)
+        self._schedule(depot)
+        return depot
+
+    def _schedule(self, depot: Depot) -> None:
+        if self._schedules is not None:
+            policy = DispatchPolicy.from_dict(depot.dispatch)
+            self._schedules.sync(depot.depot_id, depot.timezone, policy)
 
     def set_fleet(self, depot_id: str, vehicles: list[Vehicle]) -> list[Vehicle]:
         ids = [v.vehicle_id for v in vehicles]

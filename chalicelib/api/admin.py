@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from chalice import Blueprint, Response
@@ -10,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, raw_body, route
+from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.tenancy import Vehicle
 from chalicelib.intake.webhooks import parse_json
 from chalicelib.reconcile.connections import check_connection
@@ -34,13 +36,47 @@ class SecretRotationIn(_In):
     secret: str = Field(min_length=8, max_length=256)
 
 
+class RollingIn(_In):
+    every_minutes: int = Field(ge=5, le=1440)
+    min_orders: int = Field(default=1, ge=1, le=100_000)
+
+
+class WeightsIn(_In):
+    fixed_cost: float = Field(default=0.0, ge=0, le=1_000_000)
+    cost_per_km: float = Field(default=1.0, ge=0, le=1_000_000)
+    cost_per_hour: float = Field(default=0.0, ge=0, le=1_000_000)
+
+
+class DispatchPolicyIn(_In):
+    """When the depot plans: waves at local cut-off times and/or a rolling window (neither:
+    only on demand); how far ahead; how long the solver may think; what a route costs."""
+
+    waves: list[str] = Field(default_factory=list, max_length=48)
+    rolling: RollingIn | None = None
+    horizon_hours: float = Field(default=12.0, ge=1, le=168)
+    time_limit_s: int = Field(default=60, ge=5, le=MAX_SOLVER_TIME_LIMIT_S)
+    weights: WeightsIn = Field(default_factory=WeightsIn)
+
+    @model_validator(mode="after")
+    def _waves_are_times(self) -> DispatchPolicyIn:
+        for wave in self.waves:
+            if not WAVE.match(wave):
+                raise ValueError(f"waves: {wave!r} is not a time of day HH:MM")
+        if len(set(self.waves)) != len(self.waves):
+            raise ValueError("waves: each cut-off time once")
+        return self
+
+
+WAVE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class DepotIn(_In):
     depot_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     name: str = Field(min_length=1, max_length=200)
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
     timezone: str = Field(min_length=1, max_length=64)
-    dispatch: dict[str, Any] = Field(default_factory=dict)
+    dispatch: DispatchPolicyIn = Field(default_factory=DispatchPolicyIn)
 
 
 class CapacityIn(_In):
@@ -131,6 +167,15 @@ def create_depot() -> Any:
     body = parse_body(admin.current_request, DepotIn)
     depot = bootstrap.accounts().create_depot(NewDepot(**body.model_dump()))
     return json_response({"depot_id": depot.depot_id}, status=201)
+
+
+@route(admin, "/v1/depots/{depot_id}/dispatch-policy", methods=["PUT"])
+def put_dispatch_policy(depot_id: str) -> Any:
+    """Replace the depot's dispatch policy; its schedules follow at once."""
+    _authorise()
+    body = parse_body(admin.current_request, DispatchPolicyIn)
+    depot = bootstrap.accounts().set_dispatch_policy(depot_id, body.model_dump())
+    return json_response({"depot_id": depot.depot_id, "dispatch": depot.dispatch})
 
 
 @route(admin, "/v1/depots/{depot_id}/vehicles", methods=["PUT"])

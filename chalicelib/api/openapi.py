@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib.api.admin import DepotIn, FleetIn, MerchantIn, SecretRotationIn
+from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.http import json_response, route
 from chalicelib.api.merchant import AmendmentIn
 from chalicelib.config import settings
@@ -88,6 +88,20 @@ def _paths() -> dict[str, dict[str, Any]]:
                 {"200": "the fleet", "401": "not an operator", "404": "no such depot"},
                 tags=("operator",),
             ),
+        },
+        "/v1/depots/{depot_id}/dispatch-policy": {
+            "put": _op(
+                "Replace the depot's dispatch policy (waves, rolling window, horizon, weights)",
+                "operator",
+                {
+                    "200": "the policy",
+                    "401": "not an operator",
+                    "404": "no such depot",
+                    "422": "invalid (field named)",
+                },
+                "DispatchPolicyIn",
+                ("operator",),
+            )
         },
         "/v1/depots/{depot_id}/dispatch": {
             "post": _op(
@@ -250,7 +264,15 @@ def _paths() -> dict[str, dict[str, Any]]:
 @cache
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (CanonicalOrder, MerchantIn, DepotIn, FleetIn, SecretRotationIn, AmendmentIn):
+    for model in (
+        CanonicalOrder,
+        MerchantIn,
+        DepotIn,
+        DispatchPolicyIn,
+        FleetIn,
+        SecretRotationIn,
+        AmendmentIn,
+    ):
         schema = model.model_json_schema(ref_template=REF + "{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema

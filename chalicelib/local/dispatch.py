@@ -22,8 +22,11 @@ from chalicelib.dispatch.workflow import (
     STATE_MACHINE_NAME,
 )
 from chalicelib.local.aws import EmbeddedAws
-from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.local.scheduler import LocalScheduler
+from chalicelib.local.stepfunctions import ROLE_ARN, LocalStepFunctions
 
+LOCAL_SCHEDULE_GROUP = "lastmile-local"
+TICK = "dispatch_tick"  # the schedules' target
 CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 
 
@@ -76,9 +79,30 @@ def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
     runner = LocalStepFunctions(aws.endpoint, aws.port)
     arns = {placeholder: register_task(runner, f) for placeholder, f in FUNCTIONS.items()}
     arn = runner.deploy(f"lastmile-local-{STATE_MACHINE_NAME}", ASL_PATH, arns)
-    os.environ["LASTMILE_DISPATCH_STATE_MACHINE_ARN"] = arn
+    # The depots' schedules live in moto's EventBridge Scheduler and target dispatch_tick.
+    scheduler = aws.client("scheduler")
+    try:
+        scheduler.create_schedule_group(Name=LOCAL_SCHEDULE_GROUP)
+    except scheduler.exceptions.ConflictException:
+        pass
+    tick = runner.register(TICK, getattr(importlib.import_module("app"), TICK))
+    os.environ.update(
+        {
+            "LASTMILE_DISPATCH_STATE_MACHINE_ARN": arn,
+            "LASTMILE_DISPATCH_TICK_ARN": tick,
+            "LASTMILE_SCHEDULER_ROLE_ARN": ROLE_ARN,
+            "LASTMILE_SCHEDULE_GROUP": LOCAL_SCHEDULE_GROUP,
+        }
+    )
     bootstrap.reset()
     return runner, arn
+
+
+def start_scheduler(aws: EmbeddedAws, interval_s: float = 20) -> LocalScheduler:
+    """Fire the depots' schedules from moto's Scheduler, as AWS would (see local/scheduler.py)."""
+    return LocalScheduler(
+        aws.client("scheduler"), aws.client("lambda"), LOCAL_SCHEDULE_GROUP, interval_s
+    ).start()
 
 
 def execution_arn(state_machine_arn: str, run_id: str) -> str:

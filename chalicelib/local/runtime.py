@@ -17,7 +17,8 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, Thre
 from chalicelib import bootstrap
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
-from chalicelib.local.dispatch import deploy_dispatch
+from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
+from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
 from chalicelib.local.stepfunctions import LocalStepFunctions
 
@@ -39,6 +40,7 @@ class LocalRuntime:
         self.aws = EmbeddedAws()
         self.demo: DemoData | None = None
         self.workflow: LocalStepFunctions | None = None
+        self.scheduler: LocalScheduler | None = None
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -65,6 +67,7 @@ class LocalRuntime:
         self.workflow, _ = deploy_dispatch(self.aws)
         if self._seed:
             self.demo = seed()
+        self.scheduler = start_scheduler(self.aws)
         config = Config.create(
             chalice_stage="local",
             app_name="lastmile",
@@ -86,6 +89,8 @@ class LocalRuntime:
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self.workflow is not None:
             self.workflow.close()
         self.aws.stop()

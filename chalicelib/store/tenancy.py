@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.domain.errors import AlreadyExists, DepotNotFound
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
-from chalicelib.store.dynamo import Transaction, from_attr, query_all, to_attr
+from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
 
 
 def _merchant_key(merchant_id: str) -> dict[str, str]:
@@ -133,12 +135,29 @@ class TenancyRepository:
             return []
         return [Vehicle(**{**v, "skills": tuple(v.get("skills") or ())}) for v in item["vehicles"]]
 
+    def set_dispatch_policy(self, depot_id: str, policy: dict[str, Any]) -> Depot:
+        try:
+            item = self._client.update_item(
+                TableName=self._table,
+                Key=to_attr(_depot_key(depot_id)),
+                UpdateExpression="SET dispatch = :policy",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attr({":policy": policy}),
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise DepotNotFound(f"no depot {depot_id}") from exc
+            raise
+        return _depot(from_attr(item))
+
     def get_depot(self, depot_id: str) -> Depot | None:
         item = self._get(_depot_key(depot_id))
-        if not item:
-            return None
-        fields = {k: item[k] for k in Depot.__dataclass_fields__ if k in item}
-        return Depot(**fields)
+        return _depot(item) if item else None
+
+
+def _depot(item: dict[str, Any]) -> Depot:
+    return Depot(**{k: item[k] for k in Depot.__dataclass_fields__ if k in item})
 
 
 def _merchant(item: dict[str, Any]) -> Merchant:

@@ -53,3 +53,27 @@ def test_dispatch_answers_404_and_401_as_the_contract_says(runtime: Runtime) -> 
     depot = runtime.demo["depot_id"]
     as_merchant = runtime.merchant(runtime.demo["api_key"], "POST", f"/v1/depots/{depot}/dispatch")
     assert as_merchant.status_code == 401
+
+
+def test_operator_sets_a_depot_dispatch_policy(runtime: Runtime) -> None:
+    created = runtime.admin(
+        "POST",
+        "/v1/depots",
+        json={"name": "Policy depot", "lat": 51.5, "lng": -0.1, "timezone": "Europe/London"},
+    )
+    assert created.status_code == 201, created.text
+    path = f"/v1/depots/{created.json()['depot_id']}/dispatch-policy"
+    policy = {"waves": ["09:30", "13:00"], "rolling": {"every_minutes": 30, "min_orders": 10}}
+
+    stored = runtime.admin("PUT", path, json=policy)
+
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["dispatch"]["waves"] == ["09:30", "13:00"]
+    assert stored.json()["dispatch"]["rolling"] == {"every_minutes": 30, "min_orders": 10}
+    assert stored.json()["dispatch"]["time_limit_s"] == 60
+    bad_wave = runtime.admin("PUT", path, json={"waves": ["25:00"]})
+    assert bad_wave.status_code == 422 and "25:00" in bad_wave.json()["error"]["message"]
+    too_often = runtime.admin("PUT", path, json={"rolling": {"every_minutes": 1}})
+    assert too_often.status_code == 422
+    assert too_often.json()["error"]["field"] == "rolling.every_minutes"
+    assert runtime.admin("PUT", "/v1/depots/dep_none/dispatch-policy", json={}).status_code == 404

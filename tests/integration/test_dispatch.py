@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,6 +24,7 @@ from chalicelib.domain.tenancy import Merchant, Vehicle
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.dispatch import deploy_dispatch, execution_arn, register_task
+from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.stepfunctions import LocalStepFunctions
 from chalicelib.orders.service import Action, Inbound
 from chalicelib.routing.errors import SolverError
@@ -328,3 +330,71 @@ def test_a_run_with_no_ready_orders_succeeds_empty(sfn: tuple[LocalStepFunctions
     run = run_to_end(sfn, merchant.depot_id)
     assert (run["status"], run["routes"], run["unassigned"]) == ("succeeded", [], [])
     assert json.dumps(run["figures"]) == json.dumps({"orders": 0, "planned": 0, "routes": 0})
+
+
+def test_a_depot_policy_becomes_schedules_that_start_runs(
+    aws: EmbeddedAws, sfn: tuple[LocalStepFunctions, str]
+) -> None:
+    merchant = tenant()
+    depot_id = merchant.depot_id
+    accounts = bootstrap.accounts()
+    accounts.set_dispatch_policy(
+        depot_id,
+        {
+            "waves": ["10:30", "15:00"],
+            "rolling": {"every_minutes": 30, "min_orders": 3},
+            "time_limit_s": 3,
+        },
+    )
+    scheduler = aws.client("scheduler")
+    group = bootstrap.settings().schedule_group
+    mine = {
+        s["Name"]: scheduler.get_schedule(Name=s["Name"], GroupName=group)
+        for s in scheduler.list_schedules(GroupName=group)["Schedules"]
+    }
+    mine = {n: s for n, s in mine.items() if depot_id in s["Target"]["Input"]}
+    assert sorted(s["ScheduleExpression"] for s in mine.values()) == [
+        "cron(0 15 * * ? *)",
+        "cron(30 10 * * ? *)",
+        "rate(30 minutes)",
+    ]
+    assert {s["ScheduleExpressionTimezone"] for s in mine.values()} == {"Europe/London"}
+    assert {s["Target"]["Arn"] for s in mine.values()} == {bootstrap.settings().dispatch_tick_arn}
+
+    accounts.set_dispatch_policy(depot_id, {"waves": ["15:00"], "time_limit_s": 3})
+    left = [
+        scheduler.get_schedule(Name=s["Name"], GroupName=group)["ScheduleExpression"]
+        for s in scheduler.list_schedules(GroupName=group)["Schedules"]
+        if s["Name"] in mine
+    ]
+    assert left == ["cron(0 15 * * ? *)"]
+
+    # The local loop fires the 15:00 wave (London time) through the Lambda API: a run starts.
+    place(merchant, 1)
+    loop = LocalScheduler(scheduler, aws.client("lambda"), group)
+    day = datetime.now(UTC).date()
+    fifteen = datetime(day.year, day.month, day.day, 15, 0, tzinfo=ZoneInfo("Europe/London"))
+    loop.check(fifteen - timedelta(minutes=1))
+    fired = loop.check(fifteen + timedelta(seconds=30))
+    assert [n for n in fired if n in mine] == [n for n in mine if n.endswith("wave-1500")]
+    runner, arn = sfn
+    active = DispatchRepository(
+        bootstrap.client("dynamodb"), bootstrap.settings().main_table, ""
+    ).active_run(depot_id, int(time.time()))
+    assert active is not None, "the wave started a run"
+    assert runner.wait(execution_arn(arn, active))["status"] == "SUCCEEDED"
+
+
+def test_a_rolling_tick_waits_for_enough_orders(sfn: tuple[LocalStepFunctions, str]) -> None:
+    merchant = tenant()
+    bootstrap.accounts().set_dispatch_policy(
+        merchant.depot_id, {"rolling": {"every_minutes": 15, "min_orders": 3}, "time_limit_s": 3}
+    )
+    place(merchant, 1)
+    assert bootstrap.dispatch().tick(merchant.depot_id, "rolling")["started"] is False
+    place(merchant, 2)
+    place(merchant, 3)
+    ticked = bootstrap.dispatch().tick(merchant.depot_id, "rolling")
+    assert ticked["started"] is True
+    runner, arn = sfn
+    assert runner.wait(execution_arn(arn, ticked["run_id"]))["status"] == "SUCCEEDED"
