@@ -1,10 +1,12 @@
-"""The alarms that page someone: the API answering 5xx and the Lambda functions failing."""
+"""The alarms that page someone: the API answering 5xx, Lambda functions failing, dispatch runs
+failing or timing out."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 from constructs import Construct
 
@@ -56,3 +58,25 @@ def lambda_errors_alarm(
         period=PERIOD,
     )
     return _alarm(scope, id, metric, topic, "A lastmile Lambda function raised.")
+
+
+def state_machine_alarms(
+    scope: Construct, topic: sns.ITopic, state_machine: sfn.StateMachine
+) -> list[cloudwatch.Alarm]:
+    """A failed run released its orders (nothing is lost) but planned nothing: worth a look."""
+    return [
+        _alarm(
+            scope,
+            "StateMachineFailedAlarm",
+            state_machine.metric_failed(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+            topic,
+            "A lastmile dispatch run failed.",
+        ),
+        _alarm(
+            scope,
+            "StateMachineTimedOutAlarm",
+            state_machine.metric_timed_out(period=PERIOD, statistic=cloudwatch.Stats.SUM),
+            topic,
+            "A lastmile dispatch run timed out (its orders stay claimed until their lease ends).",
+        ),
+    ]

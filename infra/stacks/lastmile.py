@@ -1,4 +1,5 @@
-"""One deployment stage of lastmile: the Chalice app, its tables, its permissions and alarms."""
+"""One deployment stage of lastmile: the Chalice app, its tables, the dispatch workflow, its
+permissions and alarms."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from constructs import Construct
 from chalicelib.store.schema import TABLES
 
 from .alarms import api_5xx_alarm, lambda_errors_alarm
+from .dispatch import Dispatch
 from .tables import build_tables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +39,17 @@ class LastmileStack(Stack):
         self.stage = stage
 
         self.tables = build_tables(self)
+        self.alarm_topic = sns.Topic(self, "Alarms", display_name=f"lastmile {stage} alarms")
+        # The dispatch workflow's bucket, optimiser, schedule group...: what the app's functions
+        # are told about; its state machine joins once the app's functions exist (below).
+        self.dispatch = Dispatch(
+            self,
+            "Dispatch",
+            stage=stage,
+            repo=REPO_ROOT,
+            secrets_prefix=SECRETS_PREFIX,
+            alarm_topic=self.alarm_topic,
+        )
 
         admin_key_sha256 = CfnParameter(
             self,
@@ -63,6 +76,7 @@ class LastmileStack(Stack):
             "LASTMILE_ADMIN_KEY_SHA256": admin_key_sha256.value_as_string,
             "LASTMILE_PUBLIC_BASE_URL": public_base_url.value_as_string,
         }
+        environment |= self.dispatch.environment
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
         # is what sets the functions' runtime. CDK tokens in the environment survive the round
         # trip through chalice's template and resolve to references at synth.
@@ -78,10 +92,9 @@ class LastmileStack(Stack):
             },
         )
         self._grant_api_role()
-
         # The optimiser (ortools, requirements-optimiser.txt) is its own Lambda function with an
         # isolated package, outside the Chalice app so ortools never reaches the API functions.
-        # It, the dispatch state machine (statemachines/*.asl.json) and its schedule join here.
+        self.dispatch.connect(self.api, api_role=API_ROLE)
 
         self._alarms()
         for spec in TABLES:
@@ -124,7 +137,7 @@ class LastmileStack(Stack):
         )
 
     def _alarms(self) -> None:
-        topic = sns.Topic(self, "Alarms", display_name=f"lastmile {self.stage} alarms")
+        topic = self.alarm_topic
         CfnOutput(self, "AlarmTopicArn", value=topic.topic_arn)
 
         # Name the API ourselves: the 5xx metric is keyed by API name, which would otherwise

@@ -28,8 +28,10 @@ class CloudAssembly:
 
 def synthesise(outdir: Path) -> CloudAssembly:
     """Run infra/app.py with the venv's Python, as `cdk synth` would, without the Node CLI."""
-    # What the CLI hands the app: the output dir and cdk.json's context (the feature flags).
+    # What the CLI hands the app: the output dir and cdk.json's context (the feature flags),
+    # and, as scripts/synth does, no optimiser package built (infra/stacks/optimiser.py).
     context = json.loads((INFRA / "cdk.json").read_text()).get("context", {})
+    context["lastmile:skipBundling"] = "true"
     env = os.environ | {
         "CDK_OUTDIR": str(outdir),
         "CDK_CONTEXT_JSON": json.dumps(context),

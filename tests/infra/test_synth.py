@@ -12,38 +12,12 @@ import pytest
 
 from chalicelib.store.schema import TABLES, TableSpec
 from tests.infra.cloud_assembly import STAGES, CloudAssembly
-
-FUNCTION = "AWS::Serverless::Function"
-LAYER = "AWS::Serverless::LayerVersion"
-
-
-def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+from tests.infra.templates import FUNCTION, LAYER, allows, resources, statements_for
 
 
 def key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
     keys = [{"AttributeName": partition_key, "KeyType": "HASH"}]
     return keys + ([{"AttributeName": sort_key, "KeyType": "RANGE"}] if sort_key else [])
-
-
-def statements_for(template: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    """Every policy statement granted to `role`, inline or attached."""
-    found = []
-    for policy in resources(template, "AWS::IAM::Policy").values():
-        if role in str(policy["Properties"]["Roles"]):
-            found += policy["Properties"]["PolicyDocument"]["Statement"]
-    return found
-
-
-def allows(statements: list[dict[str, Any]], action: str, resource: Any) -> bool:
-    for statement in statements:
-        actions = statement["Action"]
-        actions = [actions] if isinstance(actions, str) else actions
-        targets = statement["Resource"]
-        targets = targets if isinstance(targets, list) else [targets]
-        if statement["Effect"] == "Allow" and action in actions and resource in targets:
-            return True
-    return False
 
 
 @pytest.mark.parametrize("spec", TABLES, ids=lambda s: s.logical_id)
@@ -155,7 +129,9 @@ def test_api_functions_ship_without_ortools(assembly: CloudAssembly, stage: str)
     # Sanity: the packages hold the app and its dependencies, so the absence below means something.
     assert "app.py" in names
     assert any("/aws_lambda_powertools/" in name for name in names)
-    assert not [name for name in names if "ortools" in name.split("/")]
+    # Nor the optimiser's other heavy dependencies (requirements-optimiser.txt).
+    heavy = {"ortools", "pyvrp"}
+    assert not [name for name in names if heavy & set(name.split("/"))]
 
 
 @pytest.mark.parametrize("stage", STAGES)
