@@ -13,6 +13,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.routing.commands import register as register_routing
 
     register_routing(commands)
+    from chalicelib.local.dispatch_bench import register as register_dispatch_bench
+
+    register_dispatch_bench(commands)
     return parser
 
 

@@ -4,7 +4,8 @@ starting a run, and the run's results as the operator sees them."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -37,6 +38,7 @@ logger = Logger(child=True)
 # A run holds its depot and its orders for at most this long (the state machine times out at
 # one hour): a run that vanished without releasing them gives them up when the lease ends.
 LEASE_S = 2 * 3600
+WRITERS = 16  # concurrent per-order writes in a task (the SDK's pool holds 50 connections)
 
 
 class Executions(Protocol):
@@ -119,12 +121,14 @@ class DispatchService:
         """Claim the depot's ready orders for this run; snapshot them for the later steps."""
         run_id, depot_id = event["run_id"], event["depot_id"]
         now = self._epoch()
-        claimed = []
-        for item in self._repo.ready_orders(depot_id):
-            if item.get("claimed_by") == run_id or self._repo.claim(
+
+        def take(item: dict[str, Any]) -> bool:
+            return item.get("claimed_by") == run_id or self._repo.claim(
                 item["order_id"], run_id, now=now, until=now + LEASE_S
-            ):
-                claimed.append(item)
+            )
+
+        ready = self._repo.ready_orders(depot_id)
+        claimed = [item for item, took in zip(ready, _parallel(take, ready), strict=True) if took]
         snapshot = [order_to_item(order_from_item(item)) for item in claimed]
         self._artifacts.put_json(orders_key(run_id), snapshot)
         return {**_run_fields(event), "claimed": len(claimed)}
@@ -170,11 +174,15 @@ class DispatchService:
             engines.add(plan.engine)
             left_out |= {u.stop_id: u.reason for u in plan.unassigned}
             for route in _routes(plan, problem, depot_id, run_id, len(routes), t0):
+
+                def commit_stop(stop: RouteStop, route: PlannedRoute = route) -> str:
+                    order = orders[stop.order_id]
+                    return self._repo.plan_order(order, run_id, route.route_id, stop.eta, at)
+
                 kept = route
-                for stop in route.stops:
-                    result = self._repo.plan_order(
-                        orders[stop.order_id], run_id, route.route_id, stop.eta, at
-                    )
+                for stop, result in zip(
+                    route.stops, _parallel(commit_stop, route.stops), strict=True
+                ):
                     outcome[result] += 1
                     if result == "changed":  # amended or cancelled since the claim
                         kept = without_stop(kept, stop.order_id)
@@ -185,8 +193,9 @@ class DispatchService:
             if route.stops:
                 self._repo.put_route(route)
         unassigned = [{"order_id": o, "reason": r} for o, r in sorted(left_out.items())]
-        for entry in unassigned:
-            self._repo.leave_unassigned(entry["order_id"], run_id, entry["reason"])
+        _parallel(
+            lambda e: self._repo.leave_unassigned(e["order_id"], run_id, e["reason"]), unassigned
+        )
         self._repo.put_unassigned(run_id, unassigned)
         used = [r for r in routes if r.stops]
         figures = {
@@ -234,10 +243,10 @@ class DispatchService:
             ids |= {i["order_id"] for i in self._artifacts.get_json(orders_key(run_id))}
         except ArtifactMissing:
             pass  # the run failed before its snapshot: the claims found above are all it took
-        released = sum(
-            self._repo.release_order(order_id, run_id, reason, at) == "released"
-            for order_id in sorted(ids)
+        outcomes = _parallel(
+            lambda order_id: self._repo.release_order(order_id, run_id, reason, at), sorted(ids)
         )
+        released = outcomes.count("released")
         self._repo.delete_routes(run_id)
         self._repo.settle(run_id, RunStatus.FAILED, at, error=cause)
         self._repo.end(depot_id, run_id)
@@ -300,6 +309,15 @@ class DispatchService:
                 self._repo.set_eta(order_id, route.route_id, eta)
             return
         raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")
+
+
+def _parallel[T, R](work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    """`work` over `items` on a few threads (one conditional write each; DynamoDB takes them
+    side by side), results in the items' order; the first failure is raised."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(WRITERS, len(items))) as pool:
+        return list(pool.map(work, items))
 
 
 def solver_time_limit(policy: DispatchPolicy, stops: int) -> int:

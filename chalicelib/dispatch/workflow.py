@@ -18,6 +18,8 @@ FUNCTIONS = {
     "DispatchReleaseFunctionArn": "dispatch_release",
 }
 
+TICK = "dispatch_tick"  # target of the depots' EventBridge Scheduler schedules
+
 # The optimiser is deployed by the CDK app as its own function (ortools is too big to sit
 # beside the API code); every other entry point is a Chalice lambda_function.
 OPTIMISER = "optimiser"

@@ -4,7 +4,6 @@ app.py's handler, the optimiser in its own process as in AWS."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
@@ -20,13 +19,14 @@ from chalicelib.dispatch.workflow import (
     OPTIMISER_HANDLER,
     OPTIMISER_TIMEOUT_S,
     STATE_MACHINE_NAME,
+    TICK,
 )
+from chalicelib.local import app_module
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.stepfunctions import ROLE_ARN, LocalStepFunctions
 
 LOCAL_SCHEDULE_GROUP = "lastmile-local"
-TICK = "dispatch_tick"  # the schedules' target
 CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 
 
@@ -55,7 +55,7 @@ def register_task(
     if function == OPTIMISER and handler is None:
         module, _, attr = OPTIMISER_HANDLER.rpartition(".")
         return runner.register(function, f"{module}:{attr}", timeout_s=limit, isolated=True)
-    app = importlib.import_module("app")
+    app = app_module()
     return runner.register(function, handler or getattr(app, function), timeout_s=limit)
 
 
@@ -85,7 +85,7 @@ def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
         scheduler.create_schedule_group(Name=LOCAL_SCHEDULE_GROUP)
     except scheduler.exceptions.ConflictException:
         pass
-    tick = runner.register(TICK, getattr(importlib.import_module("app"), TICK))
+    tick = runner.register(TICK, getattr(app_module(), TICK))
     os.environ.update(
         {
             "LASTMILE_DISPATCH_STATE_MACHINE_ARN": arn,

@@ -3,12 +3,10 @@ HTTP by chalice's own local server (threaded), all in one process."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import threading
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
@@ -16,13 +14,12 @@ from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, Thre
 
 from chalicelib import bootstrap
 from chalicelib.domain.tenancy import key_hash
+from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
 from chalicelib.local.stepfunctions import LocalStepFunctions
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 class _Server(ThreadedHTTPServer):
@@ -63,7 +60,7 @@ class LocalRuntime:
         self.aws.client("secretsmanager").create_secret(
             Name=bootstrap.settings().stripe_webhook_secret_name, SecretString=self.stripe_secret
         )
-        app = importlib.import_module("app").app
+        app = app_module().app
         self.workflow, _ = deploy_dispatch(self.aws)
         if self._seed:
             self.demo = seed()

@@ -33,7 +33,7 @@ from .alarms import lambda_errors_alarm, state_machine_alarms
 from .optimiser import optimiser_function
 
 # The Chalice lambda_function that the depots' schedules invoke: {depot_id, trigger}.
-TICK_FUNCTION = "dispatch_tick"
+TICK_FUNCTION = workflow.TICK
 ARTIFACT_DAYS = 30
 SCHEDULER = "scheduler.amazonaws.com"
 

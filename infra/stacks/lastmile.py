@@ -119,6 +119,10 @@ class LastmileStack(Stack):
                 resources=[self._secret_arn(f"{SECRETS_PREFIX}/*")],
             )
         )
+        # Addresses without coordinates are geocoded (chalicelib/geocoding/amazon_location.py).
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["geo-places:Geocode"], resources=["*"])
+        )
         # Only merchants' secrets may be deleted (undoing a half-created merchant), never the
         # platform's own.
         role.add_to_principal_policy(

@@ -29,7 +29,9 @@ def test_a_wave_fires_at_the_depots_local_time_across_daylight_saving() -> None:
     for moment in (summer, winter):
         just_before = moment - timedelta(seconds=20)
         assert is_due("cron(30 10 * * ? *)", "Europe/London", just_before, moment)
-        assert not is_due("cron(30 10 * * ? *)", "Europe/London", moment, moment + timedelta(hours=1))
+        assert not is_due(
+            "cron(30 10 * * ? *)", "Europe/London", moment, moment + timedelta(hours=1)
+        )
 
 
 def test_a_wave_missed_over_midnight_still_fires_once() -> None:

@@ -26,6 +26,7 @@ SERVICE_ERRORS = {
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
     "Sandbox.Timedout",
 }
 
