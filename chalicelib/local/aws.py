@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
@@ -10,6 +11,10 @@ from typing import Any
 
 import boto3
 import requests
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
@@ -39,6 +44,65 @@ def _serialise_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
+class _TableCopySkipped:
+    """`copy` for moto's DynamoDB models module, except that a whole Table is not copied."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _touched_item_rollback() -> None:
+    """moto backs a transaction up by deep-copying every table it touches, once per item:
+    time and memory grow with the table (1,000 orders took minutes and gigabytes). With
+    DynamoDB serialised above, saving only the items a transaction touches (and the stream's
+    length) restores the same state when it is cancelled."""
+    if getattr(DynamoDBBackend.transact_write_items, "_touched_only", False):
+        return
+    original = DynamoDBBackend.transact_write_items
+    dynamodb_models.copy = _TableCopySkipped  # type: ignore[assignment]
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> Any:
+        saved: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
+        streams: dict[int, tuple[Any, int]] = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue  # the original answers for a missing table
+            key = op.get("Key") or op.get("Item") or {}
+            if table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = None
+            if table.has_range_key:
+                if table.range_key_attr not in key:
+                    continue
+                range_value = DynamoType(key[table.range_key_attr])
+            item = table.get_item(hash_value, range_value)
+            saved.append((table, hash_value, range_value, copy.deepcopy(item)))
+            if table.stream_shard is not None:
+                streams.setdefault(id(table), (table.stream_shard, len(table.stream_shard.items)))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, item in reversed(saved):
+                if range_value is None:
+                    table.items.pop(hash_value, None)
+                    if item is not None:
+                        table.items[hash_value] = item
+                else:
+                    table.items[hash_value].pop(range_value, None)
+                    if item is not None:
+                        table.items[hash_value][range_value] = item
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+
+    transact_write_items._touched_only = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -56,6 +120,7 @@ class EmbeddedAws:
     def start(self) -> EmbeddedAws:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call is noise
         _serialise_dynamodb()
+        _touched_item_rollback()
         self._server.start()
         os.environ.update(
             {
