@@ -35,7 +35,7 @@ PRICE = {
     "s3_put": 0.005 / 1e3,
     "s3_get": 0.0004 / 1e3,
 }
-TASK_MEMORY_GB = 0.5  # the Chalice functions (.chalice/config.json lambda_memory_size)
+TASK_MEMORY_GB = 1.0  # collect, build, commit (.chalice/config.json lambda_functions)
 DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
 DYNAMODB_READS = {"GetItem", "Query", "Scan"}
 
@@ -157,6 +157,7 @@ def run(orders: int, vehicles: int, capacity: int, time_limit: int) -> dict[str,
         admin_key=admin_key,
         stripe_secret="whsec_" + secrets.token_hex(16),
         seed=False,
+        fire_schedules=False,  # its polling is no part of a dispatch
     )
     runtime.start()
     try:

@@ -28,12 +28,21 @@ class _Server(ThreadedHTTPServer):
 
 
 class LocalRuntime:
-    def __init__(self, *, port: int, admin_key: str, stripe_secret: str, seed: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        port: int,
+        admin_key: str,
+        stripe_secret: str,
+        seed: bool = True,
+        fire_schedules: bool = True,
+    ) -> None:
         self.port = port
         self.admin_key = admin_key
         self.stripe_secret = stripe_secret
         self.base_url = f"http://127.0.0.1:{port}"
         self._seed = seed
+        self._fire_schedules = fire_schedules
         self.aws = EmbeddedAws()
         self.demo: DemoData | None = None
         self.workflow: LocalStepFunctions | None = None
@@ -64,7 +73,8 @@ class LocalRuntime:
         self.workflow, _ = deploy_dispatch(self.aws)
         if self._seed:
             self.demo = seed()
-        self.scheduler = start_scheduler(self.aws)
+        if self._fire_schedules:
+            self.scheduler = start_scheduler(self.aws)
         config = Config.create(
             chalice_stage="local",
             app_name="lastmile",
