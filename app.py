@@ -10,6 +10,7 @@ from chalice import Chalice, Rate
 
 from chalicelib import bootstrap
 from chalicelib.api.admin import admin
+from chalicelib.api.driver import driver
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
 from chalicelib.api.tracking import tracking
@@ -43,6 +44,7 @@ def observe(event: Any, get_response: Any) -> Any:
 
 
 app.register_blueprint(admin)
+app.register_blueprint(driver)
 app.register_blueprint(merchant_api)
 app.register_blueprint(webhooks)
 app.register_blueprint(tracking)

@@ -29,6 +29,7 @@ from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.tracking.route_events import RouteEventService
 
 # Standard retry mode retries throttling and 5xx with backoff before we ever see them.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=50)
@@ -101,14 +102,36 @@ def reconcile() -> ReconcileService:
 @cache
 def dispatch() -> DispatchService:
     s = settings()
-    name = s.driver_token_secret_name
     return DispatchService(
         DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table),
         Artifacts(client("s3"), s.dispatch_bucket),
         accounts(),
         StepFunctionsExecutions(client("stepfunctions"), s.dispatch_state_machine_arn),
-        DriverTokens(lambda: accounts().platform_secret(name)),
+        driver_tokens(),
     )
+
+
+@cache
+def route_events() -> RouteEventService:
+    s = settings()
+    s3 = client("s3")
+
+    def presigned_put(key: str, content_type: str, seconds: int) -> str:
+        params = {"Bucket": s.dispatch_bucket, "Key": key, "ContentType": content_type}
+        return str(s3.generate_presigned_url("put_object", Params=params, ExpiresIn=seconds))
+
+    return RouteEventService(
+        DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table),
+        order_repository(),
+        driver_tokens(),
+        presigned_put,
+    )
+
+
+@cache
+def driver_tokens() -> DriverTokens:
+    name = settings().driver_token_secret_name
+    return DriverTokens(lambda: accounts().platform_secret(name))
 
 
 def reset() -> None:
@@ -123,5 +146,7 @@ def reset() -> None:
         webhooks,
         reconcile,
         dispatch,
+        route_events,
+        driver_tokens,
     ):
         built.cache_clear()

@@ -11,6 +11,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
+from chalicelib.api.driver import ProofUploadIn, RouteEventIn
 from chalicelib.api.http import json_response, route
 from chalicelib.api.merchant import AmendmentIn
 from chalicelib.config import settings
@@ -240,6 +241,37 @@ def _paths() -> dict[str, dict[str, Any]]:
                 tags=("storefronts",),
             )
         },
+        "/v1/routes/{route_id}/events": {
+            "post": _op(
+                "A driver's event on the route (departed, arrived, delivered, failed, "
+                "deposited, location); retried event ids count once",
+                "driver",
+                {
+                    "202": "applied or duplicate (see `outcome`)",
+                    "400": "not JSON",
+                    "401": "not this route's driver token",
+                    "404": "no such route, or the order is not on it",
+                    "409": "the order cannot make that move",
+                    "422": "invalid field (named)",
+                },
+                "RouteEventIn",
+                ("drivers",),
+            )
+        },
+        "/v1/routes/{route_id}/proof-uploads": {
+            "post": _op(
+                "A presigned URL to upload a proof-of-delivery photo (15 minutes)",
+                "driver",
+                {
+                    "201": "upload_url and photo_key",
+                    "401": "not this route's driver token",
+                    "404": "no such route, or the order is not on it",
+                    "422": "invalid",
+                },
+                "ProofUploadIn",
+                ("drivers",),
+            )
+        },
         "/v1/track/{tracking_code}": {
             "get": _op(
                 "Public tracking view: no address, email, phone or last name",
@@ -272,6 +304,8 @@ def document() -> dict[str, Any]:
         FleetIn,
         SecretRotationIn,
         AmendmentIn,
+        RouteEventIn,
+        ProofUploadIn,
     ):
         schema = model.model_json_schema(ref_template=REF + "{model}")
         schemas.update(schema.pop("$defs", {}))
@@ -345,6 +379,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {
                 "operator": bearer | {"description": "the operator (admin) key"},
                 "merchant": bearer | {"description": "the merchant's API key"},
+                "driver": bearer | {"description": "the route's driver token"},
                 "shopifyHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256"},
                 "wooSignature": {
                     "type": "apiKey",

@@ -7,7 +7,7 @@ import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.domain.dispatch import PlannedRoute, RouteStop
 from chalicelib.routing.model import PROFILES
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -28,22 +28,13 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
-    """The route without `order_id`'s stop; the stops after it arrive earlier (never before
-    their window opens), those before it keep their ETAs."""
-    index = next((i for i, s in enumerate(route.stops) if s.order_id == order_id), None)
-    if index is None:
-        return route
-    stops = list(route.stops)
-    del stops[index]
+def _retimed(
+    route: PlannedRoute, stops: list[RouteStop], first: int, lat: float, lng: float, ready: datetime
+) -> PlannedRoute:
+    """`stops[first:]` re-timed from (lat, lng), free to leave at `ready`."""
     profile = PROFILES.get(route.profile, PROFILES["van"])
     speed = profile.speed_kmh / 3.6
-    if index == 0:
-        lat, lng, ready = route.depot_lat, route.depot_lng, _at(route.start_at)
-    else:
-        prev = stops[index - 1]
-        lat, lng, ready = prev.lat, prev.lng, _at(prev.eta) + timedelta(seconds=prev.service_s)
-    for i in range(index, len(stops)):
+    for i in range(first, len(stops)):
         stop = stops[i]
         travel = _great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor / speed
         arrival = ready + timedelta(seconds=travel)
@@ -52,6 +43,30 @@ def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
         stops[i] = replace(stop, eta=_iso(arrival))
         lat, lng, ready = stop.lat, stop.lng, arrival + timedelta(seconds=stop.service_s)
     return replace(route, stops=tuple(stops), version=route.version + 1)
+
+
+def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
+    """The route without `order_id`'s stop; the stops after it arrive earlier (never before
+    their window opens), those before it keep their ETAs."""
+    index = next((i for i, s in enumerate(route.stops) if s.order_id == order_id), None)
+    if index is None:
+        return route
+    stops = list(route.stops)
+    del stops[index]
+    if index == 0:
+        lat, lng, ready = route.depot_lat, route.depot_lng, _at(route.start_at)
+    else:
+        prev = stops[index - 1]
+        lat, lng, ready = prev.lat, prev.lng, _at(prev.eta) + timedelta(seconds=prev.service_s)
+    return _retimed(route, stops, index, lat, lng, ready)
+
+
+def from_position(route: PlannedRoute, lat: float, lng: float, at: str) -> PlannedRoute:
+    """The stops not yet visited, re-timed from where the vehicle is at `at` (a location ping,
+    or a stop just served): the live ETAs, late or early."""
+    stops = list(route.stops)
+    first = next((i for i, s in enumerate(stops) if s.state == "pending"), len(stops))
+    return _retimed(route, stops, first, lat, lng, _at(at))
 
 
 def changed_etas(before: PlannedRoute, after: PlannedRoute) -> dict[str, str]:

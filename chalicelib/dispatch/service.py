@@ -358,6 +358,7 @@ def _routes(
                         order_id=stop_id,
                         kind="locker" if stop.kind == "locker" else "delivery",
                         eta=_iso(t0 + timedelta(seconds=round(visit.start))),
+                        planned_eta=_iso(t0 + timedelta(seconds=round(visit.start))),
                         lat=stop.location.lat,
                         lng=stop.location.lon,
                         service_s=visit.departure - visit.start if last else 0.0,

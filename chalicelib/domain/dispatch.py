@@ -89,6 +89,9 @@ class RouteStop:
     service_s: float
     earliest: str | None = None
     locker_id: str | None = None
+    state: str = "pending"  # pending | done (delivered, failed or deposited: visited)
+    planned_eta: str | None = None  # the ETA the run promised (eta moves with the day)
+    delay_announced: bool = False
 
 
 @dataclass(frozen=True)

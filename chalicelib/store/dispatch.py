@@ -18,6 +18,7 @@ from chalicelib.store.orders import event_item, order_key, outbox_item
 UNASSIGNED_PER_ITEM = 400  # left-out orders per item (an item holds at most 400 KB)
 
 PLANNED, READY = str(OrderStatus.PLANNED), str(OrderStatus.READY)
+OUT = str(OrderStatus.OUT_FOR_DELIVERY)
 
 
 class _Changed(DomainError):
@@ -362,16 +363,17 @@ class DispatchRepository:
         tx.commit(self._client)
 
     def set_eta(self, order_id: str, route_id: str, eta: str) -> None:
-        """A planned order's new ETA (left alone if it is no longer on that route)."""
+        """A planned or out-for-delivery order's new ETA (left alone if it is no longer on that
+        route, or already delivered)."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=to_attr(order_key(order_id)),
                 UpdateExpression="SET eta = :eta",
-                ConditionExpression="route_id = :route AND #status = :planned",
+                ConditionExpression="route_id = :route AND #status IN (:planned, :out)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_attr(
-                    {":eta": eta, ":route": route_id, ":planned": PLANNED}
+                    {":eta": eta, ":route": route_id, ":planned": PLANNED, ":out": OUT}
                 ),
             )
         except ClientError as exc:

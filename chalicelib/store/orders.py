@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,9 @@ from chalicelib.domain.order import (
 from chalicelib.store.dynamo import Transaction, from_attr, query_all, to_attr
 
 RECEIPT_DAYS = 30  # longer than any storefront keeps retrying one event
+
+# An outbox message: its type, or its type and the fields it carries besides the order's.
+Message = str | tuple[str, dict[str, Any]]
 
 
 def order_key(order_id: str) -> dict[str, str]:
@@ -162,10 +166,12 @@ class OrderRepository:
         events: list[TimelineEvent],
         *,
         expected_version: int,
-        messages: list[str] | None = None,
+        messages: list[Message] | None = None,
         receipt: str | None = None,
+        claim: dict[str, str] | None = None,
     ) -> None:
-        """Write a changed order, provided nobody changed it since it was read."""
+        """Write a changed order, provided nobody changed it since it was read. `claim` is the
+        key of an item that must not exist yet (another source's event id), written with it."""
         tx = Transaction()
         tx.put(
             self._table,
@@ -174,6 +180,13 @@ class OrderRepository:
             values={":expected": expected_version},
             on_fail=ConcurrentUpdate(f"order {order.order_id} changed meanwhile"),
         )
+        if claim is not None:
+            tx.put(
+                self._table,
+                {**claim, "order_id": order.order_id, "expires_at": _epoch_in(days=RECEIPT_DAYS)},
+                condition="attribute_not_exists(pk)",
+                on_fail=DuplicateEvent(f"event {claim['pk']} was already processed"),
+            )
         self._finish(tx, order, events, messages or [], receipt)
 
     def _finish(
@@ -181,7 +194,7 @@ class OrderRepository:
         tx: Transaction,
         order: Order,
         events: list[TimelineEvent],
-        messages: list[str],
+        messages: Sequence[Message],
         receipt: str | None,
     ) -> None:
         if receipt is not None:
@@ -197,7 +210,8 @@ class OrderRepository:
             )
         for index, event in enumerate(events):
             tx.put(self._table, event_item(order.order_id, index, event))
-        for message_type in messages:
+        for message in messages:
+            message_type, extra = (message, {}) if isinstance(message, str) else message
             tx.put(
                 self._outbox,
                 outbox_item(
@@ -206,9 +220,31 @@ class OrderRepository:
                     str(order.status),
                     message_type,
                     order.updated_at,
+                    **extra,
                 ),
             )
         tx.commit(self._client)
+
+    def announce(self, order: Order, message_type: str, at: str, **extra: Any) -> None:
+        """An outbox message about an order that did not change (e.g. its van is coming)."""
+        item = outbox_item(
+            order.order_id, order.merchant_id, str(order.status), message_type, at, **extra
+        )
+        self._client.put_item(TableName=self._outbox, Item=to_attr(item))
+
+    def claim_once(self, key: dict[str, str], **fields: Any) -> None:
+        """Write `key` unless it exists (DuplicateEvent then): an event id seen once."""
+        tx = Transaction()
+        tx.put(
+            self._table,
+            {**key, **fields, "expires_at": _epoch_in(days=RECEIPT_DAYS)},
+            condition="attribute_not_exists(pk)",
+            on_fail=DuplicateEvent(f"event {key['pk']} was already processed"),
+        )
+        tx.commit(self._client)
+
+    def exists(self, key: dict[str, str]) -> bool:
+        return self._get(key) is not None
 
     def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
         item = self._client.get_item(

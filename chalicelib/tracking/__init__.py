@@ -1,1 +1,1 @@
-"""What customers see of their parcel: timeline, ETA, and the public view without PII."""
+"""Following parcels on the road: drivers' route events, live ETAs, the public view."""

@@ -1,0 +1,81 @@
+"""Driver API (the route's driver token as Bearer): events along the route, proof uploads."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from chalice import Blueprint
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from chalicelib import bootstrap
+from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.domain.order import utc_now
+from chalicelib.tracking.route_events import FAILURE_REASONS, RouteEvent
+
+driver = Blueprint(__name__)
+
+STOP_EVENTS = ("arrived", "delivered", "failed", "deposited")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ProofIn(_In):
+    recipient_name: str | None = Field(default=None, max_length=120)
+    safe_place: str | None = Field(default=None, max_length=200)
+    barcode: str | None = Field(default=None, max_length=200)
+    signature_key: str | None = Field(default=None, max_length=300)
+    photo_key: str | None = Field(default=None, max_length=300)
+
+
+class RouteEventIn(_In):
+    type: Literal["departed", "arrived", "delivered", "failed", "deposited", "location"]
+    event_id: str | None = Field(default=None, min_length=1, max_length=128)
+    order_id: str | None = Field(default=None, max_length=64)
+    at: AwareDatetime | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    reason: Literal[FAILURE_REASONS] | None = None  # type: ignore[valid-type]
+    proof: ProofIn | None = None
+
+    @model_validator(mode="after")
+    def _what_each_type_needs(self) -> RouteEventIn:
+        if self.type in STOP_EVENTS and not self.order_id:
+            raise ValueError(f"order_id: required for {self.type}")
+        if self.type == "failed" and not self.reason:
+            raise ValueError(f"reason: required for failed, one of {', '.join(FAILURE_REASONS)}")
+        if self.type == "location" and (self.lat is None or self.lng is None):
+            raise ValueError("lat and lng: required for location")
+        return self
+
+    def to_event(self) -> RouteEvent:
+        at = self.at.isoformat() if self.at else utc_now()
+        proof = self.proof.model_dump(exclude_none=True) if self.proof else None
+        return RouteEvent(
+            self.type, at, self.event_id, self.order_id, self.lat, self.lng, self.reason, proof
+        )
+
+
+class ProofUploadIn(_In):
+    order_id: str = Field(min_length=1, max_length=64)
+    content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
+
+
+@route(driver, "/v1/routes/{route_id}/events", methods=["POST"])
+def post_route_event(route_id: str) -> Any:
+    body = parse_body(driver.current_request, RouteEventIn)
+    token = bearer(driver.current_request)
+    result = bootstrap.route_events().record(route_id, token, body.to_event())
+    return json_response(result, status=202)
+
+
+@route(driver, "/v1/routes/{route_id}/proof-uploads", methods=["POST"])
+def post_proof_upload(route_id: str) -> Any:
+    """A presigned S3 URL for a proof-of-delivery photo; its key goes into the event's proof."""
+    body = parse_body(driver.current_request, ProofUploadIn)
+    token = bearer(driver.current_request)
+    upload = bootstrap.route_events().proof_upload(
+        route_id, token, body.order_id, body.content_type
+    )
+    return json_response(upload, status=201)

@@ -1,0 +1,158 @@
+"""A dispatched route driven stop by stop over HTTP, as a driver's phone does it: statuses and
+ETAs move, retried events count once, a token opens its own route only."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from tests.builders import an_order
+from tests.e2e.conftest import Runtime
+
+
+def dispatched(runtime: Runtime, vehicles: int, orders: int) -> dict[str, Any]:
+    """A depot of its own with `vehicles` vans, `orders` orders, dispatched; the finished run."""
+    depot = runtime.admin(
+        "POST",
+        "/v1/depots",
+        json={
+            "name": "Driver depot",
+            "lat": 51.5,
+            "lng": -0.12,
+            "timezone": "Europe/London",
+            "dispatch": {"time_limit_s": 5},
+        },
+    ).json()["depot_id"]
+    start = datetime.now(UTC).replace(microsecond=0)
+    shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
+    fleet = [
+        {
+            "vehicle_id": f"van-{n}",
+            "profile": "van",
+            "capacity": {"parcels": 50, "weight_kg": 500},
+            "shift": shift,
+        }
+        for n in range(vehicles)
+    ]
+    assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": fleet}).ok
+    merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Driven", "depot_id": depot})
+    key = merchant.json()["api_key"]
+    for n in range(orders):
+        body = an_order(external_id=f"drive-{depot}-{n}")
+        body["address"] |= {"lat": 51.5 + 0.004 * (n + 1), "lng": -0.12 + 0.003 * n}
+        assert runtime.merchant(key, "POST", "/v1/orders", json=body).status_code == 201
+    run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
+    for _ in range(240):
+        run = runtime.admin("GET", f"/v1/dispatch-runs/{run_id}").json()
+        if run["status"] != "running":
+            break
+        time.sleep(0.25)
+    assert run["status"] == "succeeded", run
+    return {"run": run, "api_key": key}
+
+
+@pytest.fixture(scope="module")
+def one_route(runtime: Runtime) -> dict[str, Any]:
+    found = dispatched(runtime, vehicles=1, orders=4)
+    [route] = found["run"]["routes"]
+    return {"route": route, "api_key": found["api_key"]}
+
+
+def post(runtime: Runtime, route: dict[str, Any], token: str | None = None, **event: Any):
+    headers = {"Authorization": f"Bearer {token or route['driver_token']}"}
+    return requests.post(
+        runtime.url(f"/v1/routes/{route['route_id']}/events"),
+        json=event,
+        headers=headers,
+        timeout=30,
+    )
+
+
+def order(runtime: Runtime, key: str, order_id: str) -> dict[str, Any]:
+    return dict(runtime.merchant(key, "GET", f"/v1/orders/{order_id}").json())
+
+
+def test_a_route_driven_stop_by_stop(runtime: Runtime, one_route: dict[str, Any]) -> None:
+    route, key = one_route["route"], one_route["api_key"]
+    first, second, third, fourth = (s["order_id"] for s in route["stops"])
+
+    departures = [post(runtime, route, type="departed", event_id="dep-1") for _ in range(3)]
+    assert [r.status_code for r in departures] == [202, 202, 202]
+    assert [r.json()["outcome"] for r in departures] == ["applied", "duplicate", "duplicate"]
+    assert departures[0].json()["next_stop"]["order_id"] == first
+    assert order(runtime, key, third)["status"] == "out_for_delivery"
+
+    delivered = post(
+        runtime,
+        route,
+        type="delivered",
+        event_id="dlv-1",
+        order_id=first,
+        proof={"recipient_name": "Grace", "safe_place": "porch"},
+    )
+    assert delivered.status_code == 202, delivered.text
+    assert delivered.json()["next_stop"]["order_id"] == second
+    done = order(runtime, key, first)
+    assert done["status"] == "delivered"
+    assert [e["type"] for e in done["timeline"]].count("order.delivered") == 1
+    again = post(runtime, route, type="delivered", event_id="dlv-1", order_id=first)
+    assert again.json()["outcome"] == "duplicate"
+    twice = post(runtime, route, type="delivered", event_id="dlv-other", order_id=first)
+    assert twice.status_code == 409, "a delivered order cannot be delivered again"
+
+    no_reason = post(runtime, route, type="failed", event_id="f-0", order_id=second)
+    assert no_reason.status_code == 422
+    failed = post(runtime, route, type="failed", event_id="f-1", order_id=second, reason="not_home")
+    assert failed.status_code == 202 and failed.json()["status"] == "failed_attempt"
+    assert "not_home" in order(runtime, key, second)["timeline"][-1]["note"]
+
+    before = order(runtime, key, fourth)["eta"]
+    far_away = post(runtime, route, type="location", event_id="loc-1", lat=51.2, lng=-0.6)
+    assert far_away.status_code == 202, far_away.text
+    assert order(runtime, key, fourth)["eta"] > before, "the van is far off: later ETAs"
+
+
+def test_a_driver_token_opens_only_its_own_route(
+    runtime: Runtime, one_route: dict[str, Any]
+) -> None:
+    route = one_route["route"]
+    others = dispatched(runtime, vehicles=2, orders=6)["run"]["routes"]
+    other = next(r for r in others if r["route_id"] != route["route_id"])
+
+    stolen = post(runtime, route, token=other["driver_token"], type="departed")
+    assert stolen.status_code == 401
+    assert post(runtime, route, token="drv_guess", type="departed").status_code == 401
+    unknown = requests.post(
+        runtime.url("/v1/routes/rte_nothing_000/events"),
+        json={"type": "departed"},
+        timeout=30,
+    )
+    assert unknown.status_code == 401
+    elsewhere = post(runtime, route, type="arrived", order_id=other["stops"][0]["order_id"])
+    assert elsewhere.status_code == 404
+
+
+def test_a_proof_photo_is_uploaded_to_a_presigned_url(
+    runtime: Runtime, one_route: dict[str, Any]
+) -> None:
+    route = one_route["route"]
+    headers = {"Authorization": f"Bearer {route['driver_token']}"}
+    upload = requests.post(
+        runtime.url(f"/v1/routes/{route['route_id']}/proof-uploads"),
+        json={"order_id": route["stops"][2]["order_id"]},
+        headers=headers,
+        timeout=30,
+    )
+    assert upload.status_code == 201, upload.text
+    put = requests.put(
+        upload.json()["upload_url"],
+        data=b"\xff\xd8\xff\xe0 a jpeg",
+        headers={"Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert put.status_code == 200
+    assert upload.json()["photo_key"].startswith(f"proofs/{route['route_id']}/")
