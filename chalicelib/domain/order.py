@@ -100,6 +100,8 @@ class Order:
     route_id: str | None = None  # the route it is planned on (set by a dispatch run's commit)
     run_id: str | None = None  # the last dispatch run that planned or passed over it
     unassigned_reason: str | None = None  # why that run left it out (it waits for the next)
+    failed_attempts: int = 0
+    first_attempt: bool | None = None  # delivered at the first attempt (set when delivered)
     version: int = 1
 
     def moved_to(self, target: OrderStatus, *, at: str, reason: str | None = None) -> Order:

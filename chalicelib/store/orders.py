@@ -85,6 +85,8 @@ def order_from_item(item: dict[str, Any]) -> Order:
         route_id=item.get("route_id"),
         run_id=item.get("run_id"),
         unassigned_reason=item.get("unassigned_reason"),
+        failed_attempts=int(item.get("failed_attempts", 0)),
+        first_attempt=item.get("first_attempt"),
         version=int(item.get("version", 1)),
     )
 

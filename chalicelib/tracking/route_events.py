@@ -42,6 +42,7 @@ SERVING = {
     "failed": (OrderStatus.FAILED_ATTEMPT, "order.failed"),
     "deposited": (OrderStatus.IN_LOCKER, "order.in_locker"),
 }
+MAX_ATTEMPTS = 3  # delivery attempts before a parcel is returned to the merchant
 UPLOAD_SECONDS = 900
 DELAY_THRESHOLD = timedelta(minutes=15)  # later than promised by this much: "delayed", once
 
@@ -158,11 +159,17 @@ class RouteEventService:
             return {"order_id": order.order_id, "status": str(order.status)}
         target, message_type = SERVING[event.type]
         moved = order.moved_to(target, at=event.at)  # IllegalTransition: 409
-        note = _note(event)
-        message: Message = (message_type, {"reason": event.reason} if event.reason else {})
-        timeline = TimelineEvent(event.at, moved.status, message_type, note)
+        served_events = [TimelineEvent(event.at, moved.status, message_type, _note(event))]
+        extra: dict[str, Any] = {"reason": event.reason} if event.reason else {}
+        if target is OrderStatus.DELIVERED:
+            moved = replace(moved, first_attempt=order.failed_attempts == 0)
+        if target is OrderStatus.FAILED_ATTEMPT:
+            moved, next_step = _after_failure(moved, event.at)
+            served_events.append(TimelineEvent(event.at, moved.status, f"order.{next_step}"))
+            extra["next"] = next_step
+        message: Message = (message_type, extra)
         self._orders.save(
-            moved, [timeline], expected_version=order.version, messages=[message], claim=claim
+            moved, served_events, expected_version=order.version, messages=[message], claim=claim
         )
         served = replace(
             route,
@@ -236,6 +243,16 @@ class RouteEventService:
             if order.status is OrderStatus.OUT_FOR_DELIVERY:
                 self._orders.announce(order, "order.arriving", at, eta=upcoming["eta"])
         return upcoming
+
+
+def _after_failure(order: Order, at: str) -> tuple[Order, str]:
+    """The failed-attempt policy: back to ready for the depot's next run, until the last
+    attempt, after which the parcel goes back to the merchant."""
+    failed = replace(order, failed_attempts=order.failed_attempts + 1)
+    if failed.failed_attempts >= MAX_ATTEMPTS:
+        return failed.moved_to(OrderStatus.RETURNED, at=at), "returning"
+    again = failed.moved_to(OrderStatus.READY, at=at)
+    return replace(again, route_id=None, eta=None), "rescheduled"
 
 
 def _next(route: PlannedRoute) -> dict[str, str] | None:

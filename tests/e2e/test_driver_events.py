@@ -107,8 +107,13 @@ def test_a_route_driven_stop_by_stop(runtime: Runtime, one_route: dict[str, Any]
     no_reason = post(runtime, route, type="failed", event_id="f-0", order_id=second)
     assert no_reason.status_code == 422
     failed = post(runtime, route, type="failed", event_id="f-1", order_id=second, reason="not_home")
-    assert failed.status_code == 202 and failed.json()["status"] == "failed_attempt"
-    assert "not_home" in order(runtime, key, second)["timeline"][-1]["note"]
+    assert failed.status_code == 202, failed.text
+    assert failed.json()["status"] == "ready", "rescheduled for the depot's next run"
+    retried = order(runtime, key, second)
+    assert [e["type"] for e in retried["timeline"][-2:]] == ["order.failed", "order.rescheduled"]
+    assert "not_home" in retried["timeline"][-2]["note"]
+    assert retried["failed_attempts"] == 1 and "route_id" not in retried
+    assert done["first_attempt"] is True
 
     before = order(runtime, key, fourth)["eta"]
     far_away = post(runtime, route, type="location", event_id="loc-1", lat=51.2, lng=-0.6)

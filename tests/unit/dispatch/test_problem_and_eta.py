@@ -132,3 +132,18 @@ def test_a_small_batch_gets_a_short_solve() -> None:
     assert solver_time_limit(policy, 300) == 30
     assert solver_time_limit(policy, 5000) == 60
     assert solver_time_limit(replace(policy, time_limit_s=10), 300) == 10
+
+
+def test_a_failed_attempt_goes_back_to_ready_until_the_last_then_returns() -> None:
+    from chalicelib.domain.lifecycle import OrderStatus
+    from chalicelib.tracking.route_events import MAX_ATTEMPTS, _after_failure
+
+    order = an_order(1)
+    at = T0.isoformat()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        failed = replace(order, status=OrderStatus.FAILED_ATTEMPT, route_id="rte_1_000")
+        order, step = _after_failure(failed, at)
+        assert order.failed_attempts == attempt
+        if attempt < MAX_ATTEMPTS:
+            assert (order.status, step, order.route_id) == (OrderStatus.READY, "rescheduled", None)
+    assert (order.status, step) == (OrderStatus.RETURNED, "returning")
