@@ -1,0 +1,251 @@
+"""The notification service: turns one outbox message into the customer's email and SMS,
+each sent at most once and recorded (sent, failed, skipped, or retry) beside the order."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.errors import DepotNotFound, OrderNotFound
+from chalicelib.domain.order import Order
+from chalicelib.notify.deliveries import delivery_key
+from chalicelib.notify.messages import (
+    Channel,
+    DeliveryDeferred,
+    Email,
+    Sms,
+    State,
+    VendorRejected,
+    VendorUnavailable,
+)
+from chalicelib.notify.phones import InvalidPhoneNumber, to_e164
+from chalicelib.notify.ports import Accounts, Deliveries, EmailChannel, OrderSource, SmsChannel
+from chalicelib.notify.rendering import Notice, Renderer, eta_window
+from chalicelib.orders.views import tracking_url
+
+logger = Logger(child=True)
+
+# Types whose message shows the ETA window (from the message, else the order's).
+_WITH_ETA = frozenset(
+    {"order.planned", "order.out_for_delivery", "order.arriving", "order.delayed"}
+)
+_DONE = frozenset({State.SENT, State.FAILED, State.SKIPPED})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    channel: Channel
+    state: State | None  # None: done before (a redelivered message), nothing attempted
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Tries per call on a vendor that is throttling or failing, with doubling waits."""
+
+    attempts: int = 3
+    first_wait_s: float = 0.5
+    lease: timedelta = timedelta(minutes=2)  # longer than the consumer function's timeout
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotificationService:
+    def __init__(
+        self,
+        *,
+        orders: OrderSource,
+        accounts: Accounts,
+        deliveries: Deliveries,
+        email: EmailChannel,
+        sms: SmsChannel,
+        public_base_url: str,
+        renderer: Renderer | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._orders = orders
+        self._accounts = accounts
+        self._deliveries = deliveries
+        self._email = email
+        self._sms = sms
+        self._base_url = public_base_url.rstrip("/")
+        self._renderer = renderer or Renderer()
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+
+    def handle(self, message: dict[str, Any]) -> list[Outcome]:
+        """Send one outbox message on every channel not yet done. Raises DeliveryDeferred when
+        a vendor stayed unavailable (after the other channels were tried), so the stream
+        delivers the message again; a channel already done is never sent twice."""
+        message_type = str(message.get("type", ""))
+        if not self._renderer.knows(message_type):
+            logger.info("notify: message type not for customers, skipped", type=message_type)
+            return []
+        order = self._orders.get(str(message["order_id"]))
+        if order is None:
+            logger.warning("notify: order not found, skipped", order_id=message["order_id"])
+            return []
+        notice = self._notice(message_type, message, order)
+        outcomes = [self._deliver(channel, message, order, notice) for channel in Channel]
+        deferred = [o for o in outcomes if o.state in (State.RETRY, State.SENDING)]
+        if deferred:
+            raise DeliveryDeferred(
+                f"{message_type} for {order.order_id}: "
+                + "; ".join(f"{o.channel} {o.detail}" for o in deferred)
+            )
+        return outcomes
+
+    def list_for_order(self, order_id: str, merchant_id: str | None = None) -> dict[str, Any]:
+        """What the customer was sent about the order, by channel; with `merchant_id`, another
+        merchant's order is not found."""
+        if merchant_id is not None:
+            order = self._orders.get(order_id)
+            if order is None or order.merchant_id != merchant_id:
+                raise OrderNotFound(f"no order {order_id}")
+        by_channel: dict[str, list[dict[str, Any]]] = {str(c): [] for c in Channel}
+        for item in self._deliveries.for_order(order_id):
+            entry = {
+                "type": item.get("message_type"),
+                "state": item.get("state"),
+                "to": item.get("to"),
+                "message_id": item.get("message_id"),
+                "reason": item.get("reason"),
+                "vendor_status": item.get("vendor_status"),
+                "vendor_answer": item.get("vendor_answer"),
+                "attempts": item.get("attempts", 0),
+                "at": item.get("updated_at") or item.get("claimed_at"),
+            }
+            by_channel.setdefault(str(item.get("channel")), []).append(
+                {k: v for k, v in entry.items() if v is not None}
+            )
+        return {"order_id": order_id, **by_channel}
+
+    def _notice(self, message_type: str, message: dict[str, Any], order: Order) -> Notice:
+        merchant = self._accounts.merchant(order.merchant_id)
+        eta = None
+        if message_type in _WITH_ETA:
+            eta = eta_window(message.get("eta") or order.eta, self._timezone(order))
+        return Notice(
+            type=message_type,
+            first_name=order.customer.first_name,
+            merchant=merchant.name,
+            tracking_url=tracking_url(self._base_url, order),
+            eta=eta,
+            reason=message.get("reason"),
+            pickup_code=message.get("pickup_code"),
+        )
+
+    def _timezone(self, order: Order) -> str | None:
+        try:
+            return self._accounts.depot(order.depot_id).timezone
+        except DepotNotFound:
+            return None  # the window is shown in UTC then
+
+    def _deliver(
+        self, channel: Channel, message: dict[str, Any], order: Order, notice: Notice
+    ) -> Outcome:
+        key = delivery_key(order.order_id, str(message["sk"]), channel)
+        claimed = self._deliveries.claim(
+            key,
+            order_id=order.order_id,
+            message_type=notice.type,
+            channel=channel,
+            now=self._clock(),
+            lease=self._retry.lease,
+        )
+        if not claimed:
+            state = self._deliveries.state(key)
+            if state in _DONE:
+                return Outcome(channel, None, f"already {state}")
+            # Another attempt holds it (or crashed holding it): come back after its lease.
+            return Outcome(channel, State.SENDING, "held by another attempt")
+        try:
+            return self._attempt(channel, key, order, notice)
+        except BaseException:
+            # Whatever broke after the claim, let the next delivery of the message claim it.
+            self._finish(key, State.RETRY, 0, reason="interrupted by an unexpected error")
+            raise
+
+    def _attempt(
+        self, channel: Channel, key: dict[str, str], order: Order, notice: Notice
+    ) -> Outcome:
+        tags = {"order_id": order.order_id, "message_type": notice.type}
+        send: Callable[[], str | None]
+        if channel is Channel.EMAIL:
+            to = order.customer.email
+            if not to or "@" not in to:
+                return self._skip(key, channel, "no email address")
+            rendered = self._renderer.email(notice)
+            email = Email(to, rendered.subject, rendered.html, rendered.text, notice.merchant, tags)
+
+            def send() -> str | None:
+                return self._email.send(email)
+
+        else:
+            if not order.customer.phone:
+                return self._skip(key, channel, "no phone number")
+            try:
+                to = to_e164(order.customer.phone, order.address.country)
+            except InvalidPhoneNumber as exc:
+                return self._skip(key, channel, f"invalid phone number: {exc}")
+            sms = Sms(to, self._renderer.sms(notice), tags)
+
+            def send() -> str | None:
+                # None: the customer opted out of SMS (checked each try: it can change).
+                return None if self._sms.opted_out(sms.to) else self._sms.send(sms)
+
+        last: VendorUnavailable | None = None
+        for tries in range(1, self._retry.attempts + 1):
+            try:
+                message_id = send()
+            except VendorRejected as exc:
+                self._finish(
+                    key,
+                    State.FAILED,
+                    tries,
+                    to=to,
+                    reason=str(exc),
+                    vendor_status=str(exc.status),
+                    vendor_answer=exc.answer,
+                )
+                logger.warning("notify: vendor refused", channel=str(channel), error=str(exc))
+                return Outcome(channel, State.FAILED, exc.answer)
+            except VendorUnavailable as exc:
+                last = exc
+                if tries < self._retry.attempts:
+                    self._sleep(self._retry.first_wait_s * 2 ** (tries - 1))
+                continue
+            if message_id is None:
+                self._finish(key, State.SKIPPED, tries, to=to, reason="opted out of SMS")
+                return Outcome(channel, State.SKIPPED, "opted out of SMS")
+            self._finish(key, State.SENT, tries, to=to, message_id=message_id)
+            return Outcome(channel, State.SENT, message_id)
+        assert last is not None
+        self._finish(
+            key,
+            State.RETRY,
+            self._retry.attempts,
+            to=to,
+            reason=str(last),
+            vendor_status=str(last.status),
+            vendor_answer=last.answer,
+        )
+        logger.warning("notify: vendor unavailable, retry later", channel=str(channel))
+        return Outcome(channel, State.RETRY, str(last))
+
+    def _skip(self, key: dict[str, str], channel: Channel, reason: str) -> Outcome:
+        self._finish(key, State.SKIPPED, 0, reason=reason)
+        return Outcome(channel, State.SKIPPED, reason)
+
+    def _finish(self, key: dict[str, str], state: State, tries: int, **fields: Any) -> None:
+        self._deliveries.finish(key, state, now=self._clock(), attempts=tries, **fields)
