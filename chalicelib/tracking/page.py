@@ -1,0 +1,208 @@
+"""The public tracking page: a parcel's progress as server-rendered HTML for the customer, with
+nothing but first name and city of them, and nothing loaded from anywhere else."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from functools import cache
+from importlib import resources
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import segno
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
+from chalicelib.tracking.public import eta_window
+
+S = OrderStatus
+
+# What a customer reads for each status (never the internal reason behind it).
+STATUS_WORDS: dict[OrderStatus, str] = {
+    S.RECEIVED: "Order received",
+    S.READY: "Waiting to be scheduled",
+    S.NEEDS_ATTENTION: "We are checking the delivery details",
+    S.PLANNED: "Scheduled for delivery",
+    S.OUT_FOR_DELIVERY: "Out for delivery",
+    S.DELIVERED: "Delivered",
+    S.FAILED_ATTEMPT: "We could not deliver it this time",
+    S.IN_LOCKER: "Ready to collect from the locker",
+    S.COLLECTED: "Collected from the locker",
+    S.RETURNED: "Returned to the sender",
+    S.CANCELLED: "Cancelled",
+}
+
+# The ETA means something only while the parcel is still on its way.
+SHOWS_ETA = frozenset({S.PLANNED, S.OUT_FOR_DELIVERY})
+MAX_DOTS = 12
+
+
+class OrderLookup(Protocol):
+    def by_tracking_code(self, code: str) -> tuple[Order, list[TimelineEvent]]: ...
+
+
+class RouteLookup(Protocol):
+    def get_route(self, route_id: str) -> PlannedRoute | None: ...
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """An order as its tracking code shows it, with its place in the van's queue if known."""
+
+    order: Order
+    timeline: list[TimelineEvent]
+    stops_before: int | None = None
+
+
+def stops_before(route: PlannedRoute, order_id: str) -> int | None:
+    """How many stops still pending come before this order's stop; None when the order is not
+    (or no longer) waiting on this route."""
+    for index, stop in enumerate(route.stops):
+        if stop.order_id == order_id:
+            if stop.state != "pending":
+                return None
+            return sum(1 for earlier in route.stops[:index] if earlier.state == "pending")
+    return None
+
+
+def find(code: str, orders: OrderLookup, routes: RouteLookup) -> Tracking:
+    """The order behind a tracking code (OrderNotFound if none), with the stops before it
+    while it is out for delivery."""
+    order, timeline = orders.by_tracking_code(code)
+    before = None
+    if order.status is OrderStatus.OUT_FOR_DELIVERY and order.route_id:
+        route = routes.get_route(order.route_id)
+        before = stops_before(route, order.order_id) if route else None
+    return Tracking(order, timeline, before)
+
+
+def page_url(base_url: str, tracking_code: str) -> str:
+    return f"{base_url.rstrip('/')}/track/{tracking_code}"
+
+
+def qr_data_uri(url: str) -> str:
+    """The URL as a QR code, an SVG data URI (printed labels scan back to this page)."""
+    return str(segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=2))
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("chalicelib.tracking", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def stylesheet() -> str:
+    return (resources.files("chalicelib.tracking") / "templates" / "style.css").read_text()
+
+
+@cache
+def headers() -> dict[str, str]:
+    """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
+    lets the page load nothing but its own inline stylesheet and data: images."""
+    digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()
+    policy = "; ".join(
+        (
+            "default-src 'none'",
+            "img-src 'self' data:",
+            f"style-src 'sha256-{digest}'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        )
+    )
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+
+
+def _zone(name: str | None) -> tuple[tzinfo, str]:
+    if not name:
+        return UTC, "UTC"
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC, "UTC"  # a zone this runtime does not know: UTC, and the page says so
+
+
+def _local(iso: str, zone: tzinfo) -> datetime:
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone)
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%a} {moment.day} {moment:%b}"
+
+
+def page_context(tracking: Tracking, *, base_url: str, timezone: str | None) -> dict[str, Any]:
+    """What the template shows, already in words and local times; nothing private in it."""
+    order = tracking.order
+    zone, zone_label = _zone(timezone)
+    eta = None
+    if order.eta and order.status in SHOWS_ETA:
+        start, end = (m.astimezone(zone) for m in eta_window(order.eta))
+        eta = {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
+    events = []
+    for event in tracking.timeline:
+        at = _local(event.at, zone)
+        events.append(
+            {"words": STATUS_WORDS.get(event.status, str(event.status)), "day": _day(at)}
+            | {"time": f"{at:%H:%M}", "status": str(event.status)}
+        )
+    url = page_url(base_url, order.tracking_code)
+    before = tracking.stops_before
+    return {
+        "first_name": order.customer.first_name,
+        "city": order.address.city,
+        "status": str(order.status),
+        "status_words": STATUS_WORDS.get(order.status, str(order.status)),
+        "eta": eta,
+        "stops_before": before,
+        "dots": min(before, MAX_DOTS) if before is not None else 0,
+        "more_dots": max(0, before - MAX_DOTS) if before is not None else 0,
+        "events": list(reversed(events)),  # newest first
+        "locker_id": (
+            order.delivery.locker_id if order.delivery.type is DeliveryType.LOCKER else None
+        ),
+        "zone_label": zone_label,
+        "tracking_code": order.tracking_code,
+        "qr": qr_data_uri(url),
+        "css": stylesheet(),
+    }
+
+
+def render_page(tracking: Tracking, *, base_url: str, timezone: str | None = None) -> str:
+    """The tracking page of an order; times in `timezone` (the depot's), else in UTC."""
+    context = page_context(tracking, base_url=base_url, timezone=timezone)
+    return _environment().get_template("page.html.j2").render(context)
+
+
+def render_not_found() -> str:
+    return _environment().get_template("not_found.html.j2").render(css=stylesheet())
+
+
+def render_rate_limited(retry_after: int) -> str:
+    return (
+        _environment()
+        .get_template("rate_limited.html.j2")
+        .render(css=stylesheet(), retry_after=retry_after)
+    )

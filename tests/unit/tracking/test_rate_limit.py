@@ -1,0 +1,69 @@
+"""The per-client fixed-window counter, against moto in process (no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.local.aws import create_table
+from chalicelib.store.schema import MAIN
+from chalicelib.tracking.rate_limit import FixedWindowLimiter, RateLimited
+
+TABLE = "rate-test-main"
+START = 1_750_000_020.0  # 2025-06-15T15:07:00Z, the start of a minute
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="eu-west-1")
+        create_table(client, MAIN, TABLE)
+        yield client
+
+
+def test_sixty_a_minute_then_429_until_the_next_minute(dynamodb: Any) -> None:
+    clock = Clock(START + 15)
+    limiter = FixedWindowLimiter(dynamodb, TABLE, scope="track", limit=60, clock=clock)
+    assert [limiter.hit("203.0.113.9") for _ in range(60)] == list(range(1, 61))
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit("203.0.113.9")
+    assert refused.value.retry_after == 45
+    clock.now = START + 59.5
+    with pytest.raises(RateLimited) as refused:
+        limiter.hit("203.0.113.9")
+    assert refused.value.retry_after == 1
+    assert limiter.hit("198.51.100.7") == 1, "another client has its own count"
+    clock.now = START + 60
+    assert limiter.hit("203.0.113.9") == 1, "a new minute starts a new count"
+
+
+def test_the_counter_is_one_item_per_client_and_minute_that_expires(dynamodb: Any) -> None:
+    limiter = FixedWindowLimiter(dynamodb, TABLE, scope="track", limit=3, clock=Clock(START + 5))
+    assert [limiter.hit("203.0.113.9") for _ in range(3)] == [1, 2, 3]
+    for _ in range(2):
+        with pytest.raises(RateLimited):
+            limiter.hit("203.0.113.9")
+    pk = "RATE#track#203.0.113.9#20250615T150700"
+    assert limiter.counter_key("203.0.113.9") == pk
+    item = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": "RATE"}})["Item"]
+    assert item["hits"] == {"N": "3"}, "refused requests are not counted"
+    assert int(item["expires_at"]["N"]) == int(START) + 60 + 60
