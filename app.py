@@ -17,6 +17,7 @@ from chalicelib.api.tracking import tracking
 from chalicelib.api.webhooks import webhooks
 from chalicelib.config import settings
 from chalicelib.dispatch.optimiser import handler as optimiser
+from chalicelib.notify.consumer import consume
 
 app = Chalice(app_name="lastmile")
 logger = Logger(service="lastmile")
@@ -91,6 +92,13 @@ def dispatch_release(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def dispatch_tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Target of the depots' EventBridge Scheduler schedules: {depot_id, trigger}."""
     return bootstrap.dispatch().tick(event["depot_id"], event.get("trigger", "wave"))
+
+
+@app.lambda_function(name="notify")
+def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The outbox table's stream (an event source mapping with ReportBatchItemFailures, made by
+    the CDK app): each message's email and SMS, once per channel (chalicelib/notify)."""
+    return consume(event, bootstrap.notifications().handle)
 
 
 # `optimiser` (imported above) is the optimiser function's entry point: deployed by the CDK app

@@ -5,11 +5,13 @@ Tests and the local runtime call `reset()` after changing the environment."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from sendgrid import SendGridAPIClient
 
 from chalicelib.accounts.service import AccountService
 from chalicelib.config import settings
@@ -17,9 +19,15 @@ from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
+from chalicelib.domain.order import utc_now
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
+from chalicelib.notify.deliveries import DeliveryLog
+from chalicelib.notify.messages import Sms
+from chalicelib.notify.sendgrid_email import SendGridEmail
+from chalicelib.notify.service import NotificationService
+from chalicelib.notify.sns_sms import SnsSms
 from chalicelib.orders.service import OrderService
 from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
@@ -29,6 +37,7 @@ from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
 
 # Standard retry mode retries throttling and 5xx with backoff before we ever see them.
@@ -103,7 +112,7 @@ def reconcile() -> ReconcileService:
 def dispatch() -> DispatchService:
     s = settings()
     return DispatchService(
-        DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table),
+        dispatch_repository(),
         Artifacts(client("s3"), s.dispatch_bucket),
         accounts(),
         StepFunctionsExecutions(client("stepfunctions"), s.dispatch_state_machine_arn),
@@ -121,7 +130,7 @@ def route_events() -> RouteEventService:
         return str(s3.generate_presigned_url("put_object", Params=params, ExpiresIn=seconds))
 
     return RouteEventService(
-        DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table),
+        dispatch_repository(),
         order_repository(),
         driver_tokens(),
         presigned_put,
@@ -132,6 +141,55 @@ def route_events() -> RouteEventService:
 def driver_tokens() -> DriverTokens:
     name = settings().driver_token_secret_name
     return DriverTokens(lambda: accounts().platform_secret(name))
+
+
+def _sms_captured() -> Callable[[Sms, str], None] | None:
+    """Local stage only: each SMS moto's SNS accepted also goes to GET /local/outbox."""
+    if not settings().is_local:
+        return None
+    from chalicelib.local.capture import record  # local stage only
+
+    def captured(sms: Sms, message_id: str) -> None:
+        order_id = sms.tags.get("order_id")
+        record(
+            {
+                "channel": "sms",
+                "to": sms.to,
+                "body": sms.body,
+                "order_id": order_id,
+                "at": utc_now(),
+            }
+        )
+
+    return captured
+
+
+@cache
+def notifications() -> NotificationService:
+    s = settings()
+    api_key = accounts().platform_secret(s.sendgrid_api_key_secret_name)
+    if not api_key:
+        raise RuntimeError(f"secret {s.sendgrid_api_key_secret_name} is not set")
+    return NotificationService(
+        orders=order_repository(),
+        accounts=accounts(),
+        deliveries=DeliveryLog(client("dynamodb"), s.main_table),
+        email=SendGridEmail(SendGridAPIClient(api_key, host=s.sendgrid_host), s.email_sender),
+        sms=SnsSms(client("sns"), sender_id=s.sms_sender_id or None, on_published=_sms_captured()),
+        public_base_url=s.public_base_url,
+    )
+
+
+@cache
+def dispatch_repository() -> DispatchRepository:
+    s = settings()
+    return DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table)
+
+
+@cache
+def tracking_limiter() -> FixedWindowLimiter:
+    """Public tracking requests per client IP and minute."""
+    return FixedWindowLimiter(client("dynamodb"), settings().main_table, scope="track", limit=60)
 
 
 def reset() -> None:
@@ -148,5 +206,8 @@ def reset() -> None:
         dispatch,
         route_events,
         driver_tokens,
+        notifications,
+        dispatch_repository,
+        tracking_limiter,
     ):
         built.cache_clear()

@@ -24,6 +24,10 @@ class Settings:
     dispatch_tick_arn: str
     schedule_group: str
     scheduler_role_arn: str
+    sendgrid_api_key_secret_name: str
+    sendgrid_host: str
+    email_sender: str
+    sms_sender_id: str
 
     @property
     def is_local(self) -> bool:
@@ -54,4 +58,10 @@ def settings() -> Settings:
         dispatch_tick_arn=env.get("LASTMILE_DISPATCH_TICK_ARN", ""),
         schedule_group=env.get("LASTMILE_SCHEDULE_GROUP", "lastmile"),
         scheduler_role_arn=env.get("LASTMILE_SCHEDULER_ROLE_ARN", ""),
+        sendgrid_api_key_secret_name=env.get(
+            "LASTMILE_SENDGRID_API_KEY_SECRET_NAME", "lastmile/platform/sendgrid-api-key"
+        ),
+        sendgrid_host=env.get("LASTMILE_SENDGRID_HOST", "https://api.sendgrid.com"),
+        email_sender=env.get("LASTMILE_EMAIL_SENDER", "notifications@lastmile.example"),
+        sms_sender_id=env.get("LASTMILE_SMS_SENDER_ID", ""),
     )

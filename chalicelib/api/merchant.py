@@ -68,3 +68,10 @@ def amend_order(order_id: str) -> Any:
 def get_order(order_id: str) -> Any:
     order, timeline = bootstrap.orders().get(_merchant(), order_id)
     return json_response(merchant_view(order, settings().public_base_url, timeline))
+
+
+@route(merchant_api, "/v1/orders/{order_id}/notifications", methods=["GET"])
+def order_notifications(order_id: str) -> Any:
+    """What the customer was sent about the order, by channel (sent, failed or skipped)."""
+    merchant = _merchant()
+    return json_response(bootstrap.notifications().list_for_order(order_id, merchant.merchant_id))

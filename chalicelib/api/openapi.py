@@ -241,6 +241,18 @@ def _paths() -> dict[str, dict[str, Any]]:
                 tags=("storefronts",),
             )
         },
+        "/v1/orders/{order_id}/notifications": {
+            "get": _op(
+                "What the customer was sent about the order, by channel",
+                "merchant",
+                {
+                    "200": "{order_id, email: [...], sms: [...]}",
+                    "401": "bad key",
+                    "404": "no such order",
+                },
+                tags=("merchant",),
+            )
+        },
         "/v1/routes/{route_id}/events": {
             "post": _op(
                 "A driver's event on the route (departed, arrived, delivered, failed, "
@@ -272,11 +284,19 @@ def _paths() -> dict[str, dict[str, Any]]:
                 ("drivers",),
             )
         },
+        "/track/{tracking_code}": {
+            "get": _op(
+                "Public tracking page (HTML): status, ETA window, progress, timeline, QR code",
+                None,
+                {"200": "the page", "404": "unknown code (HTML)", "429": "too many requests"},
+                tags=("customers",),
+            )
+        },
         "/v1/track/{tracking_code}": {
             "get": _op(
                 "Public tracking view: no address, email, phone or last name",
                 None,
-                {"200": "the parcel", "404": "unknown code"},
+                {"200": "the parcel", "404": "unknown code", "429": "too many (Retry-After)"},
                 tags=("customers",),
             )
         },

@@ -13,33 +13,22 @@ from chalicelib import bootstrap
 from chalicelib.api.http import error_response, json_response, route
 from chalicelib.config import settings
 from chalicelib.domain.errors import DepotNotFound, OrderNotFound
-from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.tracking import page
 from chalicelib.tracking.public import public_view
-from chalicelib.tracking.rate_limit import FixedWindowLimiter, RateLimited
+from chalicelib.tracking.rate_limit import RateLimited
 
 tracking = Blueprint(__name__)
-
-REQUESTS_PER_MINUTE = 60
 
 
 def _limit_client() -> None:
     """Count this request against its client's minute (RateLimited past the limit)."""
     context = tracking.current_request.context or {}
     ip = (context.get("identity") or {}).get("sourceIp") or "unknown"
-    limiter = FixedWindowLimiter(
-        bootstrap.client("dynamodb"),
-        settings().main_table,
-        scope="track",
-        limit=REQUESTS_PER_MINUTE,
-    )
-    limiter.hit(ip)
+    bootstrap.tracking_limiter().hit(ip)
 
 
 def _find(tracking_code: str) -> page.Tracking:
-    s = settings()
-    routes = DispatchRepository(bootstrap.client("dynamodb"), s.main_table, s.outbox_table)
-    return page.find(tracking_code, bootstrap.orders(), routes)
+    return page.find(tracking_code, bootstrap.orders(), bootstrap.dispatch_repository())
 
 
 @lru_cache(maxsize=256)

@@ -19,7 +19,9 @@ from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
+from chalicelib.local.sendgrid_fake import SendGridFake
 from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.local.stream_poller import StreamPoller, stream_arn
 
 
 class _Server(ThreadedHTTPServer):
@@ -47,12 +49,16 @@ class LocalRuntime:
         self.demo: DemoData | None = None
         self.workflow: LocalStepFunctions | None = None
         self.scheduler: LocalScheduler | None = None
+        self.sendgrid: SendGridFake | None = None
+        self.notify_poller: StreamPoller | None = None
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
     def start(self) -> LocalRuntime:
         self.aws.start()
+        self.sendgrid = SendGridFake().start()
+        os.environ["LASTMILE_SENDGRID_HOST"] = self.sendgrid.host
         os.environ.update(
             {
                 "LASTMILE_STAGE": "local",
@@ -71,6 +77,17 @@ class LocalRuntime:
         )
         app = app_module().app
         self.workflow, _ = deploy_dispatch(self.aws)
+        self.aws.client("secretsmanager").create_secret(
+            Name=bootstrap.settings().sendgrid_api_key_secret_name, SecretString="SG.local-fake"
+        )
+        # The outbox stream, polled the way Lambda's event source mapping reads it, into the
+        # notify function's own handler.
+        self.notify_poller = StreamPoller(
+            self.aws.client("dynamodbstreams"),
+            stream_arn(self.aws.client("dynamodb"), bootstrap.settings().outbox_table),
+            lambda event: app_module().notify(event, None),
+            region=REGION,
+        ).start()
         if self._seed:
             self.demo = seed()
         if self._fire_schedules:
@@ -98,6 +115,10 @@ class LocalRuntime:
             self._server.shutdown()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.notify_poller is not None:
+            self.notify_poller.stop()
+        if self.sendgrid is not None:
+            self.sendgrid.stop()
         if self.workflow is not None:
             self.workflow.close()
         self.aws.stop()

@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Stack
+from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as _lambda
 from aws_cdk import aws_sns as sns
 from chalice.cdk import Chalice
+from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
 from chalicelib.store.schema import TABLES
@@ -25,6 +27,7 @@ SECRETS_PREFIX = "lastmile"
 
 # The resources `chalice package` names in its template (kept as logical ids by the construct).
 API_HANDLER = "APIHandler"
+NOTIFY_FUNCTION = "notify"  # app.py's outbox stream consumer
 API_ROLE = "DefaultRole"
 REST_API = "RestAPI"
 
@@ -95,10 +98,33 @@ class LastmileStack(Stack):
         # The optimiser (ortools, requirements-optimiser.txt) is its own Lambda function with an
         # isolated package, outside the Chalice app so ortools never reaches the API functions.
         self.dispatch.connect(self.api, api_role=API_ROLE)
+        self._notify()
 
         self._alarms()
         for spec in TABLES:
             CfnOutput(self, f"{spec.logical_id}Name", value=self.tables[spec.env_var].table_name)
+
+    def _notify(self) -> None:
+        """The outbox table's stream feeds the notify function, which reports the records it
+        could not finish (ReportBatchItemFailures) so only those come back."""
+        outbox = next(self.tables[s.env_var] for s in TABLES if s.stream_view)
+        _lambda.EventSourceMapping(
+            self,
+            "NotifyOutboxStream",
+            target=self.api.get_function(to_cfn_resource_name(NOTIFY_FUNCTION)),
+            event_source_arn=outbox.table_stream_arn,
+            starting_position=_lambda.StartingPosition.TRIM_HORIZON,
+            batch_size=25,
+            report_batch_item_failures=True,
+            retry_attempts=50,  # a vendor outage of hours, with backoff, before a record ages out
+            max_record_age=Duration.hours(24),
+        )
+        # SMS go to phone numbers, which have no ARN to scope Publish to.
+        self.api.get_role(API_ROLE).add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"]
+            )
+        )
 
     def _grant_api_role(self) -> None:
         role = self.api.get_role(API_ROLE)
