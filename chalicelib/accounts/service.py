@@ -134,6 +134,10 @@ class AccountService:
         self.merchant(merchant_id)
         self._secrets.set_connection(merchant_id, platform, credentials)
 
+    def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
+        """Which customer messages (type and channel) the merchant switched off."""
+        return self._repo.set_notifications_off(merchant_id, sorted(set(off)))
+
     def merchant_for_stripe_account(self, account_id: str) -> Merchant | None:
         return self._repo.merchant_for_stripe_account(account_id)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
@@ -75,3 +75,47 @@ def order_notifications(order_id: str) -> Any:
     """What the customer was sent about the order, by channel (sent, failed or skipped)."""
     merchant = _merchant()
     return json_response(bootstrap.notifications().list_for_order(order_id, merchant.merchant_id))
+
+
+MESSAGE_TYPES = (
+    "order.confirmed",
+    "order.planned",
+    "order.out_for_delivery",
+    "order.arriving",
+    "order.delayed",
+    "order.delivered",
+    "order.failed",
+    "order.in_locker",
+    "order.cancelled",
+)
+
+
+class SwitchedOffIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal[MESSAGE_TYPES]  # type: ignore[valid-type]
+    channel: Literal["email", "sms"]
+
+
+class NotificationPreferencesIn(BaseModel):
+    """The customer messages to switch off; everything not listed is on."""
+
+    model_config = ConfigDict(extra="forbid")
+    off: list[SwitchedOffIn] = Field(default_factory=list, max_length=40)
+
+
+def _preferences(off: tuple[str, ...]) -> dict[str, Any]:
+    return {"off": [dict(zip(("type", "channel"), entry.split(":"), strict=True)) for entry in off]}
+
+
+@route(merchant_api, "/v1/notification-preferences", methods=["PUT"])
+def put_notification_preferences() -> Any:
+    merchant = _merchant()
+    body = parse_body(merchant_api.current_request, NotificationPreferencesIn)
+    off = [f"{entry.type}:{entry.channel}" for entry in body.off]
+    updated = bootstrap.accounts().set_notifications_off(merchant.merchant_id, off)
+    return json_response(_preferences(updated.notifications_off))
+
+
+@route(merchant_api, "/v1/notification-preferences", methods=["GET"])
+def get_notification_preferences() -> Any:
+    return json_response(_preferences(_merchant().notifications_off))

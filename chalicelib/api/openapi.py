@@ -13,7 +13,7 @@ from chalice import Blueprint
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
 from chalicelib.api.http import json_response, route
-from chalicelib.api.merchant import AmendmentIn
+from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn
 from chalicelib.config import settings
 from chalicelib.intake.canonical import CanonicalOrder
 
@@ -241,6 +241,21 @@ def _paths() -> dict[str, dict[str, Any]]:
                 tags=("storefronts",),
             )
         },
+        "/v1/notification-preferences": {
+            "put": _op(
+                "Switch customer messages off by type and channel (all on by default)",
+                "merchant",
+                {"200": "the preferences", "401": "bad key", "422": "unknown type or channel"},
+                "NotificationPreferencesIn",
+                ("merchant",),
+            ),
+            "get": _op(
+                "The customer messages switched off",
+                "merchant",
+                {"200": "the preferences", "401": "bad key"},
+                tags=("merchant",),
+            ),
+        },
         "/v1/orders/{order_id}/notifications": {
             "get": _op(
                 "What the customer was sent about the order, by channel",
@@ -324,6 +339,7 @@ def document() -> dict[str, Any]:
         FleetIn,
         SecretRotationIn,
         AmendmentIn,
+        NotificationPreferencesIn,
         RouteEventIn,
         ProofUploadIn,
     ):

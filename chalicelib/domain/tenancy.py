@@ -16,6 +16,8 @@ class Merchant:
     depot_id: str
     created_at: str
     stripe_account_id: str | None = None
+    # Customer messages the merchant switched off, as "<type>:<channel>" (all on by default).
+    notifications_off: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,15 @@ class NotificationService:
         if order is None:
             logger.warning("notify: order not found, skipped", order_id=message["order_id"])
             return []
-        notice = self._notice(message_type, message, order)
-        outcomes = [self._deliver(channel, message, order, notice) for channel in Channel]
+        merchant = self._accounts.merchant(order.merchant_id)
+        notice = self._notice(message_type, message, order, merchant.name)
+        switched_off = set(merchant.notifications_off)
+        outcomes = [
+            self._deliver(
+                channel, message, order, notice, f"{message_type}:{channel}" in switched_off
+            )
+            for channel in Channel
+        ]
         deferred = [o for o in outcomes if o.state in (State.RETRY, State.SENDING)]
         if deferred:
             raise DeliveryDeferred(
@@ -130,15 +137,16 @@ class NotificationService:
             )
         return {"order_id": order_id, **by_channel}
 
-    def _notice(self, message_type: str, message: dict[str, Any], order: Order) -> Notice:
-        merchant = self._accounts.merchant(order.merchant_id)
+    def _notice(
+        self, message_type: str, message: dict[str, Any], order: Order, merchant: str
+    ) -> Notice:
         eta = None
         if message_type in _WITH_ETA:
             eta = eta_window(message.get("eta") or order.eta, self._timezone(order))
         return Notice(
             type=message_type,
             first_name=order.customer.first_name,
-            merchant=merchant.name,
+            merchant=merchant,
             tracking_url=tracking_url(self._base_url, order),
             eta=eta,
             reason=message.get("reason"),
@@ -152,7 +160,12 @@ class NotificationService:
             return None  # the window is shown in UTC then
 
     def _deliver(
-        self, channel: Channel, message: dict[str, Any], order: Order, notice: Notice
+        self,
+        channel: Channel,
+        message: dict[str, Any],
+        order: Order,
+        notice: Notice,
+        switched_off: bool = False,
     ) -> Outcome:
         key = delivery_key(order.order_id, str(message["sk"]), channel)
         claimed = self._deliveries.claim(
@@ -169,6 +182,8 @@ class NotificationService:
                 return Outcome(channel, None, f"already {state}")
             # Another attempt holds it (or crashed holding it): come back after its lease.
             return Outcome(channel, State.SENDING, "held by another attempt")
+        if switched_off:
+            return self._skip(key, channel, "switched off by the merchant")
         try:
             return self._attempt(channel, key, order, notice)
         except BaseException:

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.errors import AlreadyExists, DepotNotFound
+from chalicelib.domain.errors import AlreadyExists, DepotNotFound, MerchantNotFound
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
 from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
 
@@ -135,6 +135,22 @@ class TenancyRepository:
             return []
         return [Vehicle(**{**v, "skills": tuple(v.get("skills") or ())}) for v in item["vehicles"]]
 
+    def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
+        try:
+            item = self._client.update_item(
+                TableName=self._table,
+                Key=to_attr(_merchant_key(merchant_id)),
+                UpdateExpression="SET notifications_off = :off",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attr({":off": off}),
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                raise MerchantNotFound(f"no merchant {merchant_id}") from exc
+            raise
+        return _merchant(from_attr(item))
+
     def set_dispatch_policy(self, depot_id: str, policy: dict[str, Any]) -> Depot:
         try:
             item = self._client.update_item(
@@ -161,4 +177,6 @@ def _depot(item: dict[str, Any]) -> Depot:
 
 
 def _merchant(item: dict[str, Any]) -> Merchant:
-    return Merchant(**{k: item[k] for k in Merchant.__dataclass_fields__ if k in item})
+    fields = {k: item[k] for k in Merchant.__dataclass_fields__ if k in item}
+    fields["notifications_off"] = tuple(item.get("notifications_off") or ())
+    return Merchant(**fields)

@@ -91,3 +91,25 @@ def test_a_driven_route_sends_each_message_once_per_channel(runtime: Runtime) ->
     assert Counter(m["channel"] for m in sent) == {"email": 5}
     subjects = [m["subject"] for m in sent]
     assert len(set(subjects)) == 5, subjects
+
+
+def test_a_merchant_switches_a_message_off(runtime: Runtime) -> None:
+    created = runtime.admin(
+        "POST", "/v1/merchants", json={"name": "Quiet Shop", "depot_id": runtime.demo["depot_id"]}
+    ).json()
+    key = created["api_key"]
+    off = {"off": [{"type": "order.confirmed", "channel": "sms"}]}
+    stored = runtime.merchant(key, "PUT", "/v1/notification-preferences", json=off)
+    assert stored.status_code == 200 and stored.json() == off
+    assert runtime.merchant(key, "GET", "/v1/notification-preferences").json() == off
+    bad = {"off": [{"type": "order.teleported", "channel": "sms"}]}
+    assert runtime.merchant(key, "PUT", "/v1/notification-preferences", json=bad).status_code == 422
+
+    body = an_order(external_id="quiet-1")
+    body["customer"] = {"name": "Mary Somerville", "email": "mary@example.com", "phone": PHONE}
+    order_id = runtime.merchant(key, "POST", "/v1/orders", json=body).json()["order_id"]
+
+    sent = messages_for(runtime, order_id, expected=1)
+    assert [m["channel"] for m in sent] == ["email"]
+    [sms] = runtime.merchant(key, "GET", f"/v1/orders/{order_id}/notifications").json()["sms"]
+    assert (sms["state"], sms["reason"]) == ("skipped", "switched off by the merchant")
