@@ -1,0 +1,204 @@
+"""Merchants' webhook endpoints: registering (URL rules, a signing secret shown once), listing,
+deleting, re-enabling one that was disabled for failing."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.webhooks_out.events import EVENT_TYPES
+
+MAX_ENDPOINTS = 10
+MAX_URL_LENGTH = 2048
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class EndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+
+
+class EndpointLimitReached(Conflict):
+    code = "webhook_endpoint_limit"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    endpoint_id: str
+    merchant_id: str
+    url: str
+    types: tuple[str, ...]
+    created_at: str
+    disabled_at: str | None = None
+    disabled_reason: str | None = None
+    failing_since: str | None = None  # first failed attempt since the last success
+    abandoned_in_a_row: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and event_type in self.types
+
+    @property
+    def healthy(self) -> bool:
+        return self.failing_since is None and self.abandoned_in_a_row == 0
+
+    def view(self) -> dict[str, Any]:
+        """How the merchant sees it (never with its secret)."""
+        shown: dict[str, Any] = {
+            "endpoint_id": self.endpoint_id,
+            "url": self.url,
+            "types": list(self.types),
+            "created_at": self.created_at,
+            "enabled": self.enabled,
+        }
+        if self.disabled_at:
+            shown |= {"disabled_at": self.disabled_at, "disabled_reason": self.disabled_reason}
+        if self.failing_since:
+            shown["failing_since"] = self.failing_since
+        return shown
+
+
+def new_endpoint_id() -> str:
+    return f"ep_{secrets.token_hex(10)}"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def check_url(url: str, *, allow_loopback: bool = False) -> str:
+    """The URL if lastmile may POST to it: https to a public host; plain http only to this
+    machine, and only where `allow_loopback` (local runtime, tests)."""
+    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
+        raise ValidationFailed(f"url: required, at most {MAX_URL_LENGTH} characters", field="url")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError on a malformed port)
+    except ValueError as exc:
+        raise ValidationFailed(f"url: not a valid URL ({exc})", field="url") from exc
+    if parts.username or parts.password:
+        raise ValidationFailed("url: must not carry credentials", field="url")
+    if not host:
+        raise ValidationFailed("url: must name a host", field="url")
+    if host in _LOOPBACK_HOSTS:
+        if allow_loopback and parts.scheme in ("http", "https"):
+            return url
+        raise ValidationFailed("url: must not point at this machine", field="url")
+    if parts.scheme != "https":
+        raise ValidationFailed("url: must be https", field="url")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url  # a host name
+    if not address.is_global:
+        raise ValidationFailed("url: must not be a private or reserved address", field="url")
+    return url
+
+
+def check_types(types: Iterable[str] | None) -> tuple[str, ...]:
+    """The subscribed event types (all when None), in the documented order."""
+    if types is None:
+        return EVENT_TYPES
+    wanted = set(types)
+    unknown = sorted(wanted - set(EVENT_TYPES))
+    if unknown:
+        raise ValidationFailed(
+            f"types: unknown {', '.join(unknown)}; known are {', '.join(EVENT_TYPES)}",
+            field="types",
+        )
+    if not wanted:
+        raise ValidationFailed("types: subscribe to at least one type", field="types")
+    return tuple(t for t in EVENT_TYPES if t in wanted)
+
+
+class EndpointStore(Protocol):
+    def add(self, endpoint: Endpoint, limit: int) -> None: ...
+
+    def list(self, merchant_id: str) -> list[Endpoint]: ...
+
+    def get(self, merchant_id: str, endpoint_id: str) -> Endpoint | None: ...
+
+    def remove(self, merchant_id: str, endpoint_id: str) -> None: ...
+
+    def enable(self, merchant_id: str, endpoint_id: str) -> Endpoint: ...
+
+
+class SecretStore(Protocol):
+    def create(self, merchant_id: str, endpoint_id: str, secret: str) -> None: ...
+
+    def delete(self, merchant_id: str, endpoint_id: str) -> None: ...
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class EndpointService:
+    def __init__(
+        self,
+        store: EndpointStore,
+        secrets: SecretStore,
+        *,
+        allow_loopback: bool = False,
+        max_endpoints: int = MAX_ENDPOINTS,
+        now: Callable[[], str] = _now_iso,
+    ) -> None:
+        self._store = store
+        self._secrets = secrets
+        self._allow_loopback = allow_loopback
+        self._max = max_endpoints
+        self._now = now
+
+    def register(
+        self, merchant_id: str, url: str, types: Iterable[str] | None = None
+    ) -> tuple[Endpoint, str]:
+        """A new endpoint and its signing secret (returned this once, kept in Secrets Manager).
+        Raises ValidationFailed for a URL or type not allowed, EndpointLimitReached past 10."""
+        endpoint = Endpoint(
+            endpoint_id=new_endpoint_id(),
+            merchant_id=merchant_id,
+            url=check_url(url, allow_loopback=self._allow_loopback),
+            types=check_types(types),
+            created_at=self._now(),
+        )
+        if len(self._store.list(merchant_id)) >= self._max:  # early; add() enforces it
+            raise EndpointLimitReached(f"a merchant has at most {self._max} webhook endpoints")
+        secret = new_secret()
+        # The secret first: an endpoint without its secret could not be signed for.
+        self._secrets.create(merchant_id, endpoint.endpoint_id, secret)
+        try:
+            self._store.add(endpoint, self._max)
+        except BaseException:
+            self._secrets.delete(merchant_id, endpoint.endpoint_id)
+            raise
+        return endpoint, secret
+
+    def list(self, merchant_id: str) -> list[Endpoint]:
+        return self._store.list(merchant_id)
+
+    def get(self, merchant_id: str, endpoint_id: str) -> Endpoint:
+        endpoint = self._store.get(merchant_id, endpoint_id)
+        if endpoint is None:
+            raise EndpointNotFound(f"no webhook endpoint {endpoint_id}")
+        return endpoint
+
+    def delete(self, merchant_id: str, endpoint_id: str) -> None:
+        """Remove the endpoint (EndpointNotFound if it is not this merchant's) and its secret;
+        its pending retries are abandoned when they come due."""
+        self._store.remove(merchant_id, endpoint_id)
+        self._secrets.delete(merchant_id, endpoint_id)
+
+    def enable(self, merchant_id: str, endpoint_id: str) -> Endpoint:
+        """Deliver to a disabled endpoint again, its failure record cleared."""
+        return self._store.enable(merchant_id, endpoint_id)

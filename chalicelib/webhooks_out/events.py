@@ -1,0 +1,66 @@
+"""What a merchant's endpoint receives: the event body (order facts, no customer PII), its
+Standard Webhooks message id and signature headers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from chalicelib.domain.order import Order
+
+EVENT_TYPES: tuple[str, ...] = (
+    "order.confirmed",
+    "order.planned",
+    "order.out_for_delivery",
+    "order.arriving",
+    "order.delayed",
+    "order.delivered",
+    "order.failed",
+    "order.cancelled",
+    "order.in_locker",
+)
+
+
+def message_id(order_id: str, message_sk: str) -> str:
+    """The same id for every attempt (and every endpoint) of one outbox message, so a receiver
+    can recognise a retry it already processed."""
+    digest = hashlib.sha256(f"{order_id}|{message_sk}".encode()).hexdigest()
+    return f"msg_{digest[:32]}"
+
+
+def event_body(message: Mapping[str, Any], order: Order, tracking_url: str) -> str:
+    """The JSON body: `{type, timestamp, data}`. The order's address, email, phone and name stay
+    out on purpose: the merchant has them, and a webhook URL is easier to leak than its API."""
+    data: dict[str, Any] = {
+        "order_id": order.order_id,
+        "external_id": order.external_id,
+        "status": str(message.get("status") or order.status),
+        "tracking_code": order.tracking_code,
+        "tracking_url": tracking_url,
+    }
+    for optional in ("eta", "reason"):
+        if message.get(optional):
+            data[optional] = message[optional]
+    body = {
+        "type": message["type"],
+        "timestamp": message.get("at") or order.updated_at,
+        "data": data,
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def signed_headers(secret: str, msg_id: str, at: datetime, body: str) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt (signed at the attempt's time)."""
+    at = at.astimezone(UTC)
+    return {
+        "content-type": "application/json",
+        "user-agent": "lastmile-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+    }

@@ -1,0 +1,54 @@
+"""Customer notifications and merchant webhooks consume the same outbox record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chalicelib.notify.consumer import consume
+from chalicelib.store.dynamo import to_attr
+from chalicelib.webhooks_out.outbox import each
+
+
+class Recorder:
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.seen: list[str] = []
+        self.fail = fail
+
+    def __call__(self, message: dict[str, Any]) -> None:
+        self.seen.append(message["sk"])
+        if self.fail:
+            raise self.fail
+
+
+def record(seq: str, sk: str) -> dict[str, Any]:
+    return {
+        "eventName": "INSERT",
+        "dynamodb": {"SequenceNumber": seq, "NewImage": to_attr({"pk": "ORDER#o", "sk": sk})},
+    }
+
+
+def test_every_handler_gets_every_message() -> None:
+    notify, hooks = Recorder(), Recorder()
+
+    answer = consume({"Records": [record("1", "a"), record("2", "b")]}, each(notify, hooks))
+
+    assert answer == {"batchItemFailures": []}
+    assert notify.seen == hooks.seen == ["a", "b"]
+
+
+def test_a_failing_notification_does_not_hold_back_the_webhooks_and_the_record_is_retried() -> None:
+    notify, hooks = Recorder(fail=RuntimeError("sendgrid down")), Recorder()
+
+    answer = consume({"Records": [record("1", "a"), record("2", "b")]}, each(notify, hooks))
+
+    assert hooks.seen == ["a"]  # given the message although notify raised first
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "1"}, {"itemIdentifier": "2"}]}
+
+
+def test_the_first_error_is_raised_after_all_handlers_ran() -> None:
+    first, second = Recorder(fail=ValueError("one")), Recorder(fail=KeyError("two"))
+    with pytest.raises(ValueError, match="one"):
+        each(first, second)({"sk": "a"})
+    assert second.seen == ["a"]
