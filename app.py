@@ -18,6 +18,7 @@ from chalicelib.api.webhooks import webhooks
 from chalicelib.config import settings
 from chalicelib.dispatch.optimiser import handler as optimiser
 from chalicelib.notify.consumer import consume
+from chalicelib.webhooks_out.outbox import each
 
 app = Chalice(app_name="lastmile")
 logger = Logger(service="lastmile")
@@ -97,8 +98,25 @@ def dispatch_tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="notify")
 def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The outbox table's stream (an event source mapping with ReportBatchItemFailures, made by
-    the CDK app): each message's email and SMS, once per channel (chalicelib/notify)."""
-    return consume(event, bootstrap.notifications().handle)
+    the CDK app): each message's email and SMS, once per channel (chalicelib/notify), and the
+    merchant's webhooks (chalicelib/webhooks_out). Neither's failure holds the other back."""
+    hooks = bootstrap.webhooks_out()
+    # Close to the timeout, first attempts are left to `webhook_retries` (due at once).
+    attempt_now = context is None or context.get_remaining_time_in_millis() > 30_000
+
+    def webhooks(message: dict[str, Any]) -> None:
+        hooks.enqueue(message, attempt_now=attempt_now)
+
+    return consume(event, each(bootstrap.notifications().handle, webhooks))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_retries")
+@logger.inject_lambda_context
+def webhook_retries(event: Any, context: Any) -> dict[str, Any]:
+    """Merchant webhook deliveries due for another attempt (chalicelib/webhooks_out)."""
+    outcomes = bootstrap.webhooks_out().retry_due()
+    states = [o.state for o in outcomes]
+    return {"attempted": len(states), **{s: states.count(s) for s in set(states)}}
 
 
 # `optimiser` (imported above) is the optimiser function's entry point: deployed by the CDK app

@@ -39,6 +39,12 @@ from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
+from chalicelib.webhooks_out.delivery_store import DeliveryLog as WebhookDeliveryLog
+from chalicelib.webhooks_out.dispatcher import WebhookDispatcher
+from chalicelib.webhooks_out.endpoint_secrets import EndpointSecrets
+from chalicelib.webhooks_out.endpoint_store import EndpointRepository
+from chalicelib.webhooks_out.endpoints import EndpointService
+from chalicelib.webhooks_out.http_sender import RequestsSender
 
 # Standard retry mode retries throttling and 5xx with backoff before we ever see them.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=50)
@@ -192,6 +198,37 @@ def tracking_limiter() -> FixedWindowLimiter:
     return FixedWindowLimiter(client("dynamodb"), settings().main_table, scope="track", limit=60)
 
 
+@cache
+def endpoint_secrets() -> EndpointSecrets:
+    return EndpointSecrets(client("secretsmanager"), settings().secrets_prefix)
+
+
+@cache
+def endpoint_repository() -> EndpointRepository:
+    return EndpointRepository(client("dynamodb"), settings().main_table)
+
+
+@cache
+def webhook_endpoints() -> EndpointService:
+    """Merchants' webhook endpoints; plain-http loopback URLs only on the local stage."""
+    return EndpointService(
+        endpoint_repository(), endpoint_secrets(), allow_loopback=settings().is_local
+    )
+
+
+@cache
+def webhooks_out() -> WebhookDispatcher:
+    s = settings()
+    return WebhookDispatcher(
+        endpoints=endpoint_repository(),
+        deliveries=WebhookDeliveryLog(client("dynamodb"), s.main_table),
+        secrets=endpoint_secrets(),
+        orders=order_repository(),
+        sender=RequestsSender(),
+        public_base_url=s.public_base_url,
+    )
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -209,5 +246,9 @@ def reset() -> None:
         notifications,
         dispatch_repository,
         tracking_limiter,
+        endpoint_secrets,
+        endpoint_repository,
+        webhook_endpoints,
+        webhooks_out,
     ):
         built.cache_clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from chalice import Blueprint
+from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import bootstrap
@@ -119,3 +119,55 @@ def put_notification_preferences() -> Any:
 @route(merchant_api, "/v1/notification-preferences", methods=["GET"])
 def get_notification_preferences() -> Any:
     return json_response(_preferences(_merchant().notifications_off))
+
+
+WebhookEventType = Literal[
+    "order.confirmed",
+    "order.planned",
+    "order.out_for_delivery",
+    "order.arriving",
+    "order.delayed",
+    "order.delivered",
+    "order.failed",
+    "order.cancelled",
+    "order.in_locker",
+]  # the same as chalicelib.webhooks_out.events.EVENT_TYPES
+
+
+class WebhookEndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048, description="https URL lastmile POSTs order events to")
+    types: list[WebhookEventType] | None = Field(
+        default=None, min_length=1, description="event types to receive; all when left out"
+    )
+
+
+@route(merchant_api, "/v1/webhook-endpoints", methods=["POST"])
+def create_webhook_endpoint() -> Any:
+    """A new endpoint and its signing secret (Standard Webhooks), shown this once."""
+    merchant = _merchant()
+    body = parse_body(merchant_api.current_request, WebhookEndpointIn)
+    endpoint, secret = bootstrap.webhook_endpoints().register(
+        merchant.merchant_id, body.url, body.types
+    )
+    return json_response(endpoint.view() | {"secret": secret}, status=201)
+
+
+@route(merchant_api, "/v1/webhook-endpoints", methods=["GET"])
+def list_webhook_endpoints() -> Any:
+    endpoints = bootstrap.webhook_endpoints().list(_merchant().merchant_id)
+    return json_response({"endpoints": [e.view() for e in endpoints]})
+
+
+@route(merchant_api, "/v1/webhook-endpoints/{endpoint_id}", methods=["DELETE"])
+def delete_webhook_endpoint(endpoint_id: str) -> Any:
+    bootstrap.webhook_endpoints().delete(_merchant().merchant_id, endpoint_id)
+    return Response(body="", status_code=204)
+
+
+@route(merchant_api, "/v1/webhook-endpoints/{endpoint_id}/enable", methods=["POST"])
+def enable_webhook_endpoint(endpoint_id: str) -> Any:
+    """Deliver again to an endpoint disabled for failing."""
+    endpoint = bootstrap.webhook_endpoints().enable(_merchant().merchant_id, endpoint_id)
+    return json_response(endpoint.view())

@@ -13,7 +13,7 @@ from chalice import Blueprint
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
 from chalicelib.api.http import json_response, route
-from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn
+from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn
 from chalicelib.config import settings
 from chalicelib.intake.canonical import CanonicalOrder
 
@@ -268,6 +268,44 @@ def _paths() -> dict[str, dict[str, Any]]:
                 tags=("merchant",),
             )
         },
+        "/v1/webhook-endpoints": {
+            "post": _op(
+                "Register a webhook endpoint for order events: 201 {endpoint_id, url, types, "
+                "secret} (the Standard Webhooks signing secret, shown once)",
+                "merchant",
+                {
+                    "201": "created",
+                    "400": "body is not JSON",
+                    "401": "bad key",
+                    "409": "10 endpoints already",
+                    "422": "invalid url or type (named)",
+                },
+                "WebhookEndpointIn",
+                ("merchant",),
+            ),
+            "get": _op(
+                "The merchant's webhook endpoints (no secrets), with any disabled_at and reason",
+                "merchant",
+                {"200": "{endpoints: [...]}", "401": "bad key"},
+                tags=("merchant",),
+            ),
+        },
+        "/v1/webhook-endpoints/{endpoint_id}": {
+            "delete": _op(
+                "Delete a webhook endpoint and its secret",
+                "merchant",
+                {"204": "deleted", "401": "bad key", "404": "no such endpoint"},
+                tags=("merchant",),
+            )
+        },
+        "/v1/webhook-endpoints/{endpoint_id}/enable": {
+            "post": _op(
+                "Deliver again to an endpoint disabled after failing",
+                "merchant",
+                {"200": "the endpoint", "401": "bad key", "404": "no such endpoint"},
+                tags=("merchant",),
+            )
+        },
         "/v1/routes/{route_id}/events": {
             "post": _op(
                 "A driver's event on the route (departed, arrived, delivered, failed, "
@@ -340,6 +378,7 @@ def document() -> dict[str, Any]:
         SecretRotationIn,
         AmendmentIn,
         NotificationPreferencesIn,
+        WebhookEndpointIn,
         RouteEventIn,
         ProofUploadIn,
     ):
