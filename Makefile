@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint types unit infra bench clean
+.PHONY: run test lint types unit infra bench clean browser
 
 $(STAMP): pyproject.toml requirements.txt requirements-optimiser.txt requirements-dev.txt
 	@py=$$(scripts/find-python312) && \
@@ -13,6 +15,15 @@ $(STAMP): pyproject.toml requirements.txt requirements-optimiser.txt requirement
 	$(PY) -m pip install -qq --upgrade pip
 	$(PY) -m pip install -qq -e '.[routing,dev]'
 	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (driven by Playwright's Python package; no download of
+# Playwright's own browsers). Installed only when missing.
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	  -o Dpkg::Use-Pty=0 chromium >/dev/null
+
+browser: $(CHROMIUM)
 
 run: $(STAMP)
 	PORT=$(PORT) $(VENV)/bin/python -m chalicelib.local
@@ -30,7 +41,7 @@ unit: $(STAMP)
 infra: $(STAMP)
 	scripts/synth
 
-test: lint types infra $(STAMP)
+test: lint types infra $(STAMP) $(CHROMIUM)
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)

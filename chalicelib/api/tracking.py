@@ -3,21 +3,45 @@ rate limited per client."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
+from urllib.parse import parse_qs
 
 from chalice import Blueprint
 from chalice.app import Response
+from pydantic import BaseModel, Field, StrictInt
 
 from chalicelib import bootstrap
-from chalicelib.api.http import error_response, json_response, route
+from chalicelib.api.http import (
+    error_response,
+    json_response,
+    parse_body,
+    raw_body,
+    route,
+    status_of,
+)
 from chalicelib.config import settings
-from chalicelib.domain.errors import DepotNotFound, OrderNotFound
-from chalicelib.tracking import page
+from chalicelib.domain.errors import DepotNotFound, DomainError, NotFound, OrderNotFound
+from chalicelib.tracking import feedback, page
 from chalicelib.tracking.public import public_view
 from chalicelib.tracking.rate_limit import RateLimited
 
 tracking = Blueprint(__name__)
+
+FORM = ["application/x-www-form-urlencoded"]
+
+
+class FeedbackIn(BaseModel):
+    """A customer's rating of a delivered parcel, with an optional comment."""
+
+    rating: StrictInt = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=feedback.MAX_COMMENT)
+
+
+@cache
+def _feedback_store() -> feedback.FeedbackStore:
+    # Built lazily once per container, like bootstrap's own (bootstrap.feedback_store() later).
+    return feedback.FeedbackStore(bootstrap.client("dynamodb"), settings().main_table)
 
 
 def _limit_client() -> None:
@@ -57,23 +81,109 @@ def track(tracking_code: str) -> Any:
     return json_response(view, headers={"Cache-Control": "no-store"})
 
 
+@route(tracking, "/v1/track/{tracking_code}/feedback", methods=["POST"])
+def track_feedback(tracking_code: str) -> Any:
+    try:
+        _limit_client()
+    except RateLimited as exc:
+        limited = error_response(exc)
+        limited.headers["Retry-After"] = str(exc.retry_after)
+        return limited
+    body = parse_body(tracking.current_request, FeedbackIn)
+    found = _find(tracking_code)
+    given = feedback.give_feedback(found.order, body.rating, body.comment, _feedback_store())
+    return json_response({"rating": given.rating, "comment": given.comment, "at": given.at}, 201)
+
+
+def _rate_limited_page(exc: RateLimited) -> Response:
+    headers = page.headers() | {"Retry-After": str(exc.retry_after)}
+    return _html(page.render_rate_limited(exc.retry_after), 429, headers)
+
+
 @route(tracking, "/track/{tracking_code}", methods=["GET"])
 def track_page(tracking_code: str) -> Any:
     try:
         _limit_client()
     except RateLimited as exc:
-        headers = page.headers() | {"Retry-After": str(exc.retry_after)}
-        return _html(page.render_rate_limited(exc.retry_after), 429, headers)
+        return _rate_limited_page(exc)
     try:
         found = _find(tracking_code)
     except OrderNotFound:
         return _html(page.render_not_found(), 404)
+    given = _feedback_store().get(found.order.order_id) if feedback.can_rate(found.order) else None
     html = page.render_page(
         found,
         base_url=settings().public_base_url,
         timezone=_depot_timezone(found.order.depot_id),
+        feedback=given,
     )
     return _html(html, 200)
+
+
+def _form() -> dict[str, str]:
+    """The posted form's fields, the first value of each."""
+    fields = parse_qs(raw_body(tracking.current_request).decode(errors="replace"))
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _page_path(tracking_code: str) -> str:
+    """The tracking page's path as this client reached it (so a stage or base path in front of
+    /track stays), from the form's path: /track/{code}/feedback -> /track/{code}."""
+    path = str((tracking.current_request.context or {}).get("path") or "")
+    return path.rsplit("/", 1)[0] if path.count("/") > 2 else f"/track/{tracking_code}"
+
+
+def _back_to_page(tracking_code: str) -> Response:
+    headers: dict[str, str | list[str]] = {**page.headers(), "Location": _page_path(tracking_code)}
+    return Response(body="", status_code=303, headers=headers)
+
+
+def _refused(exc: DomainError, tracking_code: str) -> Response:
+    """A form's refusal as a page, at the status its error's family means."""
+    if isinstance(exc, NotFound):
+        return _html(page.render_not_found(), 404)
+    status = status_of(exc)
+    if isinstance(exc, feedback.FeedbackAlreadyGiven):
+        title = "We already have your feedback"
+    elif status == 409:
+        title = "This cannot be done now"
+    else:
+        title = "Please check your answer"
+    text = exc.message
+    return _html(page.render_message(title, text, back=_page_path(tracking_code)), status)
+
+
+@route(tracking, "/track/{tracking_code}/feedback", methods=["POST"], content_types=FORM)
+def track_page_feedback(tracking_code: str) -> Any:
+    try:
+        _limit_client()
+        form = _form()
+        found = _find(tracking_code)
+        feedback.give_feedback(
+            found.order, form.get("rating"), form.get("comment"), _feedback_store()
+        )
+    except RateLimited as exc:
+        return _rate_limited_page(exc)
+    except DomainError as exc:
+        return _refused(exc, tracking_code)
+    return _back_to_page(tracking_code)
+
+
+@route(tracking, "/track/{tracking_code}/reschedule", methods=["POST"], content_types=FORM)
+def track_page_reschedule(tracking_code: str) -> Any:
+    try:
+        _limit_client()
+        form = _form()
+        found = _find(tracking_code)
+        zone, _ = page.zone(_depot_timezone(found.order.depot_id))
+        feedback.reschedule(
+            found.order, found.timeline, form.get("date"), bootstrap.order_repository(), zone=zone
+        )
+    except RateLimited as exc:
+        return _rate_limited_page(exc)
+    except DomainError as exc:
+        return _refused(exc, tracking_code)
+    return _back_to_page(tracking_code)
 
 
 @route(tracking, "/health", methods=["GET"])

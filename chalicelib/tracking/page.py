@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
 from typing import Any, Protocol
@@ -18,6 +18,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from chalicelib.domain.dispatch import PlannedRoute
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
+from chalicelib.tracking.feedback import (
+    MAX_COMMENT,
+    RATINGS,
+    Feedback,
+    can_rate,
+    can_reschedule,
+    offered_days,
+)
 from chalicelib.tracking.public import eta_window
 
 S = OrderStatus
@@ -112,7 +120,8 @@ def stylesheet() -> str:
 @cache
 def headers() -> dict[str, str]:
     """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
-    lets the page load nothing but its own inline stylesheet and data: images."""
+    lets the page load nothing but its own inline stylesheet and data: images, and post its
+    forms (rating, another day) nowhere but back to this site."""
     digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()
     policy = "; ".join(
         (
@@ -120,7 +129,7 @@ def headers() -> dict[str, str]:
             "img-src 'self' data:",
             f"style-src 'sha256-{digest}'",
             "base-uri 'none'",
-            "form-action 'none'",
+            "form-action 'self'",
             "frame-ancestors 'none'",
         )
     )
@@ -133,7 +142,8 @@ def headers() -> dict[str, str]:
     }
 
 
-def _zone(name: str | None) -> tuple[tzinfo, str]:
+def zone(name: str | None) -> tuple[tzinfo, str]:
+    """The depot's zone and its label; UTC when unknown (and the page then says UTC)."""
     if not name:
         return UTC, "UTC"
     try:
@@ -149,21 +159,38 @@ def _local(iso: str, zone: tzinfo) -> datetime:
     return moment.astimezone(zone)
 
 
-def _day(moment: datetime) -> str:
+def _day(moment: date) -> str:
     return f"{moment:%a} {moment.day} {moment:%b}"
 
 
-def page_context(tracking: Tracking, *, base_url: str, timezone: str | None) -> dict[str, Any]:
-    """What the template shows, already in words and local times; nothing private in it."""
+def _window(order: Order, here: tzinfo) -> dict[str, str] | None:
+    if not order.delivery.window:
+        return None
+    start = _local(order.delivery.window.start, here)
+    end = _local(order.delivery.window.end, here)
+    return {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
+
+
+def page_context(
+    tracking: Tracking,
+    *,
+    base_url: str,
+    timezone: str | None,
+    feedback: Feedback | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """What the template shows, already in words and local times; nothing private in it.
+    `feedback` is the customer's rating if given; `now` dates the days offered after a failed
+    attempt."""
     order = tracking.order
-    zone, zone_label = _zone(timezone)
+    here, zone_label = zone(timezone)
     eta = None
     if order.eta and order.status in SHOWS_ETA:
-        start, end = (m.astimezone(zone) for m in eta_window(order.eta))
+        start, end = (m.astimezone(here) for m in eta_window(order.eta))
         eta = {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
     events = []
     for event in tracking.timeline:
-        at = _local(event.at, zone)
+        at = _local(event.at, here)
         events.append(
             {"words": STATUS_WORDS.get(event.status, str(event.status)), "day": _day(at)}
             | {"time": f"{at:%H:%M}", "status": str(event.status)}
@@ -184,15 +211,41 @@ def page_context(tracking: Tracking, *, base_url: str, timezone: str | None) -> 
             order.delivery.locker_id if order.delivery.type is DeliveryType.LOCKER else None
         ),
         "zone_label": zone_label,
+        "rating": (
+            {"given": feedback.rating if feedback else None, "options": list(RATINGS)}
+            if can_rate(order)
+            else None
+        ),
+        "max_comment": MAX_COMMENT,
+        "reschedule": (
+            {
+                "days": [
+                    {"value": day.isoformat(), "label": _day(day)}
+                    for day in offered_days(now or datetime.now(UTC), here)
+                ],
+                "chosen": _window(order, here),
+            }
+            if can_reschedule(order, tracking.timeline)
+            else None
+        ),
         "tracking_code": order.tracking_code,
         "qr": qr_data_uri(url),
         "css": stylesheet(),
     }
 
 
-def render_page(tracking: Tracking, *, base_url: str, timezone: str | None = None) -> str:
+def render_page(
+    tracking: Tracking,
+    *,
+    base_url: str,
+    timezone: str | None = None,
+    feedback: Feedback | None = None,
+    now: datetime | None = None,
+) -> str:
     """The tracking page of an order; times in `timezone` (the depot's), else in UTC."""
-    context = page_context(tracking, base_url=base_url, timezone=timezone)
+    context = page_context(
+        tracking, base_url=base_url, timezone=timezone, feedback=feedback, now=now
+    )
     return _environment().get_template("page.html.j2").render(context)
 
 
@@ -205,4 +258,13 @@ def render_rate_limited(retry_after: int) -> str:
         _environment()
         .get_template("rate_limited.html.j2")
         .render(css=stylesheet(), retry_after=retry_after)
+    )
+
+
+def render_message(title: str, text: str, *, back: str | None = None) -> str:
+    """A short page answering a form (already rated, a bad day chosen), with a link back."""
+    return (
+        _environment()
+        .get_template("message.html.j2")
+        .render(css=stylesheet(), title=title, text=text, back=back)
     )

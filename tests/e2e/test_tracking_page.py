@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import boto3
 import pytest
@@ -156,3 +158,194 @@ def test_the_61st_request_of_a_minute_from_one_client_is_429(runtime: Runtime) -
     _, [counter] = counters(runtime)
     assert counter["hits"] == {"N": "60"}
     assert int(counter["expires_at"]["N"]) > time.time(), "the counter expires by TTL"
+
+
+# -- rating after delivery, another day after a failed attempt --------------------------------
+
+ZED = ("Zanzibarovic", "Quokka Lane", "ZZ9 9ZZ", "zed.private@example.com", "7700900999")
+
+
+def a_private_order(external_id: str, lat: float, lng: float) -> dict[str, Any]:
+    """An order whose private details are distinctive enough to be searched for in a page."""
+    body = an_order(
+        external_id=external_id,
+        customer={
+            "name": "Zed Zanzibarovic",
+            "email": "zed.private@example.com",
+            "phone": "+447700900999",
+        },
+    )
+    body["address"] |= {
+        "line1": "77 Quokka Lane",
+        "city": "Bristol",
+        "postcode": "ZZ9 9ZZ",
+        "lat": lat,
+        "lng": lng,
+    }
+    return body
+
+
+def delivered_and_failed(runtime: Runtime) -> dict[str, str]:
+    """Two orders of Zed's on one dispatched route in a London depot: the first delivered, the
+    second failed (not home) and so back to ready; their tracking codes."""
+    depot = runtime.admin(
+        "POST",
+        "/v1/depots",
+        json={
+            "name": "Tracking depot",
+            "lat": 51.5,
+            "lng": -0.12,
+            "timezone": "Europe/London",
+            "dispatch": {"time_limit_s": 5},
+        },
+    ).json()["depot_id"]
+    start = datetime.now(UTC).replace(microsecond=0)
+    shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
+    van = {"vehicle_id": "van-0", "profile": "van", "shift": shift}
+    van["capacity"] = {"parcels": 50, "weight_kg": 500}
+    assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": [van]}).ok
+    merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Zed's", "depot_id": depot})
+    key = merchant.json()["api_key"]
+    codes = []
+    for n in range(2):
+        body = a_private_order(f"zed-{depot}-{n}", 51.5 + 0.004 * (n + 1), -0.12 + 0.003 * n)
+        created = runtime.merchant(key, "POST", "/v1/orders", json=body)
+        assert created.status_code == 201, created.text
+        codes.append(created.json()["tracking_code"])
+    run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
+    for _ in range(240):
+        run = runtime.admin("GET", f"/v1/dispatch-runs/{run_id}").json()
+        if run["status"] != "running":
+            break
+        time.sleep(0.25)
+    assert run["status"] == "succeeded", run
+    [route] = run["routes"]
+    assert post(runtime, route, type="departed", event_id="z-dep").status_code == 202
+    by_code = {}
+    for stop in route["stops"]:
+        found = runtime.merchant(key, "GET", f"/v1/orders/{stop['order_id']}").json()
+        by_code[found["tracking_code"]] = stop["order_id"]
+    delivered_id, failed_id = by_code[codes[0]], by_code[codes[1]]
+    done = post(runtime, route, type="delivered", event_id="z-dlv", order_id=delivered_id)
+    assert done.status_code == 202, done.text
+    missed = post(
+        runtime, route, type="failed", event_id="z-fail", order_id=failed_id, reason="not_home"
+    )
+    assert missed.status_code == 202 and missed.json()["status"] == "ready", missed.text
+    return {"delivered": codes[0], "failed": codes[1], "api_key": key, "failed_id": failed_id}
+
+
+@pytest.fixture(scope="module")
+def zeds(runtime: Runtime) -> dict[str, str]:
+    return delivered_and_failed(runtime)
+
+
+def form(runtime: Runtime, code: str, action: str, **fields: Any) -> requests.Response:
+    return requests.post(
+        runtime.url(f"/track/{code}/{action}"), data=fields, allow_redirects=False, timeout=10
+    )
+
+
+def assert_nothing_private(html: str) -> None:
+    for private in ZED:
+        assert private not in html, private
+
+
+def test_a_delivered_parcel_is_rated_once_from_the_page(
+    runtime: Runtime, zeds: dict[str, str]
+) -> None:
+    code = zeds["delivered"]
+    before = page(runtime, code)
+    assert "How did we do?" in before.text and f'action="{code}/feedback"' in before.text
+    assert "form-action 'self'" in before.headers["Content-Security-Policy"]
+    assert_nothing_private(before.text)
+
+    bad = form(runtime, code, "feedback", rating="9", comment="hm")
+    assert bad.status_code == 422 and "text/html" in bad.headers["Content-Type"]
+    assert "1 to 5" in bad.text and f'href="/track/{code}"' in bad.text
+    too_long = form(runtime, code, "feedback", rating="4", comment="x" * 501)
+    assert too_long.status_code == 422
+    assert "How did we do?" in page(runtime, code).text, "nothing stored by a refusal"
+
+    sent = form(runtime, code, "feedback", rating="4", comment="Friendly driver")
+    assert sent.status_code == 303, sent.text
+    assert sent.headers["Location"] == f"/track/{code}"
+    after = page(runtime, code)
+    assert "You rated this delivery 4 out of 5" in after.text and "How did we do?" not in after.text
+    assert_nothing_private(after.text)
+
+    again = form(runtime, code, "feedback", rating="1")
+    assert again.status_code == 409
+    assert "We already have your feedback" in again.text
+    assert_nothing_private(again.text)
+    twin = requests.post(runtime.url(f"/v1/track/{code}/feedback"), json={"rating": 2}, timeout=10)
+    assert twin.status_code == 409 and twin.json()["error"]["code"] == "feedback_already_given"
+    assert "4 out of 5" in page(runtime, code).text, "the first rating stays"
+
+
+def test_the_json_twin_rates_and_refuses_bad_ratings_and_unfinished_parcels(
+    runtime: Runtime, zeds: dict[str, str]
+) -> None:
+    url = runtime.url(f"/v1/track/{zeds['failed']}/feedback")
+    assert requests.post(url, json={"rating": 5}, timeout=10).status_code == 409, "not delivered"
+    for bad in (
+        {"rating": 0},
+        {"rating": 6},
+        {"rating": "5"},
+        {},
+        {"rating": 3, "comment": "x" * 501},
+    ):
+        refused = requests.post(url, json=bad, timeout=10)
+        assert refused.status_code == 422, (bad, refused.text)
+    unknown = runtime.url("/v1/track/NOSUCHCODE000000/feedback")
+    assert requests.post(unknown, json={"rating": 5}, timeout=10).status_code == 404
+    assert form(runtime, "NOSUCHCODE000000", "feedback", rating="5").status_code == 404
+
+    fresh = delivered_and_failed(runtime)["delivered"]
+    rated = requests.post(
+        runtime.url(f"/v1/track/{fresh}/feedback"),
+        json={"rating": 5, "comment": "On time"},
+        timeout=10,
+    )
+    assert rated.status_code == 201, rated.text
+    assert rated.json()["rating"] == 5 and rated.json()["comment"] == "On time"
+    assert "You rated this delivery 5 out of 5" in page(runtime, fresh).text
+
+
+def test_after_a_failed_attempt_the_customer_chooses_another_day(
+    runtime: Runtime, zeds: dict[str, str]
+) -> None:
+    code = zeds["failed"]
+    html = page(runtime, code).text
+    assert "Choose another day" in html and f'action="{code}/reschedule"' in html
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    offered = re.findall(r'<option value="(\d{4}-\d\d-\d\d)">', html)
+    assert offered == [(today + timedelta(days=n)).isoformat() for n in range(1, 8)]
+    assert "How did we do?" not in html, "nothing to rate before delivery"
+    assert_nothing_private(html)
+    assert form(runtime, zeds["delivered"], "reschedule", date=offered[0]).status_code == 409
+
+    for outside in (today.isoformat(), (today + timedelta(days=8)).isoformat(), "soon"):
+        refused = form(runtime, code, "reschedule", date=outside)
+        assert refused.status_code == 422, (outside, refused.text)
+        assert "text/html" in refused.headers["Content-Type"]
+        assert_nothing_private(refused.text)
+
+    chosen = today + timedelta(days=3)
+    moved = form(runtime, code, "reschedule", date=chosen.isoformat())
+    assert moved.status_code == 303, moved.text
+    assert moved.headers["Location"] == f"/track/{code}"
+    after = page(runtime, code).text
+    assert f"We will come on {chosen:%a} {chosen.day} {chosen:%b}, between 08:00 and 20:00" in after
+    assert_nothing_private(after)
+
+    stored = runtime.merchant(zeds["api_key"], "GET", f"/v1/orders/{zeds['failed_id']}").json()
+    window = stored["delivery"]["window"]
+    start = datetime.fromisoformat(window["start"]).astimezone(ZoneInfo("Europe/London"))
+    end = datetime.fromisoformat(window["end"]).astimezone(ZoneInfo("Europe/London"))
+    assert (start.date(), start.hour, end.date(), end.hour) == (chosen, 8, chosen, 20)
+    assert stored["timeline"][-1]["type"] == "order.rescheduled_by_customer"
+    assert stored["status"] == "ready"
+    twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10)
+    assert twin.json()["delivery"]["window"] == window
+    assert_nothing_private(twin.text)
