@@ -37,6 +37,7 @@ from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.tracking.feedback import FeedbackStore
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
 from chalicelib.webhooks_out.delivery_store import DeliveryLog as WebhookDeliveryLog
@@ -229,6 +230,12 @@ def webhooks_out() -> WebhookDispatcher:
     )
 
 
+@cache
+def feedback_store() -> FeedbackStore:
+    """Customers' ratings of delivered parcels, one per order beside the order."""
+    return FeedbackStore(client("dynamodb"), settings().main_table)
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -250,5 +257,6 @@ def reset() -> None:
         endpoint_repository,
         webhook_endpoints,
         webhooks_out,
+        feedback_store,
     ):
         built.cache_clear()

@@ -14,6 +14,7 @@ from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn,
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
 from chalicelib.api.http import json_response, route
 from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn
+from chalicelib.api.tracking import FeedbackIn
 from chalicelib.config import settings
 from chalicelib.intake.canonical import CanonicalOrder
 
@@ -45,6 +46,26 @@ def _op(
     op["security"] = [{security: []}] if security else []
     if body:
         op["requestBody"] = {"required": True, **_json({"$ref": REF + body})}
+    return op
+
+
+def _form_op(
+    summary: str,
+    fields: dict[str, Any],
+    required: list[str],
+    responses: dict[str, str],
+) -> dict[str, Any]:
+    """A public HTML form's POST: form-encoded fields in, an HTML page (or a 303) out."""
+    op = _op(summary, None, {}, tags=("customers",))
+    op["responses"] = {
+        code: {"description": text, **({"content": {"text/html": {}}} if code[0] in "45" else {})}
+        for code, text in responses.items()
+    }
+    schema = {"type": "object", "required": required, "properties": fields}
+    op["requestBody"] = {
+        "required": True,
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+    }
     return op
 
 
@@ -337,6 +358,54 @@ def _paths() -> dict[str, dict[str, Any]]:
                 ("drivers",),
             )
         },
+        "/v1/track/{tracking_code}/feedback": {
+            "post": _op(
+                "Rate a delivered or collected parcel (1-5, comment up to 500), once per order",
+                None,
+                {
+                    "201": "stored: rating, comment, at",
+                    "400": "body is not JSON",
+                    "404": "unknown code",
+                    "409": "already rated, or not delivered or collected yet",
+                    "422": "rating not 1-5, or comment over 500 characters",
+                    "429": "too many (Retry-After)",
+                },
+                "FeedbackIn",
+                ("customers",),
+            )
+        },
+        "/track/{tracking_code}/feedback": {
+            "post": _form_op(
+                "The tracking page's rating form (HTML): stored once, then back to the page",
+                {
+                    "rating": {"type": "string", "enum": ["1", "2", "3", "4", "5"]},
+                    "comment": {"type": "string", "maxLength": 500},
+                },
+                ["rating"],
+                {
+                    "303": "stored; Location is the tracking page",
+                    "404": "unknown code (HTML)",
+                    "409": "already rated, or not delivered yet (HTML)",
+                    "422": "rating not 1-5, or comment too long (HTML)",
+                    "429": "too many requests (HTML)",
+                },
+            )
+        },
+        "/track/{tracking_code}/reschedule": {
+            "post": _form_op(
+                "The tracking page's choice of another day after a failed attempt (HTML): "
+                "08:00-20:00 in the depot's zone",
+                {"date": {"type": "string", "format": "date"}},
+                ["date"],
+                {
+                    "303": "stored; Location is the tracking page",
+                    "404": "unknown code (HTML)",
+                    "409": "no failed attempt, or no longer waiting for a run (HTML)",
+                    "422": "date not tomorrow to 7 days ahead (HTML)",
+                    "429": "too many requests (HTML)",
+                },
+            )
+        },
         "/track/{tracking_code}": {
             "get": _op(
                 "Public tracking page (HTML): status, ETA window, progress, timeline, QR code",
@@ -381,6 +450,7 @@ def document() -> dict[str, Any]:
         WebhookEndpointIn,
         RouteEventIn,
         ProofUploadIn,
+        FeedbackIn,
     ):
         schema = model.model_json_schema(ref_template=REF + "{model}")
         schemas.update(schema.pop("$defs", {}))

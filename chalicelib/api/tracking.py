@@ -3,7 +3,7 @@ rate limited per client."""
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,12 +36,6 @@ class FeedbackIn(BaseModel):
 
     rating: StrictInt = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=feedback.MAX_COMMENT)
-
-
-@cache
-def _feedback_store() -> feedback.FeedbackStore:
-    # Built lazily once per container, like bootstrap's own (bootstrap.feedback_store() later).
-    return feedback.FeedbackStore(bootstrap.client("dynamodb"), settings().main_table)
 
 
 def _limit_client() -> None:
@@ -91,7 +85,9 @@ def track_feedback(tracking_code: str) -> Any:
         return limited
     body = parse_body(tracking.current_request, FeedbackIn)
     found = _find(tracking_code)
-    given = feedback.give_feedback(found.order, body.rating, body.comment, _feedback_store())
+    given = feedback.give_feedback(
+        found.order, body.rating, body.comment, bootstrap.feedback_store()
+    )
     return json_response({"rating": given.rating, "comment": given.comment, "at": given.at}, 201)
 
 
@@ -110,7 +106,11 @@ def track_page(tracking_code: str) -> Any:
         found = _find(tracking_code)
     except OrderNotFound:
         return _html(page.render_not_found(), 404)
-    given = _feedback_store().get(found.order.order_id) if feedback.can_rate(found.order) else None
+    given = (
+        bootstrap.feedback_store().get(found.order.order_id)
+        if feedback.can_rate(found.order)
+        else None
+    )
     html = page.render_page(
         found,
         base_url=settings().public_base_url,
@@ -160,7 +160,7 @@ def track_page_feedback(tracking_code: str) -> Any:
         form = _form()
         found = _find(tracking_code)
         feedback.give_feedback(
-            found.order, form.get("rating"), form.get("comment"), _feedback_store()
+            found.order, form.get("rating"), form.get("comment"), bootstrap.feedback_store()
         )
     except RateLimited as exc:
         return _rate_limited_page(exc)
