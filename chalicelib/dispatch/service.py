@@ -122,13 +122,12 @@ class DispatchService:
         run_id, depot_id = event["run_id"], event["depot_id"]
         now = self._epoch()
 
-        def take(item: dict[str, Any]) -> bool:
-            return item.get("claimed_by") == run_id or self._repo.claim(
-                item["order_id"], run_id, now=now, until=now + LEASE_S
-            )
+        def take(item: dict[str, Any]) -> dict[str, Any] | None:
+            # A retried Collect claims its own orders again (the condition lets it).
+            return self._repo.claim(item["order_id"], run_id, now=now, until=now + LEASE_S)
 
         ready = self._repo.ready_orders(depot_id)
-        claimed = [item for item, took in zip(ready, _parallel(take, ready), strict=True) if took]
+        claimed = [item for item in _parallel(take, ready) if item is not None]
         snapshot = [order_to_item(order_from_item(item)) for item in claimed]
         self._artifacts.put_json(orders_key(run_id), snapshot)
         return {**_run_fields(event), "claimed": len(claimed)}

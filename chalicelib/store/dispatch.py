@@ -184,27 +184,30 @@ class DispatchRepository:
             )
         )
 
-    def claim(self, order_id: str, run_id: str, *, now: int, until: int) -> bool:
-        """Take a ready order for `run_id` unless another run's claim on it is still live."""
+    def claim(self, order_id: str, run_id: str, *, now: int, until: int) -> dict[str, Any] | None:
+        """Take a ready order for `run_id` unless another run's claim on it is still live; the
+        order as claimed (read with the write, so never an index's older copy), or None."""
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table,
                 Key=to_attr(order_key(order_id)),
                 UpdateExpression="SET claimed_by = :run, claimed_until = :until",
                 ConditionExpression=(
                     "#status = :ready AND "
-                    "(attribute_not_exists(claimed_by) OR claimed_until < :now)"
+                    "(attribute_not_exists(claimed_by) OR claimed_until < :now "
+                    "OR claimed_by = :run)"
                 ),
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_attr(
                     {":run": run_id, ":until": until, ":now": now, ":ready": READY}
                 ),
+                ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            return False
-        return True
+            return None
+        return from_attr(answer["Attributes"])
 
     # -- commit ----------------------------------------------------------------------------
 
