@@ -106,22 +106,118 @@ def _aware(value: str) -> datetime:
 
 class ShopifyAdminFake(_FakeServer):
     """GET /admin/api/<version>/orders.json with the filters catch-up uses and cursor pagination
-    (page_info in a Link header; no other filter allowed beside it, as Shopify insists)."""
+    (page_info in a Link header; no other filter allowed beside it, as Shopify insists).
+
+    Fulfilment too: GET .../orders/<id>/fulfillment_orders.json and POST .../fulfillments.json
+    (open fulfillment orders only, then closed; `fulfillments` keeps each body sent)."""
 
     PATH = re.compile(r"^/admin/api/(\d{4}-\d{2})/orders\.json$")
     SORTS = ("id", "updated_at", "created_at")
+
+    FULFILLMENT_ORDERS = re.compile(
+        r"^/admin/api/\d{4}-\d{2}/orders/(\d+)/fulfillment_orders\.json$"
+    )
+    FULFILLMENTS = re.compile(r"^/admin/api/\d{4}-\d{2}/fulfillments\.json$")
 
     def __init__(self, access_token: str) -> None:
         super().__init__()
         self.access_token = access_token
         self.orders: dict[str, dict[str, Any]] = {}
+        # Fulfillment orders by order id (one open one per order put, unless set otherwise) and
+        # every fulfillment created, as POST /fulfillments.json was sent it (its JSON body).
+        self.fulfillment_orders: dict[str, list[dict[str, Any]]] = {}
+        self.fulfillments: list[dict[str, Any]] = []
+        self._enable_post()
 
     def put(self, *orders: dict[str, Any]) -> None:
         with self._lock:
             for order in orders:
                 self.orders[str(order["id"])] = copy.deepcopy(order)
+                self.fulfillment_orders.setdefault(
+                    str(order["id"]),
+                    [
+                        {
+                            "id": int(order["id"]) * 10 + 1,
+                            "order_id": int(order["id"]),
+                            "status": "open",
+                            "supported_actions": ["create_fulfillment"],
+                            "line_items": [
+                                {"id": n + 1, "quantity": item.get("quantity", 1)}
+                                for n, item in enumerate(order.get("line_items", []))
+                            ],
+                        }
+                    ],
+                )
+
+    def _enable_post(self) -> None:
+        """POST /fulfillments.json beside the GETs: a request handler with do_POST, recorded and
+        failed on demand as the GETs are."""
+        fake = self
+        base = self._server.RequestHandlerClass
+
+        class WithPost(base):  # type: ignore[valid-type,misc]
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                recorded = Recorded(
+                    method="POST",
+                    path=parts.path,
+                    query=dict(parse_qsl(parts.query, keep_blank_values=True)),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                )
+                status: int
+                headers: dict[str, str]
+                with fake._lock:
+                    fake.requests.append(recorded)
+                    if fake.fail_with and len(fake.requests) > fake.fail_after:
+                        status, body, headers = fake.fail_with, {"errors": "unavailable"}, {}
+                    else:
+                        status, body, headers = fake._post(recorded, raw)
+                self._reply(status, body, headers)
+
+        self._server.RequestHandlerClass = WithPost
+
+    def _post(self, request: Recorded, raw: bytes) -> Reply:
+        if not self.FULFILLMENTS.match(request.path):
+            return 404, {"errors": "Not Found"}, {}
+        if request.headers.get("x-shopify-access-token") != self.access_token:
+            return 401, {"errors": "[API] Invalid API key or access token"}, {}
+        try:
+            sent = json.loads(raw)
+            fulfillment = sent["fulfillment"]
+            wanted = [
+                int(x["fulfillment_order_id"])
+                for x in fulfillment["line_items_by_fulfillment_order"]
+            ]
+        except (ValueError, KeyError, TypeError):
+            return 400, {"errors": {"fulfillment": "Required parameter missing or invalid"}}, {}
+        known = {fo["id"]: fo for fos in self.fulfillment_orders.values() for fo in fos}
+        if not wanted or any(
+            known.get(i, {}).get("status") not in ("open", "in_progress") for i in wanted
+        ):
+            msg = "Fulfillment order is not in an open or in progress state"
+            return 422, {"errors": [msg]}, {}
+        for i in wanted:
+            known[i]["status"] = "closed"
+        created = {
+            "id": 9000 + len(self.fulfillments) + 1,
+            "order_id": known[wanted[0]]["order_id"],
+            "status": "success",
+            "tracking_number": (fulfillment.get("tracking_info") or {}).get("number"),
+        }
+        self.fulfillments.append(copy.deepcopy(sent))
+        return 201, {"fulfillment": created}, {}
 
     def answer(self, request: Recorded) -> Reply:
+        listing = self.FULFILLMENT_ORDERS.match(request.path)
+        if listing:
+            if request.headers.get("x-shopify-access-token") != self.access_token:
+                return 401, {"errors": "[API] Invalid API key or access token"}, {}
+            if listing.group(1) not in self.orders:
+                return 404, {"errors": "Not Found"}, {}
+            fos = self.fulfillment_orders.get(listing.group(1), [])
+            return 200, {"fulfillment_orders": copy.deepcopy(fos)}, {}
         match = self.PATH.match(request.path)
         if not match:
             return 404, {"errors": "Not Found"}, {}
