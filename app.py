@@ -99,7 +99,8 @@ def dispatch_tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The outbox table's stream (an event source mapping with ReportBatchItemFailures, made by
     the CDK app): each message's email and SMS, once per channel (chalicelib/notify), and the
-    merchant's webhooks (chalicelib/webhooks_out). Neither's failure holds the other back."""
+    merchant's webhooks (chalicelib/webhooks_out), and Shopify's fulfilment with our tracking
+    (chalicelib/fulfilment). No one's failure holds the others back."""
     hooks = bootstrap.webhooks_out()
     # Close to the timeout, first attempts are left to `webhook_retries` (due at once).
     attempt_now = context is None or context.get_remaining_time_in_millis() > 30_000
@@ -107,7 +108,8 @@ def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def webhooks(message: dict[str, Any]) -> None:
         hooks.enqueue(message, attempt_now=attempt_now)
 
-    return consume(event, each(bootstrap.notifications().handle, webhooks))
+    handlers = (bootstrap.notifications().handle, webhooks, bootstrap.fulfilment().handle)
+    return consume(event, each(*handlers))
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_retries")

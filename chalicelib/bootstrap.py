@@ -20,6 +20,9 @@ from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
 from chalicelib.domain.order import utc_now
+from chalicelib.fulfilment.claims import FulfilmentClaims
+from chalicelib.fulfilment.service import FulfilmentService
+from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
@@ -236,6 +239,19 @@ def feedback_store() -> FeedbackStore:
     return FeedbackStore(client("dynamodb"), settings().main_table)
 
 
+@cache
+def fulfilment() -> FulfilmentService:
+    """Shopify orders' fulfilments, reported with our tracking once out for delivery."""
+    s = settings()
+    return FulfilmentService(
+        order_repository(),
+        accounts(),
+        FulfilmentClaims(client("dynamodb"), s.main_table),
+        shopify_reporters(),
+        s.public_base_url,
+    )
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -258,5 +274,6 @@ def reset() -> None:
         webhook_endpoints,
         webhooks_out,
         feedback_store,
+        fulfilment,
     ):
         built.cache_clear()

@@ -3,7 +3,8 @@ client built from them.
 
 Stored by `AccountService.connect(merchant_id, platform, credentials)`, exactly these keys:
   shopify:     {"shop": "<name>.myshopify.com", "access_token": "shpat_..."}
-               (a custom app's Admin API token with the read_orders scope)
+               (a custom app's Admin API token with the read_orders scope; reporting
+               fulfilments back also needs write_merchant_managed_fulfillment_orders)
   woocommerce: {"url": "https://shop.example", "consumer_key": "ck_...",
                 "consumer_secret": "cs_..."}  (a REST API key with Read permission)"""
 
