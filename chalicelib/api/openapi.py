@@ -432,6 +432,14 @@ def _paths() -> dict[str, dict[str, Any]]:
                 tags=("local",),
             )
         }
+        paths["/local/vendors/sendgrid/script"] = {
+            "post": _op(
+                "The local SendGrid's next answers, e.g. {statuses: [429, 202]}",
+                None,
+                {"200": "scripted", "422": "invalid"},
+                tags=("local",),
+            )
+        }
     return paths
 
 

@@ -29,6 +29,14 @@ class _Server(ThreadedHTTPServer):
     request_queue_size = 256
 
 
+_current: LocalRuntime | None = None
+
+
+def current_runtime() -> LocalRuntime | None:
+    """The runtime serving this process (for the local-only routes)."""
+    return _current
+
+
 class LocalRuntime:
     def __init__(
         self,
@@ -56,6 +64,8 @@ class LocalRuntime:
         self._stopped = threading.Event()
 
     def start(self) -> LocalRuntime:
+        global _current
+        _current = self
         self.aws.start()
         self.sendgrid = SendGridFake().start()
         os.environ["LASTMILE_SENDGRID_HOST"] = self.sendgrid.host

@@ -14,7 +14,9 @@ from tests.builders import an_order
 from tests.e2e.conftest import Runtime
 
 
-def dispatched(runtime: Runtime, vehicles: int, orders: int) -> dict[str, Any]:
+def dispatched(
+    runtime: Runtime, vehicles: int, orders: int, phone: str | None = None
+) -> dict[str, Any]:
     """A depot of its own with `vehicles` vans, `orders` orders, dispatched; the finished run."""
     depot = runtime.admin(
         "POST",
@@ -44,6 +46,8 @@ def dispatched(runtime: Runtime, vehicles: int, orders: int) -> dict[str, Any]:
     for n in range(orders):
         body = an_order(external_id=f"drive-{depot}-{n}")
         body["address"] |= {"lat": 51.5 + 0.004 * (n + 1), "lng": -0.12 + 0.003 * n}
+        if phone:
+            body["customer"] |= {"phone": phone}
         assert runtime.merchant(key, "POST", "/v1/orders", json=body).status_code == 201
     run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
     for _ in range(240):

@@ -69,7 +69,7 @@ def test_an_invalid_phone_skips_sms_with_a_reason_and_still_emails(runtime: Runt
 
 
 def test_a_driven_route_sends_each_message_once_per_channel(runtime: Runtime) -> None:
-    found = dispatched(runtime, vehicles=1, orders=2)
+    found = dispatched(runtime, vehicles=1, orders=2, phone=PHONE)
     [route] = found["run"]["routes"]
     first = route["stops"][0]["order_id"]
     headers = {"Authorization": f"Bearer {route['driver_token']}"}
@@ -85,12 +85,12 @@ def test_a_driven_route_sends_each_message_once_per_channel(runtime: Runtime) ->
             timeout=30,
         )
 
-    # confirmed, planned, out for delivery, arriving, delivered: one email each (the builder's
-    # phone is a reserved drama number, so this customer gets email only).
-    sent = messages_for(runtime, first, expected=5)
-    assert Counter(m["channel"] for m in sent) == {"email": 5}
-    subjects = [m["subject"] for m in sent]
+    # confirmed, planned, out for delivery, arriving, delivered: one email and one SMS each.
+    sent = messages_for(runtime, first, expected=10)
+    assert Counter(m["channel"] for m in sent) == {"email": 5, "sms": 5}
+    subjects = [m["subject"] for m in sent if m["channel"] == "email"]
     assert len(set(subjects)) == 5, subjects
+    assert len({m["body"] for m in sent if m["channel"] == "sms"}) == 5
 
 
 def test_a_merchant_switches_a_message_off(runtime: Runtime) -> None:
@@ -113,3 +113,20 @@ def test_a_merchant_switches_a_message_off(runtime: Runtime) -> None:
     assert [m["channel"] for m in sent] == ["email"]
     [sms] = runtime.merchant(key, "GET", f"/v1/orders/{order_id}/notifications").json()["sms"]
     assert (sms["state"], sms["reason"]) == ("skipped", "switched off by the merchant")
+
+
+def test_sendgrid_throttling_then_accepting_sends_one_email(runtime: Runtime) -> None:
+    scripted = requests.post(
+        runtime.url("/local/vendors/sendgrid/script"), json={"statuses": [429, 202]}, timeout=10
+    )
+    assert scripted.status_code == 200
+    key = runtime.demo["api_key"]
+    body = an_order(external_id="throttled-1")
+    body["customer"] = {"name": "Tim Berners-Lee", "email": "tim@example.com"}
+    order_id = runtime.merchant(key, "POST", "/v1/orders", json=body).json()["order_id"]
+
+    sent = messages_for(runtime, order_id, expected=1)
+
+    assert [m["channel"] for m in sent] == ["email"]
+    [email] = runtime.merchant(key, "GET", f"/v1/orders/{order_id}/notifications").json()["email"]
+    assert (email["state"], email["attempts"]) == ("sent", 2)
