@@ -49,6 +49,7 @@ class Notice:
     eta: EtaWindow | None = None
     reason: str | None = None
     pickup_code: str | None = None
+    next_step: str | None = None  # after a failed attempt: rescheduled | returning
 
     @property
     def status_words(self) -> str:
@@ -113,6 +114,7 @@ class Renderer:
             "eta": notice.eta,
             "reason": notice.reason,
             "pickup_code": notice.pickup_code,
+            "next_step": notice.next_step,
             "status_words": notice.status_words,
         }
         if part.startswith("body"):

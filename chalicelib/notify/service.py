@@ -35,6 +35,17 @@ _WITH_ETA = frozenset(
     {"order.planned", "order.out_for_delivery", "order.arriving", "order.delayed"}
 )
 _DONE = frozenset({State.SENT, State.FAILED, State.SKIPPED})
+# The drivers' failure catalogue (tracking/route_events.py) in customers' words.
+REASON_WORDS = {
+    "not_home": "nobody was home",
+    "no_access": "we could not get access",
+    "refused": "the parcel was refused",
+    "damaged": "the parcel was damaged",
+    "address_wrong": "the address looks wrong",
+    "unsafe_to_leave": "it was not safe to leave it",
+    "business_closed": "the business was closed",
+    "other": "something stopped us",
+}
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,8 @@ class NotificationService:
             merchant=merchant,
             tracking_url=tracking_url(self._base_url, order),
             eta=eta,
-            reason=message.get("reason"),
+            reason=REASON_WORDS.get(str(message.get("reason")), message.get("reason")),
+            next_step=message.get("next"),
             pickup_code=message.get("pickup_code"),
         )
 
