@@ -4,14 +4,21 @@ failed. A retryable failure deletes the claim so that the redelivered message tr
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.order import utc_now
 from chalicelib.store.dynamo import error_code, from_attr, to_attr
 
 CLAIMED, REPORTED, FAILED = "claimed", "reported", "failed"
+LEASE_S = 300  # longer than the notify function runs: a claim older than this was abandoned
+
+
+class ClaimHeld(ConcurrentUpdate):
+    """Another attempt is reporting this order's fulfilment right now (or died doing so)."""
 
 
 def claim_key(order_id: str, platform: str) -> dict[str, str]:
@@ -24,7 +31,10 @@ class FulfilmentClaims:
         self._table = table
 
     def claim(self, order_id: str, merchant_id: str, platform: str) -> bool:
-        """True when this call holds the claim; False when the order was claimed before."""
+        """True when this call holds the claim; False when the order was reported (or refused)
+        before. A claim still held by a live attempt raises ClaimHeld (the stream comes back
+        later); one whose attempt died (lease over) is taken over."""
+        now = int(time.time())
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -37,14 +47,26 @@ class FulfilmentClaims:
                         "platform": platform,
                         "state": CLAIMED,
                         "claimed_at": utc_now(),
+                        "lease_until": now + LEASE_S,
                     }
                 ),
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#s = :claimed AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues=to_attr({":claimed": CLAIMED, ":now": now}),
             )
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+            held = self._client.get_item(
+                TableName=self._table,
+                Key=to_attr(claim_key(order_id, platform)),
+                ConsistentRead=True,
+            ).get("Item")
+            if held and from_attr(held).get("state") == CLAIMED:
+                raise ClaimHeld(f"fulfilment of {order_id} is being reported; retry later") from exc
+            return False
         return True
 
     def release(self, order_id: str, platform: str) -> None:

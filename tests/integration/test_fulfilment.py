@@ -15,13 +15,14 @@ from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Merchant
-from chalicelib.fulfilment.claims import FulfilmentClaims
+from chalicelib.fulfilment.claims import ClaimHeld, FulfilmentClaims
 from chalicelib.fulfilment.ports import ReportUnavailable
 from chalicelib.fulfilment.service import FulfilmentService
 from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.platform_fakes import ShopifyAdminFake
 from chalicelib.orders.service import Action, Inbound
+from chalicelib.store.dynamo import to_attr
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -221,3 +222,25 @@ def test_a_shopify_order_of_a_merchant_without_a_connection_is_ignored(
 
     assert shop.requests == []
     assert claims().get(order.order_id, "shopify") is None
+
+
+def test_a_claim_left_by_a_dead_attempt_is_retried_after_its_lease(
+    merchant: Merchant, shop: ShopifyAdminFake
+) -> None:
+    order = place(merchant, "shopify", shop)
+    handler = service(shop)
+    key = {"pk": f"ORDER#{order.order_id}", "sk": "FULFILMENT#shopify"}
+    db = bootstrap.client("dynamodb")
+
+    def crashed(lease_until: int) -> None:
+        item = {**key, "state": "claimed", "order_id": order.order_id, "lease_until": lease_until}
+        db.put_item(TableName=bootstrap.settings().main_table, Item=to_attr(item))
+
+    crashed(int(time.time()) + 200)  # an attempt holds it (or died a moment ago)
+    with pytest.raises(ClaimHeld):
+        handler.handle(out_for_delivery(order))
+    assert shop.fulfillments == []
+
+    crashed(int(time.time()) - 1)  # its lease is over: the attempt died
+    assert handler.handle(out_for_delivery(order)) == "reported"
+    assert len(shop.fulfillments) == 1
