@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.config import settings
-from chalicelib.domain.order import Address
+from chalicelib.domain.order import Address, OrderMessage
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
@@ -77,22 +77,9 @@ def order_notifications(order_id: str) -> Any:
     return json_response(bootstrap.notifications().list_for_order(order_id, merchant.merchant_id))
 
 
-MESSAGE_TYPES = (
-    "order.confirmed",
-    "order.planned",
-    "order.out_for_delivery",
-    "order.arriving",
-    "order.delayed",
-    "order.delivered",
-    "order.failed",
-    "order.in_locker",
-    "order.cancelled",
-)
-
-
 class SwitchedOffIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal[MESSAGE_TYPES]  # type: ignore[valid-type]
+    type: OrderMessage
     channel: Literal["email", "sms"]
 
 
@@ -121,24 +108,11 @@ def get_notification_preferences() -> Any:
     return json_response(_preferences(_merchant().notifications_off))
 
 
-WebhookEventType = Literal[
-    "order.confirmed",
-    "order.planned",
-    "order.out_for_delivery",
-    "order.arriving",
-    "order.delayed",
-    "order.delivered",
-    "order.failed",
-    "order.cancelled",
-    "order.in_locker",
-]  # the same as chalicelib.webhooks_out.events.EVENT_TYPES
-
-
 class WebhookEndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str = Field(max_length=2048, description="https URL lastmile POSTs order events to")
-    types: list[WebhookEventType] | None = Field(
+    types: list[OrderMessage] | None = Field(
         default=None, min_length=1, description="event types to receive; all when left out"
     )
 

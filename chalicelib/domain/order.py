@@ -6,8 +6,23 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Literal, get_args
 
 from chalicelib.domain.lifecycle import OrderStatus, check_move
+
+# The outbox messages about an order that its customer and its merchant's endpoints hear of.
+OrderMessage = Literal[
+    "order.confirmed",
+    "order.planned",
+    "order.out_for_delivery",
+    "order.arriving",
+    "order.delayed",
+    "order.delivered",
+    "order.failed",
+    "order.in_locker",
+    "order.cancelled",
+]
+ORDER_MESSAGES: tuple[str, ...] = get_args(OrderMessage)
 
 
 class DeliveryType(StrEnum):

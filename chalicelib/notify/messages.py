@@ -7,19 +7,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from chalicelib.domain.errors import DomainError
+from chalicelib.domain.order import ORDER_MESSAGES
 
 # The outbox message types a customer hears about (others are logged and skipped).
-MESSAGE_TYPES: tuple[str, ...] = (
-    "order.confirmed",
-    "order.planned",
-    "order.out_for_delivery",
-    "order.arriving",
-    "order.delayed",
-    "order.delivered",
-    "order.failed",
-    "order.in_locker",
-    "order.cancelled",
-)
+MESSAGE_TYPES = ORDER_MESSAGES
 
 
 class Channel(StrEnum):

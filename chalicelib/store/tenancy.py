@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib.domain.errors import AlreadyExists, DepotNotFound, MerchantNotFound
+from chalicelib.domain.errors import AlreadyExists, DepotNotFound, DomainError, MerchantNotFound
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
 from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
 
@@ -135,37 +135,42 @@ class TenancyRepository:
             return []
         return [Vehicle(**{**v, "skills": tuple(v.get("skills") or ())}) for v in item["vehicles"]]
 
-    def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
+    def _update_existing(
+        self, key: dict[str, str], expression: str, values: dict[str, Any], missing: DomainError
+    ) -> dict[str, Any]:
+        """Update an item that must exist (`missing` is raised if not); the item after."""
         try:
             item = self._client.update_item(
                 TableName=self._table,
-                Key=to_attr(_merchant_key(merchant_id)),
-                UpdateExpression="SET notifications_off = :off",
+                Key=to_attr(key),
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_attr({":off": off}),
+                ExpressionAttributeValues=to_attr(values),
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                raise MerchantNotFound(f"no merchant {merchant_id}") from exc
+                raise missing from exc
             raise
-        return _merchant(from_attr(item))
+        return from_attr(item)
+
+    def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
+        item = self._update_existing(
+            _merchant_key(merchant_id),
+            "SET notifications_off = :off",
+            {":off": off},
+            MerchantNotFound(f"no merchant {merchant_id}"),
+        )
+        return _merchant(item)
 
     def set_dispatch_policy(self, depot_id: str, policy: dict[str, Any]) -> Depot:
-        try:
-            item = self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(_depot_key(depot_id)),
-                UpdateExpression="SET dispatch = :policy",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_attr({":policy": policy}),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise DepotNotFound(f"no depot {depot_id}") from exc
-            raise
-        return _depot(from_attr(item))
+        item = self._update_existing(
+            _depot_key(depot_id),
+            "SET dispatch = :policy",
+            {":policy": policy},
+            DepotNotFound(f"no depot {depot_id}"),
+        )
+        return _depot(item)
 
     def get_depot(self, depot_id: str) -> Depot | None:
         item = self._get(_depot_key(depot_id))

@@ -11,19 +11,9 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.domain.order import Order
+from chalicelib.domain.order import ORDER_MESSAGES, Order
 
-EVENT_TYPES: tuple[str, ...] = (
-    "order.confirmed",
-    "order.planned",
-    "order.out_for_delivery",
-    "order.arriving",
-    "order.delayed",
-    "order.delivered",
-    "order.failed",
-    "order.cancelled",
-    "order.in_locker",
-)
+EVENT_TYPES = ORDER_MESSAGES  # every order message is an event a merchant may subscribe to
 
 
 def message_id(order_id: str, message_sk: str) -> str:
