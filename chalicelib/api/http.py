@@ -59,7 +59,9 @@ def error_response(exc: errors.DomainError) -> Response:
     body: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.field:
         body["field"] = exc.field
-    return json_response({"error": body}, status=status_of(exc))
+    retry = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return json_response({"error": body}, status=status_of(exc), headers=headers)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field, StrictInt
 
 from chalicelib import bootstrap
 from chalicelib.api.http import (
-    error_response,
     json_response,
     parse_body,
     raw_body,
@@ -64,12 +63,7 @@ def _html(body: str, status: int, headers: dict[str, str] | None = None) -> Resp
 
 @route(tracking, "/v1/track/{tracking_code}", methods=["GET"])
 def track(tracking_code: str) -> Any:
-    try:
-        _limit_client()
-    except RateLimited as exc:
-        limited = error_response(exc)
-        limited.headers["Retry-After"] = str(exc.retry_after)
-        return limited
+    _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
     found = _find(tracking_code)
     view = public_view(found.order, found.timeline, stops_before=found.stops_before)
     return json_response(view, headers={"Cache-Control": "no-store"})
@@ -77,12 +71,7 @@ def track(tracking_code: str) -> Any:
 
 @route(tracking, "/v1/track/{tracking_code}/feedback", methods=["POST"])
 def track_feedback(tracking_code: str) -> Any:
-    try:
-        _limit_client()
-    except RateLimited as exc:
-        limited = error_response(exc)
-        limited.headers["Retry-After"] = str(exc.retry_after)
-        return limited
+    _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
     body = parse_body(tracking.current_request, FeedbackIn)
     found = _find(tracking_code)
     given = feedback.give_feedback(

@@ -82,11 +82,11 @@ class DispatchService:
         for _ in range(3):
             run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, _iso(self._clock()))
             now = self._epoch()
-            active = self._repo.begin(run, now=now, lease_until=now + LEASE_S)
-            if active:
-                return active, False
-            if active is None:
+            holder = self._repo.begin(run, now=now, lease_until=now + LEASE_S)
+            if holder == run.run_id:
                 break
+            if holder is not None:
+                return holder, False
         else:  # the depot's lock kept changing hands under us
             raise ConcurrentUpdate(f"depot {depot_id} is being dispatched; retry")
         try:

@@ -74,6 +74,7 @@ class ConcurrentUpdate(Conflict):
 
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
+    retry_after: int | None = None  # seconds; answered as the Retry-After header
 
 
 class DuplicateEvent(Conflict):

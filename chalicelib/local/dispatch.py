@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ LOCAL_SCHEDULE_GROUP = "lastmile-local"
 CHALICE_CONFIG = Path(__file__).resolve().parents[2] / ".chalice" / "config.json"
 
 
+@cache
 def _timeouts() -> dict[str, float]:
     """Each Chalice function's timeout as .chalice/config.json gives it."""
     config = json.loads(CHALICE_CONFIG.read_text())

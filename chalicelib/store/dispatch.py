@@ -58,7 +58,9 @@ class DispatchRepository:
 
     def begin(self, run: Run, *, now: int, lease_until: int) -> str | None:
         """Record `run` and make it the depot's active run, unless another run holds the depot
-        (its lease not yet expired): then nothing is written and that run's id comes back."""
+        (its lease not yet expired): then nothing is written. Returns the run holding the depot
+        after the call (`run`'s own id when it started), or None when the holder finished
+        between our write and our read (nothing written: try again)."""
         tx = Transaction()
         tx.update(
             self._table,
@@ -78,8 +80,8 @@ class DispatchRepository:
             tx.commit(self._client)
         except DepotBusy:
             lock = self._get(_lock_key(run.depot_id)) or {}
-            return str(lock.get("active_run_id") or "") or None
-        return None
+            return str(lock["active_run_id"]) if lock.get("active_run_id") else None
+        return run.run_id
 
     def end(self, depot_id: str, run_id: str) -> None:
         """Free the depot, if this run still holds it."""

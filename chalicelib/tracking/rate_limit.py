@@ -21,6 +21,7 @@ class RateLimited(TooManyAttempts):
     """Over the limit of this window; `retry_after` seconds until the next one opens."""
 
     code = "rate_limited"
+    retry_after: int
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many requests; try again in {retry_after} s")

@@ -4,6 +4,7 @@ ETAs move, retried events count once, a token opens its own route only."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +15,21 @@ from tests.builders import an_order
 from tests.e2e.conftest import Runtime
 
 
+def located_order(external_id: str, lat: float, lng: float) -> dict[str, Any]:
+    body = an_order(external_id=external_id)
+    body["address"] |= {"lat": lat, "lng": lng}
+    return body
+
+
 def dispatched(
-    runtime: Runtime, vehicles: int, orders: int, phone: str | None = None
+    runtime: Runtime,
+    vehicles: int,
+    orders: int,
+    phone: str | None = None,
+    make_order: Callable[[str, float, float], dict[str, Any]] = located_order,
 ) -> dict[str, Any]:
-    """A depot of its own with `vehicles` vans, `orders` orders, dispatched; the finished run."""
+    """A depot of its own with `vehicles` vans, `orders` orders (`make_order(external_id, lat,
+    lng)`), dispatched: the finished run, the merchant's key and the orders as created."""
     depot = runtime.admin(
         "POST",
         "/v1/depots",
@@ -43,12 +55,14 @@ def dispatched(
     assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": fleet}).ok
     merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Driven", "depot_id": depot})
     key = merchant.json()["api_key"]
+    created = []
     for n in range(orders):
-        body = an_order(external_id=f"drive-{depot}-{n}")
-        body["address"] |= {"lat": 51.5 + 0.004 * (n + 1), "lng": -0.12 + 0.003 * n}
+        body = make_order(f"drive-{depot}-{n}", 51.5 + 0.004 * (n + 1), -0.12 + 0.003 * n)
         if phone:
             body["customer"] |= {"phone": phone}
-        assert runtime.merchant(key, "POST", "/v1/orders", json=body).status_code == 201
+        answer = runtime.merchant(key, "POST", "/v1/orders", json=body)
+        assert answer.status_code == 201, answer.text
+        created.append(answer.json())
     run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
     for _ in range(240):
         run = runtime.admin("GET", f"/v1/dispatch-runs/{run_id}").json()
@@ -56,7 +70,7 @@ def dispatched(
             break
         time.sleep(0.25)
     assert run["status"] == "succeeded", run
-    return {"run": run, "api_key": key}
+    return {"run": run, "api_key": key, "orders": created}
 
 
 @pytest.fixture(scope="module")

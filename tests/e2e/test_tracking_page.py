@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -188,37 +188,9 @@ def a_private_order(external_id: str, lat: float, lng: float) -> dict[str, Any]:
 def delivered_and_failed(runtime: Runtime) -> dict[str, str]:
     """Two orders of Zed's on one dispatched route in a London depot: the first delivered, the
     second failed (not home) and so back to ready; their tracking codes."""
-    depot = runtime.admin(
-        "POST",
-        "/v1/depots",
-        json={
-            "name": "Tracking depot",
-            "lat": 51.5,
-            "lng": -0.12,
-            "timezone": "Europe/London",
-            "dispatch": {"time_limit_s": 5},
-        },
-    ).json()["depot_id"]
-    start = datetime.now(UTC).replace(microsecond=0)
-    shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
-    van = {"vehicle_id": "van-0", "profile": "van", "shift": shift}
-    van["capacity"] = {"parcels": 50, "weight_kg": 500}
-    assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": [van]}).ok
-    merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Zed's", "depot_id": depot})
-    key = merchant.json()["api_key"]
-    codes = []
-    for n in range(2):
-        body = a_private_order(f"zed-{depot}-{n}", 51.5 + 0.004 * (n + 1), -0.12 + 0.003 * n)
-        created = runtime.merchant(key, "POST", "/v1/orders", json=body)
-        assert created.status_code == 201, created.text
-        codes.append(created.json()["tracking_code"])
-    run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
-    for _ in range(240):
-        run = runtime.admin("GET", f"/v1/dispatch-runs/{run_id}").json()
-        if run["status"] != "running":
-            break
-        time.sleep(0.25)
-    assert run["status"] == "succeeded", run
+    found = dispatched(runtime, vehicles=1, orders=2, make_order=a_private_order)
+    run, key = found["run"], found["api_key"]
+    codes = [o["tracking_code"] for o in found["orders"]]
     [route] = run["routes"]
     assert post(runtime, route, type="departed", event_id="z-dep").status_code == 202
     by_code = {}
