@@ -1,5 +1,5 @@
 """The alarms that page someone: the API answering 5xx, Lambda functions failing, dispatch runs
-failing or timing out."""
+failing or timing out, a locker kiosk locking after repeated wrong pickup codes."""
 
 from __future__ import annotations
 
@@ -58,6 +58,28 @@ def lambda_errors_alarm(
         period=PERIOD,
     )
     return _alarm(scope, id, metric, topic, "A lastmile Lambda function raised.")
+
+
+def kiosk_lockouts_alarm(
+    scope: Construct, topic: sns.ITopic, *, id: str, namespace: str, dimensions: dict[str, str]
+) -> cloudwatch.Alarm:
+    """The app's own count of kiosk lockouts (chalicelib/lockers/service.py): one may be a
+    customer mistyping, or someone guessing codes; either way an operator looks."""
+    metric = cloudwatch.Metric(
+        namespace=namespace,
+        metric_name="KioskLockouts",
+        dimensions_map=dimensions,
+        statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+    )
+    return _alarm(
+        scope,
+        id,
+        metric,
+        topic,
+        "A locker kiosk locked its pickups after 5 wrong codes in 15 minutes; the log line "
+        "'locker kiosk locked after repeated wrong pickup codes' names the locker.",
+    )
 
 
 def state_machine_alarms(

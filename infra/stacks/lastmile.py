@@ -1,5 +1,5 @@
-"""One deployment stage of lastmile: the Chalice app, its tables, the dispatch workflow, its
-permissions and alarms."""
+"""One deployment stage of lastmile: the Chalice app, its tables, the dispatch workflow, the
+lockers' key, its permissions and alarms."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chalicelib.store.schema import TABLES
 
 from .alarms import api_5xx_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
+from .lockers import Lockers
 from .tables import build_tables
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +54,14 @@ class LastmileStack(Stack):
             secrets_prefix=SECRETS_PREFIX,
             alarm_topic=self.alarm_topic,
         )
+        # The pickup-code key and the lockers' alarms, in the same two steps.
+        self.lockers = Lockers(
+            self,
+            "Lockers",
+            stage=stage,
+            secrets_prefix=SECRETS_PREFIX,
+            alarm_topic=self.alarm_topic,
+        )
 
         admin_key_sha256 = CfnParameter(
             self,
@@ -80,6 +89,7 @@ class LastmileStack(Stack):
             "LASTMILE_PUBLIC_BASE_URL": public_base_url.value_as_string,
         }
         environment |= self.dispatch.environment
+        environment |= self.lockers.environment
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
         # is what sets the functions' runtime. CDK tokens in the environment survive the round
         # trip through chalice's template and resolve to references at synth.
@@ -98,6 +108,7 @@ class LastmileStack(Stack):
         # The optimiser (ortools, requirements-optimiser.txt) is its own Lambda function with an
         # isolated package, outside the Chalice app so ortools never reaches the API functions.
         self.dispatch.connect(self.api, api_role=API_ROLE)
+        self.lockers.connect(self.api)
         self._notify()
 
         self._alarms()
