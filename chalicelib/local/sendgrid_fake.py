@@ -1,9 +1,12 @@
 """A local stand-in for SendGrid's v3 mail/send: answers like SendGrid (202 with X-Message-Id,
-or the errors it documents), records each accepted email for `GET /local/outbox`, and can be
-scripted to answer a sequence of statuses (429, 500, 400...) for tests."""
+or the errors it documents), records each accepted email (with its attachments, such as a
+pickup code's inline QR code) for `GET /local/outbox`, and can be scripted to answer a sequence
+of statuses (429, 500, 400...) for tests."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import secrets
 import threading
@@ -121,14 +124,32 @@ class SendGridFake:
             has_to and has_subject and body.get("from", {}).get("email") and body.get("content")
         ):
             return 400
+        if not all(_valid_attachment(a) for a in body.get("attachments") or []):
+            return 400
         return 202
+
+
+def _valid_attachment(attachment: Any) -> bool:
+    """What SendGrid asks of an attachment: base64 content and a filename; an inline one also
+    needs the content_id its HTML refers to."""
+    if not isinstance(attachment, dict) or not attachment.get("filename"):
+        return False
+    if not isinstance(attachment.get("content"), str) or not attachment["content"]:
+        return False
+    try:
+        base64.b64decode(attachment["content"], validate=True)
+    except binascii.Error:
+        return False
+    return attachment.get("disposition", "attachment") != "inline" or bool(
+        attachment.get("content_id")
+    )
 
 
 def _captured(body: dict[str, Any]) -> dict[str, Any]:
     personalization = body["personalizations"][0]
     custom_args = {**(body.get("custom_args") or {}), **(personalization.get("custom_args") or {})}
     text = next((c["value"] for c in body["content"] if c.get("type") == "text/plain"), "")
-    return {
+    captured = {
         "channel": "email",
         "to": personalization["to"][0]["email"],
         "subject": personalization.get("subject") or body.get("subject"),
@@ -136,6 +157,18 @@ def _captured(body: dict[str, Any]) -> dict[str, Any]:
         "order_id": custom_args.get("order_id"),
         "at": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
     }
+    if body.get("attachments"):
+        captured["attachments"] = [
+            {
+                "filename": a["filename"],
+                "type": a.get("type"),
+                "disposition": a.get("disposition", "attachment"),
+                "content_id": a.get("content_id"),
+                "content": a["content"],  # base64, as sent
+            }
+            for a in body["attachments"]
+        ]
+    return captured
 
 
 def _error(status: int) -> dict[str, Any]:

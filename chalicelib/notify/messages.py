@@ -27,6 +27,17 @@ class State(StrEnum):
 
 
 @dataclass(frozen=True)
+class InlineAttachment:
+    """An image sent inside the email (disposition inline), shown by the HTML part through
+    `<img src="cid:{content_id}">`."""
+
+    content_id: str
+    filename: str
+    content_type: str  # "image/png"
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Email:
     to: str
     subject: str
@@ -34,6 +45,7 @@ class Email:
     text: str
     sender_name: str  # the merchant's name: the customer knows the shop, not us
     tags: dict[str, str] = field(default_factory=dict)  # order_id etc., travel with the mail
+    attachments: tuple[InlineAttachment, ...] = ()  # what the HTML shows (a pickup QR code)
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,10 @@ class Deliveries(Protocol):
     ) -> None: ...
 
     def for_order(self, order_id: str) -> list[dict[str, Any]]: ...
+
+
+class PickupCodes(Protocol):
+    def open(self, sealed: str, order_id: str) -> str:
+        """The pickup code sealed to this order; raises ValueError (lockers.codes.SealBroken)
+        when it does not open: tampered, another order's, or another stage's key."""
+        ...

@@ -1,17 +1,19 @@
 """The customer's messages, rendered from the Jinja2 templates in notify/templates: per message
-type an email (subject, HTML, text) and an SMS kept to two GSM-7 segments."""
+type an email (subject, HTML, text, and any inline image) and an SMS kept to two GSM-7 segments."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from chalicelib.notify.messages import MESSAGE_TYPES
+from chalicelib.notify.messages import MESSAGE_TYPES, InlineAttachment
+from chalicelib.notify.pickup_qr import CONTENT_ID, SHOWN_PX, pickup_qr
 from chalicelib.notify.sms_segments import gsm7_safe
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,6 +28,10 @@ STATUS_WORDS = {
     "order.delivered": "Delivered",
     "order.failed": "Delivery attempt failed",
     "order.in_locker": "Ready for pickup",
+    "order.pickup_reminder": "Waiting for pickup",
+    "order.collected": "Collected",
+    "order.locker_expired": "Not collected",
+    "order.locker_full": "Locker full",
     "order.cancelled": "Cancelled",
 }
 
@@ -39,6 +45,16 @@ class EtaWindow:
 
 
 @dataclass(frozen=True)
+class LockerPlace:
+    """A locker as the customer's messages name it (a public place, not the customer's)."""
+
+    name: str
+    address: str | None = None  # "1 Tooley St, London SE1 2QN"
+    hours: str | None = None  # "daily 24 hours", "Mon-Sat 07:00-22:00"
+    distance: str | None = None  # an alternative's, from the chosen locker: "350 m", "1.2 km"
+
+
+@dataclass(frozen=True)
 class Notice:
     """Everything a template may say about one message: no address, no last name."""
 
@@ -48,8 +64,13 @@ class Notice:
     tracking_url: str
     eta: EtaWindow | None = None
     reason: str | None = None
-    pickup_code: str | None = None
+    # Opened from its seal just before rendering, never kept: repr leaves it out of any log.
+    pickup_code: str | None = field(default=None, repr=False)
     next_step: str | None = None  # after a failed attempt: rescheduled | returning
+    locker: LockerPlace | None = None
+    pickup_by: str | None = None  # the deadline in the depot's time: "Tue 14 May 18:30 BST"
+    rotated: str | None = None  # a new code the customer asked for: resend | extend (longer hold)
+    alternative: LockerPlace | None = None  # a full locker's nearest other one with room
 
     @property
     def status_words(self) -> str:
@@ -61,25 +82,60 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
+    attachments: tuple[InlineAttachment, ...] = ()
+
+
+def _zone(timezone: str | None) -> tzinfo:
+    try:
+        return ZoneInfo(timezone) if timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+def _moment(iso: str) -> datetime:
+    at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def eta_window(eta: str | None, timezone: str | None) -> EtaWindow | None:
     """ETA +/- 30 minutes in the depot's local time (UTC when the zone is unknown)."""
     if not eta:
         return None
-    at = datetime.fromisoformat(eta.replace("Z", "+00:00"))
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    try:
-        zone: Any = ZoneInfo(timezone) if timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
+    at, zone = _moment(eta), _zone(timezone)
     start, end = (at - ETA_MARGIN).astimezone(zone), (at + ETA_MARGIN).astimezone(zone)
     return EtaWindow(
         day=f"{start:%a} {start.day} {start:%b}",
         start=f"{start:%H:%M}",
         end=f"{end:%H:%M}",
         zone=start.tzname() or "UTC",
+    )
+
+
+def local_time(at: str | None, timezone: str | None) -> str | None:
+    """A moment in the depot's local time as customers read it: "Tue 14 May 18:30 BST" (UTC
+    when the zone is unknown)."""
+    if not at:
+        return None
+    moment = _moment(at).astimezone(_zone(timezone))
+    return f"{moment:%a} {moment.day} {moment:%b %H:%M} {moment.tzname() or 'UTC'}"
+
+
+def distance_words(metres: float) -> str:
+    """A distance as customers read it: to 10 m below a kilometre ("350 m"), then "1.2 km"."""
+    rounded = round(metres / 10) * 10
+    return f"{rounded} m" if rounded < 1000 else f"{metres / 1000:.1f} km"
+
+
+def locker_place(view: Mapping[str, Any] | None) -> LockerPlace | None:
+    """The locker of an outbox message (`locker`, `alternative`), None when it has none."""
+    if not isinstance(view, Mapping) or not str(view.get("name") or "").strip():
+        return None
+    distance = view.get("distance_m")
+    return LockerPlace(
+        name=" ".join(str(view["name"]).split()),
+        address=" ".join(str(view["address"]).split()) if view.get("address") else None,
+        hours=" ".join(str(view["opening_hours"]).split()) if view.get("opening_hours") else None,
+        distance=distance_words(float(distance)) if distance is not None else None,
     )
 
 
@@ -104,9 +160,8 @@ class Renderer:
     def knows(message_type: str) -> bool:
         return message_type in MESSAGE_TYPES
 
-    def _render(self, notice: Notice, part: str) -> str:
-        template = self._env.get_template(f"{notice.type}/{part}")
-        context = {
+    def _context(self, notice: Notice) -> dict[str, Any]:
+        return {
             "type": notice.type,
             "first_name": notice.first_name or "there",
             "merchant": notice.merchant,
@@ -116,23 +171,37 @@ class Renderer:
             "pickup_code": notice.pickup_code,
             "next_step": notice.next_step,
             "status_words": notice.status_words,
+            "locker": notice.locker,
+            "pickup_by": notice.pickup_by,
+            "rotated": notice.rotated,
+            "alternative": notice.alternative,
+            "qr": None,
         }
+
+    def _render(self, notice: Notice, part: str, **extra: Any) -> str:
+        template = self._env.get_template(f"{notice.type}/{part}")
+        context = self._context(notice) | extra
         if part.startswith("body"):
             context["subject"] = self._subject(notice)
         return template.render(context).strip()
 
     def _subject(self, notice: Notice) -> str:
-        return " ".join(
-            self._env.get_template(f"{notice.type}/subject.txt.j2")
-            .render({"merchant": notice.merchant, "eta": notice.eta})
-            .split()
-        )
+        template = self._env.get_template(f"{notice.type}/subject.txt.j2")
+        return " ".join(template.render(self._context(notice)).split())
 
     def email(self, notice: Notice) -> RenderedEmail:
+        """The email; with a pickup code, its HTML also shows the code as a QR code, attached
+        inline (only when the template does show it)."""
+        qr = {"cid": CONTENT_ID, "px": SHOWN_PX} if notice.pickup_code else None
+        html = self._render(notice, "body.html.j2", qr=qr)
+        attachments: tuple[InlineAttachment, ...] = ()
+        if notice.pickup_code and f"cid:{CONTENT_ID}" in html:
+            attachments = (pickup_qr(notice.pickup_code),)
         return RenderedEmail(
             subject=self._subject(notice),
-            html=self._render(notice, "body.html.j2"),
+            html=html,
             text=self._render(notice, "body.txt.j2"),
+            attachments=attachments,
         )
 
     def sms(self, notice: Notice) -> str:

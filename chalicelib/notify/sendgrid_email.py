@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from urllib.error import URLError
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, From, Mail
+from sendgrid.helpers.mail import (
+    Attachment,
+    ContentId,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    From,
+    Mail,
+)
 
 from chalicelib.notify.messages import Email, VendorRejected, VendorUnavailable
 
@@ -17,7 +28,8 @@ def _transient(status: int) -> bool:
 
 class SendGridEmail:
     """Sends one email per call; the message's tags travel as SendGrid `custom_args` (they
-    come back on SendGrid's event webhook, and let a local fake tell which order it is for)."""
+    come back on SendGrid's event webhook, and let a local fake tell which order it is for),
+    its inline images as attachments with disposition "inline" and their content id."""
 
     def __init__(self, client: SendGridAPIClient, sender: str, *, timeout_s: float = 10.0) -> None:
         self._client = client
@@ -36,6 +48,16 @@ class SendGridEmail:
         )
         for key, value in email.tags.items():
             mail.add_custom_arg(CustomArg(key, value))
+        for image in email.attachments:
+            mail.add_attachment(
+                Attachment(
+                    FileContent(base64.b64encode(image.content).decode("ascii")),
+                    FileName(image.filename),
+                    FileType(image.content_type),
+                    Disposition("inline"),
+                    ContentId(image.content_id),
+                )
+            )
         try:
             # The SDK's send() takes no timeout; a Lambda must not hang on a silent socket.
             response = self._client.client.mail.send.post(

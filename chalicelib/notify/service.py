@@ -3,9 +3,10 @@ each sent at most once and recorded (sent, failed, skipped, or retry) beside the
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,8 +25,15 @@ from chalicelib.notify.messages import (
     VendorUnavailable,
 )
 from chalicelib.notify.phones import InvalidPhoneNumber, to_e164
-from chalicelib.notify.ports import Accounts, Deliveries, EmailChannel, OrderSource, SmsChannel
-from chalicelib.notify.rendering import Notice, Renderer, eta_window
+from chalicelib.notify.ports import (
+    Accounts,
+    Deliveries,
+    EmailChannel,
+    OrderSource,
+    PickupCodes,
+    SmsChannel,
+)
+from chalicelib.notify.rendering import Notice, Renderer, eta_window, local_time, locker_place
 from chalicelib.orders.views import tracking_url
 
 logger = Logger(child=True)
@@ -34,6 +42,10 @@ logger = Logger(child=True)
 _WITH_ETA = frozenset(
     {"order.planned", "order.out_for_delivery", "order.arriving", "order.delayed"}
 )
+# Types whose message carries a sealed pickup code, opened only to render each channel's copy.
+_WITH_CODE = frozenset({"order.in_locker"})
+_CODE_SHAPE = re.compile(r"[0-9]{4,12}")  # the SMS budget counts on at most 12 digits
+_ROTATIONS = frozenset({"resend", "extend"})
 _DONE = frozenset({State.SENT, State.FAILED, State.SKIPPED})
 # The drivers' failure catalogue (tracking/route_events.py) in customers' words.
 REASON_WORDS = {
@@ -53,6 +65,10 @@ class Outcome:
     channel: Channel
     state: State | None  # None: done before (a redelivered message), nothing attempted
     detail: str | None = None
+
+
+class PickupCodeUnavailable(Exception):
+    """The message's pickup code cannot be opened; its text never holds the code."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,10 @@ class NotificationService:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = _utc_now,
+        pickup_codes: PickupCodes | None = None,
     ) -> None:
+        """Without `pickup_codes`, a message with a sealed pickup code cannot be opened: it is
+        recorded failed on each channel, as a broken seal is."""
         self._orders = orders
         self._accounts = accounts
         self._deliveries = deliveries
@@ -93,6 +112,7 @@ class NotificationService:
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
+        self._pickup_codes = pickup_codes
 
     def handle(self, message: dict[str, Any]) -> list[Outcome]:
         """Send one outbox message on every channel not yet done. Raises DeliveryDeferred when
@@ -151,9 +171,12 @@ class NotificationService:
     def _notice(
         self, message_type: str, message: dict[str, Any], order: Order, merchant: str
     ) -> Notice:
-        eta = None
+        eta = pickup_by = None
         if message_type in _WITH_ETA:
             eta = eta_window(message.get("eta") or order.eta, self._timezone(order))
+        if message.get("pickup_by"):
+            pickup_by = local_time(str(message["pickup_by"]), self._timezone(order))
+        rotated = message.get("rotated")
         return Notice(
             type=message_type,
             first_name=order.customer.first_name,
@@ -162,8 +185,28 @@ class NotificationService:
             eta=eta,
             reason=REASON_WORDS.get(str(message.get("reason")), message.get("reason")),
             next_step=message.get("next"),
-            pickup_code=message.get("pickup_code"),
+            locker=locker_place(message.get("locker")),
+            pickup_by=pickup_by,
+            rotated=rotated if rotated in _ROTATIONS else None,
+            alternative=locker_place(message.get("alternative")),
         )
+
+    def _pickup_code(self, order_id: str, sealed: Any) -> str:
+        """The message's pickup code, opened from its seal (bound to the order) just before it
+        is rendered; raises PickupCodeUnavailable, whose reason is safe to record and log."""
+        if not isinstance(sealed, str) or not sealed:
+            raise PickupCodeUnavailable("pickup code not sent: the message carries none")
+        if self._pickup_codes is None:
+            raise PickupCodeUnavailable("pickup code not sent: no key to open it is configured")
+        try:
+            code = self._pickup_codes.open(sealed, order_id)
+        except ValueError as exc:  # SealBroken, and the base64 or AES-GCM errors of a bad seal
+            raise PickupCodeUnavailable(
+                f"pickup code not sent: its seal does not open ({type(exc).__name__})"
+            ) from exc
+        if not _CODE_SHAPE.fullmatch(code):
+            raise PickupCodeUnavailable("pickup code not sent: the seal holds no pickup code")
+        return code
 
     def _timezone(self, order: Order) -> str | None:
         try:
@@ -197,14 +240,19 @@ class NotificationService:
         if switched_off:
             return self._skip(key, channel, "switched off by the merchant")
         try:
-            return self._attempt(channel, key, order, notice)
+            return self._attempt(channel, key, order, notice, message.get("pickup_code_sealed"))
         except BaseException:
             # Whatever broke after the claim, let the next delivery of the message claim it.
             self._finish(key, State.RETRY, 0, reason="interrupted by an unexpected error")
             raise
 
     def _attempt(
-        self, channel: Channel, key: dict[str, str], order: Order, notice: Notice
+        self,
+        channel: Channel,
+        key: dict[str, str],
+        order: Order,
+        notice: Notice,
+        sealed_code: Any = None,
     ) -> Outcome:
         tags = {"order_id": order.order_id, "message_type": notice.type}
         send: Callable[[], str | None]
@@ -212,12 +260,6 @@ class NotificationService:
             to = order.customer.email
             if not to or "@" not in to:
                 return self._skip(key, channel, "no email address")
-            rendered = self._renderer.email(notice)
-            email = Email(to, rendered.subject, rendered.html, rendered.text, notice.merchant, tags)
-
-            def send() -> str | None:
-                return self._email.send(email)
-
         else:
             if not order.customer.phone:
                 return self._skip(key, channel, "no phone number")
@@ -225,6 +267,35 @@ class NotificationService:
                 to = to_e164(order.customer.phone, order.address.country)
             except InvalidPhoneNumber as exc:
                 return self._skip(key, channel, f"invalid phone number: {exc}")
+        if notice.type in _WITH_CODE:
+            try:
+                notice = replace(notice, pickup_code=self._pickup_code(order.order_id, sealed_code))
+            except PickupCodeUnavailable as exc:
+                # Final: sending it again cannot open it; the customer can ask for a new code.
+                self._finish(key, State.FAILED, 0, to=to, reason=str(exc))
+                logger.warning(
+                    "notify: pickup code unavailable, message failed",
+                    order_id=order.order_id,
+                    channel=str(channel),
+                    reason=str(exc),
+                )
+                return Outcome(channel, State.FAILED, str(exc))
+        if channel is Channel.EMAIL:
+            rendered = self._renderer.email(notice)
+            email = Email(
+                to,
+                rendered.subject,
+                rendered.html,
+                rendered.text,
+                notice.merchant,
+                tags,
+                rendered.attachments,
+            )
+
+            def send() -> str | None:
+                return self._email.send(email)
+
+        else:
             sms = Sms(to, self._renderer.sms(notice), tags)
 
             def send() -> str | None:

@@ -4,6 +4,7 @@ and one SMS through moto's SNS, once each, whatever is redelivered, throttled or
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
+from python_http_client.exceptions import BadRequestsError
 from sendgrid import SendGridAPIClient
 
 from chalicelib import bootstrap
@@ -25,6 +27,7 @@ from chalicelib.local import capture
 from chalicelib.local.aws import REGION, EmbeddedAws
 from chalicelib.local.sendgrid_fake import SendGridFake
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
+from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.notify.consumer import consume
 from chalicelib.notify.deliveries import DeliveryLog
 from chalicelib.notify.messages import Sms
@@ -35,6 +38,8 @@ from chalicelib.orders.service import Action, Inbound
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")
+
+PICKUP_CODES = PickupCodeKeys(lambda: "integration-pickup-key")
 
 _numbers = itertools.count(100)
 
@@ -116,6 +121,7 @@ def notify(aws: EmbeddedAws, sendgrid: SendGridFake) -> Iterator[Notify]:
         public_base_url="https://lastmile.example",
         retry=RetryPolicy(attempts=3, first_wait_s=0.2),
         sleep=waits.append,
+        pickup_codes=PICKUP_CODES,
     )
     poller = StreamPoller(
         aws.client("dynamodbstreams"),
@@ -289,3 +295,76 @@ def test_a_400_from_sendgrid_is_recorded_failed_and_not_retried(
     assert requests_for(sendgrid, order.order_id) == [400]
     assert notify.poller.failures == 0  # a refusal is final: the batch is not retried
     assert record(notify.service, order.order_id, "sms")["state"] == "sent"
+
+
+def test_a_pickup_code_reaches_sendgrid_with_its_qr_code_inline_and_sns_as_digits(
+    notify: Notify, sendgrid: SendGridFake, merchant: Merchant
+) -> None:
+    phone = a_phone()
+    order = place(merchant, phone=phone)
+    notify.poller.poll_once()  # the order's confirmation
+    bootstrap.order_repository().announce(
+        order,
+        "order.in_locker",
+        "2025-05-14T09:00:00.000Z",
+        locker={
+            "locker_id": "lkr_1",
+            "name": "Tooley Street",
+            "lat": 51.5055,
+            "lng": -0.086,
+            "opening_hours": "daily 24 hours",
+            "address": "1 Tooley St, London SE1 2QN",
+        },
+        pickup_by="2025-05-14T17:30:00Z",
+        pickup_code_sealed=PICKUP_CODES.seal("40719263", order.order_id),
+    )
+
+    notify.poller.poll_once()
+
+    [request] = [
+        r
+        for r in sendgrid.requests
+        if r.body.get("custom_args", {}).get("message_type") == "order.in_locker"
+        and r.body["custom_args"]["order_id"] == order.order_id
+    ]
+    assert request.status == 202
+    [attachment] = request.body["attachments"]
+    assert (attachment["disposition"], attachment["type"]) == ("inline", "image/png")
+    html = next(c["value"] for c in request.body["content"] if c["type"] == "text/html")
+    assert f'src="cid:{attachment["content_id"]}"' in html
+    assert base64.b64decode(attachment["content"]).startswith(b"\x89PNG\r\n\x1a\n")
+    [email] = [m for m in emails_for(sendgrid, order.order_id) if "attachments" in m]
+    assert "40719263" in email["body"] and "Wed 14 May 18:30 BST" in email["body"]
+    assert email["attachments"] == [
+        {
+            "filename": "pickup-code.png",
+            "type": "image/png",
+            "disposition": "inline",
+            "content_id": attachment["content_id"],
+            "content": attachment["content"],
+        }
+    ]
+    [_, sms] = sms_to(phone)
+    assert "Pickup code: 40719263." in sms and "Tooley Street" in sms
+    listed = notify.service.list_for_order(order.order_id)
+    assert [e["state"] for e in listed["email"] + listed["sms"]] == ["sent"] * 4
+    assert "40719263" not in str(listed)
+
+
+def test_sendgrid_refuses_an_inline_attachment_without_a_content_id(
+    sendgrid: SendGridFake,
+) -> None:
+    sendgrid.reset()
+    body = {
+        "personalizations": [{"to": [{"email": "grace@example.com"}]}],
+        "from": {"email": "notify@lastmile.example"},
+        "subject": "s",
+        "content": [{"type": "text/plain", "value": "t"}],
+        "attachments": [{"content": "iVBORw0KGgo=", "filename": "qr.png", "disposition": "inline"}],
+    }
+    client = SendGridAPIClient("SG.test-key", host=sendgrid.host)
+
+    with pytest.raises(BadRequestsError):
+        client.client.mail.send.post(request_body=body)
+    body["attachments"][0]["content_id"] = "qr"  # type: ignore[index]
+    assert client.client.mail.send.post(request_body=body).status_code == 202

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.notify.messages import MESSAGE_TYPES
-from chalicelib.notify.rendering import Notice, Renderer, eta_window
+from chalicelib.notify.rendering import LockerPlace, Notice, Renderer, eta_window
 from chalicelib.notify.sms_segments import MAX_SEGMENTS, is_gsm7, segments
 
 URL = "https://track.lastmile.example/track/ABCDEFGHJKLMNPQR"
@@ -20,7 +20,10 @@ def notice(message_type: str, **overrides: object) -> Notice:
         "tracking_url": URL,
         "eta": eta_window("2025-05-14T13:45:00Z", "Europe/London"),
         "reason": "nobody at home",
-        "pickup_code": "482913",
+        "pickup_code": "48291375",
+        "locker": LockerPlace("Tooley Street", "1 Tooley St, London SE1 2QN", "daily 24 hours"),
+        "pickup_by": "Wed 14 May 18:30 BST",
+        "alternative": LockerPlace("London Bridge", None, "Mon-Sat 07:00-22:00", "350 m"),
     }
     fields.update(overrides)
     return Notice(**fields)  # type: ignore[arg-type]
@@ -78,8 +81,9 @@ def test_html_escapes_what_merchants_and_customers_wrote_but_text_does_not() -> 
 
 
 def test_the_pickup_code_and_the_failure_reason_are_told() -> None:
-    assert "482913" in renderer.sms(notice("order.in_locker"))
-    assert "482913" in renderer.email(notice("order.in_locker")).html
+    email = renderer.email(notice("order.in_locker"))
+    assert "48291375" in renderer.sms(notice("order.in_locker"))
+    assert "48291375" in email.html and "48291375" in email.text
     assert "nobody at home" in renderer.sms(notice("order.failed"))
 
 
@@ -87,17 +91,34 @@ LONG = {
     "first_name": "Maximiliana-Alexandrina-Konstantinopolous",
     "merchant": "The Extraordinarily Long-Named Artisan Sourdough & Pastry Company Ltd",
     "reason": "the recipient was not at home and no safe place was available " * 3,
-    "pickup_code": "12345678901234567890",
+    "pickup_code": "123456789012",  # the longest a message may carry
     "tracking_url": "https://tracking.a-rather-long-delivery-domain.example.com/track/ABCDEFGHJKLMNPQR",
+    "locker": LockerPlace(
+        "Paddington Station Departures Concourse Parcel Locker Bank 17 (beside platform 1)",
+        "Praed Street, Paddington Station, London W2 1HQ",
+        "Mon, Tue, Wed, Thu, Fri 06:00-23:30; Sat, Sun 08:00-20:00",
+    ),
+    "pickup_by": "Wed 14 May 18:30 +0545",
+    "alternative": LockerPlace(
+        "Edgware Road Underground Station Bakerloo Line Ticket Hall Parcel Locker",
+        None,
+        None,
+        "1.2 km",
+    ),
 }
 
 
+@pytest.mark.parametrize("rotated", [None, "resend", "extend"])
 @pytest.mark.parametrize("message_type", MESSAGE_TYPES)
-def test_an_sms_with_long_names_stays_within_two_gsm7_segments(message_type: str) -> None:
-    text = renderer.sms(notice(message_type, **LONG))
+def test_an_sms_with_long_names_stays_within_two_gsm7_segments(
+    message_type: str, rotated: str | None
+) -> None:
+    text = renderer.sms(notice(message_type, rotated=rotated, **LONG))
 
     assert is_gsm7(text)
     assert segments(text) <= MAX_SEGMENTS, (len(text), text)
+    if message_type == "order.in_locker":  # shortened names, never a shortened code
+        assert LONG["pickup_code"] in text and "Collect by Wed 14 May 18:30 +0545" in text
 
 
 @pytest.mark.parametrize("message_type", MESSAGE_TYPES)

@@ -12,6 +12,7 @@ from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Address, Customer, Delivery, Order, Parcel
 from chalicelib.domain.tenancy import Depot, Merchant
 from chalicelib.notify.messages import DeliveryDeferred
+from chalicelib.notify.ports import PickupCodes
 from chalicelib.notify.service import NotificationService, RetryPolicy
 from tests.unit.notify.fakes import Accounts, Deliveries, Orders, RecordingEmail, RecordingSms
 
@@ -50,7 +51,12 @@ def message(message_type: str = "order.confirmed", **extra: Any) -> dict[str, An
 
 
 class World:
-    def __init__(self, order: Order | None = None, opted_out: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        order: Order | None = None,
+        opted_out: tuple[str, ...] = (),
+        pickup_codes: PickupCodes | None = None,
+    ) -> None:
         self.orders = Orders({"ord_1": order or an_order()})
         self.accounts = Accounts(
             {"mer_1": Merchant("mer_1", "Harbour Books", "dep_1", NOW.isoformat())},
@@ -71,6 +77,7 @@ class World:
             retry=RetryPolicy(attempts=3, first_wait_s=0.5),
             sleep=self.waits.append,
             clock=lambda: self.now,
+            pickup_codes=pickup_codes,
         )
 
 

@@ -11,7 +11,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chalicelib.domain.order import Address, Customer, Delivery, Order, OrderStatus, Parcel
 from chalicelib.webhooks_out.endpoints import new_secret
-from chalicelib.webhooks_out.events import event_body, message_id, signed_headers
+from chalicelib.webhooks_out.events import EVENT_TYPES, event_body, message_id, signed_headers
 
 
 def an_order() -> Order:
@@ -97,3 +97,63 @@ def test_the_message_id_is_stable_per_outbox_message() -> None:
     assert message_id("ord_1", "a") == message_id("ord_1", "a")
     assert message_id("ord_1", "a") != message_id("ord_1", "b")
     assert message_id("ord_1", "a").startswith("msg_")
+
+
+LOCKER = {
+    "locker_id": "lkr_1",
+    "name": "Tooley Street",
+    "lat": 51.5055,
+    "lng": -0.086,
+    "opening_hours": "daily 24 hours",
+    "address": "1 Tooley St, London SE1 2QN",
+}
+SEALED = "v1.c2VhbGVkLXBpY2t1cC1jb2RlLW5vdC1hLXJlYWwtb25l"
+
+
+def locker_message(message_type: str, **extra: object) -> dict[str, object]:
+    return MESSAGE | {
+        "sk": f"2030-01-01T09:00:00.000Z#{message_type}#ab12cd34",
+        "type": message_type,
+        "status": "in_locker",
+        **extra,
+    }
+
+
+def test_a_locker_event_shows_the_locker_and_deadline_but_never_a_pickup_code() -> None:
+    message = locker_message(
+        "order.in_locker",
+        locker=LOCKER | {"pickup_code": "40719263", "code_hash": "ab" * 32},  # smuggled in
+        pickup_by="2030-01-04T09:00:00Z",
+        pickup_code_sealed=SEALED,
+        pickup_code="40719263",
+        rotated="resend",
+    )
+
+    body = event_body(message, an_order(), "https://x/track/T")
+
+    data = json.loads(body)["data"]
+    assert data["locker"] == LOCKER
+    assert (data["pickup_by"], data["rotated"]) == ("2030-01-04T09:00:00Z", "resend")
+    for secret in ("pickup_code", "code_hash", SEALED, "40719263", "v1."):
+        assert secret not in body
+
+
+@pytest.mark.parametrize("message_type", sorted(EVENT_TYPES))
+def test_no_event_type_ever_carries_a_sealed_code(message_type: str) -> None:
+    message = locker_message(
+        message_type, locker=LOCKER, pickup_code_sealed=SEALED, pickup_code="40719263"
+    )
+
+    body = event_body(message, an_order(), "https://x/track/T")
+
+    assert "pickup_code" not in body and SEALED not in body and "40719263" not in body
+
+
+def test_a_full_locker_event_carries_the_alternative_with_its_distance() -> None:
+    alternative = LOCKER | {"locker_id": "lkr_2", "name": "London Bridge", "distance_m": 347.6}
+    message = locker_message("order.locker_full", locker=LOCKER, alternative=alternative)
+
+    data = json.loads(event_body(message, an_order(), "https://x/track/T"))["data"]
+
+    assert data["alternative"] == alternative | {"distance_m": 348}
+    assert data["locker"]["name"] == "Tooley Street"
