@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from jsonschema import Draft202012Validator, ValidationError
+
 from app import app
 from chalicelib.api.openapi import document
+from chalicelib.domain.lockers import Locker, LockerFigures, LockerParcel, ParcelState
+from chalicelib.lockers.service import _deposited
 
 
 def chalice_routes() -> set[tuple[str, str]]:
@@ -50,3 +55,77 @@ def test_document_validates_against_the_openapi_31_specification() -> None:
     from openapi_spec_validator import validate
 
     validate(document())
+
+
+def test_nested_schemas_of_the_same_name_stay_apart() -> None:
+    schemas = document()["components"]["schemas"]
+    # The canonical order's address and a locker's both come from models named AddressIn.
+    assert "country" in schemas["AddressIn"]["properties"]
+    assert set(schemas["LockerAddressIn"]["properties"]) == {"line1", "city", "postcode"}
+    assert "LockerAddressIn" in json.dumps(schemas["LockerIn"])
+    assert "LockerAddressIn" not in json.dumps(schemas["CanonicalOrder"])
+
+
+def test_kiosk_routes_take_the_kiosk_key_and_say_when_a_locked_kiosk_opens() -> None:
+    paths = document()["paths"]
+    pickups = paths["/v1/lockers/{locker_id}/pickups"]["post"]
+    assert pickups["security"] == [{"kiosk": []}]
+    assert {"401", "403", "429"} <= set(pickups["responses"])
+    assert "Retry-After" in pickups["responses"]["429"]["headers"]
+    for path in ("/v1/lockers/{locker_id}/deposits", "/v1/lockers/{locker_id}/retrievals"):
+        assert {"kiosk", "driver"} == {s for r in paths[path]["post"]["security"] for s in r}
+    # Every 429 anywhere says when to come back.
+    for ops in paths.values():
+        for method, op in ops.items():
+            if method != "parameters" and "429" in op["responses"]:
+                assert "Retry-After" in op["responses"]["429"]["headers"], op["summary"]
+
+
+def test_locker_replies_describe_what_the_service_answers() -> None:
+    components = document()["components"]
+
+    def valid(name: str, answer: dict[str, object]) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+        Draft202012Validator(schema).validate(answer)
+
+    locker = Locker("lkr_1", "Tooley St", 51.5, -0.08, "dep_1", "2025-05-01T09:00:00Z")
+    parcel = LockerParcel(
+        "lkr_1", "ord_1", "dep_1", ("A1", "B2"), ParcelState.DEPOSITED,
+        "2025-05-01T09:00:00Z", "2025-05-04T09:00:00Z", "salt", "hash",
+    )  # fmt: skip
+    valid("Deposit", _deposited(parcel))
+    valid("NearbyLockers", {"lockers": [{**locker.public(), "distance_m": 350, "free": {"M": 2}}]})
+    figures = {"by_size": {"M": {"free": 1, "occupied": 1}}, "occupancy": 0.5}
+    view = {
+        **locker.public(),
+        "depot_id": "dep_1",
+        "holding_hours": 72,
+        "compartments": [{"compartment_id": "A1", "size": "M", "state": "free"}],
+        "figures": figures | LockerFigures(deposits=3, pickups=2, expiries=1).view(),
+    }
+    valid("LockerView", view)
+    with pytest.raises(ValidationError):
+        valid("LockerView", {**view, "compartments": [{"compartment_id": "A1", "size": "XL"}]})
+
+
+def test_the_local_stage_documents_its_local_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalice import Chalice
+
+    from chalicelib.api.local import local
+    from chalicelib.config import settings
+
+    # A probe app of its own reads the blueprint's routes; the blueprint is left as it was.
+    monkeypatch.setattr(local, "_current_app", local._current_app)
+    probe = Chalice(app_name="probe")
+    probe.register_blueprint(local)
+    local_routes = {(p, m.lower()) for p, entries in probe.routes.items() for m in entries}
+    monkeypatch.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    document.cache_clear()
+    try:
+        documented = {r for r in documented_routes() if r[0].startswith("/local/")}
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+        document.cache_clear()
+    assert documented == local_routes
