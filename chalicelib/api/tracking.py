@@ -1,5 +1,6 @@
-"""Public tracking (no credentials): the HTML page and its JSON twin, by tracking code,
-rate limited per client."""
+"""Public tracking (no credentials): the HTML page and its JSON twin, by tracking code, and
+what a customer may do from them (rate, another day, a locker instead or home after all, a new
+pickup code, more time), rate limited per client."""
 
 from __future__ import annotations
 
@@ -20,9 +21,14 @@ from chalicelib.api.http import (
     status_of,
 )
 from chalicelib.config import settings
-from chalicelib.domain.errors import DepotNotFound, DomainError, NotFound, OrderNotFound
+from chalicelib.domain.errors import (
+    DepotNotFound,
+    DomainError,
+    NotFound,
+    OrderNotFound,
+    ValidationFailed,
+)
 from chalicelib.tracking import feedback, page
-from chalicelib.tracking.public import public_view
 from chalicelib.tracking.rate_limit import RateLimited
 
 tracking = Blueprint(__name__)
@@ -37,6 +43,12 @@ class FeedbackIn(BaseModel):
     comment: str | None = Field(default=None, max_length=feedback.MAX_COMMENT)
 
 
+class LockerChoiceIn(BaseModel):
+    """The locker to collect from instead (one of those offered), or null for home delivery."""
+
+    locker_id: str | None = Field(min_length=1, max_length=64)
+
+
 def _limit_client() -> None:
     """Count this request against its client's minute (RateLimited past the limit)."""
     context = tracking.current_request.context or {}
@@ -44,8 +56,15 @@ def _limit_client() -> None:
     bootstrap.tracking_limiter().hit(ip)
 
 
-def _find(tracking_code: str) -> page.Tracking:
-    return page.find(tracking_code, bootstrap.orders(), bootstrap.dispatch_repository())
+def _find(tracking_code: str, *, lockers: bool = False) -> page.Tracking:
+    """The order behind the code; with `lockers`, also what the page shows of lockers (its
+    locker, the parcel waiting there, the lockers offered instead)."""
+    return page.find(
+        tracking_code,
+        bootstrap.orders(),
+        bootstrap.dispatch_repository(),
+        bootstrap.lockers() if lockers else None,
+    )
 
 
 @lru_cache(maxsize=256)
@@ -64,9 +83,8 @@ def _html(body: str, status: int, headers: dict[str, str] | None = None) -> Resp
 @route(tracking, "/v1/track/{tracking_code}", methods=["GET"])
 def track(tracking_code: str) -> Any:
     _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
-    found = _find(tracking_code)
-    view = public_view(found.order, found.timeline, stops_before=found.stops_before)
-    return json_response(view, headers={"Cache-Control": "no-store"})
+    found = _find(tracking_code, lockers=True)
+    return json_response(found.public(), headers={"Cache-Control": "no-store"})
 
 
 @route(tracking, "/v1/track/{tracking_code}/feedback", methods=["POST"])
@@ -92,7 +110,7 @@ def track_page(tracking_code: str) -> Any:
     except RateLimited as exc:
         return _rate_limited_page(exc)
     try:
-        found = _find(tracking_code)
+        found = _find(tracking_code, lockers=True)
     except OrderNotFound:
         return _html(page.render_not_found(), 404)
     given = (
@@ -173,6 +191,72 @@ def track_page_reschedule(tracking_code: str) -> Any:
     except DomainError as exc:
         return _refused(exc, tracking_code)
     return _back_to_page(tracking_code)
+
+
+@route(tracking, "/track/{tracking_code}/locker", methods=["POST"], content_types=FORM)
+def track_page_locker(tracking_code: str) -> Any:
+    """Collect from the chosen locker instead (`locker_id`), or home after all (`home`)."""
+    try:
+        _limit_client()
+        choice = _form().get("locker_id", "").strip()
+        if not choice:
+            raise ValidationFailed("locker_id: choose a locker", field="locker_id")
+        found = _find(tracking_code)
+        bootstrap.lockers().choose(found.order, None if choice == page.HOME else choice)
+    except RateLimited as exc:
+        return _rate_limited_page(exc)
+    except DomainError as exc:
+        return _refused(exc, tracking_code)
+    return _back_to_page(tracking_code)
+
+
+@route(tracking, "/track/{tracking_code}/pickup-code", methods=["POST"], content_types=FORM)
+def track_page_pickup_code(tracking_code: str) -> Any:
+    """A new pickup code for the parcel waiting in a locker (the old one stops working)."""
+    try:
+        _limit_client()
+        bootstrap.lockers().resend_code(_find(tracking_code).order)
+    except RateLimited as exc:
+        return _rate_limited_page(exc)
+    except DomainError as exc:
+        return _refused(exc, tracking_code)
+    return _back_to_page(tracking_code)
+
+
+@route(tracking, "/track/{tracking_code}/extension", methods=["POST"], content_types=FORM)
+def track_page_extension(tracking_code: str) -> Any:
+    """Once per parcel: 48 more hours to collect it, with a new code."""
+    try:
+        _limit_client()
+        bootstrap.lockers().extend(_find(tracking_code).order)
+    except RateLimited as exc:
+        return _rate_limited_page(exc)
+    except DomainError as exc:
+        return _refused(exc, tracking_code)
+    return _back_to_page(tracking_code)
+
+
+@route(tracking, "/v1/track/{tracking_code}/locker", methods=["POST"])
+def track_locker(tracking_code: str) -> Any:
+    _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
+    body = parse_body(tracking.current_request, LockerChoiceIn)
+    bootstrap.lockers().choose(_find(tracking_code).order, body.locker_id)
+    found = _find(tracking_code, lockers=True)
+    return json_response(found.public(), headers={"Cache-Control": "no-store"})
+
+
+@route(tracking, "/v1/track/{tracking_code}/pickup-code", methods=["POST"])
+def track_pickup_code(tracking_code: str) -> Any:
+    _limit_client()
+    pickup_by = bootstrap.lockers().resend_code(_find(tracking_code).order)
+    return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
+
+
+@route(tracking, "/v1/track/{tracking_code}/extension", methods=["POST"])
+def track_extension(tracking_code: str) -> Any:
+    _limit_client()
+    pickup_by = bootstrap.lockers().extend(_find(tracking_code).order)
+    return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
 
 
 @route(tracking, "/health", methods=["GET"])

@@ -1,11 +1,12 @@
 """The public tracking page: a parcel's progress as server-rendered HTML for the customer, with
-nothing but first name and city of them, and nothing loaded from anywhere else."""
+nothing but first name and city of them, and nothing loaded from anywhere else; its forms post
+back here (a rating, another day, a locker instead, a new pickup code, more time)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
@@ -16,7 +17,9 @@ import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.domain.errors import LockerNotFound
 from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.lockers import MAX_RESENDS, Locker, LockerParcel
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
 from chalicelib.tracking.feedback import (
     MAX_COMMENT,
@@ -26,7 +29,7 @@ from chalicelib.tracking.feedback import (
     can_reschedule,
     offered_days,
 )
-from chalicelib.tracking.public import eta_window
+from chalicelib.tracking.public import Pickup, eta_window, public_locker, public_view
 
 S = OrderStatus
 
@@ -48,6 +51,8 @@ STATUS_WORDS: dict[OrderStatus, str] = {
 # The ETA means something only while the parcel is still on its way.
 SHOWS_ETA = frozenset({S.PLANNED, S.OUT_FOR_DELIVERY})
 MAX_DOTS = 12
+HOME = "home"  # the locker form's value for "deliver to my address instead"
+LOCKER_FULL = "locker_full"  # a dispatch run's reason for leaving a locker order out
 
 
 class OrderLookup(Protocol):
@@ -58,13 +63,41 @@ class RouteLookup(Protocol):
     def get_route(self, route_id: str) -> PlannedRoute | None: ...
 
 
+class LockerLookup(Protocol):
+    """What the page asks the locker service (`bootstrap.lockers()`)."""
+
+    def locker(self, locker_id: str) -> Locker: ...
+
+    def held_parcel(self, order: Order) -> LockerParcel | None: ...
+
+    def choices(self, order: Order) -> list[dict[str, Any]]: ...
+
+    def can_choose(self, order: Order) -> bool: ...
+
+
 @dataclass(frozen=True)
 class Tracking:
-    """An order as its tracking code shows it, with its place in the van's queue if known."""
+    """An order as its tracking code shows it, with its place in the van's queue if known, its
+    locker's public details, its parcel waiting there, and the lockers it may switch to while
+    it may (None when it may not)."""
 
     order: Order
     timeline: list[TimelineEvent]
     stops_before: int | None = None
+    locker: dict[str, Any] | None = None
+    pickup: Pickup | None = None
+    choices: tuple[dict[str, Any], ...] | None = None
+
+    def public(self) -> dict[str, Any]:
+        """The JSON twin of the page."""
+        return public_view(
+            self.order,
+            self.timeline,
+            stops_before=self.stops_before,
+            locker=self.locker,
+            pickup=self.pickup,
+            choices=self.choices,
+        )
 
 
 def stops_before(route: PlannedRoute, order_id: str) -> int | None:
@@ -78,15 +111,42 @@ def stops_before(route: PlannedRoute, order_id: str) -> int | None:
     return None
 
 
-def find(code: str, orders: OrderLookup, routes: RouteLookup) -> Tracking:
+def find(
+    code: str, orders: OrderLookup, routes: RouteLookup, lockers: LockerLookup | None = None
+) -> Tracking:
     """The order behind a tracking code (OrderNotFound if none), with the stops before it
-    while it is out for delivery."""
+    while it is out for delivery, and, given `lockers`, what the page shows of lockers."""
     order, timeline = orders.by_tracking_code(code)
     before = None
     if order.status is OrderStatus.OUT_FOR_DELIVERY and order.route_id:
         route = routes.get_route(order.route_id)
         before = stops_before(route, order.order_id) if route else None
-    return Tracking(order, timeline, before)
+    found = Tracking(order, timeline, before)
+    return with_lockers(found, lockers) if lockers is not None else found
+
+
+def _locker_details(lockers: LockerLookup, locker_id: str) -> dict[str, Any] | None:
+    try:
+        return lockers.locker(locker_id).public()
+    except LockerNotFound:
+        return None  # an id the storefront sent that names no locker: the page shows the id
+
+
+def with_lockers(found: Tracking, lockers: LockerLookup) -> Tracking:
+    """The tracking with its locker's public details, the parcel waiting there (its deadline,
+    never its code) and the lockers offered instead while where it goes may change."""
+    order = found.order
+    locker: dict[str, Any] | None = None
+    pickup: Pickup | None = None
+    if order.delivery.type is DeliveryType.LOCKER and order.delivery.locker_id:
+        locker = _locker_details(lockers, order.delivery.locker_id)
+        held = lockers.held_parcel(order)
+        if held is not None:
+            pickup = Pickup(held.pickup_by, held.extended, held.resends < MAX_RESENDS)
+    choices: tuple[dict[str, Any], ...] | None = None
+    if lockers.can_choose(order):
+        choices = tuple(public_locker(choice) for choice in lockers.choices(order))
+    return replace(found, locker=locker, pickup=pickup, choices=choices)
 
 
 def page_url(base_url: str, tracking_code: str) -> str:
@@ -163,6 +223,56 @@ def _day(moment: date) -> str:
     return f"{moment:%a} {moment.day} {moment:%b}"
 
 
+def _locker(tracking: Tracking, here: tzinfo) -> dict[str, Any] | None:
+    """The order's locker as the page shows it, with the pickup deadline in local time and
+    which of "a new code" and "more time" are still offered."""
+    order = tracking.order
+    if order.delivery.type is not DeliveryType.LOCKER or not order.delivery.locker_id:
+        return None
+    shown: dict[str, Any] = {
+        "locker_id": order.delivery.locker_id,
+        "name": None,
+        "address": None,
+        "opening_hours": None,
+        "pickup": None,
+    } | public_locker(tracking.locker or {})
+    if tracking.pickup:
+        by = _local(tracking.pickup.by, here)
+        shown["pickup"] = {
+            "day": _day(by),
+            "time": f"{by:%H:%M}",
+            "can_resend": tracking.pickup.can_resend,
+            "can_extend": not tracking.pickup.extended,
+        }
+    return shown
+
+
+def _choice(tracking: Tracking) -> dict[str, Any] | None:
+    """The lockers offered instead (and home, for a locker delivery) while they may be chosen,
+    with the moment that makes it matter: the chosen locker was full, or we missed them."""
+    order = tracking.order
+    if tracking.choices is None:
+        return None
+    home = order.delivery.type is DeliveryType.LOCKER
+    if not tracking.choices and not home:
+        return None
+    moment = None
+    if home and order.unassigned_reason == LOCKER_FULL:
+        moment = "locker_full"
+    elif can_reschedule(order, tracking.timeline):
+        moment = "failed"
+    lockers = [
+        {
+            "locker_id": option["locker_id"],
+            "name": option.get("name") or option["locker_id"],
+            "address": option.get("address"),
+            "opening_hours": option.get("opening_hours"),
+        }
+        for option in tracking.choices
+    ]
+    return {"lockers": lockers, "home": home, "home_value": HOME, "moment": moment}
+
+
 def _window(order: Order, here: tzinfo) -> dict[str, str] | None:
     if not order.delivery.window:
         return None
@@ -207,9 +317,8 @@ def page_context(
         "dots": min(before, MAX_DOTS) if before is not None else 0,
         "more_dots": max(0, before - MAX_DOTS) if before is not None else 0,
         "events": list(reversed(events)),  # newest first
-        "locker_id": (
-            order.delivery.locker_id if order.delivery.type is DeliveryType.LOCKER else None
-        ),
+        "locker": _locker(tracking, here),
+        "choice": _choice(tracking),
         "zone_label": zone_label,
         "rating": (
             {"given": feedback.rating if feedback else None, "options": list(RATINGS)}

@@ -1,13 +1,34 @@
-"""The public tracking view: status, ETA, timeline, first name and city, never more."""
+"""The public tracking view: status, ETA, timeline, first name and city, the locker's public
+details and pickup deadline; never the pickup code or anything else of the customer's."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.order import Order, TimelineEvent
+from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
 
 ETA_SPREAD = timedelta(minutes=30)  # customers are promised a window, never a minute
+
+# What a stranger holding the tracking code may see of a locker: a public place. A choice's
+# distance from the customer is left out: three of them would place the customer's home.
+LOCKER_FIELDS = ("locker_id", "name", "address", "opening_hours", "lat", "lng")
+
+
+@dataclass(frozen=True)
+class Pickup:
+    """A parcel waiting in a locker, as its customer may see it (never its code)."""
+
+    by: str  # ISO 8601 UTC deadline
+    extended: bool  # the one extension was used
+    can_resend: bool  # a new code may still be asked for
+
+
+def public_locker(details: Mapping[str, Any]) -> dict[str, Any]:
+    """A locker's public fields out of its public view or a choice (distance and room dropped)."""
+    return {name: details[name] for name in LOCKER_FIELDS if details.get(name) is not None}
 
 
 def eta_window(eta: str) -> tuple[datetime, datetime]:
@@ -24,13 +45,24 @@ def _iso(moment: datetime) -> str:
 
 
 def public_view(
-    order: Order, timeline: list[TimelineEvent], *, stops_before: int | None = None
+    order: Order,
+    timeline: list[TimelineEvent],
+    *,
+    stops_before: int | None = None,
+    locker: Mapping[str, Any] | None = None,
+    pickup: Pickup | None = None,
+    choices: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Only what a stranger holding the tracking code may see: no street, postcode, email,
-    phone or last name. `stops_before` is how many stops the van visits first, when known."""
+    phone or last name, and no pickup code. `stops_before` is how many stops the van visits
+    first, when known; `locker` the order's locker (its public view) when known, `pickup` its
+    parcel waiting there; `choices` the lockers it may switch to, while it may (else None)."""
     delivery: dict[str, Any] = {"type": str(order.delivery.type)}
-    if order.delivery.locker_id:
-        delivery["locker"] = {"locker_id": order.delivery.locker_id}
+    if order.delivery.type is DeliveryType.LOCKER and order.delivery.locker_id:
+        shown = public_locker(locker or {}) or {"locker_id": order.delivery.locker_id}
+        if pickup:
+            shown |= {"pickup_by": pickup.by, "extended": pickup.extended}
+        delivery["locker"] = shown
     if order.delivery.window:
         delivery["window"] = {
             "start": order.delivery.window.start,
@@ -49,4 +81,9 @@ def public_view(
         view["eta_window"] = {"start": _iso(start), "end": _iso(end)}
     if stops_before is not None:
         view["stops_before"] = stops_before
+    if choices is not None:
+        view["delivery_choices"] = {
+            "lockers": [public_locker(choice) for choice in choices],
+            "home": order.delivery.type is DeliveryType.LOCKER,
+        }
     return view
