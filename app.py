@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent
 
 from chalicelib import bootstrap
 from chalicelib.api.admin import admin
 from chalicelib.api.driver import driver
+from chalicelib.api.lockers import lockers_api
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
 from chalicelib.api.tracking import tracking
@@ -47,15 +50,19 @@ def observe(event: Any, get_response: Any) -> Any:
 
 app.register_blueprint(admin)
 app.register_blueprint(driver)
+app.register_blueprint(lockers_api)
 app.register_blueprint(merchant_api)
 app.register_blueprint(webhooks)
 app.register_blueprint(tracking)
 app.register_blueprint(openapi)
 
 
+# Chalice calls a scheduled function with one argument, the CloudWatch event (its `.context` is
+# the Lambda context).
+
+
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="reconcile")
-@logger.inject_lambda_context
-def reconcile(event: Any, context: Any) -> dict[str, Any]:
+def reconcile(event: CloudWatchEvent) -> dict[str, Any]:
     """Catch-up: pull what storefront webhooks may have missed (chalicelib/reconcile)."""
     return bootstrap.reconcile().run().as_dict()
 
@@ -113,12 +120,20 @@ def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_retries")
-@logger.inject_lambda_context
-def webhook_retries(event: Any, context: Any) -> dict[str, Any]:
+def webhook_retries(event: CloudWatchEvent) -> dict[str, Any]:
     """Merchant webhook deliveries due for another attempt (chalicelib/webhooks_out)."""
     outcomes = bootstrap.webhooks_out().retry_due()
     states = [o.state for o in outcomes]
     return {"attempted": len(states), **{s: states.count(s) for s in set(states)}}
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="locker_sweep")
+def locker_sweep(event: CloudWatchEvent) -> dict[str, int]:
+    """Parcels waiting in lockers: a reminder 24 hours before the deadline; at the deadline a
+    return, planned for a driver by the next dispatch run (chalicelib/lockers). The sweep is
+    as of the time EventBridge scheduled it for (the event's `time`)."""
+    at = datetime.fromisoformat(event.time.replace("Z", "+00:00")).timestamp()
+    return bootstrap.lockers().sweep(now=at)
 
 
 # `optimiser` (imported above) is the optimiser function's entry point: deployed by the CDK app

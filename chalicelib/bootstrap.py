@@ -26,6 +26,8 @@ from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
+from chalicelib.lockers.codes import PickupCodeKeys
+from chalicelib.lockers.service import LockerService
 from chalicelib.notify.deliveries import DeliveryLog
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
@@ -36,6 +38,7 @@ from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.dispatch import DispatchRepository
+from chalicelib.store.lockers import LockerRepository
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
@@ -127,6 +130,8 @@ def dispatch() -> DispatchService:
         accounts(),
         StepFunctionsExecutions(client("stepfunctions"), s.dispatch_state_machine_arn),
         driver_tokens(),
+        lockers=locker_repository(),
+        alternative=lambda order: lockers().alternative(order),
     )
 
 
@@ -144,6 +149,32 @@ def route_events() -> RouteEventService:
         order_repository(),
         driver_tokens(),
         presigned_put,
+        lockers=lockers,
+    )
+
+
+@cache
+def locker_repository() -> LockerRepository:
+    return LockerRepository(client("dynamodb"), settings().main_table)
+
+
+@cache
+def pickup_code_keys() -> PickupCodeKeys:
+    name = settings().pickup_code_secret_name
+    return PickupCodeKeys(lambda: accounts().platform_secret(name))
+
+
+@cache
+def lockers() -> LockerService:
+    return LockerService(
+        locker_repository(),
+        order_repository(),
+        pickup_code_keys(),
+        accounts(),
+        driver_tokens(),
+        stop_served=lambda route_id, order_id, at: route_events().stop_served(
+            route_id, order_id, at
+        ),
     )
 
 
@@ -187,6 +218,7 @@ def notifications() -> NotificationService:
         email=SendGridEmail(SendGridAPIClient(api_key, host=s.sendgrid_host), s.email_sender),
         sms=SnsSms(client("sns"), sender_id=s.sms_sender_id or None, on_published=_sms_captured()),
         public_base_url=s.public_base_url,
+        pickup_codes=pickup_code_keys(),
     )
 
 
@@ -266,6 +298,9 @@ def reset() -> None:
         dispatch,
         route_events,
         driver_tokens,
+        locker_repository,
+        pickup_code_keys,
+        lockers,
         notifications,
         dispatch_repository,
         tracking_limiter,

@@ -21,6 +21,7 @@ class Settings:
     dispatch_bucket: str
     dispatch_state_machine_arn: str
     driver_token_secret_name: str
+    pickup_code_secret_name: str
     dispatch_tick_arn: str
     schedule_group: str
     scheduler_role_arn: str
@@ -54,6 +55,9 @@ def settings() -> Settings:
         dispatch_state_machine_arn=env.get("LASTMILE_DISPATCH_STATE_MACHINE_ARN", ""),
         driver_token_secret_name=env.get(
             "LASTMILE_DRIVER_TOKEN_SECRET_NAME", "lastmile/platform/driver-token-key"
+        ),
+        pickup_code_secret_name=env.get(
+            "LASTMILE_PICKUP_CODE_SECRET_NAME", "lastmile/platform/pickup-code-key"
         ),
         dispatch_tick_arn=env.get("LASTMILE_DISPATCH_TICK_ARN", ""),
         schedule_group=env.get("LASTMILE_SCHEDULE_GROUP", "lastmile"),

@@ -14,7 +14,7 @@ from chalicelib.tracking.route_events import FAILURE_REASONS, RouteEvent
 
 driver = Blueprint(__name__)
 
-STOP_EVENTS = ("arrived", "delivered", "failed", "deposited")
+STOP_EVENTS = ("arrived", "delivered", "failed", "deposited", "retrieved")
 
 
 class _In(BaseModel):
@@ -30,7 +30,9 @@ class ProofIn(_In):
 
 
 class RouteEventIn(_In):
-    type: Literal["departed", "arrived", "delivered", "failed", "deposited", "location"]
+    type: Literal[
+        "departed", "arrived", "delivered", "failed", "deposited", "retrieved", "location"
+    ]
     event_id: str | None = Field(default=None, min_length=1, max_length=128)
     order_id: str | None = Field(default=None, max_length=64)
     at: AwareDatetime | None = None
@@ -38,6 +40,7 @@ class RouteEventIn(_In):
     lng: float | None = Field(default=None, ge=-180, le=180)
     reason: Literal[FAILURE_REASONS] | None = None  # type: ignore[valid-type]
     proof: ProofIn | None = None
+    locker_id: str | None = Field(default=None, max_length=64)
 
     @model_validator(mode="after")
     def _what_each_type_needs(self) -> RouteEventIn:
@@ -53,7 +56,15 @@ class RouteEventIn(_In):
         at = self.at.isoformat() if self.at else utc_now()
         proof = self.proof.model_dump(exclude_none=True) if self.proof else None
         return RouteEvent(
-            self.type, at, self.event_id, self.order_id, self.lat, self.lng, self.reason, proof
+            self.type,
+            at,
+            self.event_id,
+            self.order_id,
+            self.lat,
+            self.lng,
+            self.reason,
+            proof,
+            self.locker_id,
         )
 
 

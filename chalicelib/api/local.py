@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.domain.errors import NotFound
 
 local = Blueprint(__name__)
 
@@ -35,3 +36,26 @@ def script_sendgrid() -> Any:
     assert runtime is not None and runtime.sendgrid is not None
     runtime.sendgrid.script(body.statuses)
     return json_response({"scripted": body.statuses})
+
+
+class ScheduledRunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
+
+
+SCHEDULED = ("locker_sweep", "webhook_retries", "reconcile")
+
+
+@route(local, "/local/schedules/{name}", methods=["POST"])
+def run_schedule(name: str) -> Any:
+    """Run one of app.py's scheduled functions now, with the CloudWatch event EventBridge would
+    send (its `time` may be given: e.g. the locker sweep as of three days from now)."""
+    from chalicelib.local.runtime import scheduled_event  # local stage only
+
+    if name not in SCHEDULED:
+        raise NotFound(f"no scheduled function {name}; one of {', '.join(SCHEDULED)}")
+    body = parse_body(local.current_request, ScheduledRunIn)
+    from chalicelib.local import app_module
+
+    result = getattr(app_module(), name)(scheduled_event(name, body.time), None)
+    return json_response({"function": name, "result": result})

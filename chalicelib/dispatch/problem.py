@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain.dispatch import DispatchPolicy
+from chalicelib.domain.lockers import Locker, LockerParcel, parcel_sizes
 from chalicelib.domain.order import DeliveryType, Order
 from chalicelib.domain.tenancy import Depot, Vehicle
 from chalicelib.routing import model as rm
@@ -17,9 +18,18 @@ from chalicelib.routing import model as rm
 WINDOW_PASSED = "window_passed"
 AFTER_HORIZON = "after_horizon"
 LOCKER_UNKNOWN = "locker_unknown"
+LOCKER_FULL = rm.REASON_LOCKER_FULL
 
 PART_MAX_STOPS = 1500  # one optimiser invocation plans this many (partitioning itself inside)
 MIN_SHIFT_S = 600  # a shift with less left than this takes no route
+
+
+@dataclass(frozen=True)
+class LockerRoom:
+    """A locker of the depot and its free compartments by size, as the run found them."""
+
+    locker: Locker
+    free: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -50,10 +60,16 @@ def _vehicle(v: Vehicle, depot_id: str, t0: datetime, horizon_s: float, policy: 
     )
 
 
-def _stop(order: Order, t0: datetime, horizon_s: float) -> rm.Stop | str:
-    """The order as a stop, or the reason it cannot be one in this run."""
+def _stop(
+    order: Order, t0: datetime, horizon_s: float, lockers: dict[str, LockerRoom]
+) -> rm.Stop | str:
+    """The order as a stop, or the reason it cannot be one in this run. A locker order's stop
+    is at its locker; the planner gives it compartments (rm.Locker) or leaves it out as full."""
+    at_locker = None
     if order.delivery.type is DeliveryType.LOCKER:
-        return LOCKER_UNKNOWN  # lockers join the problem with the lockers room (rm.Locker)
+        at_locker = lockers.get(order.delivery.locker_id or "")
+        if at_locker is None:
+            return LOCKER_UNKNOWN
     windows: tuple[rm.TimeWindow, ...] = ()
     if order.delivery.window:
         start = _seconds(order.delivery.window.start, t0)
@@ -63,14 +79,39 @@ def _stop(order: Order, t0: datetime, horizon_s: float) -> rm.Stop | str:
         if start >= horizon_s:
             return AFTER_HORIZON
         windows = (rm.TimeWindow(max(start, 0.0), end),)
+    demand = rm.Load(
+        parcels=len(order.parcels), weight=round(sum(p.weight_kg for p in order.parcels), 3)
+    )
+    if at_locker is not None:
+        return rm.Stop(
+            id=order.order_id,
+            location=rm.Location(at_locker.locker.lat, at_locker.locker.lng),
+            kind="locker",
+            demand=demand,
+            windows=windows,
+            locker_id=at_locker.locker.locker_id,
+            parcel_sizes=tuple(parcel_sizes([p.size for p in order.parcels])),
+        )
     assert order.address.lat is not None and order.address.lng is not None  # ready => located
     return rm.Stop(
         id=order.order_id,
         location=rm.Location(order.address.lat, order.address.lng),
-        demand=rm.Load(
-            parcels=len(order.parcels), weight=round(sum(p.weight_kg for p in order.parcels), 3)
-        ),
+        demand=demand,
         windows=windows,
+    )
+
+
+def _retrieval(parcel: LockerParcel, lockers: dict[str, LockerRoom]) -> rm.Stop | str:
+    """An expired parcel to take back from its locker to the depot (a pickup)."""
+    room = lockers.get(parcel.locker_id)
+    if room is None:
+        return LOCKER_UNKNOWN
+    return rm.Stop(
+        id=parcel.order_id,
+        location=rm.Location(room.locker.lat, room.locker.lng),
+        kind="pickup",
+        demand=rm.Load(parcels=len(parcel.compartment_ids), weight=0.0),
+        locker_id=parcel.locker_id,
     )
 
 
@@ -81,7 +122,12 @@ def build(
     policy: DispatchPolicy,
     t0: datetime,
     part_max: int = PART_MAX_STOPS,
+    lockers: list[LockerRoom] | None = None,
+    retrievals: list[LockerParcel] | None = None,
 ) -> Built:
+    """The run's problem(s). Locker stops of one locker are visited together and never get
+    more compartments than are free; expired parcels in lockers are pickups to the depot."""
+    rooms = {room.locker.locker_id: room for room in lockers or []}
     horizon_s = policy.horizon_hours * 3600.0
     depot_loc = rm.Depot(depot.depot_id, rm.Location(depot.lat, depot.lng))
     vehicles = [
@@ -91,19 +137,49 @@ def build(
     ]
     stops: list[rm.Stop] = []
     left_out: dict[str, str] = {}
-    for order in orders:
-        stop = _stop(order, t0, horizon_s)
+    candidates: list[tuple[str, rm.Stop | str]] = [
+        (o.order_id, _stop(o, t0, horizon_s, rooms)) for o in orders
+    ] + [(p.order_id, _retrieval(p, rooms)) for p in retrievals or []]
+    for stop_id, stop in candidates:
         if isinstance(stop, str):
-            left_out[order.order_id] = stop
+            left_out[stop_id] = stop
         else:
             stops.append(stop)
     groups = _sweep(depot_loc.location, stops, math.ceil(len(stops) / part_max) or 1)
     shares = _share_fleet(vehicles, [sum(s.demand.parcels for s in g) for g in groups])
-    parts = [
-        rm.Problem(depots=(depot_loc,), vehicles=tuple(shares[i]), stops=tuple(group))
-        for i, group in enumerate(groups)
-    ]
+    parts = []
+    for i, group in enumerate(groups):
+        used = {s.locker_id for s in group if s.kind == "locker"}
+        # A locker's stops all fall in one part (same place, same angle) but for a split at
+        # its angle: the part that has more of them keeps its free compartments whole.
+        part_lockers = tuple(
+            rm.Locker(
+                id=room.locker.locker_id,
+                location=rm.Location(room.locker.lat, room.locker.lng),
+                free=dict(room.free) if _owns(group, groups, room.locker.locker_id) else {},
+            )
+            for room in rooms.values()
+            if room.locker.locker_id in used
+        )
+        parts.append(
+            rm.Problem(
+                depots=(depot_loc,),
+                vehicles=tuple(shares[i]),
+                stops=tuple(group),
+                lockers=part_lockers,
+            )
+        )
     return Built(parts=parts, left_out=left_out)
+
+
+def _owns(group: list[rm.Stop], groups: list[list[rm.Stop]], locker_id: str) -> bool:
+    """Whether `group` is the part holding most of the locker's stops (ties: the first)."""
+
+    def count(g: list[rm.Stop]) -> int:
+        return sum(1 for s in g if s.kind == "locker" and s.locker_id == locker_id)
+
+    best = max(range(len(groups)), key=lambda i: (count(groups[i]), -i))
+    return groups[best] is group
 
 
 def _sweep(centre: rm.Location, stops: list[rm.Stop], k: int) -> list[list[rm.Stop]]:

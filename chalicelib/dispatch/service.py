@@ -27,10 +27,18 @@ from chalicelib.domain.dispatch import (
     route_id_for,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DispatchRunNotFound
-from chalicelib.domain.order import Order, utc_now
+from chalicelib.domain.lockers import CompartmentState, allocate
+from chalicelib.domain.order import DeliveryType, Order, utc_now
 from chalicelib.routing.model import Plan, Problem
 from chalicelib.store.artifacts import ArtifactMissing, Artifacts, orders_key, plan_key, problem_key
 from chalicelib.store.dispatch import DispatchRepository
+from chalicelib.store.dynamo import Transaction
+from chalicelib.store.lockers import (
+    CompartmentTaken,
+    LockerRepository,
+    parcel_from_item,
+    parcel_to_item,
+)
 from chalicelib.store.orders import order_from_item, order_to_item
 
 logger = Logger(child=True)
@@ -39,6 +47,11 @@ logger = Logger(child=True)
 # one hour): a run that vanished without releasing them gives them up when the lease ends.
 LEASE_S = 2 * 3600
 WRITERS = 16  # concurrent per-order writes in a task (the SDK's pool holds 50 connections)
+RESERVATION_GRACE = timedelta(hours=4)  # doors are held until the planned ETA plus this
+
+
+def retrievals_key(run_id: str) -> str:
+    return f"runs/{run_id}/retrievals.json"
 
 
 class Executions(Protocol):
@@ -62,6 +75,8 @@ class DispatchService:
         executions: Executions,
         tokens: DriverTokens,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lockers: LockerRepository | None = None,
+        alternative: Callable[[Order], dict[str, Any] | None] | None = None,
     ) -> None:
         self._repo = repo
         self._artifacts = artifacts
@@ -69,6 +84,10 @@ class DispatchService:
         self._executions = executions
         self._tokens = tokens
         self._clock = clock
+        self._lockers = lockers
+        # The nearest other locker with room for an order whose locker was full (offered to
+        # the customer with home delivery).
+        self._alternative = alternative
 
     def _epoch(self) -> int:
         return int(self._clock().timestamp())
@@ -129,8 +148,21 @@ class DispatchService:
         ready = self._repo.ready_orders(depot_id)
         claimed = [item for item in _parallel(take, ready) if item is not None]
         snapshot = [order_to_item(order_from_item(item)) for item in claimed]
+        retrievals = []
+        if self._lockers is not None:
+            lockers = self._lockers
+            expired = lockers.awaiting_retrieval(depot_id)
+            retrievals = [
+                parcel_to_item(p)
+                for p in _parallel(
+                    lambda p: lockers.claim_retrieval(p, run_id, now=now, until=now + LEASE_S),
+                    expired,
+                )
+                if p is not None
+            ]
+        self._artifacts.put_json(retrievals_key(run_id), retrievals)
         self._artifacts.put_json(orders_key(run_id), snapshot)
-        return {**_run_fields(event), "claimed": len(claimed)}
+        return {**_run_fields(event), "claimed": len(claimed) + len(retrievals)}
 
     def build(self, event: dict[str, Any]) -> dict[str, Any]:
         """The routing problem(s) in S3, one per part; the state machine maps over the parts."""
@@ -138,8 +170,17 @@ class DispatchService:
         depot = self._accounts.depot(depot_id)
         policy = DispatchPolicy.from_dict(depot.dispatch)
         orders = [order_from_item(i) for i in self._artifacts.get_json(orders_key(run_id))]
+        retrievals = [parcel_from_item(i) for i in self._retrievals(run_id)]
         t0 = self._clock().replace(microsecond=0)
-        built = problems.build(depot, self._accounts.fleet(depot_id), orders, policy, t0)
+        built = problems.build(
+            depot,
+            self._accounts.fleet(depot_id),
+            orders,
+            policy,
+            t0,
+            lockers=self._rooms(depot_id),
+            retrievals=retrievals,
+        )
         parts = []
         for n, part in enumerate(built.parts):
             time_limit = solver_time_limit(policy, len(part.stops))
@@ -150,20 +191,43 @@ class DispatchService:
         self._artifacts.put_json(
             f"runs/{run_id}/build.json", {"t0": _iso(t0), "left_out": built.left_out}
         )
-        return {**_run_fields(event), "claimed": len(orders), "t0": _iso(t0), "parts": parts}
+        claimed = len(orders) + len(retrievals)
+        return {**_run_fields(event), "claimed": claimed, "t0": _iso(t0), "parts": parts}
+
+    def _retrievals(self, run_id: str) -> list[dict[str, Any]]:
+        try:
+            return list(self._artifacts.get_json(retrievals_key(run_id)))
+        except ArtifactMissing:
+            return []  # a run collected before lockers existed
+
+    def _rooms(self, depot_id: str) -> list[problems.LockerRoom]:
+        """The depot's lockers and their free compartments by size, as of now."""
+        if self._lockers is None:
+            return []
+        now = self._epoch()
+        rooms = []
+        for locker in self._lockers.for_depot(depot_id):
+            free: dict[str, int] = {}
+            for c in self._lockers.compartments(locker.locker_id):
+                if c.available(now):
+                    free[c.size] = free.get(c.size, 0) + 1
+            rooms.append(problems.LockerRoom(locker, free))
+        return rooms
 
     def commit(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Routes, stops and ETAs; orders to planned; the left-out back to ready with their
-        reason. Safe to run again: what a previous attempt wrote is recognised, not doubled."""
+        """Routes, stops and ETAs; orders to planned, with their locker compartments reserved
+        in the same transaction; the left-out back to ready with their reason. Safe to run
+        again: what a previous attempt wrote is recognised, not doubled."""
         run_id, depot_id = event["run_id"], event["depot_id"]
         built = self._artifacts.get_json(f"runs/{run_id}/build.json")
         t0 = _parse(built["t0"])
         orders = {i["order_id"]: i for i in self._artifacts.get_json(orders_key(run_id))}
+        retrievals = {i["order_id"]: parcel_from_item(i) for i in self._retrievals(run_id)}
         at = utc_now()
         routes: list[PlannedRoute] = []
         left_out: dict[str, str] = dict(built["left_out"])
         solve_s, engines = 0.0, set()
-        outcome = {"planned": 0, "already": 0, "changed": 0}
+        outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0}
         for solved in sorted(event["plans"], key=lambda p: p["part"]):
             problem = Problem.from_dict(
                 self._artifacts.get_json(problem_key(run_id, solved["part"]))
@@ -172,29 +236,48 @@ class DispatchService:
             solve_s = max(solve_s, float(plan.stats.get("seconds", 0.0)))
             engines.add(plan.engine)
             left_out |= {u.stop_id: u.reason for u in plan.unassigned}
-            for route in _routes(plan, problem, depot_id, run_id, len(routes), t0):
+            found = _routes(plan, problem, depot_id, run_id, len(routes), t0)
+            doors = self._doors(found, plan.locker_allocation, orders)
+            for route in found:
 
-                def commit_stop(stop: RouteStop, route: PlannedRoute = route) -> str:
+                def commit_stop(
+                    stop: RouteStop,
+                    route: PlannedRoute = route,
+                    doors: dict[str, list[str]] = doors,
+                ) -> str:
+                    if stop.kind == "retrieval":
+                        assert self._lockers is not None and stop.locker_id is not None
+                        return self._lockers.plan_retrieval(
+                            stop.locker_id, stop.order_id, run_id, route.route_id
+                        )
                     order = orders[stop.order_id]
-                    return self._repo.plan_order(order, run_id, route.route_id, stop.eta, at)
+                    if stop.kind != "locker":
+                        return self._repo.plan_order(order, run_id, route.route_id, stop.eta, at)
+                    if stop.order_id not in doors:
+                        return "full"  # its doors were taken since the problem was built
+                    return self._plan_at_locker(order, stop, route, doors[stop.order_id], at)
 
                 kept = route
                 for stop, result in zip(
                     route.stops, _parallel(commit_stop, route.stops), strict=True
                 ):
                     outcome[result] += 1
-                    if result == "changed":  # amended or cancelled since the claim
+                    if result in ("changed", "full"):  # amended, cancelled; or no door left
                         kept = without_stop(kept, stop.order_id)
+                    if result == "full":
+                        left_out[stop.order_id] = problems.LOCKER_FULL
                 for order_id, eta in changed_etas(route, kept).items():
                     self._repo.set_eta(order_id, route.route_id, eta)
                 routes.append(replace(kept, version=1))
         for route in routes:
             if route.stops:
                 self._repo.put_route(route)
+        for order_id in [o for o in left_out if o in retrievals]:
+            assert self._lockers is not None
+            self._lockers.unclaim_retrieval(retrievals[order_id], run_id)
+            del left_out[order_id]  # it waits for the next run, still flagged in its locker
         unassigned = [{"order_id": o, "reason": r} for o, r in sorted(left_out.items())]
-        _parallel(
-            lambda e: self._repo.leave_unassigned(e["order_id"], run_id, e["reason"]), unassigned
-        )
+        _parallel(lambda e: self._leave_out(orders[e["order_id"]], run_id, e["reason"]), unassigned)
         self._repo.put_unassigned(run_id, unassigned)
         used = [r for r in routes if r.stops]
         figures = {
@@ -202,6 +285,8 @@ class DispatchService:
             "planned": outcome["planned"] + outcome["already"],
             "unassigned": len(unassigned),
             "changed_during_run": outcome["changed"],
+            "locker_full_at_commit": outcome["full"],
+            "retrievals": sum(1 for r in routes for stop in r.stops if stop.kind == "retrieval"),
             "routes": len(used),
             "distance_km": round(sum(r.distance_m for r in used) / 1000, 1),
             "duration_h": round(sum(r.duration_s for r in used) / 3600, 2),
@@ -213,6 +298,83 @@ class DispatchService:
         }
         self._repo.record_figures(run_id, figures)
         return {**_run_fields(event), "figures": figures}
+
+    def _doors(
+        self,
+        routes: list[PlannedRoute],
+        allocation: dict[str, list[str]],
+        orders: dict[str, dict[str, Any]],
+    ) -> dict[str, list[str]]:
+        """Concrete compartments for each planned locker stop: the sizes the planner allotted,
+        taken from the doors free now (or already this order's, when a commit is retried)."""
+        by_locker: dict[str, list[str]] = {}
+        for route in routes:
+            for stop in route.stops:
+                if stop.kind == "locker" and stop.locker_id:
+                    by_locker.setdefault(stop.locker_id, []).append(stop.order_id)
+        if not by_locker or self._lockers is None:
+            return {}
+        now = self._epoch()
+        doors: dict[str, list[str]] = {}
+        for locker_id, order_ids in by_locker.items():
+            compartments = self._lockers.compartments(locker_id)
+            pool = [c for c in compartments if c.available(now) and c.order_id not in order_ids]
+            for order_id in order_ids:
+                order = order_from_item(orders[order_id])
+                sizes = allocation.get(order_id) or [p.size or "M" for p in order.parcels]
+                own = [
+                    c
+                    for c in compartments
+                    if c.order_id == order_id and c.state is CompartmentState.RESERVED
+                ]
+                chosen = allocate(sizes, own) or allocate(sizes, pool)
+                if chosen is None:
+                    continue
+                pool = [c for c in pool if c not in chosen]
+                doors[order_id] = [c.compartment_id for c in chosen]
+        return doors
+
+    def _plan_at_locker(
+        self,
+        order: dict[str, Any],
+        stop: RouteStop,
+        route: PlannedRoute,
+        doors: list[str],
+        at: str,
+    ) -> str:
+        """Plan a locker order with its compartments reserved in the same transaction: until
+        the planned ETA plus a grace, after which a route that never came gives them up."""
+        assert self._lockers is not None and stop.locker_id is not None
+        lockers, locker_id = self._lockers, stop.locker_id
+        until = int((_parse(stop.eta) + RESERVATION_GRACE).timestamp())
+        now = self._epoch()
+
+        def reserve(tx: Transaction) -> None:
+            lockers.reserve(tx, locker_id, doors, stop.order_id, route.route_id, until, now)
+
+        try:
+            return self._repo.plan_order(
+                order, route.run_id, route.route_id, stop.eta, at, also=reserve
+            )
+        except CompartmentTaken:
+            return "full"
+
+    def _leave_out(self, order: dict[str, Any], run_id: str, reason: str) -> bool:
+        """Back to ready with the reason; a customer whose locker was full hears so once, with
+        the nearest other locker that has room, and may choose it or home delivery."""
+        message = None
+        if reason == problems.LOCKER_FULL:
+            extra: dict[str, Any] = {"locker": self._locker_view(order)}
+            alternative = self._alternative(order_from_item(order)) if self._alternative else None
+            if alternative:
+                extra["alternative"] = alternative
+            message = ("order.locker_full", extra)
+        return self._repo.leave_unassigned(order["order_id"], run_id, reason, announce=message)
+
+    def _locker_view(self, order: dict[str, Any]) -> dict[str, Any]:
+        locker_id = (order.get("delivery") or {}).get("locker_id")
+        found = self._lockers.get(locker_id) if self._lockers and locker_id else None
+        return found[0].public() if found else {"locker_id": locker_id}
 
     def finish(self, event: dict[str, Any]) -> dict[str, Any]:
         run_id, depot_id = event["run_id"], event["depot_id"]
@@ -245,7 +407,7 @@ class DispatchService:
         outcomes = _parallel(
             lambda order_id: self._repo.release_order(order_id, run_id, reason, at), sorted(ids)
         )
-        released = outcomes.count("released")
+        released = outcomes.count("released") + self._release_lockers(run_id)
         self._repo.delete_routes(run_id)
         self._repo.settle(run_id, RunStatus.FAILED, at, error=cause)
         self._repo.end(depot_id, run_id)
@@ -254,6 +416,28 @@ class DispatchService:
             extra={"run_id": run_id, "released": released, "error": cause},
         )
         return {**_run_fields(event), "status": str(RunStatus.FAILED), "released": released}
+
+    def _release_lockers(self, run_id: str) -> int:
+        """A failed run's locker doors held for its orders, and its retrievals, given back."""
+        if self._lockers is None:
+            return 0
+        lockers = self._lockers
+        try:
+            snapshot = [order_from_item(i) for i in self._artifacts.get_json(orders_key(run_id))]
+        except ArtifactMissing:
+            snapshot = []
+        for order in snapshot:
+            if order.delivery.type is DeliveryType.LOCKER and order.delivery.locker_id:
+                lockers.release_reservations(
+                    order.delivery.locker_id,
+                    order.order_id,
+                    route_prefix=route_id_for(run_id, 0)[:-3],
+                )
+        outcomes = _parallel(
+            lambda item: lockers.unclaim_retrieval(parcel_from_item(item), run_id),
+            self._retrievals(run_id),
+        )
+        return outcomes.count("released")
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -290,7 +474,10 @@ class DispatchService:
         return view
 
     def remove_from_route(self, order: Order) -> None:
-        """A planned order left (cancelled): its stop goes, the later stops' ETAs move up."""
+        """A planned order left (cancelled): its stop goes, the later stops' ETAs move up, and
+        the locker doors held for it are free again."""
+        if self._lockers is not None and order.delivery.locker_id:
+            self._lockers.release_reservations(order.delivery.locker_id, order.order_id)
         if not order.route_id:
             return
         for _ in range(3):
@@ -308,6 +495,10 @@ class DispatchService:
                 self._repo.set_eta(order_id, route.route_id, eta)
             return
         raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")
+
+
+# Planner stop kinds as route stops: a pickup is an expired parcel taken back from a locker.
+STOP_KINDS = {"delivery": "delivery", "locker": "locker", "pickup": "retrieval"}
 
 
 def _parallel[T, R](work: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -355,7 +546,7 @@ def _routes(
                 planned.append(
                     RouteStop(
                         order_id=stop_id,
-                        kind="locker" if stop.kind == "locker" else "delivery",
+                        kind=STOP_KINDS.get(stop.kind, "delivery"),
                         eta=_iso(t0 + timedelta(seconds=round(visit.start))),
                         planned_eta=_iso(t0 + timedelta(seconds=round(visit.start))),
                         lat=stop.location.lat,

@@ -30,6 +30,12 @@ class SignatureInvalid(AuthenticationFailed):
     code = "invalid_signature"
 
 
+class Forbidden(DomainError):
+    """The caller is known but this may not be done (a pickup code that opens nothing)."""
+
+    code = "forbidden"
+
+
 class NotFound(DomainError):
     code = "not_found"
 
@@ -44,6 +50,10 @@ class MerchantNotFound(NotFound):
 
 class DepotNotFound(NotFound):
     code = "depot_not_found"
+
+
+class LockerNotFound(NotFound):
+    code = "locker_not_found"
 
 
 class DispatchRunNotFound(NotFound):
@@ -93,3 +103,10 @@ class DepotBusy(Conflict):
     """Another dispatch run holds the depot (one active run per depot)."""
 
     code = "depot_busy"
+
+
+class LockerFull(Conflict):
+    """No free compartment of the locker fits the parcel(s); `alternative` is the nearest other
+    locker with room, when there is one."""
+
+    code = "locker_full"

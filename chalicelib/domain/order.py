@@ -20,6 +20,10 @@ OrderMessage = Literal[
     "order.delivered",
     "order.failed",
     "order.in_locker",
+    "order.pickup_reminder",
+    "order.collected",
+    "order.locker_expired",
+    "order.locker_full",
     "order.cancelled",
 ]
 ORDER_MESSAGES: tuple[str, ...] = get_args(OrderMessage)

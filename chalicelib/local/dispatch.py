@@ -1,6 +1,6 @@
-"""The dispatch workflow on the local stand-in: its bucket and driver-token key, and the real
-state machine (infra/statemachines/dispatch.asl.json) deployed in moto with each task calling
-app.py's handler, the optimiser in its own process as in AWS."""
+"""The dispatch workflow on the local stand-in: its bucket, driver-token and pickup-code keys,
+the real state machine (infra/statemachines/dispatch.asl.json) deployed in moto with each task
+calling app.py's handler, the optimiser in its own process as in AWS."""
 
 from __future__ import annotations
 
@@ -72,12 +72,11 @@ def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
             CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]},
         )
     sm = aws.client("secretsmanager")
-    try:
-        sm.create_secret(
-            Name=settings.driver_token_secret_name, SecretString=secrets.token_urlsafe(48)
-        )
-    except sm.exceptions.ResourceExistsException:
-        pass  # one key per stand-in, as one per stage in AWS
+    for name in (settings.driver_token_secret_name, settings.pickup_code_secret_name):
+        try:
+            sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))
+        except sm.exceptions.ResourceExistsException:
+            pass  # one key per stand-in, as one per stage in AWS
     runner = LocalStepFunctions(aws.endpoint, aws.port)
     arns = {placeholder: register_task(runner, f) for placeholder, f in FUNCTIONS.items()}
     arn = runner.deploy(f"lastmile-local-{STATE_MACHINE_NAME}", ASL_PATH, arns)

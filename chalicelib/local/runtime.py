@@ -4,9 +4,12 @@ HTTP by chalice's own local server (threaded), all in one process."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import secrets
 import threading
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice.config import Config
@@ -30,6 +33,25 @@ class _Server(ThreadedHTTPServer):
 
 
 _current: LocalRuntime | None = None
+
+# app.py's scheduled functions and how often EventBridge runs them, fired by the local runtime.
+SCHEDULES = {"locker_sweep": 900.0, "webhook_retries": 60.0}
+
+
+def scheduled_event(name: str, at: datetime | None = None) -> dict[str, Any]:
+    """The event EventBridge sends a scheduled Lambda function."""
+    moment = (at or datetime.now(UTC)).astimezone(UTC)
+    return {
+        "version": "0",
+        "id": secrets.token_hex(8),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "region": REGION,
+        "resources": [f"arn:aws:events:{REGION}:123456789012:rule/lastmile-local-{name}"],
+        "detail": {},
+    }
 
 
 def current_runtime() -> LocalRuntime | None:
@@ -102,6 +124,10 @@ class LocalRuntime:
             self.demo = seed()
         if self._fire_schedules:
             self.scheduler = start_scheduler(self.aws)
+            for name, every in SCHEDULES.items():
+                threading.Thread(
+                    target=self._every, args=(name, every), name=name, daemon=True
+                ).start()
         config = Config.create(
             chalice_stage="local",
             app_name="lastmile",
@@ -116,6 +142,14 @@ class LocalRuntime:
         self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
         self._thread.start()
         return self
+
+    def _every(self, name: str, seconds: float) -> None:
+        """Run app.py's scheduled function `name` every `seconds`, as EventBridge would."""
+        while not self._stopped.wait(seconds):
+            try:
+                getattr(app_module(), name)(scheduled_event(name), None)
+            except Exception:  # the loop outlives one bad run; the failure is logged whole
+                logging.getLogger(__name__).exception("scheduled %s failed", name)
 
     def wait(self) -> None:
         self._stopped.wait()
@@ -158,6 +192,8 @@ class LocalRuntime:
                 f"  merchant API key:  {d.api_key}",
                 f"  Shopify secret:    {d.shopify_secret}",
                 f"  webhook secret:    {d.webhook_secret}",
+                f"  demo locker:       {d.locker_id}",
+                f"  its kiosk key:     {d.kiosk_key}",
                 "",
                 "Try it:",
                 f"  curl -s {self.base_url}/v1/orders -H 'Authorization: Bearer {d.api_key}' \\",

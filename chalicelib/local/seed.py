@@ -11,11 +11,15 @@ from zoneinfo import ZoneInfo
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
-from chalicelib.domain.order import Address, Customer, OrderDraft, Parcel
+from chalicelib.domain.lockers import LockerAddress
+from chalicelib.domain.order import Address, Customer, Delivery, DeliveryType, OrderDraft, Parcel
 from chalicelib.domain.tenancy import Merchant, Vehicle
+from chalicelib.lockers.service import NewLocker
 from chalicelib.orders.service import Action, Inbound
 
 DEMO_DEPOT_ID = "dep_demo_london"
+DEMO_LOCKER_ID = "lkr_demo_london_bridge"
+DEMO_LOCKER_ORDERS = 4
 
 
 DEMO_ORDERS = 40
@@ -39,6 +43,8 @@ class DemoData:
     api_key: str
     webhook_secret: str
     shopify_secret: str
+    locker_id: str
+    kiosk_key: str
 
 
 def seed() -> DemoData:
@@ -58,18 +64,32 @@ def seed() -> DemoData:
     merchant, creds = accounts.create_merchant(
         NewMerchant(name="Demo Goods Ltd", depot_id=depot.depot_id, shopify_secret=shopify_secret)
     )
-    demo_orders(merchant)
+    locker, kiosk_key = bootstrap.lockers().create(
+        NewLocker(
+            locker_id=DEMO_LOCKER_ID,
+            name="London Bridge Station",
+            lat=51.5049,
+            lng=-0.0863,
+            depot_id=depot.depot_id,
+            address=LockerAddress("Tooley Street", "London", "SE1 2TF"),
+            compartments=[(f"{size}{n:02d}", size) for size in "SML" for n in range(1, 7)],
+        )
+    )
+    demo_orders(merchant, locker.locker_id)
     return DemoData(
         depot_id=depot.depot_id,
         merchant_id=merchant.merchant_id,
         api_key=creds.api_key,
         webhook_secret=creds.webhook_secret,
         shopify_secret=shopify_secret,
+        locker_id=locker.locker_id,
+        kiosk_key=kiosk_key,
     )
 
 
-def demo_orders(merchant: Merchant) -> None:
-    """Ready orders scattered over central and south-east London, for a first dispatch run."""
+def demo_orders(merchant: Merchant, locker_id: str) -> None:
+    """Ready orders scattered over central and south-east London, for a first dispatch run; the
+    first few are to be collected from the demo locker."""
     rng = random.Random(7)  # noqa: S311 (demo data, the same every start)
     orders = bootstrap.orders()
     for n in range(DEMO_ORDERS):
@@ -87,6 +107,9 @@ def demo_orders(merchant: Merchant) -> None:
             parcels=tuple(
                 Parcel(round(rng.uniform(0.3, 8.0), 1)) for _ in range(rng.randint(1, 2))
             ),
+            delivery=Delivery(DeliveryType.LOCKER, locker_id)
+            if n < DEMO_LOCKER_ORDERS
+            else Delivery(),
         )
         orders.ingest(merchant, Inbound("api", Action.UPSERT, draft.external_id, draft))
 

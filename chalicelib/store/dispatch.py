@@ -3,6 +3,7 @@ orders, order claims, and the per-order commit and release writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -11,7 +12,7 @@ from botocore.exceptions import ClientError
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run, RunStatus, run_id_of_route
 from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.order import TimelineEvent
+from chalicelib.domain.order import TimelineEvent, utc_now
 from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
 from chalicelib.store.orders import event_item, order_key, outbox_item
 
@@ -214,13 +215,22 @@ class DispatchRepository:
     # -- commit ----------------------------------------------------------------------------
 
     def plan_order(
-        self, order: dict[str, Any], run_id: str, route_id: str, eta: str, at: str
+        self,
+        order: dict[str, Any],
+        run_id: str,
+        route_id: str,
+        eta: str,
+        at: str,
+        also: Callable[[Transaction], None] | None = None,
     ) -> str:
         """Move one claimed order to planned on `route_id`, with its timeline event and the
-        outbox message, in one transaction. "planned"; "already" when a retried commit
-        finds it done; "changed" when the order changed since the claim (left alone)."""
+        outbox message (and what `also` adds: its locker doors), in one transaction.
+        "planned"; "already" when a retried commit finds it done; "changed" when the order
+        changed since the claim (left alone)."""
         order_id, depot_id = order["order_id"], order["depot_id"]
         tx = Transaction()
+        if also is not None:
+            also(tx)
         tx.update(
             self._table,
             order_key(order_id),
@@ -257,8 +267,18 @@ class DispatchRepository:
             return "already" if done else "changed"
         return "planned"
 
-    def leave_unassigned(self, order_id: str, run_id: str, reason: str) -> bool:
-        """Give a claimed order back for the next run, with the reason this one left it out."""
+    def leave_unassigned(
+        self,
+        order_id: str,
+        run_id: str,
+        reason: str,
+        announce: tuple[str, dict[str, Any]] | None = None,
+    ) -> bool:
+        """Give a claimed order back for the next run, with the reason this one left it out;
+        `announce` is an outbox message sent with it unless the last run left it out for the
+        same reason (the customer hears once)."""
+        if announce is not None and self._leave_announcing(order_id, run_id, reason, announce):
+            return True
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -273,6 +293,38 @@ class DispatchRepository:
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
+            return False
+        return True
+
+    def _leave_announcing(
+        self, order_id: str, run_id: str, reason: str, announce: tuple[str, dict[str, Any]]
+    ) -> bool:
+        order = self._get(order_key(order_id)) or {}
+        if order.get("claimed_by") != run_id or order.get("unassigned_reason") == reason:
+            return False
+        message_type, extra = announce
+        at = utc_now()
+        tx = Transaction()
+        tx.update(
+            self._table,
+            order_key(order_id),
+            expression=(
+                "SET unassigned_reason = :reason, run_id = :run REMOVE claimed_by, claimed_until"
+            ),
+            condition=(
+                "claimed_by = :run AND "
+                "(attribute_not_exists(unassigned_reason) OR unassigned_reason <> :reason)"
+            ),
+            values={":run": run_id, ":reason": reason},
+            on_fail=_Changed(order_id),
+        )
+        tx.put(
+            self._outbox,
+            outbox_item(order_id, order["merchant_id"], order["status"], message_type, at, **extra),
+        )
+        try:
+            tx.commit(self._client)
+        except _Changed:
             return False
         return True
 

@@ -171,10 +171,12 @@ class OrderRepository:
         messages: list[Message] | None = None,
         receipt: str | None = None,
         claim: dict[str, str] | None = None,
+        tx: Transaction | None = None,
     ) -> None:
         """Write a changed order, provided nobody changed it since it was read. `claim` is the
-        key of an item that must not exist yet (another source's event id), written with it."""
-        tx = Transaction()
+        key of an item that must not exist yet (another source's event id), written with it;
+        `tx` holds writes of other objects (a locker's) that stand or fall with the order's."""
+        tx = tx or Transaction()
         tx.put(
             self._table,
             order_to_item(order),

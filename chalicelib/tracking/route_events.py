@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.eta import changed_etas, from_position
@@ -25,7 +25,15 @@ from chalicelib.domain.order import Order, TimelineEvent
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.orders import Message, OrderRepository
 
-EVENT_TYPES = ("departed", "arrived", "delivered", "failed", "deposited", "location")
+EVENT_TYPES = (
+    "departed",
+    "arrived",
+    "delivered",
+    "failed",
+    "deposited",
+    "retrieved",
+    "location",
+)
 FAILURE_REASONS = (
     "not_home",
     "no_access",
@@ -36,12 +44,13 @@ FAILURE_REASONS = (
     "business_closed",
     "other",
 )
-# Where the stop's order goes, the message its customer gets, for the events that serve a stop.
+# Where the stop's order goes, the message its customer gets, for the events that serve a stop
+# at a door (a locker's own events go through the locker service: doors, codes).
 SERVING = {
     "delivered": (OrderStatus.DELIVERED, "order.delivered"),
     "failed": (OrderStatus.FAILED_ATTEMPT, "order.failed"),
-    "deposited": (OrderStatus.IN_LOCKER, "order.in_locker"),
 }
+LOCKER_EVENTS = ("deposited", "retrieved")
 MAX_ATTEMPTS = 3  # delivery attempts before a parcel is returned to the merchant
 UPLOAD_SECONDS = 900
 DELAY_THRESHOLD = timedelta(minutes=15)  # later than promised by this much: "delayed", once
@@ -57,6 +66,19 @@ class RouteEvent:
     lng: float | None = None
     reason: str | None = None
     proof: dict[str, Any] | None = None
+    locker_id: str | None = None  # deposited: the locker, when not the stop's own (a redirect)
+
+
+class LockerDesk(Protocol):
+    """The locker service, as the driver's route events use it."""
+
+    def deposit(
+        self, locker_id: str, credential: str | None, order_id: str, at: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def retrieve(
+        self, locker_id: str, credential: str | None, order_id: str, at: str | None = None
+    ) -> dict[str, Any]: ...
 
 
 def _at(iso: str) -> datetime:
@@ -70,11 +92,13 @@ class RouteEventService:
         orders: OrderRepository,
         tokens: DriverTokens,
         uploads: Callable[[str, str, int], str],
+        lockers: Callable[[], LockerDesk] | None = None,
     ) -> None:
         self._routes = routes
         self._orders = orders
         self._tokens = tokens
         self._uploads = uploads  # (key, content type, seconds) -> presigned PUT URL
+        self._lockers = lockers
 
     def route_for_driver(self, route_id: str, token: str | None) -> PlannedRoute:
         """The route, if `token` is its driver's (a token opens its own route only)."""
@@ -110,6 +134,8 @@ class RouteEventService:
                 result = self._departed(route, event)
             elif event.type == "location":
                 result = self._location(route, event)
+            elif event.type in LOCKER_EVENTS:
+                result = self._at_locker(route, token, event)
             else:
                 result = self._at_stop(route, event, claim)
                 claim = None  # written with the order's change
@@ -181,6 +207,39 @@ class RouteEventService:
             "status": str(moved.status),
             "next_stop": self._announce_next(route, event.at),
         }
+
+    def _at_locker(
+        self, route: PlannedRoute, token: str | None, event: RouteEvent
+    ) -> dict[str, Any]:
+        """A parcel put into (or an expired one taken out of) a locker: the locker service
+        opens the doors and tells us the stop is served (stop_served)."""
+        stop = next((s for s in route.stops if s.order_id == event.order_id), None)
+        if stop is None:
+            raise OrderNotFound(f"order {event.order_id} is not on route {route.route_id}")
+        locker_id = event.locker_id or stop.locker_id
+        if not locker_id:
+            raise ValidationFailed(
+                f"locker_id: required to {event.type} a parcel of a home stop", field="locker_id"
+            )
+        if self._lockers is None:
+            raise RuntimeError("route events were built without the locker service")
+        desk = self._lockers()
+        act = desk.deposit if event.type == "deposited" else desk.retrieve
+        return {"locker_id": locker_id, **act(locker_id, token, stop.order_id, event.at)}
+
+    def stop_served(self, route_id: str, order_id: str, at: str) -> dict[str, str] | None:
+        """A stop was served elsewhere (at a locker's kiosk): done, the rest re-timed, the next
+        customer told. Returns the next stop."""
+        route = self._routes.get_route(route_id)
+        stop = next((s for s in route.stops if s.order_id == order_id), None) if route else None
+        if route is None or stop is None or stop.state == "done":
+            return None
+        served = replace(
+            route,
+            stops=tuple(replace(s, state="done") if s is stop else s for s in route.stops),
+        )
+        route = self._retime(served, stop.lat, stop.lng, at, base=route)
+        return self._announce_next(route, at)
 
     # -- shared ------------------------------------------------------------------------------
 

@@ -38,7 +38,10 @@ def test_dispatch_turns_the_seeded_orders_into_routes(runtime: Runtime) -> None:
     assert len({s["order_id"] for s in stops}) == len(stops)
     for route in run["routes"]:
         assert route["driver_token"].startswith("drv_")
-        assert all(s["kind"] == "delivery" and s["eta"] for s in route["stops"])
+        assert all(s["kind"] in ("delivery", "locker") and s["eta"] for s in route["stops"])
+    at_locker = [s for s in stops if s["kind"] == "locker"]
+    assert len(at_locker) == 4, "the seeded locker orders are planned to the demo locker"
+    assert {s["locker_id"] for s in at_locker} == {runtime.demo["locker_id"]}
 
     orders = runtime.merchant(runtime.demo["api_key"], "GET", "/v1/orders").json()["orders"]
     on_routes = {s["order_id"]: s["eta"] for s in stops}

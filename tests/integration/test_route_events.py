@@ -11,6 +11,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.errors import AuthenticationFailed, IllegalTransition
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.lockers.service import NewLocker
 from chalicelib.tracking.route_events import RouteEvent
 from tests.integration.test_dispatch import order, outbox_types, place, run_to_end, sfn, tenant
 
@@ -52,7 +53,14 @@ def test_each_event_leaves_its_message_and_a_late_van_says_so_once(
     assert [outbox_types(i).count("order.delayed") for i in ids[1:]] == [1, 1]
     assert order(ids[2]).eta is not None and order(ids[2]).eta > route["stops"][2]["eta"]
 
-    with pytest.raises(IllegalTransition):
-        events.record(route["route_id"], token, RouteEvent("deposited", now(), "x", ids[0]))
+    locker, _ = bootstrap.lockers().create(
+        NewLocker("Corner shop", 51.5, -0.1, merchant.depot_id, [("A1", "M")])
+    )
+    with pytest.raises(IllegalTransition):  # delivered already: not into a locker too
+        events.record(
+            route["route_id"],
+            token,
+            RouteEvent("deposited", now(), "x", ids[0], locker_id=locker.locker_id),
+        )
     with pytest.raises(AuthenticationFailed):
         events.record(route["route_id"], token + "x", RouteEvent("departed", now()))

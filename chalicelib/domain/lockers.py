@@ -1,0 +1,235 @@
+"""Smart lockers: compartments by size, opening hours, the holding period, and the pickup-code
+policy (8 random digits, bound to one locker, kept only as a salted, keyed hash)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+# Compartment sizes, smallest first, with their inside dimensions in cm (height x width x
+# depth): a parcel goes into the smallest free compartment it fits.
+SIZES: dict[str, tuple[int, int, int]] = {"S": (8, 38, 64), "M": (19, 38, 64), "L": (41, 38, 64)}
+UNKNOWN_PARCEL_SIZE = "M"  # a parcel the storefront did not size is taken as medium
+
+DEFAULT_HOLDING_HOURS = 72
+EXTENSION_HOURS = 48  # the one extension a customer may ask for
+REMINDER_BEFORE = timedelta(hours=24)
+MAX_RESENDS = 3  # new codes a customer may ask for per parcel
+CODE_DIGITS = 8
+LOCKOUT_FAILURES = 5  # failed pickups at one locker within LOCKOUT_WINDOW lock it ...
+LOCKOUT_WINDOW = timedelta(minutes=15)
+LOCKOUT_FOR = timedelta(minutes=15)  # ... for this long
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class CompartmentState(StrEnum):
+    FREE = "free"
+    RESERVED = "reserved"  # for a planned order's parcel, until `reserved_until`
+    OCCUPIED = "occupied"  # a parcel waits for its customer
+    AWAITING_RETRIEVAL = "awaiting_retrieval"  # an uncollected parcel waits for a driver
+
+
+class ParcelState(StrEnum):
+    """A parcel's stay in a locker."""
+
+    DEPOSITED = "deposited"
+    COLLECTED = "collected"
+    EXPIRED = "expired"  # not collected in time: waits for a driver
+    RETRIEVAL_PLANNED = "retrieval_planned"
+    RETRIEVED = "retrieved"
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """Days and local times the kiosk can be used; "00:00"-"24:00" every day is always open."""
+
+    days: tuple[str, ...]
+    open: str  # "HH:MM"
+    close: str  # "HH:MM", "24:00" for midnight
+
+    def text(self) -> str:
+        if self.days == DAYS:
+            day_text = "daily"
+        elif (
+            len(self.days) > 2
+            and DAYS.index(self.days[-1]) - DAYS.index(self.days[0]) == len(self.days) - 1
+        ):
+            day_text = f"{self.days[0].title()}-{self.days[-1].title()}"
+        else:
+            day_text = ", ".join(d.title() for d in self.days)
+        hours = "24 hours" if (self.open, self.close) == ("00:00", "24:00") else self.range
+        return f"{day_text} {hours}"
+
+    @property
+    def range(self) -> str:
+        return f"{self.open}-{self.close}"
+
+
+ALWAYS_OPEN = (OpeningHours(DAYS, "00:00", "24:00"),)
+
+
+@dataclass(frozen=True)
+class LockerAddress:
+    line1: str
+    city: str
+    postcode: str
+
+    def text(self) -> str:
+        return f"{self.line1}, {self.city} {self.postcode}"
+
+
+@dataclass(frozen=True)
+class Compartment:
+    compartment_id: str
+    size: str
+    state: CompartmentState = CompartmentState.FREE
+    order_id: str | None = None
+    reserved_until: int | None = None  # epoch seconds
+
+    def available(self, now: int) -> bool:
+        """Free, or held by a reservation whose route never came."""
+        return self.state is CompartmentState.FREE or (
+            self.state is CompartmentState.RESERVED and (self.reserved_until or 0) < now
+        )
+
+
+@dataclass(frozen=True)
+class Locker:
+    locker_id: str
+    name: str
+    lat: float
+    lng: float
+    depot_id: str
+    created_at: str
+    address: LockerAddress | None = None
+    opening_hours: tuple[OpeningHours, ...] = ALWAYS_OPEN
+    holding_hours: int = DEFAULT_HOLDING_HOURS
+
+    def hours_text(self) -> str:
+        return "; ".join(h.text() for h in self.opening_hours)
+
+    def public(self) -> dict[str, Any]:
+        """What a customer or storefront may see of the locker (a public place)."""
+        view: dict[str, Any] = {
+            "locker_id": self.locker_id,
+            "name": self.name,
+            "lat": self.lat,
+            "lng": self.lng,
+            "opening_hours": self.hours_text(),
+        }
+        if self.address:
+            view["address"] = self.address.text()
+        return view
+
+
+@dataclass(frozen=True)
+class LockerFigures:
+    """Running counts on the locker, for occupancy, dwell time and expiry rate."""
+
+    deposits: int = 0
+    pickups: int = 0
+    expiries: int = 0
+    dwell_s_total: int = 0
+
+    def view(self) -> dict[str, Any]:
+        finished = self.pickups + self.expiries
+        return {
+            "deposits": self.deposits,
+            "pickups": self.pickups,
+            "expiries": self.expiries,
+            "mean_dwell_hours": round(self.dwell_s_total / self.pickups / 3600, 2)
+            if self.pickups
+            else None,
+            "expiry_rate": round(self.expiries / finished, 3) if finished else None,
+        }
+
+
+@dataclass(frozen=True)
+class LockerParcel:
+    """An order's parcel(s) in a locker, with its pickup code's salt and hash."""
+
+    locker_id: str
+    order_id: str
+    depot_id: str
+    compartment_ids: tuple[str, ...]
+    state: ParcelState
+    deposited_at: str
+    pickup_by: str  # ISO 8601 UTC
+    code_salt: str
+    code_hash: str
+    reminded: bool = False
+    extended: bool = False
+    resends: int = 0
+    claimed_by: str | None = None
+    route_id: str | None = field(default=None)
+
+
+def new_locker_id() -> str:
+    return "lkr_" + secrets.token_hex(6)
+
+
+def new_kiosk_key() -> str:
+    return "kiosk_" + secrets.token_urlsafe(32)
+
+
+def new_pickup_code() -> str:
+    """8 digits from the OS's CSPRNG: 1 in 100 million per guess."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def code_hash(pepper: bytes, salt: str, locker_id: str, code: str) -> str:
+    """The stored form of a pickup code: HMAC-SHA256 under a key kept in Secrets Manager (a
+    leaked table alone cannot be searched through 10^8 codes), salted per code, and bound to
+    its locker (the same digits mean nothing at another)."""
+    message = f"{salt}:{locker_id}:{code}".encode()
+    return hmac.new(pepper, message, hashlib.sha256).hexdigest()
+
+
+def is_code_shaped(code: str) -> bool:
+    return len(code) == CODE_DIGITS and code.isascii() and code.isdigit()
+
+
+def fits(parcel_size: str, compartment_size: str) -> bool:
+    order = list(SIZES)
+    return parcel_size in SIZES and order.index(compartment_size) >= order.index(parcel_size)
+
+
+def allocate(sizes: list[str], free: list[Compartment]) -> list[Compartment] | None:
+    """A compartment for each parcel size, the smallest that fits, largest parcels first; None
+    when they do not all fit."""
+    order = list(SIZES)
+    left = sorted(free, key=lambda c: (order.index(c.size), c.compartment_id))
+    chosen: list[Compartment] = []
+    for size in sorted(sizes, key=lambda s: -order.index(s) if s in SIZES else -99):
+        match = next((c for c in left if fits(size, c.size)), None)
+        if match is None:
+            return None
+        left.remove(match)
+        chosen.append(match)
+    return chosen
+
+
+def parcel_sizes(sizes: list[str | None]) -> list[str]:
+    return [(s or UNKNOWN_PARCEL_SIZE).upper() for s in sizes]
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,63 @@
+"""The platform key behind pickup codes (one secret in Secrets Manager, two uses derived from it):
+the pepper of their stored hashes, and the seal on the one copy that travels in the outbox to
+notify/ so the customer can be sent it. A sealed code is AES-GCM under a derived key: the
+outbox table and its stream never hold a code in the clear."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from chalicelib.domain.lockers import code_hash
+
+SEAL_PREFIX = "v1."
+
+
+class CodeKeyMissing(RuntimeError):
+    """The pickup-code key is not configured in Secrets Manager."""
+
+
+class SealBroken(ValueError):
+    """A sealed code that does not open under this key (tampered, or another stage's)."""
+
+
+class PickupCodeKeys:
+    def __init__(self, key: Callable[[], str | None]) -> None:
+        self._key = key
+
+    def _derived(self, purpose: str) -> bytes:
+        key = self._key()
+        if not key:
+            raise CodeKeyMissing("the pickup code key is not configured in Secrets Manager")
+        return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+    def hash(self, salt: str, locker_id: str, code: str) -> str:
+        return code_hash(self._derived("pickup-code-hash"), salt, locker_id, code)
+
+    def matches(self, salt: str, locker_id: str, code: str, stored: str) -> bool:
+        return hmac.compare_digest(self.hash(salt, locker_id, code), stored)
+
+    def seal(self, code: str, order_id: str) -> str:
+        """The code sealed to its order (it opens only as that order's code)."""
+        nonce = secrets.token_bytes(12)
+        box = AESGCM(self._derived("pickup-code-seal")).encrypt(
+            nonce, code.encode(), order_id.encode()
+        )
+        return SEAL_PREFIX + base64.urlsafe_b64encode(nonce + box).decode()
+
+    def open(self, sealed: str, order_id: str) -> str:
+        if not sealed.startswith(SEAL_PREFIX):
+            raise SealBroken("not a sealed pickup code")
+        box = self._derived("pickup-code-seal")
+        try:
+            raw = base64.urlsafe_b64decode(sealed.removeprefix(SEAL_PREFIX).encode())
+            plain = AESGCM(box).decrypt(raw[:12], raw[12:], order_id.encode())
+        except (InvalidTag, ValueError) as exc:  # binascii.Error is a ValueError
+            raise SealBroken("the sealed pickup code does not open") from exc
+        return plain.decode()

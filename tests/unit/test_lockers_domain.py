@@ -1,0 +1,52 @@
+"""The locker rules without AWS: which doors a parcel gets, when a reservation lapses, how a
+pickup code is kept and bound to its locker."""
+
+from __future__ import annotations
+
+from chalicelib.domain.lockers import (
+    ALWAYS_OPEN,
+    Compartment,
+    CompartmentState,
+    OpeningHours,
+    allocate,
+    code_hash,
+    is_code_shaped,
+    new_pickup_code,
+)
+
+
+def doors(*sizes: str) -> list[Compartment]:
+    return [Compartment(f"{s}{n}", s) for n, s in enumerate(sizes)]
+
+
+def test_each_parcel_gets_the_smallest_door_it_fits_largest_first() -> None:
+    chosen = allocate(["S", "L", "M"], doors("L", "S", "M", "L"))
+    assert chosen is not None
+    assert sorted(c.compartment_id for c in chosen) == ["L0", "M2", "S1"]
+    assert allocate(["M", "M"], doors("S", "M", "S")) is None, "two M parcels, one M door"
+    assert [c.size for c in allocate(["S"], doors("L", "M")) or []] == ["M"]
+
+
+def test_a_reservation_holds_until_its_time_then_lapses() -> None:
+    held = Compartment("M1", "M", CompartmentState.RESERVED, "ord_x", 1_000)
+    assert not held.available(999) and held.available(1_001)
+    assert Compartment("M2", "M").available(0)
+    assert not Compartment("M3", "M", CompartmentState.OCCUPIED, "ord_y").available(10**10)
+
+
+def test_a_code_is_8_digits_and_its_hash_is_keyed_salted_and_bound_to_its_locker() -> None:
+    codes = {new_pickup_code() for _ in range(200)}
+    assert all(is_code_shaped(c) for c in codes) and len(codes) > 190
+    assert not is_code_shaped("1234567") and not is_code_shaped("\uff11" * 8)
+    stored = code_hash(b"pepper", "salt", "lkr_a", "01234567")
+    assert "01234567" not in stored
+    assert stored != code_hash(b"pepper", "salt", "lkr_b", "01234567"), "another locker"
+    assert stored != code_hash(b"pepper", "salt2", "lkr_a", "01234567"), "another salt"
+    assert stored != code_hash(b"other", "salt", "lkr_a", "01234567"), "another key"
+
+
+def test_opening_hours_read_as_people_write_them() -> None:
+    assert ALWAYS_OPEN[0].text() == "daily 24 hours"
+    weekdays = OpeningHours(("mon", "tue", "wed", "thu", "fri", "sat"), "07:00", "22:00")
+    assert weekdays.text() == "Mon-Sat 07:00-22:00"
+    assert OpeningHours(("sat", "sun"), "09:00", "17:00").text() == "Sat, Sun 09:00-17:00"
