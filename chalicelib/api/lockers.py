@@ -63,6 +63,13 @@ class LockerIn(_In):
     opening_hours: list[HoursIn] | None = Field(default=None, max_length=7)
     holding_hours: int = Field(default=72, ge=1, le=24 * 14)
 
+    @model_validator(mode="after")
+    def _not_home(self) -> LockerIn:
+        # "home" is the tracking page's word for the customer's own address, never a locker.
+        if self.locker_id == "home":
+            raise ValueError("locker_id: 'home' is reserved")
+        return self
+
     def to_new(self) -> NewLocker:
         hours = (
             tuple(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from chalicelib.domain.dispatch import DispatchPolicy
-from chalicelib.domain.lockers import Locker, LockerParcel, parcel_sizes
+from chalicelib.domain.lockers import ALWAYS_OPEN, Locker, LockerParcel, open_periods, parcel_sizes
 from chalicelib.domain.order import DeliveryType, Order
 from chalicelib.domain.tenancy import Depot, Vehicle
 from chalicelib.routing import model as rm
@@ -19,6 +20,7 @@ WINDOW_PASSED = "window_passed"
 AFTER_HORIZON = "after_horizon"
 LOCKER_UNKNOWN = "locker_unknown"
 LOCKER_FULL = rm.REASON_LOCKER_FULL
+LOCKER_CLOSED = "locker_closed"  # not open at all within the horizon
 
 PART_MAX_STOPS = 1500  # one optimiser invocation plans this many (partitioning itself inside)
 MIN_SHIFT_S = 600  # a shift with less left than this takes no route
@@ -61,7 +63,11 @@ def _vehicle(v: Vehicle, depot_id: str, t0: datetime, horizon_s: float, policy: 
 
 
 def _stop(
-    order: Order, t0: datetime, horizon_s: float, lockers: dict[str, LockerRoom]
+    order: Order,
+    t0: datetime,
+    horizon_s: float,
+    lockers: dict[str, LockerRoom],
+    zone: tzinfo = UTC,
 ) -> rm.Stop | str:
     """The order as a stop, or the reason it cannot be one in this run. A locker order's stop
     is at its locker; the planner gives it compartments (rm.Locker) or leaves it out as full."""
@@ -83,6 +89,16 @@ def _stop(
         parcels=len(order.parcels), weight=round(sum(p.weight_kg for p in order.parcels), 3)
     )
     if at_locker is not None:
+        if not windows and at_locker.locker.opening_hours != ALWAYS_OPEN:
+            # The driver can reach the compartments only while the locker is open.
+            until = t0 + timedelta(seconds=horizon_s)
+            periods = open_periods(at_locker.locker.opening_hours, zone, t0, until)
+            if not periods:
+                return LOCKER_CLOSED
+            windows = tuple(
+                rm.TimeWindow((lo - t0).total_seconds(), (hi - t0).total_seconds())
+                for lo, hi in periods
+            )
         return rm.Stop(
             id=order.order_id,
             location=rm.Location(at_locker.locker.lat, at_locker.locker.lng),
@@ -138,7 +154,7 @@ def build(
     stops: list[rm.Stop] = []
     left_out: dict[str, str] = {}
     candidates: list[tuple[str, rm.Stop | str]] = [
-        (o.order_id, _stop(o, t0, horizon_s, rooms)) for o in orders
+        (o.order_id, _stop(o, t0, horizon_s, rooms, ZoneInfo(depot.timezone))) for o in orders
     ] + [(p.order_id, _retrieval(p, rooms)) for p in retrievals or []]
     for stop_id, stop in candidates:
         if isinstance(stop, str):

@@ -106,7 +106,7 @@ class DepotBusy(Conflict):
 
 
 class LockerFull(Conflict):
-    """No free compartment of the locker fits the parcel(s); `alternative` is the nearest other
+    """No free compartment of the locker fits the parcel(s); the message names the nearest other
     locker with room, when there is one."""
 
     code = "locker_full"

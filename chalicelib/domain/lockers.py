@@ -8,7 +8,7 @@ import hmac
 import math
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +72,39 @@ class OpeningHours:
 
 
 ALWAYS_OPEN = (OpeningHours(DAYS, "00:00", "24:00"),)
+
+
+def open_periods(
+    hours: tuple[OpeningHours, ...], zone: tzinfo, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """When the locker is open between `start` and `end` (aware), merged, in order."""
+    periods: list[tuple[datetime, datetime]] = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while datetime.combine(day, time(0), zone) < end:
+        for h in hours:
+            if DAYS[day.weekday()] not in h.days:
+                continue
+            opens = datetime.combine(day, _clock(h.open), zone)
+            closes = datetime.combine(day, time(0), zone) + _duration(h.close)
+            lo, hi = max(opens, start), min(closes, end)
+            if lo < hi:
+                periods.append((lo, hi))
+        day += timedelta(days=1)
+    merged: list[tuple[datetime, datetime]] = []
+    for lo, hi in sorted(periods):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _clock(hhmm: str) -> time:
+    return time(int(hhmm[:2]), int(hhmm[3:]))
+
+
+def _duration(hhmm: str) -> timedelta:
+    return timedelta(hours=int(hhmm[:2]), minutes=int(hhmm[3:]))
 
 
 @dataclass(frozen=True)

@@ -185,7 +185,7 @@ class LockerService:
             state = "free" if c.available(now) else str(c.state)
             by_size.setdefault(c.size, {}).setdefault(state, 0)
             by_size[c.size][state] += 1
-        held = sum(1 for c in compartments if c.state is not CompartmentState.FREE)
+        held = sum(1 for c in compartments if not c.available(now))
         return {
             **locker.public(),
             "depot_id": locker.depot_id,
@@ -343,7 +343,7 @@ class LockerService:
                 self._stop_served(order.route_id, order_id, at)
             logger.info("deposited", extra={"locker_id": locker_id, "order_id": order_id})
             return _deposited(parcel)
-        raise self._full(locker, parcel_sizes([p.size for p in order.parcels]))
+        raise ConcurrentUpdate(f"locker {locker_id} is busy with other deposits; try again")
 
     def _full(self, locker: Locker, sizes: list[str]) -> LockerFull:
         other = self.near(locker.lat, locker.lng, locker.depot_id, sizes, 1, locker.locker_id)
@@ -377,11 +377,13 @@ class LockerService:
         if locked > now:
             raise KioskLocked(locked - now)
         match = self._match(locker_id, code, now) if is_code_shaped(code) else None
-        if match is not None:
+        for _ in range(ATTEMPTS if match is not None else 0):
             try:
                 return self._collect(locker, match, now)
-            except (ParcelChanged, ConcurrentUpdate):
-                pass  # collected by a concurrent try of the same code: used
+            except ParcelChanged:
+                break  # collected by a concurrent try of the same code: used
+            except ConcurrentUpdate:
+                continue  # the order moved meanwhile (a reminder): the code still holds
         self._failed(locker_id, now)
         raise PickupRefused()
 
@@ -396,7 +398,8 @@ class LockerService:
             return None
         return found
 
-    def _collect(self, locker: Locker, parcel: LockerParcel, now: int) -> dict[str, Any]:
+    def _collect(self, locker: Locker, parcel: LockerParcel | None, now: int) -> dict[str, Any]:
+        assert parcel is not None
         order = self._orders.get(parcel.order_id)
         if order is None:
             raise ParcelChanged(f"order {parcel.order_id} is gone")
@@ -489,6 +492,8 @@ class LockerService:
         parcel = self.held_parcel(order)
         if parcel is None:
             raise NotOffered("the parcel is not waiting in a locker")
+        if _epoch(parcel.pickup_by) <= self._now():
+            raise NotOffered("the pickup time has passed; the parcel goes back to the sender")
         if extend and parcel.extended:
             raise NotOffered("the pickup time was already extended once")
         if not extend and parcel.resends >= MAX_RESENDS:
@@ -513,7 +518,7 @@ class LockerService:
         )
         tx = Transaction()
         self._repo.put_parcel(tx, rotated, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
-        at = utc_now()
+        at = self._iso()
         kind = "extend" if extend else "resend"
         event = TimelineEvent(at, order.status, f"order.pickup_code_{kind}")
         self._orders.save(
@@ -564,14 +569,17 @@ class LockerService:
         if not self.can_choose(order):
             raise NotOffered(f"the parcel is {order.status}: where it goes can no longer change")
         if locker_id is None:
+            if order.delivery.type is DeliveryType.HOME:
+                return order  # home already: nothing to change
             delivery = replace(order.delivery, type=DeliveryType.HOME, locker_id=None)
             note = "home delivery chosen"
         else:
             if locker_id not in {c["locker_id"] for c in self.choices(order)}:
                 raise NotOffered("that locker is not one offered for this parcel")
-            delivery = Delivery(DeliveryType.LOCKER, locker_id, order.delivery.window)
+            # A locker takes parcels all day: a window meant for a doorstep does not apply.
+            delivery = Delivery(DeliveryType.LOCKER, locker_id)
             note = f"locker {self.locker(locker_id).name} chosen"
-        at = utc_now()
+        at = self._iso()
         changed = replace(
             order,
             delivery=delivery,
@@ -581,6 +589,8 @@ class LockerService:
         )
         event = TimelineEvent(at, order.status, "order.delivery_changed", note)
         self._orders.save(changed, [event], expected_version=order.version)
+        if order.delivery.locker_id and order.delivery.locker_id != locker_id:
+            self._repo.release_reservations(order.delivery.locker_id, order.order_id)
         return changed
 
     # -- the scheduled job -------------------------------------------------------------------

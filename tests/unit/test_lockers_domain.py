@@ -12,6 +12,7 @@ from chalicelib.domain.lockers import (
     code_hash,
     is_code_shaped,
     new_pickup_code,
+    open_periods,
 )
 
 
@@ -50,3 +51,19 @@ def test_opening_hours_read_as_people_write_them() -> None:
     weekdays = OpeningHours(("mon", "tue", "wed", "thu", "fri", "sat"), "07:00", "22:00")
     assert weekdays.text() == "Mon-Sat 07:00-22:00"
     assert OpeningHours(("sat", "sun"), "09:00", "17:00").text() == "Sat, Sun 09:00-17:00"
+
+
+def test_open_periods_follow_the_days_and_the_zone() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    hours = (OpeningHours(("mon", "tue", "wed", "thu", "fri"), "07:00", "22:00"),)
+    friday_noon = datetime(2026, 7, 3, 11, 0, tzinfo=UTC)  # 12:00 BST
+    periods = open_periods(hours, london, friday_noon, friday_noon.replace(day=7, hour=5))
+    assert [(lo.isoformat(), hi.isoformat()) for lo, hi in periods] == [
+        ("2026-07-03T11:00:00+00:00", "2026-07-03T22:00:00+01:00"),  # open now until 22:00
+        ("2026-07-06T07:00:00+01:00", "2026-07-06T22:00:00+01:00"),  # closed at the weekend
+    ]
+    always = open_periods(ALWAYS_OPEN, london, friday_noon, friday_noon.replace(day=5))
+    assert always == [(friday_noon, friday_noon.replace(day=5))], "24 hours merge into one"

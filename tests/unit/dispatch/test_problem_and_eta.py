@@ -147,3 +147,38 @@ def test_a_failed_attempt_goes_back_to_ready_until_the_last_then_returns() -> No
         if attempt < MAX_ATTEMPTS:
             assert (order.status, step, order.route_id) == (OrderStatus.READY, "rescheduled", None)
     assert (order.status, step) == (OrderStatus.RETURNED, "returning")
+
+
+def test_locker_orders_are_stops_at_their_locker_with_its_free_doors_and_hours() -> None:
+    from chalicelib.dispatch.problem import LOCKER_CLOSED, LockerRoom
+    from chalicelib.domain.lockers import Locker, LockerParcel, OpeningHours, ParcelState
+
+    open_late = Locker(
+        "lkr_a", "A", 51.52, -0.09, "dep_1", "2026-01-01T00:00:00Z",
+        opening_hours=(OpeningHours(("mon",), "18:00", "20:00"),),
+    )  # fmt: skip
+    closed = Locker(
+        "lkr_b", "B", 51.53, -0.09, "dep_1", "2026-01-01T00:00:00Z",
+        opening_hours=(OpeningHours(("sun",), "09:00", "10:00"),),
+    )  # fmt: skip
+    to_a = an_order(1, Delivery(DeliveryType.LOCKER, "lkr_a"))
+    to_b = an_order(2, Delivery(DeliveryType.LOCKER, "lkr_b"))
+    expired = LockerParcel(
+        "lkr_a", "ord_old", "dep_1", ("M1", "M2"), ParcelState.EXPIRED, "x", "y", "", ""
+    )
+    rooms = [LockerRoom(open_late, {"M": 3}), LockerRoom(closed, {"S": 1})]
+
+    built = build(
+        DEPOT, [van("v", 0, 12)], [to_a, to_b], DispatchPolicy(), T0, lockers=rooms,
+        retrievals=[expired],
+    )  # fmt: skip
+
+    [part] = built.parts
+    stop, pickup = part.stops
+    assert (stop.kind, stop.locker_id, stop.parcel_sizes) == ("locker", "lkr_a", ("M", "M"))
+    assert (stop.location.lat, stop.location.lon) == (51.52, -0.09), "at the locker, not home"
+    # Monday 23 November 2026, 08:00 UTC: open 18:00-20:00 London time (GMT) that day.
+    assert [(w.start, w.end) for w in stop.windows] == [(10 * 3600.0, 12 * 3600.0)]
+    assert [(lk.id, lk.free) for lk in part.lockers] == [("lkr_a", {"M": 3})]
+    assert (pickup.kind, pickup.id, pickup.demand.parcels) == ("pickup", "ord_old", 2)
+    assert built.left_out == {to_b.order_id: LOCKER_CLOSED}
