@@ -27,5 +27,6 @@ class DriverTokens:
 
     def check(self, route_id: str, token: str | None) -> None:
         """Raise AuthenticationFailed unless `token` is the route's driver token."""
-        if not token or not hmac.compare_digest(self.token(route_id), token):
+        # Bytes: compare_digest refuses non-ASCII str, and a token is whatever a caller sent.
+        if not token or not hmac.compare_digest(self.token(route_id).encode(), token.encode()):
             raise AuthenticationFailed("a valid driver token for this route is required")

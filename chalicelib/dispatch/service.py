@@ -247,8 +247,9 @@ class DispatchService:
                 ) -> str:
                     if stop.kind == "retrieval":
                         assert self._lockers is not None and stop.locker_id is not None
+                        until = int((_parse(stop.eta) + RESERVATION_GRACE).timestamp())
                         return self._lockers.plan_retrieval(
-                            stop.locker_id, stop.order_id, run_id, route.route_id
+                            stop.locker_id, stop.order_id, run_id, route.route_id, until
                         )
                     order = orders[stop.order_id]
                     if stop.kind != "locker":
@@ -327,7 +328,7 @@ class DispatchService:
                     for c in compartments
                     if c.order_id == order_id and c.state is CompartmentState.RESERVED
                 ]
-                chosen = allocate(sizes, own) or allocate(sizes, pool)
+                chosen = allocate(sizes, own) or allocate(sizes, own + pool)
                 if chosen is None:
                     continue
                 pool = [c for c in pool if c not in chosen]

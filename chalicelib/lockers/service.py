@@ -260,12 +260,12 @@ class LockerService:
     ) -> tuple[Locker, Order]:
         """The locker and the order, for the locker's kiosk or the order's route's driver."""
         if credential and credential.startswith("drv_"):
-            locker = self.locker(locker_id)
             order = self._orders.get(order_id)
             route_id = self._route_of(order)
             if order is None or route_id is None:
                 raise AuthenticationFailed("a valid driver token for this order's route is needed")
             self._tokens.check(route_id, credential)
+            locker = self.locker(locker_id)
         else:
             locker = self._kiosk(locker_id, credential)
             order = self._orders.get(order_id)
@@ -292,6 +292,7 @@ class LockerService:
         for _ in range(ATTEMPTS):
             held = self._repo.parcel(locker_id, order_id)
             if order.status is S.IN_LOCKER and held and held.state is P.DEPOSITED:
+                self._served(order.route_id, order_id, at)  # if the first try could not say
                 return _deposited(held)  # a retried deposit: the same doors, no new code
             if order.status not in DEPOSITABLE:
                 raise IllegalTransition(f"order {order_id} is {order.status}: not to deposit")
@@ -339,8 +340,7 @@ class LockerService:
             if order.delivery.locker_id and order.delivery.locker_id != locker_id:
                 # Brought to another locker than planned: the doors held there are let go.
                 self._repo.release_reservations(order.delivery.locker_id, order_id)
-            if self._stop_served and order.route_id:
-                self._stop_served(order.route_id, order_id, at)
+            self._served(order.route_id, order_id, at)
             logger.info("deposited", extra={"locker_id": locker_id, "order_id": order_id})
             return _deposited(parcel)
         raise ConcurrentUpdate(f"locker {locker_id} is busy with other deposits; try again")
@@ -377,13 +377,16 @@ class LockerService:
         if locked > now:
             raise KioskLocked(locked - now)
         match = self._match(locker_id, code, now) if is_code_shaped(code) else None
-        for _ in range(ATTEMPTS if match is not None else 0):
-            try:
-                return self._collect(locker, match, now)
-            except ParcelChanged:
-                break  # collected by a concurrent try of the same code: used
-            except ConcurrentUpdate:
-                continue  # the order moved meanwhile (a reminder): the code still holds
+        if match is not None:
+            for _ in range(ATTEMPTS):
+                try:
+                    return self._collect(locker, match, now)
+                except ParcelChanged:
+                    break  # collected by a concurrent try of the same code: used
+                except ConcurrentUpdate:
+                    continue  # the order moved meanwhile (a reminder): the code still holds
+            else:  # the right code, but the writes kept colliding: not the customer's fault
+                raise ConcurrentUpdate("the locker is busy; try the code again")
         self._failed(locker_id, now)
         raise PickupRefused()
 
@@ -452,6 +455,7 @@ class LockerService:
         if parcel is None:
             raise OrderNotFound(f"order {order_id} is not in locker {locker_id}")
         if parcel.state is P.RETRIEVED:
+            self._served(parcel.route_id, order_id, at or utc_now())
             return {"order_id": order_id, "compartment_ids": list(parcel.compartment_ids)}
         if parcel.state not in (P.EXPIRED, P.RETRIEVAL_PLANNED):
             raise IllegalTransition(f"the parcel of {order_id} is {parcel.state}: not to retrieve")
@@ -468,9 +472,21 @@ class LockerService:
             expected_version=order.version,
             tx=tx,
         )
-        if self._stop_served and parcel.route_id:
-            self._stop_served(parcel.route_id, order_id, at)
+        self._served(parcel.route_id, order_id, at)
         return {"order_id": order_id, "compartment_ids": list(parcel.compartment_ids)}
+
+    def _served(self, route_id: str | None, order_id: str, at: str) -> None:
+        """Tell the route its stop is served. The parcel is in (or out of) the locker already:
+        a failure here must not turn that into an error; a retried call says it again."""
+        if self._stop_served is None or not route_id:
+            return
+        try:
+            self._stop_served(route_id, order_id, at)
+        except (ConcurrentUpdate, OrderNotFound) as exc:
+            logger.warning(
+                "route not told of a locker stop served; the next event re-times it",
+                extra={"route_id": route_id, "order_id": order_id, "error": str(exc)},
+            )
 
     # -- the customer's choices (from the tracking page) ---------------------------------------
 

@@ -104,9 +104,10 @@ def parcel_to_item(parcel: LockerParcel) -> dict[str, Any]:
         **asdict(parcel),
         "state": str(parcel.state),
     }
-    if parcel.state is P.EXPIRED:
-        # Where the next dispatch runs of the depot find the parcels to take back.
-        item["gsi2pk"] = _retrieval_index(parcel.depot_id, parcel.state)
+    if parcel.state in (P.EXPIRED, P.RETRIEVAL_PLANNED):
+        # Where the next dispatch runs of the depot find the parcels to take back (a planned
+        # one is taken again once its run's claim has lapsed).
+        item["gsi2pk"] = _retrieval_index(parcel.depot_id, P.EXPIRED)
         item["gsi2sk"] = f"{parcel.pickup_by}#{parcel.order_id}"
     if parcel.state in (P.COLLECTED, P.RETRIEVED):
         item["expires_at"] = _epoch_in(KEEP_FINISHED_DAYS)
@@ -391,13 +392,20 @@ class LockerRepository:
                 TableName=self._table,
                 Key=to_attr(parcel_key(parcel.locker_id, parcel.order_id)),
                 UpdateExpression="SET claimed_by = :run, claimed_until = :until",
+                # A planned retrieval whose route never came (its lease over) is taken again.
                 ConditionExpression=(
-                    "#state = :expired AND (attribute_not_exists(claimed_by) OR "
+                    "#state IN (:expired, :planned) AND (attribute_not_exists(claimed_by) OR "
                     "claimed_until < :now OR claimed_by = :run)"
                 ),
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues=to_attr(
-                    {":run": run_id, ":until": until, ":now": now, ":expired": str(P.EXPIRED)}
+                    {
+                        ":run": run_id,
+                        ":until": until,
+                        ":now": now,
+                        ":expired": str(P.EXPIRED),
+                        ":planned": str(P.RETRIEVAL_PLANNED),
+                    }
                 ),
                 ReturnValues="ALL_NEW",
             )
@@ -407,16 +415,18 @@ class LockerRepository:
             return None
         return parcel_from_item(from_attr(answer["Attributes"]))
 
-    def plan_retrieval(self, locker_id: str, order_id: str, run_id: str, route_id: str) -> str:
-        """ "planned", "already" (a retried commit) or "changed"."""
+    def plan_retrieval(
+        self, locker_id: str, order_id: str, run_id: str, route_id: str, until: int
+    ) -> str:
+        """ "planned" (a retried commit plans it again, the same) or "changed". The run's claim
+        holds until `until` (the stop's ETA and a grace): a route that never comes leaves the
+        parcel, still in the index, for the next runs to claim and plan again."""
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key=to_attr(parcel_key(locker_id, order_id)),
-                UpdateExpression=(
-                    "SET #state = :planned, route_id = :route REMOVE claimed_until, gsi2pk, gsi2sk"
-                ),
-                ConditionExpression="claimed_by = :run AND #state = :expired",
+                UpdateExpression="SET #state = :planned, route_id = :route, claimed_until = :until",
+                ConditionExpression="claimed_by = :run AND #state IN (:expired, :planned)",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues=to_attr(
                     {
@@ -424,15 +434,14 @@ class LockerRepository:
                         ":expired": str(P.EXPIRED),
                         ":run": run_id,
                         ":route": route_id,
+                        ":until": until,
                     }
                 ),
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
-            now = self.parcel(locker_id, order_id)
-            done = now is not None and now.state is P.RETRIEVAL_PLANNED
-            return "already" if done and now is not None and now.claimed_by == run_id else "changed"
+            return "changed"  # retrieved, or taken by a later run
         return "planned"
 
     def unclaim_retrieval(self, parcel: LockerParcel, run_id: str) -> str:
