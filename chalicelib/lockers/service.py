@@ -136,6 +136,11 @@ class LockerService:
     def _now(self) -> int:
         return int(self._clock())
 
+    def _stamp(self) -> str:
+        """Now, to the millisecond, as timelines and outbox keys have it (they sort by it)."""
+        moment = datetime.fromtimestamp(self._clock(), UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
     def _iso(self, epoch: float | None = None) -> str:
         return iso_utc(datetime.fromtimestamp(self._now() if epoch is None else epoch, UTC))
 
@@ -406,7 +411,7 @@ class LockerService:
         order = self._orders.get(parcel.order_id)
         if order is None:
             raise ParcelChanged(f"order {parcel.order_id} is gone")
-        at = self._iso(now)
+        at = self._stamp()
         tx = Transaction()
         collected = replace(parcel, state=P.COLLECTED, code_hash="", code_salt="")
         self._repo.put_parcel(tx, collected, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
@@ -534,7 +539,7 @@ class LockerService:
         )
         tx = Transaction()
         self._repo.put_parcel(tx, rotated, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
-        at = self._iso()
+        at = self._stamp()
         kind = "extend" if extend else "resend"
         event = TimelineEvent(at, order.status, f"order.pickup_code_{kind}")
         self._orders.save(
@@ -595,7 +600,7 @@ class LockerService:
             # A locker takes parcels all day: a window meant for a doorstep does not apply.
             delivery = Delivery(DeliveryType.LOCKER, locker_id)
             note = f"locker {self.locker(locker_id).name} chosen"
-        at = self._iso()
+        at = self._stamp()
         changed = replace(
             order,
             delivery=delivery,
