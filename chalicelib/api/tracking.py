@@ -4,6 +4,7 @@ pickup code, more time), rate limited per client."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs
@@ -160,80 +161,66 @@ def _refused(exc: DomainError, tracking_code: str) -> Response:
     return _html(page.render_message(title, text, back=_page_path(tracking_code)), status)
 
 
-@route(tracking, "/track/{tracking_code}/feedback", methods=["POST"], content_types=FORM)
-def track_page_feedback(tracking_code: str) -> Any:
+def _answer_form(
+    tracking_code: str, act: Callable[[page.Tracking, dict[str, str]], object]
+) -> Response:
+    """A tracking page form: counted against the client's minute, applied to the parcel the
+    code names, then back to the page (303); a refusal is a page at its error's status."""
     try:
         _limit_client()
         form = _form()
-        found = _find(tracking_code)
-        feedback.give_feedback(
-            found.order, form.get("rating"), form.get("comment"), bootstrap.feedback_store()
-        )
+        act(_find(tracking_code), form)
     except RateLimited as exc:
         return _rate_limited_page(exc)
     except DomainError as exc:
         return _refused(exc, tracking_code)
     return _back_to_page(tracking_code)
+
+
+@route(tracking, "/track/{tracking_code}/feedback", methods=["POST"], content_types=FORM)
+def track_page_feedback(tracking_code: str) -> Any:
+    def rate(found: page.Tracking, form: dict[str, str]) -> None:
+        store = bootstrap.feedback_store()
+        feedback.give_feedback(found.order, form.get("rating"), form.get("comment"), store)
+
+    return _answer_form(tracking_code, rate)
 
 
 @route(tracking, "/track/{tracking_code}/reschedule", methods=["POST"], content_types=FORM)
 def track_page_reschedule(tracking_code: str) -> Any:
-    try:
-        _limit_client()
-        form = _form()
-        found = _find(tracking_code)
+    def reschedule(found: page.Tracking, form: dict[str, str]) -> None:
         zone, _ = page.zone(_depot_timezone(found.order.depot_id))
-        feedback.reschedule(
-            found.order, found.timeline, form.get("date"), bootstrap.order_repository(), zone=zone
-        )
-    except RateLimited as exc:
-        return _rate_limited_page(exc)
-    except DomainError as exc:
-        return _refused(exc, tracking_code)
-    return _back_to_page(tracking_code)
+        orders = bootstrap.order_repository()
+        feedback.reschedule(found.order, found.timeline, form.get("date"), orders, zone=zone)
+
+    return _answer_form(tracking_code, reschedule)
 
 
 @route(tracking, "/track/{tracking_code}/locker", methods=["POST"], content_types=FORM)
 def track_page_locker(tracking_code: str) -> Any:
     """Collect from the chosen locker instead (`locker_id`), or home after all (`home`)."""
-    try:
-        _limit_client()
-        choice = _form().get("locker_id", "").strip()
+
+    def choose(found: page.Tracking, form: dict[str, str]) -> None:
+        choice = form.get("locker_id", "").strip()
         if not choice:
             raise ValidationFailed("locker_id: choose a locker", field="locker_id")
-        found = _find(tracking_code)
         bootstrap.lockers().choose(found.order, None if choice == page.HOME else choice)
-    except RateLimited as exc:
-        return _rate_limited_page(exc)
-    except DomainError as exc:
-        return _refused(exc, tracking_code)
-    return _back_to_page(tracking_code)
+
+    return _answer_form(tracking_code, choose)
 
 
 @route(tracking, "/track/{tracking_code}/pickup-code", methods=["POST"], content_types=FORM)
 def track_page_pickup_code(tracking_code: str) -> Any:
     """A new pickup code for the parcel waiting in a locker (the old one stops working)."""
-    try:
-        _limit_client()
-        bootstrap.lockers().resend_code(_find(tracking_code).order)
-    except RateLimited as exc:
-        return _rate_limited_page(exc)
-    except DomainError as exc:
-        return _refused(exc, tracking_code)
-    return _back_to_page(tracking_code)
+    return _answer_form(
+        tracking_code, lambda found, _: bootstrap.lockers().resend_code(found.order)
+    )
 
 
 @route(tracking, "/track/{tracking_code}/extension", methods=["POST"], content_types=FORM)
 def track_page_extension(tracking_code: str) -> Any:
     """Once per parcel: 48 more hours to collect it, with a new code."""
-    try:
-        _limit_client()
-        bootstrap.lockers().extend(_find(tracking_code).order)
-    except RateLimited as exc:
-        return _rate_limited_page(exc)
-    except DomainError as exc:
-        return _refused(exc, tracking_code)
-    return _back_to_page(tracking_code)
+    return _answer_form(tracking_code, lambda found, _: bootstrap.lockers().extend(found.order))
 
 
 @route(tracking, "/v1/track/{tracking_code}/locker", methods=["POST"])

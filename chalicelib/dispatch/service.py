@@ -27,10 +27,17 @@ from chalicelib.domain.dispatch import (
     route_id_for,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DispatchRunNotFound
-from chalicelib.domain.lockers import CompartmentState, allocate
+from chalicelib.domain.lockers import CompartmentState, allocate, free_by_size
 from chalicelib.domain.order import DeliveryType, Order, utc_now
 from chalicelib.routing.model import Plan, Problem
-from chalicelib.store.artifacts import ArtifactMissing, Artifacts, orders_key, plan_key, problem_key
+from chalicelib.store.artifacts import (
+    ArtifactMissing,
+    Artifacts,
+    orders_key,
+    plan_key,
+    problem_key,
+    retrievals_key,
+)
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.dynamo import Transaction
 from chalicelib.store.lockers import (
@@ -48,10 +55,6 @@ logger = Logger(child=True)
 LEASE_S = 2 * 3600
 WRITERS = 16  # concurrent per-order writes in a task (the SDK's pool holds 50 connections)
 RESERVATION_GRACE = timedelta(hours=4)  # doors are held until the planned ETA plus this
-
-
-def retrievals_key(run_id: str) -> str:
-    return f"runs/{run_id}/retrievals.json"
 
 
 class Executions(Protocol):
@@ -205,14 +208,12 @@ class DispatchService:
         if self._lockers is None:
             return []
         now = self._epoch()
-        rooms = []
-        for locker in self._lockers.for_depot(depot_id):
-            free: dict[str, int] = {}
-            for c in self._lockers.compartments(locker.locker_id):
-                if c.available(now):
-                    free[c.size] = free.get(c.size, 0) + 1
-            rooms.append(problems.LockerRoom(locker, free))
-        return rooms
+        return [
+            problems.LockerRoom(
+                locker, free_by_size(self._lockers.compartments(locker.locker_id), now)
+            )
+            for locker in self._lockers.for_depot(depot_id)
+        ]
 
     def commit(self, event: dict[str, Any]) -> dict[str, Any]:
         """Routes, stops and ETAs; orders to planned, with their locker compartments reserved

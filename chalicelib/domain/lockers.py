@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import math
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -130,6 +131,15 @@ class Compartment:
         return self.state is CompartmentState.FREE or (
             self.state is CompartmentState.RESERVED and (self.reserved_until or 0) < now
         )
+
+    def state_at(self, now: int) -> str:
+        """Its state as it counts now (a lapsed reservation is free)."""
+        return str(CompartmentState.FREE) if self.available(now) else str(self.state)
+
+
+def free_by_size(compartments: list[Compartment], now: int) -> dict[str, int]:
+    """How many doors of each size are available now."""
+    return dict(Counter(c.size for c in compartments if c.available(now)))
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from chalicelib.domain.lockers import (
     ParcelState,
     allocate,
     distance_m,
+    free_by_size,
     is_code_shaped,
     iso_utc,
     new_kiosk_key,
@@ -187,9 +188,8 @@ class LockerService:
         compartments = self._repo.compartments(locker_id)
         by_size: dict[str, dict[str, int]] = {}
         for c in compartments:
-            state = "free" if c.available(now) else str(c.state)
-            by_size.setdefault(c.size, {}).setdefault(state, 0)
-            by_size[c.size][state] += 1
+            counts = by_size.setdefault(c.size, {})
+            counts[c.state_at(now)] = counts.get(c.state_at(now), 0) + 1
         held = sum(1 for c in compartments if not c.available(now))
         return {
             **locker.public(),
@@ -199,7 +199,7 @@ class LockerService:
                 {
                     "compartment_id": c.compartment_id,
                     "size": c.size,
-                    "state": "free" if c.available(now) else str(c.state),
+                    "state": c.state_at(now),
                     **({"order_id": c.order_id} if c.order_id and not c.available(now) else {}),
                 }
                 for c in sorted(compartments, key=lambda c: c.compartment_id)
@@ -210,14 +210,6 @@ class LockerService:
                 **figures.view(),
             },
         }
-
-    def free_by_size(self, locker_id: str) -> dict[str, int]:
-        now = self._now()
-        free: dict[str, int] = {}
-        for c in self._repo.compartments(locker_id):
-            if c.available(now):
-                free[c.size] = free.get(c.size, 0) + 1
-        return free
 
     def near(
         self,
@@ -240,13 +232,11 @@ class LockerService:
             away = distance_m(lat, lng, locker.lat, locker.lng)
             if radius_m is not None and away > radius_m:
                 break
-            free = [c for c in self._repo.compartments(locker.locker_id) if c.available(now)]
-            if allocate(sizes, free) is None:
+            doors = self._repo.compartments(locker.locker_id)
+            if allocate(sizes, [c for c in doors if c.available(now)]) is None:
                 continue
-            counts: dict[str, int] = {}
-            for c in free:
-                counts[c.size] = counts.get(c.size, 0) + 1
-            found.append({**locker.public(), "distance_m": round(away), "free": counts})
+            free = free_by_size(doors, now)
+            found.append({**locker.public(), "distance_m": round(away), "free": free})
             if len(found) >= limit:
                 break
         return found

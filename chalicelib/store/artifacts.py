@@ -44,6 +44,11 @@ def orders_key(run_id: str) -> str:
     return f"runs/{run_id}/orders.json"
 
 
+def retrievals_key(run_id: str) -> str:
+    """The expired locker parcels a run claimed to take back."""
+    return f"runs/{run_id}/retrievals.json"
+
+
 def problem_key(run_id: str, part: int) -> str:
     return f"runs/{run_id}/problem-{part:03d}.json"
 

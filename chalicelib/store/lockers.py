@@ -4,6 +4,7 @@ takes), one item per parcel held (its pickup code's salt and hash), and the kios
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -204,6 +205,56 @@ class LockerRepository:
 
     # -- writes that go into another object's transaction ----------------------------------
 
+    def _doors(
+        self,
+        tx: Transaction,
+        locker_id: str,
+        compartment_ids: list[str] | tuple[str, ...],
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+        on_fail: Callable[[str], DomainError],
+    ) -> None:
+        """One conditional update per door, all in `tx`."""
+        for cid in compartment_ids:
+            tx.update(
+                self._table,
+                compartment_key(locker_id, cid),
+                expression=expression,
+                condition=condition,
+                names={"#state": "state"},
+                values=values,
+                on_fail=on_fail(cid),
+            )
+
+    def _take(
+        self,
+        tx: Transaction,
+        locker_id: str,
+        compartment_ids: list[str],
+        order_id: str,
+        now: int,
+        expression: str,
+        values: dict[str, Any],
+    ) -> None:
+        """Doors taken for an order: free ones, its own reservations, or lapsed ones."""
+        self._doors(
+            tx,
+            locker_id,
+            compartment_ids,
+            expression,
+            "#state = :free OR (#state = :reserved AND "
+            "(reserved_until < :now OR order_id = :order))",
+            {
+                ":free": str(C.FREE),
+                ":reserved": str(C.RESERVED),
+                ":order": order_id,
+                ":now": now,
+                **values,
+            },
+            lambda cid: CompartmentTaken(f"compartment {cid} of {locker_id} was taken"),
+        )
+
     def reserve(
         self,
         tx: Transaction,
@@ -215,87 +266,59 @@ class LockerRepository:
         now: int,
     ) -> None:
         """Hold doors for a planned order's parcels until `until` (its route's ETA + grace)."""
-        for cid in compartment_ids:
-            tx.update(
-                self._table,
-                compartment_key(locker_id, cid),
-                expression=(
-                    "SET #state = :reserved, order_id = :order, route_id = :route, "
-                    "reserved_until = :until"
-                ),
-                condition=(
-                    "#state = :free OR (#state = :reserved AND "
-                    "(reserved_until < :now OR order_id = :order))"
-                ),
-                names={"#state": "state"},
-                values={
-                    ":reserved": str(C.RESERVED),
-                    ":free": str(C.FREE),
-                    ":order": order_id,
-                    ":route": route_id,
-                    ":until": until,
-                    ":now": now,
-                },
-                on_fail=CompartmentTaken(f"compartment {cid} of {locker_id} was taken"),
-            )
+        self._take(
+            tx,
+            locker_id,
+            compartment_ids,
+            order_id,
+            now,
+            "SET #state = :reserved, order_id = :order, route_id = :route, reserved_until = :until",
+            {":route": route_id, ":until": until},
+        )
 
     def occupy(
         self, tx: Transaction, locker_id: str, compartment_ids: list[str], order_id: str, now: int
     ) -> None:
-        """Doors a parcel is put behind: free ones, its own reservations, or lapsed ones."""
-        for cid in compartment_ids:
-            tx.update(
-                self._table,
-                compartment_key(locker_id, cid),
-                expression=(
-                    "SET #state = :occupied, order_id = :order REMOVE reserved_until, route_id"
-                ),
-                condition=(
-                    "#state = :free OR (#state = :reserved AND "
-                    "(reserved_until < :now OR order_id = :order))"
-                ),
-                names={"#state": "state"},
-                values={
-                    ":occupied": str(C.OCCUPIED),
-                    ":free": str(C.FREE),
-                    ":reserved": str(C.RESERVED),
-                    ":order": order_id,
-                    ":now": now,
-                },
-                on_fail=CompartmentTaken(f"compartment {cid} of {locker_id} was taken"),
-            )
+        """Doors a parcel is put behind."""
+        self._take(
+            tx,
+            locker_id,
+            compartment_ids,
+            order_id,
+            now,
+            "SET #state = :occupied, order_id = :order REMOVE reserved_until, route_id",
+            {":occupied": str(C.OCCUPIED)},
+        )
 
     def vacate(
         self, tx: Transaction, locker_id: str, compartment_ids: tuple[str, ...], order_id: str
     ) -> None:
-        for cid in compartment_ids:
-            tx.update(
-                self._table,
-                compartment_key(locker_id, cid),
-                expression="SET #state = :free REMOVE order_id, reserved_until, route_id",
-                condition="order_id = :order",
-                names={"#state": "state"},
-                values={":free": str(C.FREE), ":order": order_id},
-                on_fail=ParcelChanged(f"compartment {cid} no longer holds {order_id}"),
-            )
+        self._doors(
+            tx,
+            locker_id,
+            compartment_ids,
+            "SET #state = :free REMOVE order_id, reserved_until, route_id",
+            "order_id = :order",
+            {":free": str(C.FREE), ":order": order_id},
+            lambda cid: ParcelChanged(f"compartment {cid} no longer holds {order_id}"),
+        )
 
     def flag_for_retrieval(
         self, tx: Transaction, locker_id: str, compartment_ids: tuple[str, ...], order_id: str
     ) -> None:
-        for cid in compartment_ids:
-            tx.update(
-                self._table,
-                compartment_key(locker_id, cid),
-                expression="SET #state = :flagged",
-                condition="order_id = :order AND #state = :occupied",
-                names={"#state": "state"},
-                values={
-                    ":flagged": str(C.AWAITING_RETRIEVAL),
-                    ":order": order_id,
-                    ":occupied": str(C.OCCUPIED),
-                },
-                on_fail=ParcelChanged(f"compartment {cid} no longer holds {order_id}"),
-            )
+        self._doors(
+            tx,
+            locker_id,
+            compartment_ids,
+            "SET #state = :flagged",
+            "order_id = :order AND #state = :occupied",
+            {
+                ":flagged": str(C.AWAITING_RETRIEVAL),
+                ":order": order_id,
+                ":occupied": str(C.OCCUPIED),
+            },
+            lambda cid: ParcelChanged(f"compartment {cid} no longer holds {order_id}"),
+        )
 
     def put_parcel(
         self,

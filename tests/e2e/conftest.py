@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from chalicelib.local.aws import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "lmadm_e2e_operator_key"
+DEPOT_AT = (51.5, -0.12)  # where the tests' own depots stand
 
 
 @dataclass
@@ -39,6 +41,38 @@ class Runtime:
     def admin(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {ADMIN_KEY}", **kwargs.pop("headers", {})}
         return requests.request(method, self.url(path), headers=headers, timeout=30, **kwargs)
+
+    def depot(self, name: str, vans: int = 0, parcels: int = 50) -> str:
+        """A depot of the caller's own at (51.5, -0.12), London time, 5 s solves, with `vans`
+        vans of `parcels` parcels (10 kg each) on a 10-hour shift from now."""
+        created = self.admin(
+            "POST",
+            "/v1/depots",
+            json={
+                "name": name,
+                "lat": DEPOT_AT[0],
+                "lng": DEPOT_AT[1],
+                "timezone": "Europe/London",
+                "dispatch": {"time_limit_s": 5},
+            },
+        )
+        assert created.status_code == 201, created.text
+        depot_id = str(created.json()["depot_id"])
+        start = datetime.now(UTC).replace(microsecond=0)
+        shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
+        fleet = [
+            {
+                "vehicle_id": f"van-{n}",
+                "profile": "van",
+                "capacity": {"parcels": parcels, "weight_kg": parcels * 10},
+                "shift": shift,
+            }
+            for n in range(vans)
+        ]
+        if fleet:
+            answer = self.admin("PUT", f"/v1/depots/{depot_id}/vehicles", json={"vehicles": fleet})
+            assert answer.ok, answer.text
+        return depot_id
 
     def merchant(self, api_key: str, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": f"Bearer {api_key}", **kwargs.pop("headers", {})}

@@ -3,9 +3,7 @@ ETAs move, retried events count once, a token opens its own route only."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +11,7 @@ import requests
 
 from tests.builders import an_order
 from tests.e2e.conftest import Runtime
+from tests.e2e.test_dispatch import wait_for
 
 
 def located_order(external_id: str, lat: float, lng: float) -> dict[str, Any]:
@@ -30,29 +29,7 @@ def dispatched(
 ) -> dict[str, Any]:
     """A depot of its own with `vehicles` vans, `orders` orders (`make_order(external_id, lat,
     lng)`), dispatched: the finished run, the merchant's key and the orders as created."""
-    depot = runtime.admin(
-        "POST",
-        "/v1/depots",
-        json={
-            "name": "Driver depot",
-            "lat": 51.5,
-            "lng": -0.12,
-            "timezone": "Europe/London",
-            "dispatch": {"time_limit_s": 5},
-        },
-    ).json()["depot_id"]
-    start = datetime.now(UTC).replace(microsecond=0)
-    shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
-    fleet = [
-        {
-            "vehicle_id": f"van-{n}",
-            "profile": "van",
-            "capacity": {"parcels": 50, "weight_kg": 500},
-            "shift": shift,
-        }
-        for n in range(vehicles)
-    ]
-    assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": fleet}).ok
+    depot = runtime.depot("Driver depot", vans=vehicles)
     merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Driven", "depot_id": depot})
     key = merchant.json()["api_key"]
     created = []
@@ -63,12 +40,7 @@ def dispatched(
         answer = runtime.merchant(key, "POST", "/v1/orders", json=body)
         assert answer.status_code == 201, answer.text
         created.append(answer.json())
-    run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
-    for _ in range(240):
-        run = runtime.admin("GET", f"/v1/dispatch-runs/{run_id}").json()
-        if run["status"] != "running":
-            break
-        time.sleep(0.25)
+    run = wait_for(runtime, runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"])
     assert run["status"] == "succeeded", run
     return {"run": run, "api_key": key, "orders": created}
 

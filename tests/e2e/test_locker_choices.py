@@ -8,7 +8,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ import requests
 
 from tests.builders import an_order
 from tests.e2e.conftest import Runtime
+from tests.e2e.test_dispatch import wait_for
 from tests.e2e.test_tracking_page import forget_counters
 
 # The customer's home (an_order's address) and lockers around it.
@@ -31,22 +32,6 @@ def fresh_minute(runtime: Runtime) -> Iterator[None]:
     forget_counters(runtime)
     yield
     forget_counters(runtime)
-
-
-def a_depot(runtime: Runtime, name: str) -> str:
-    created = runtime.admin(
-        "POST",
-        "/v1/depots",
-        json={
-            "name": name,
-            "lat": 51.5,
-            "lng": -0.12,
-            "timezone": "Europe/London",
-            "dispatch": {"time_limit_s": 5},
-        },
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["depot_id"])
 
 
 def a_locker(
@@ -72,7 +57,7 @@ def a_locker(
 def town(runtime: Runtime) -> dict[str, Any]:
     """A depot of this module's own with a merchant and two lockers near the customer, and
     another depot with a locker just as near (never offered to this depot's orders)."""
-    depot = a_depot(runtime, "Locker choice depot")
+    depot = runtime.depot("Locker choice depot")
     merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Chooser", "depot_id": depot})
     assert merchant.status_code == 201, merchant.text
     park = a_locker(
@@ -85,7 +70,7 @@ def town(runtime: Runtime) -> dict[str, Any]:
     )
     market = a_locker(runtime, depot, "Marylebone Market", HOME_LAT - 0.006, HOME_LNG + 0.004)
     elsewhere = a_locker(
-        runtime, a_depot(runtime, "Other depot"), "Elsewhere", HOME_LAT, HOME_LNG + 0.001
+        runtime, runtime.depot("Other depot"), "Elsewhere", HOME_LAT, HOME_LNG + 0.001
     )
     return {
         "depot_id": depot,
@@ -285,16 +270,7 @@ def codes_sent(runtime: Runtime, order_id: str, at_least: int) -> list[str]:
 @pytest.fixture(scope="module")
 def in_locker(runtime: Runtime) -> dict[str, Any]:
     """A locker order of a depot of its own, dispatched and deposited by the locker's kiosk."""
-    depot = a_depot(runtime, "Locker pickup depot")
-    start = datetime.now(UTC).replace(microsecond=0)
-    shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
-    van = {
-        "vehicle_id": "van-1",
-        "profile": "van",
-        "capacity": {"parcels": 50, "weight_kg": 500},
-        "shift": shift,
-    }
-    assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": [van]}).ok
+    depot = runtime.depot("Locker pickup depot", vans=1)
     merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Lockers", "depot_id": depot})
     key = merchant.json()["api_key"]
     locker = a_locker(
@@ -306,12 +282,7 @@ def in_locker(runtime: Runtime) -> dict[str, Any]:
         address={"line1": "Marylebone Road", "city": "London", "postcode": "NW1 5LJ"},
     )
     order = an_order_of_zeds(runtime, key, type="locker", locker_id=locker["locker_id"])
-    run_id = runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"]
-    for _ in range(240):
-        run = runtime.admin("GET", f"/v1/dispatch-runs/{run_id}").json()
-        if run["status"] != "running":
-            break
-        time.sleep(0.25)
+    run = wait_for(runtime, runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"])
     assert run["status"] == "succeeded", run
     assert stored(runtime, key, order["order_id"])["status"] == "planned", run
     deposited = requests.post(

@@ -14,38 +14,14 @@ from typing import Any
 import requests
 
 from tests.builders import an_order
-from tests.e2e.conftest import Runtime
+from tests.e2e.conftest import DEPOT_AT, Runtime
 from tests.e2e.test_dispatch import wait_for
-
-CENTRE = (51.5, -0.12)
 
 
 def setup(runtime: Runtime, lockers: dict[str, list[str]], vans: int = 1) -> dict[str, Any]:
     """A depot of its own with `vans` vans, a merchant, and lockers (name -> compartment sizes)
     a few hundred metres apart."""
-    depot = runtime.admin(
-        "POST",
-        "/v1/depots",
-        json={
-            "name": "Locker depot",
-            "lat": CENTRE[0],
-            "lng": CENTRE[1],
-            "timezone": "Europe/London",
-            "dispatch": {"time_limit_s": 5},
-        },
-    ).json()["depot_id"]
-    start = datetime.now(UTC).replace(microsecond=0)
-    shift = {"start": start.isoformat(), "end": (start + timedelta(hours=10)).isoformat()}
-    fleet = [
-        {
-            "vehicle_id": f"van-{n}",
-            "profile": "van",
-            "capacity": {"parcels": 80, "weight_kg": 800},
-            "shift": shift,
-        }
-        for n in range(vans)
-    ]
-    assert runtime.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": fleet}).ok
+    depot = runtime.depot("Locker depot", vans=vans, parcels=80)
     merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Lockers", "depot_id": depot})
     made = {}
     for n, (name, sizes) in enumerate(lockers.items()):
@@ -54,8 +30,8 @@ def setup(runtime: Runtime, lockers: dict[str, list[str]], vans: int = 1) -> dic
             "/v1/lockers",
             json={
                 "name": f"Locker {name}",
-                "lat": CENTRE[0] + 0.004 * (n + 1),
-                "lng": CENTRE[1] + 0.002 * n,
+                "lat": DEPOT_AT[0] + 0.004 * (n + 1),
+                "lng": DEPOT_AT[1] + 0.002 * n,
                 "depot_id": depot,
                 "address": {"line1": f"{n + 1} Station Rd", "city": "London", "postcode": "SE1"},
                 "compartments": [
@@ -73,7 +49,7 @@ def place(
     runtime: Runtime, world: dict[str, Any], n: int, locker: str | None, size: str = "M"
 ) -> dict[str, Any]:
     body = an_order(external_id=f"lk-{world['depot_id']}-{n}")
-    body["address"] |= {"lat": CENTRE[0] + 0.003 * (n % 7), "lng": CENTRE[1] - 0.002 * (n % 5)}
+    body["address"] |= {"lat": DEPOT_AT[0] + 0.003 * (n % 7), "lng": DEPOT_AT[1] - 0.002 * (n % 5)}
     body["customer"] |= {"phone": "+447911123456"}
     body["parcels"] = [{"weight_kg": 1.5, "size": size}]
     if locker:
@@ -312,3 +288,28 @@ def test_an_uncollected_parcel_is_returned_and_planned_for_pickup(runtime: Runti
     view = locker_view(runtime, world, "H")
     assert all(d["state"] == "free" for d in view["compartments"])
     assert view["figures"]["expiries"] == 1 and view["figures"]["expiry_rate"] == 1.0
+
+
+def test_a_drivers_deposited_event_fills_its_stops_locker(runtime: Runtime) -> None:
+    world = setup(runtime, {"J": ["M"]})
+    placed = place(runtime, world, 1, "J")
+    [route] = dispatch(runtime, world["depot_id"])["routes"]
+
+    event = {"type": "deposited", "order_id": placed["order_id"], "event_id": "dep-1"}
+    answers = [
+        requests.post(
+            runtime.url(f"/v1/routes/{route['route_id']}/events"),
+            json=event,
+            headers={"Authorization": f"Bearer {route['driver_token']}"},
+            timeout=30,
+        )
+        for _ in range(2)
+    ]
+
+    assert [a.status_code for a in answers] == [202, 202], answers[0].text
+    assert answers[0].json()["compartment_id"] == "M00"
+    assert answers[1].json()["outcome"] == "duplicate"
+    assert order_status(runtime, world, placed["order_id"])["status"] == "in_locker"
+    [door] = locker_view(runtime, world, "J")["compartments"]
+    assert door["state"] == "occupied" and door["order_id"] == placed["order_id"]
+    assert len(pickup_codes(runtime, placed["order_id"])) == 1

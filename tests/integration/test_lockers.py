@@ -15,7 +15,13 @@ from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.lockers import ParcelState
 from chalicelib.local.stepfunctions import LocalStepFunctions
 from chalicelib.lockers.codes import SealBroken
-from chalicelib.lockers.service import KioskLocked, NewLocker, NotOffered, PickupRefused
+from chalicelib.lockers.service import (
+    KioskLocked,
+    LockerService,
+    NewLocker,
+    NotOffered,
+    PickupRefused,
+)
 from chalicelib.store.dynamo import from_attr, to_attr
 from tests.integration.test_dispatch import order, place, run_to_end, sfn, tenant
 
@@ -133,7 +139,7 @@ def test_five_wrong_codes_lock_the_kiosk_for_fifteen_minutes(
     [code] = sealed_codes(got["order"].order_id)
     clock = [time.time()]
     repo = bootstrap.locker_repository()
-    lockers = type(bootstrap.lockers())(
+    lockers = LockerService(
         repo,
         bootstrap.order_repository(),
         bootstrap.pickup_code_keys(),
