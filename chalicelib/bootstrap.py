@@ -39,6 +39,7 @@ from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
+from chalicelib.store.models.base import configure as configure_models
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
@@ -65,9 +66,21 @@ def client(service: str) -> Any:
 
 
 @cache
-def order_repository() -> OrderRepository:
+def store() -> None:
+    """Point the store's models at this stage's tables and endpoint (once per container)."""
     s = settings()
-    return OrderRepository(client("dynamodb"), s.main_table, s.outbox_table)
+    configure_models(
+        main_table=s.main_table,
+        outbox_table=s.outbox_table,
+        region=s.aws_region,
+        host=s.aws_endpoint_url,
+    )
+
+
+@cache
+def order_repository() -> OrderRepository:
+    store()
+    return OrderRepository()
 
 
 @cache
@@ -289,6 +302,7 @@ def reset() -> None:
     settings.cache_clear()
     for built in (
         client,
+        store,
         order_repository,
         accounts,
         geocoder,

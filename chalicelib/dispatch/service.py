@@ -40,13 +40,13 @@ from chalicelib.store.artifacts import (
 )
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.dynamo import Transaction
+from chalicelib.store.legacy_items import order_from_item, order_to_item
 from chalicelib.store.lockers import (
     CompartmentTaken,
     LockerRepository,
     parcel_from_item,
     parcel_to_item,
 )
-from chalicelib.store.orders import order_from_item, order_to_item
 
 logger = Logger(child=True)
 

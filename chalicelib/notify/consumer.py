@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.store.dynamo import from_attr
+from chalicelib.store.orders import message_from_stream
 
 logger = Logger(child=True)
 
@@ -22,7 +22,7 @@ def consume(event: dict[str, Any], handle: Callable[[dict[str, Any]], Any]) -> d
         if record.get("eventName") != "INSERT":
             continue  # MODIFY never happens to the outbox; REMOVE is its TTL expiring
         try:
-            handle(from_attr(record["dynamodb"]["NewImage"]))
+            handle(message_from_stream(record["dynamodb"]["NewImage"]))
         except Exception:  # reported to Lambda below, which retries it
             logger.exception(
                 "notify: outbox message failed; it and the rest of the batch go back",

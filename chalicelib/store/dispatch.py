@@ -14,7 +14,7 @@ from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import TimelineEvent, utc_now
 from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
-from chalicelib.store.orders import event_item, order_key, outbox_item
+from chalicelib.store.legacy_items import event_item, order_key, outbox_item
 
 UNASSIGNED_PER_ITEM = 400  # left-out orders per item (an item holds at most 400 KB)
 

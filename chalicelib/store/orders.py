@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -21,114 +20,197 @@ from chalicelib.domain.order import (
     TimelineEvent,
     Window,
 )
-from chalicelib.store.dynamo import Transaction, from_attr, query_all, to_attr
+from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.orders import (
+    AddressAttribute,
+    CustomerAttribute,
+    DeliveryAttribute,
+    OrderItem,
+    OrderLookupItem,
+    OutboxMessageItem,
+    ParcelAttribute,
+    ReceiptItem,
+    TimelineItem,
+    WindowAttribute,
+)
+from chalicelib.store.transaction import Transaction
 
-RECEIPT_DAYS = 30  # longer than any storefront keeps retrying one event
+RECEIPT_TTL = timedelta(days=30)  # longer than any storefront keeps retrying one event
 
 # An outbox message: its type, or its type and the fields it carries besides the order's.
 Message = str | tuple[str, dict[str, Any]]
 
 
-def order_key(order_id: str) -> dict[str, str]:
-    return {"pk": f"ORDER#{order_id}", "sk": "ORDER"}
+def order_key(order_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", "ORDER"
 
 
-def _extref_key(merchant_id: str, source: str, external_id: str) -> dict[str, str]:
-    return {"pk": f"EXTREF#{merchant_id}#{source}#{quote(external_id, safe='')}", "sk": "EXTREF"}
+def _extref_key(merchant_id: str, source: str, external_id: str) -> tuple[str, str]:
+    return f"EXTREF#{merchant_id}#{source}#{quote(external_id, safe='')}", "EXTREF"
 
 
-def _receipt_key(merchant_id: str, source: str, event_id: str) -> dict[str, str]:
-    return {"pk": f"RECEIPT#{merchant_id}#{source}#{quote(event_id, safe='')}", "sk": "RECEIPT"}
+def _receipt_key(merchant_id: str, source: str, event_id: str) -> tuple[str, str]:
+    return f"RECEIPT#{merchant_id}#{source}#{quote(event_id, safe='')}", "RECEIPT"
 
 
-def _tracking_key(code: str) -> dict[str, str]:
-    return {"pk": f"TRACK#{code}", "sk": "TRACK"}
+def _tracking_key(code: str) -> tuple[str, str]:
+    return f"TRACK#{code}", "TRACK"
 
 
-def order_to_item(order: Order) -> dict[str, Any]:
-    data = asdict(order)
-    return {
-        **order_key(order.order_id),
-        "entity": "order",
-        **data,
-        "gsi1pk": f"MERCHANT#{order.merchant_id}",
-        "gsi1sk": f"EXT#{quote(order.external_id, safe='')}#{order.created_at}#{order.order_id}",
-        "gsi2pk": f"DEPOT#{order.depot_id}#{order.status}",
-        "gsi2sk": f"{order.created_at}#{order.order_id}",
-    }
-
-
-def order_from_item(item: dict[str, Any]) -> Order:
-    delivery = item["delivery"]
-    window = delivery.get("window")
-    return Order(
-        order_id=item["order_id"],
-        merchant_id=item["merchant_id"],
-        depot_id=item["depot_id"],
-        source=item["source"],
-        external_id=item["external_id"],
-        tracking_code=item["tracking_code"],
-        status=OrderStatus(item["status"]),
-        customer=Customer(**item["customer"]),
-        address=Address(**item["address"]),
-        parcels=tuple(Parcel(**p) for p in item["parcels"]),
-        delivery=Delivery(
-            type=DeliveryType(delivery["type"]),
-            locker_id=delivery.get("locker_id"),
-            window=Window(**window) if window else None,
+def order_to_model(order: Order) -> OrderItem:
+    pk, sk = order_key(order.order_id)
+    window = order.delivery.window
+    return OrderItem(
+        pk,
+        sk,
+        order_id=order.order_id,
+        merchant_id=order.merchant_id,
+        depot_id=order.depot_id,
+        source=order.source,
+        external_id=order.external_id,
+        tracking_code=order.tracking_code,
+        status=str(order.status),
+        customer=CustomerAttribute(
+            name=order.customer.name, email=order.customer.email, phone=order.customer.phone
         ),
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
-        source_updated_at=item.get("source_updated_at"),
-        attention_reason=item.get("attention_reason"),
-        eta=item.get("eta"),
-        route_id=item.get("route_id"),
-        run_id=item.get("run_id"),
-        unassigned_reason=item.get("unassigned_reason"),
-        failed_attempts=int(item.get("failed_attempts", 0)),
-        first_attempt=item.get("first_attempt"),
-        version=int(item.get("version", 1)),
+        address=AddressAttribute(
+            line1=order.address.line1,
+            line2=order.address.line2,
+            city=order.address.city,
+            postcode=order.address.postcode,
+            country=order.address.country,
+            lat=order.address.lat,
+            lng=order.address.lng,
+        ),
+        parcels=[ParcelAttribute(weight_kg=p.weight_kg, size=p.size) for p in order.parcels],
+        delivery=DeliveryAttribute(
+            type=str(order.delivery.type),
+            locker_id=order.delivery.locker_id,
+            window=WindowAttribute(start=window.start, end=window.end) if window else None,
+        ),
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+        source_updated_at=order.source_updated_at,
+        attention_reason=order.attention_reason,
+        eta=order.eta,
+        route_id=order.route_id,
+        run_id=order.run_id,
+        unassigned_reason=order.unassigned_reason,
+        failed_attempts=order.failed_attempts,
+        first_attempt=order.first_attempt,
+        version=order.version,
+        gsi1pk=f"MERCHANT#{order.merchant_id}",
+        gsi1sk=f"EXT#{quote(order.external_id, safe='')}#{order.created_at}#{order.order_id}",
+        gsi2pk=depot_status_key(order.depot_id, str(order.status)),
+        gsi2sk=f"{order.created_at}#{order.order_id}",
     )
 
 
-def event_item(order_id: str, index: int, event: TimelineEvent) -> dict[str, Any]:
-    return {
-        "pk": f"ORDER#{order_id}",
-        "sk": f"EVENT#{event.at}#{index:03d}#{secrets.token_hex(2)}",
-        "entity": "timeline",
-        **asdict(event),
-    }
+def depot_status_key(depot_id: str, status: str) -> str:
+    """The index partition of a depot's orders in one status."""
+    return f"DEPOT#{depot_id}#{status}"
 
 
-def outbox_item(
+def order_from_model(item: OrderItem) -> Order:
+    delivery = item.delivery
+    window = delivery.window
+    return Order(
+        order_id=item.order_id,
+        merchant_id=item.merchant_id,
+        depot_id=item.depot_id,
+        source=item.source,
+        external_id=item.external_id,
+        tracking_code=item.tracking_code,
+        status=OrderStatus(item.status),
+        customer=Customer(
+            name=item.customer.name, email=item.customer.email, phone=item.customer.phone
+        ),
+        address=Address(
+            line1=item.address.line1,
+            line2=item.address.line2,
+            city=item.address.city,
+            postcode=item.address.postcode,
+            country=item.address.country,
+            lat=item.address.lat,
+            lng=item.address.lng,
+        ),
+        parcels=tuple(Parcel(weight_kg=p.weight_kg, size=p.size) for p in item.parcels),
+        delivery=Delivery(
+            type=DeliveryType(delivery.type),
+            locker_id=delivery.locker_id,
+            window=Window(start=window.start, end=window.end) if window else None,
+        ),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        source_updated_at=item.source_updated_at,
+        attention_reason=item.attention_reason,
+        eta=item.eta,
+        route_id=item.route_id,
+        run_id=item.run_id,
+        unassigned_reason=item.unassigned_reason,
+        failed_attempts=int(item.failed_attempts or 0),
+        first_attempt=item.first_attempt,
+        version=int(item.version or 1),
+    )
+
+
+def timeline_model(order_id: str, index: int, event: TimelineEvent) -> TimelineItem:
+    return TimelineItem(
+        f"ORDER#{order_id}",
+        f"EVENT#{event.at}#{index:03d}#{secrets.token_hex(2)}",
+        at=event.at,
+        status=str(event.status),
+        type=event.type,
+        note=event.note,
+    )
+
+
+def outbox_message(
     order_id: str, merchant_id: str, status: str, message_type: str, at: str, **extra: Any
-) -> dict[str, Any]:
+) -> OutboxMessageItem:
     """A message for notify/ about an order (the outbox table's stream delivers it)."""
+    return OutboxMessageItem(
+        f"ORDER#{order_id}",
+        f"{at}#{message_type}#{secrets.token_hex(4)}",
+        type=message_type,
+        order_id=order_id,
+        merchant_id=merchant_id,
+        status=status,
+        at=at,
+        fields={k: v for k, v in extra.items() if v is not None},
+        expires_at=RECEIPT_TTL,
+    )
+
+
+def message_as_dict(message: OutboxMessageItem) -> dict[str, Any]:
+    """An outbox message as its consumers read it: its own fields beside the order's."""
     return {
-        "pk": f"ORDER#{order_id}",
-        "sk": f"{at}#{message_type}#{secrets.token_hex(4)}",
-        "type": message_type,
-        "order_id": order_id,
-        "merchant_id": merchant_id,
-        "status": status,
-        "at": at,
-        "expires_at": _epoch_in(days=RECEIPT_DAYS),
-        **extra,
+        "pk": message.pk,
+        "sk": message.sk,
+        "type": message.type,
+        "order_id": message.order_id,
+        "merchant_id": message.merchant_id,
+        "status": message.status,
+        "at": message.at,
+        **(message.fields.as_dict() if message.fields else {}),
     }
 
 
-def _epoch_in(*, days: int) -> int:
-    return int((datetime.now(UTC) + timedelta(days=days)).timestamp())
+def message_from_stream(image: dict[str, Any]) -> dict[str, Any]:
+    """A stream record's NewImage (DynamoDB JSON) as the message it carries."""
+    return message_as_dict(OutboxMessageItem.from_raw_data(image))
+
+
+def receipt_model(pk: str, sk: str, order_id: str) -> ReceiptItem:
+    return ReceiptItem(pk, sk, order_id=order_id, expires_at=RECEIPT_TTL)
+
+
+_NEW = OrderItem.pk.does_not_exist()
 
 
 class OrderRepository:
     """Every write is one transaction: the order, its new timeline events, the outbox message
     announcing them and the storefront event's receipt (so a retried event changes nothing)."""
-
-    def __init__(self, client: Any, table: str, outbox_table: str) -> None:
-        self._client = client
-        self._table = table
-        self._outbox = outbox_table
 
     def create(
         self,
@@ -140,24 +222,21 @@ class OrderRepository:
     ) -> None:
         tx = Transaction()
         tx.put(
-            self._table,
-            order_to_item(order),
-            condition="attribute_not_exists(pk)",
+            order_to_model(order),
+            condition=_NEW,
             on_fail=ConcurrentUpdate("order id collision"),
         )
         tx.put(
-            self._table,
-            {
-                **_extref_key(order.merchant_id, order.source, order.external_id),
-                "order_id": order.order_id,
-            },
-            condition="attribute_not_exists(pk)",
+            OrderLookupItem(
+                *_extref_key(order.merchant_id, order.source, order.external_id),
+                order_id=order.order_id,
+            ),
+            condition=_NEW,
             on_fail=AlreadyExists(f"order {order.external_id} from {order.source} exists"),
         )
         tx.put(
-            self._table,
-            {**_tracking_key(order.tracking_code), "order_id": order.order_id},
-            condition="attribute_not_exists(pk)",
+            OrderLookupItem(*_tracking_key(order.tracking_code), order_id=order.order_id),
+            condition=_NEW,
             on_fail=ConcurrentUpdate("tracking code collision"),
         )
         self._finish(tx, order, events, messages, receipt)
@@ -178,17 +257,14 @@ class OrderRepository:
         `tx` holds writes of other objects (a locker's) that stand or fall with the order's."""
         tx = tx or Transaction()
         tx.put(
-            self._table,
-            order_to_item(order),
-            condition="version = :expected",
-            values={":expected": expected_version},
+            order_to_model(order),
+            condition=OrderItem.version == expected_version,
             on_fail=ConcurrentUpdate(f"order {order.order_id} changed meanwhile"),
         )
         if claim is not None:
             tx.put(
-                self._table,
-                {**claim, "order_id": order.order_id, "expires_at": _epoch_in(days=RECEIPT_DAYS)},
-                condition="attribute_not_exists(pk)",
+                receipt_model(claim["pk"], claim["sk"], order.order_id),
+                condition=_NEW,
                 on_fail=DuplicateEvent(f"event {claim['pk']} was already processed"),
             )
         self._finish(tx, order, events, messages or [], receipt)
@@ -203,58 +279,46 @@ class OrderRepository:
     ) -> None:
         if receipt is not None:
             tx.put(
-                self._table,
-                {
-                    **_receipt_key(order.merchant_id, order.source, receipt),
-                    "order_id": order.order_id,
-                    "expires_at": _epoch_in(days=RECEIPT_DAYS),
-                },
-                condition="attribute_not_exists(pk)",
+                receipt_model(
+                    *_receipt_key(order.merchant_id, order.source, receipt), order.order_id
+                ),
+                condition=_NEW,
                 on_fail=DuplicateEvent(f"event {receipt} was already processed"),
             )
         for index, event in enumerate(events):
-            tx.put(self._table, event_item(order.order_id, index, event))
+            tx.put(timeline_model(order.order_id, index, event))
         for message in messages:
             message_type, extra = (message, {}) if isinstance(message, str) else message
             tx.put(
-                self._outbox,
-                outbox_item(
+                outbox_message(
                     order.order_id,
                     order.merchant_id,
                     str(order.status),
                     message_type,
                     order.updated_at,
                     **extra,
-                ),
+                )
             )
-        tx.commit(self._client)
+        tx.commit()
 
     def announce(self, order: Order, message_type: str, at: str, **extra: Any) -> None:
         """An outbox message about an order that did not change (e.g. its van is coming)."""
-        item = outbox_item(
+        outbox_message(
             order.order_id, order.merchant_id, str(order.status), message_type, at, **extra
-        )
-        self._client.put_item(TableName=self._outbox, Item=to_attr(item))
+        ).save()
 
-    def claim_once(self, key: dict[str, str], **fields: Any) -> None:
+    def claim_once(self, key: dict[str, str], *, route_id: str) -> None:
         """Write `key` unless it exists (DuplicateEvent then): an event id seen once."""
         tx = Transaction()
         tx.put(
-            self._table,
-            {**key, **fields, "expires_at": _epoch_in(days=RECEIPT_DAYS)},
-            condition="attribute_not_exists(pk)",
+            ReceiptItem(key["pk"], key["sk"], route_id=route_id, expires_at=RECEIPT_TTL),
+            condition=_NEW,
             on_fail=DuplicateEvent(f"event {key['pk']} was already processed"),
         )
-        tx.commit(self._client)
+        tx.commit()
 
     def exists(self, key: dict[str, str]) -> bool:
-        return self._get(key) is not None
-
-    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_attr(key), ConsistentRead=True
-        ).get("Item")
-        return from_attr(item) if item else None
+        return _get(ReceiptItem, key["pk"], key["sk"]) is not None
 
     def record_receipt(self, order: Order, receipt: str) -> None:
         """Remember a storefront event that changed nothing (stale, too late), so a retry of it
@@ -264,55 +328,48 @@ class OrderRepository:
 
     def receipt(self, merchant_id: str, source: str, event_id: str) -> str | None:
         """The order a processed storefront event applied to, or None if it is new."""
-        item = self._get(_receipt_key(merchant_id, source, event_id))
-        return str(item["order_id"]) if item else None
+        item = _get(ReceiptItem, *_receipt_key(merchant_id, source, event_id))
+        return str(item.order_id) if item else None
 
     def get(self, order_id: str) -> Order | None:
-        item = self._get(order_key(order_id))
-        return order_from_item(item) if item else None
+        item = _get(OrderItem, *order_key(order_id))
+        return order_from_model(item) if item else None
 
     def get_with_timeline(self, order_id: str) -> tuple[Order, list[TimelineEvent]] | None:
         order: Order | None = None
         events: list[TimelineEvent] = []
-        for item in query_all(
-            self._client,
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_attr({":pk": f"ORDER#{order_id}"}),
-            ConsistentRead=True,
-        ):
-            if item["sk"] == "ORDER":
-                order = order_from_item(item)
-            elif item["sk"].startswith("EVENT#"):
+        pk, _ = order_key(order_id)
+        for item in MainItem.query(pk, consistent_read=True):
+            if isinstance(item, OrderItem):
+                order = order_from_model(item)
+            elif isinstance(item, TimelineItem):
                 events.append(
                     TimelineEvent(
-                        at=item["at"],
-                        status=OrderStatus(item["status"]),
-                        type=item["type"],
-                        note=item.get("note"),
+                        at=item.at, status=OrderStatus(item.status), type=item.type, note=item.note
                     )
                 )
         return (order, events) if order else None
 
     def find_by_external(self, merchant_id: str, source: str, external_id: str) -> Order | None:
-        item = self._get(_extref_key(merchant_id, source, external_id))
-        return self.get(item["order_id"]) if item else None
+        item = _get(OrderLookupItem, *_extref_key(merchant_id, source, external_id))
+        return self.get(item.order_id) if item else None
 
     def list_for_merchant(self, merchant_id: str, external_id: str | None = None) -> list[Order]:
-        condition = "gsi1pk = :pk"
-        values: dict[str, Any] = {":pk": f"MERCHANT#{merchant_id}"}
+        condition = None
         if external_id is not None:
-            condition += " AND begins_with(gsi1sk, :prefix)"
-            values[":prefix"] = f"EXT#{quote(external_id, safe='')}#"
-        items = query_all(
-            self._client,
-            TableName=self._table,
-            IndexName="gsi1",
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=to_attr(values),
-        )
-        return [order_from_item(item) for item in items]
+            condition = OrderItem.gsi1sk.startswith(f"EXT#{quote(external_id, safe='')}#")
+        items = OrderItem.by_external.query(f"MERCHANT#{merchant_id}", condition)
+        return [order_from_model(item) for item in items]
 
     def order_id_for_tracking_code(self, code: str) -> str | None:
-        item = self._get(_tracking_key(code))
-        return str(item["order_id"]) if item else None
+        item = _get(OrderLookupItem, *_tracking_key(code))
+        return item.order_id if item else None
+
+
+def _get[M: MainItem](model: type[M], pk: str, sk: str) -> M | None:
+    """One item, read consistently; None when it is not there (or is another type)."""
+    try:
+        item = model.get(pk, sk, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+    return item if isinstance(item, model) else None

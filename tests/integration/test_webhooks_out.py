@@ -25,7 +25,7 @@ from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.orders.service import Action, Inbound
-from chalicelib.store.orders import outbox_item
+from chalicelib.store.legacy_items import outbox_item
 from chalicelib.webhooks_out.backoff import schedule
 from chalicelib.webhooks_out.delivery_store import DeliveryLog, DeliveryState
 from chalicelib.webhooks_out.dispatcher import DisablePolicy, WebhookDispatcher

@@ -1,0 +1,16 @@
+"""The PynamoDB models: one per item type, the only way items are read and written.
+
+Importing the package registers every model with its table, so the table declarations (CDK,
+the local runtime) see every key, index and TTL the models declare."""
+
+from chalicelib.store.models import (  # noqa: F401
+    dispatch,
+    fulfilment,
+    lockers,
+    notify,
+    orders,
+    reconcile,
+    tenancy,
+    tracking,
+    webhooks,
+)

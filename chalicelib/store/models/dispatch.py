@@ -1,0 +1,3 @@
+"""Dispatch runs, routes, claims and locks."""
+
+from __future__ import annotations

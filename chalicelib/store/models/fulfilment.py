@@ -1,0 +1,3 @@
+"""Fulfilment report-back claims."""
+
+from __future__ import annotations

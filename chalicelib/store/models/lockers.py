@@ -1,0 +1,3 @@
+"""Lockers, compartments, held parcels, pickup codes and kiosk attempts."""
+
+from __future__ import annotations

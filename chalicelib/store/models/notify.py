@@ -1,0 +1,3 @@
+"""The notification log: one item per message and channel."""
+
+from __future__ import annotations

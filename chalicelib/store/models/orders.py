@@ -1,0 +1,145 @@
+"""Orders, their timeline events, the lookups that find them, intake receipts, and the outbox
+messages announcing what happened to them."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.models.base import MainItem, OutboxItem
+
+
+class CustomerAttribute(MapAttribute[str, object]):
+    name = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+
+
+class AddressAttribute(MapAttribute[str, object]):
+    line1 = UnicodeAttribute()
+    line2 = UnicodeAttribute(null=True)
+    city = UnicodeAttribute()
+    postcode = UnicodeAttribute()
+    country = UnicodeAttribute()
+    lat = NumberAttribute(null=True)
+    lng = NumberAttribute(null=True)
+
+
+class ParcelAttribute(MapAttribute[str, object]):
+    weight_kg = NumberAttribute()
+    size = UnicodeAttribute(null=True)
+
+
+class WindowAttribute(MapAttribute[str, object]):
+    start = UnicodeAttribute()
+    end = UnicodeAttribute()
+
+
+class DeliveryAttribute(MapAttribute[str, object]):
+    type = UnicodeAttribute()
+    locker_id = UnicodeAttribute(null=True)
+    window = WindowAttribute(null=True)
+
+
+class MerchantExternalIndex(GlobalSecondaryIndex["OrderItem"]):
+    """A merchant's orders by external id (then creation time)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class DepotStatusIndex(GlobalSecondaryIndex["OrderItem"]):
+    """A depot's orders in one status, oldest first (dispatch collects the ready ones)."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class OrderItem(MainItem, discriminator="order"):
+    """pk ORDER#<id>, sk ORDER. A dispatch run's claim lives on the order itself, so any
+    amendment (a whole new item) drops it."""
+
+    order_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    depot_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    external_id = UnicodeAttribute()
+    tracking_code = UnicodeAttribute()
+    status = UnicodeAttribute()
+    customer = CustomerAttribute()
+    address = AddressAttribute()
+    parcels = ListAttribute(of=ParcelAttribute)
+    delivery = DeliveryAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    source_updated_at = UnicodeAttribute(null=True)
+    attention_reason = UnicodeAttribute(null=True)
+    eta = UnicodeAttribute(null=True)
+    route_id = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)
+    unassigned_reason = UnicodeAttribute(null=True)
+    failed_attempts = NumberAttribute(default=0)
+    first_attempt = BooleanAttribute(null=True)
+    version = NumberAttribute(default=1)
+    claimed_by = UnicodeAttribute(null=True)
+    claimed_until = NumberAttribute(null=True)  # epoch seconds
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+
+    by_external = MerchantExternalIndex()
+    by_depot_status = DepotStatusIndex()
+
+
+class TimelineItem(MainItem, discriminator="timeline"):
+    """pk ORDER#<id>, sk EVENT#<at>#<n>#<random>: one step of the order's public timeline."""
+
+    at = UnicodeAttribute()
+    status = UnicodeAttribute()
+    type = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+
+
+class OrderLookupItem(MainItem, discriminator="lookup"):
+    """An order found by another key: EXTREF#<merchant>#<source>#<external id> or
+    TRACK#<tracking code> (sk the same word)."""
+
+    order_id = UnicodeAttribute()
+
+
+class ReceiptItem(MainItem, discriminator="receipt"):
+    """An event id seen once (a storefront's event, a driver's event): a retry is a
+    duplicate. Kept longer than any sender retries."""
+
+    order_id = UnicodeAttribute(null=True)
+    route_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class OutboxMessageItem(OutboxItem, discriminator="message"):
+    """pk ORDER#<id>, sk <at>#<type>#<random>: a message for notify/ and the merchant's
+    webhooks about an order; `fields` carries what the message type adds to the order's."""
+
+    type = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    at = UnicodeAttribute()
+    fields = MapAttribute[str, object](default=dict)
+    expires_at = TTLAttribute(null=True)

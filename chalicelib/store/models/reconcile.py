@@ -1,0 +1,3 @@
+"""Reconcile cursors per merchant and platform."""
+
+from __future__ import annotations

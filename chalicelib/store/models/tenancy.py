@@ -1,0 +1,3 @@
+"""Merchants, depots, fleets and API keys."""
+
+from __future__ import annotations

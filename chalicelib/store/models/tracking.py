@@ -1,0 +1,3 @@
+"""Customer feedback and rate-limit windows."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Merchant webhook endpoints and their deliveries."""
+
+from __future__ import annotations
