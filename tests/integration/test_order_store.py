@@ -14,7 +14,8 @@ from chalicelib.domain.order import receive
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake.canonical import parse_order
 from chalicelib.orders.service import Action, Inbound, Outcome
-from chalicelib.store.dynamo import from_attr
+from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.orders import OutboxMessageItem
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -34,9 +35,7 @@ def new_order(external_id: str, merchant_id: str = "mer_store"):
 
 
 def scan_main() -> list[dict]:
-    client = bootstrap.client("dynamodb")
-    items = client.scan(TableName=bootstrap.settings().main_table)["Items"]
-    return [from_attr(i) for i in items]
+    return [item.attribute_values for item in MainItem.scan(consistent_read=True)]
 
 
 def test_create_writes_order_timeline_lookups_receipt_and_outbox_together() -> None:
@@ -49,12 +48,8 @@ def test_create_writes_order_timeline_lookups_receipt_and_outbox_together() -> N
     assert repo.find_by_external("mer_store", "api", "tx-1") == order
     assert repo.order_id_for_tracking_code(order.tracking_code) == order.order_id
     assert repo.receipt("mer_store", "api", "evt-tx-1") == order.order_id
-    outbox = bootstrap.client("dynamodb").query(
-        TableName=bootstrap.settings().outbox_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ORDER#{order.order_id}"}},
-    )["Items"]
-    assert [from_attr(i)["type"] for i in outbox] == ["order.confirmed"]
+    outbox = OutboxMessageItem.query(f"ORDER#{order.order_id}", consistent_read=True)
+    assert [message.type for message in outbox] == ["order.confirmed"]
 
 
 def test_a_repeated_receipt_writes_nothing_at_all() -> None:
