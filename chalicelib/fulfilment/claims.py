@@ -1,6 +1,5 @@
-"""One fulfilment report per order and platform, claimed before the platform is called, then
-marked reported or failed. A retryable failure releases the claim so that the redelivered
-message tries again; a claim whose attempt died is taken over once its lease is over."""
+"""One fulfilment report per order and platform: claimed (with a lease) before the platform is
+called, then settled reported or failed; a retryable failure releases the claim."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ class RateWindows:
                 [
                     RateWindowItem.hits.add(1),
                     RateWindowItem.expires_at.set(RateWindowItem.expires_at | expiry),
+                    # An update, unlike a put, writes no discriminator of itself.
                     RateWindowItem.entity.set(RateWindowItem),
                 ],
                 condition=RateWindowItem.hits.does_not_exist() | (RateWindowItem.hits < limit),
