@@ -20,7 +20,6 @@ from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
 from chalicelib.domain.order import utc_now
-from chalicelib.fulfilment.claims import FulfilmentClaims
 from chalicelib.fulfilment.service import FulfilmentService
 from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
@@ -38,13 +37,15 @@ from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.dispatch import DispatchRepository
+from chalicelib.store.feedback import FeedbackStore
+from chalicelib.store.fulfilment_claims import FulfilmentClaims
 from chalicelib.store.lockers import LockerRepository
 from chalicelib.store.models.base import configure as configure_models
 from chalicelib.store.orders import OrderRepository
+from chalicelib.store.rate_limits import RateWindows
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
-from chalicelib.tracking.feedback import FeedbackStore
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
 from chalicelib.webhooks_out.delivery_store import DeliveryLog as WebhookDeliveryLog
@@ -85,6 +86,7 @@ def order_repository() -> OrderRepository:
 
 @cache
 def accounts() -> AccountService:
+    store()
     s = settings()
     # Depots' dispatch schedules need the tick function to target (set by the CDK app and the
     # local runtime); without it, depots dispatch on demand only.
@@ -96,7 +98,7 @@ def accounts() -> AccountService:
         else None
     )
     return AccountService(
-        TenancyRepository(client("dynamodb"), s.main_table),
+        TenancyRepository(),
         MerchantSecrets(client("secretsmanager"), s.secrets_prefix),
         s.admin_key_sha256,
         schedules,
@@ -130,8 +132,8 @@ def webhooks() -> WebhookIntake:
 
 @cache
 def reconcile() -> ReconcileService:
-    cursors = ReconcileCursors(client("dynamodb"), settings().main_table)
-    return ReconcileService(accounts(), orders(), cursors, platform_clients())
+    store()
+    return ReconcileService(accounts(), orders(), ReconcileCursors(), platform_clients())
 
 
 @cache
@@ -244,7 +246,8 @@ def dispatch_repository() -> DispatchRepository:
 @cache
 def tracking_limiter() -> FixedWindowLimiter:
     """Public tracking requests per client IP and minute."""
-    return FixedWindowLimiter(client("dynamodb"), settings().main_table, scope="track", limit=60)
+    store()
+    return FixedWindowLimiter(RateWindows(), scope="track", limit=60)
 
 
 @cache
@@ -281,17 +284,19 @@ def webhooks_out() -> WebhookDispatcher:
 @cache
 def feedback_store() -> FeedbackStore:
     """Customers' ratings of delivered parcels, one per order beside the order."""
-    return FeedbackStore(client("dynamodb"), settings().main_table)
+    store()
+    return FeedbackStore()
 
 
 @cache
 def fulfilment() -> FulfilmentService:
     """Shopify orders' fulfilments, reported with our tracking once out for delivery."""
+    store()
     s = settings()
     return FulfilmentService(
         order_repository(),
         accounts(),
-        FulfilmentClaims(client("dynamodb"), s.main_table),
+        FulfilmentClaims(),
         shopify_reporters(),
         s.public_base_url,
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.fulfilment.claims import FAILED, REPORTED, FulfilmentClaims
+from chalicelib.fulfilment.claims import FAILED, REPORTED, ClaimStore
 from chalicelib.fulfilment.ports import (
     Connections,
     OrderLookup,
@@ -28,7 +28,7 @@ class FulfilmentService:
         self,
         orders: OrderLookup,
         accounts: Connections,
-        store: FulfilmentClaims,
+        store: ClaimStore,
         reporter_factory: ReporterFactory,
         public_base_url: str,
     ) -> None:

@@ -2,186 +2,214 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import AlreadyExists, DepotNotFound, DomainError, MerchantNotFound
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
-from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
+from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.tenancy import (
+    DepotItem,
+    FleetItem,
+    MerchantItem,
+    MerchantLookupItem,
+    VehicleAttribute,
+)
+from chalicelib.store.reads import get_one
+from chalicelib.store.transaction import Transaction, failing_as
+
+ALL_MERCHANTS = "MERCHANTS"  # the index key every merchant is under
+_NEW = MainItem.pk.does_not_exist()
+_EXISTS = MainItem.pk.exists()
 
 
-def _merchant_key(merchant_id: str) -> dict[str, str]:
-    return {"pk": f"MERCHANT#{merchant_id}", "sk": "PROFILE"}
+def _merchant_key(merchant_id: str) -> tuple[str, str]:
+    return f"MERCHANT#{merchant_id}", "PROFILE"
 
 
-def _api_key_key(api_key_hash: str) -> dict[str, str]:
-    return {"pk": f"APIKEY#{api_key_hash}", "sk": "APIKEY"}
+def _api_key_key(api_key_hash: str) -> tuple[str, str]:
+    return f"APIKEY#{api_key_hash}", "APIKEY"
 
 
-def _stripe_account_key(account_id: str) -> dict[str, str]:
-    return {"pk": f"STRIPEACCT#{account_id}", "sk": "STRIPEACCT"}
+def _stripe_account_key(account_id: str) -> tuple[str, str]:
+    return f"STRIPEACCT#{account_id}", "STRIPEACCT"
 
 
-def _depot_key(depot_id: str) -> dict[str, str]:
-    return {"pk": f"DEPOT#{depot_id}", "sk": "PROFILE"}
+def _depot_key(depot_id: str) -> tuple[str, str]:
+    return f"DEPOT#{depot_id}", "PROFILE"
+
+
+def _fleet_key(depot_id: str) -> tuple[str, str]:
+    return f"DEPOT#{depot_id}", "FLEET"
 
 
 class TenancyRepository:
-    def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self._table = table
-
-    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_attr(key), ConsistentRead=True
-        ).get("Item")
-        return from_attr(item) if item else None
-
     def create_merchant(self, merchant: Merchant, api_key_hash: str) -> None:
         """The merchant, its key lookup and its Stripe account claim, all or nothing."""
         tx = Transaction()
         tx.put(
-            self._table,
-            {
-                **_merchant_key(merchant.merchant_id),
-                "entity": "merchant",
-                **asdict(merchant),
-                # Every merchant under one index key, for jobs that visit them all.
-                "gsi1pk": "MERCHANTS",
-                "gsi1sk": merchant.merchant_id,
-            },
-            condition="attribute_not_exists(pk)",
+            _merchant_model(merchant),
+            condition=_NEW,
             on_fail=AlreadyExists(f"merchant {merchant.merchant_id} exists"),
         )
         tx.put(
-            self._table,
-            {**_api_key_key(api_key_hash), "merchant_id": merchant.merchant_id},
-            condition="attribute_not_exists(pk)",
+            MerchantLookupItem(*_api_key_key(api_key_hash), merchant_id=merchant.merchant_id),
+            condition=_NEW,
             on_fail=AlreadyExists("api key collision"),
         )
         if merchant.stripe_account_id:
             tx.put(
-                self._table,
-                {
-                    **_stripe_account_key(merchant.stripe_account_id),
-                    "merchant_id": merchant.merchant_id,
-                },
-                condition="attribute_not_exists(pk)",
+                MerchantLookupItem(
+                    *_stripe_account_key(merchant.stripe_account_id),
+                    merchant_id=merchant.merchant_id,
+                ),
+                condition=_NEW,
                 on_fail=AlreadyExists(
                     f"Stripe account {merchant.stripe_account_id} belongs to another merchant",
                     field="stripe_account_id",
                 ),
             )
-        tx.commit(self._client)
+        tx.commit()
 
     def get_merchant(self, merchant_id: str) -> Merchant | None:
-        item = self._get(_merchant_key(merchant_id))
+        item = get_one(MerchantItem, *_merchant_key(merchant_id))
         return _merchant(item) if item else None
 
     def list_merchants(self) -> list[Merchant]:
-        items = query_all(
-            self._client,
-            TableName=self._table,
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues=to_attr({":pk": "MERCHANTS"}),
-        )
-        return [_merchant(item) for item in items]
+        return [_merchant(item) for item in MerchantItem.all_merchants.query(ALL_MERCHANTS)]
 
     def merchant_for_api_key(self, api_key_hash: str) -> Merchant | None:
-        ref = self._get(_api_key_key(api_key_hash))
-        return self.get_merchant(ref["merchant_id"]) if ref else None
+        ref = get_one(MerchantLookupItem, *_api_key_key(api_key_hash))
+        return self.get_merchant(ref.merchant_id) if ref else None
 
     def merchant_for_stripe_account(self, account_id: str) -> Merchant | None:
-        ref = self._get(_stripe_account_key(account_id))
-        return self.get_merchant(ref["merchant_id"]) if ref else None
+        ref = get_one(MerchantLookupItem, *_stripe_account_key(account_id))
+        return self.get_merchant(ref.merchant_id) if ref else None
 
     def create_depot(self, depot: Depot) -> None:
         tx = Transaction()
         tx.put(
-            self._table,
-            {**_depot_key(depot.depot_id), "entity": "depot", **asdict(depot)},
-            condition="attribute_not_exists(pk)",
+            DepotItem(
+                *_depot_key(depot.depot_id),
+                depot_id=depot.depot_id,
+                name=depot.name,
+                lat=depot.lat,
+                lng=depot.lng,
+                timezone=depot.timezone,
+                created_at=depot.created_at,
+                dispatch=depot.dispatch,
+            ),
+            condition=_NEW,
             on_fail=AlreadyExists(f"depot {depot.depot_id} exists", field="depot_id"),
         )
-        tx.commit(self._client)
+        tx.commit()
 
     def put_fleet(self, depot_id: str, vehicles: list[Vehicle], at: str) -> None:
         """Replace the depot's fleet as one item (read whole by every dispatch run)."""
         tx = Transaction()
         tx.check(
-            self._table,
-            _depot_key(depot_id),
-            condition="attribute_exists(pk)",
+            DepotItem,
+            *_depot_key(depot_id),
+            condition=_EXISTS,
             on_fail=DepotNotFound(f"no depot {depot_id}"),
         )
         tx.put(
-            self._table,
-            {
-                "pk": f"DEPOT#{depot_id}",
-                "sk": "FLEET",
-                "entity": "fleet",
-                "updated_at": at,
-                "vehicles": [asdict(v) for v in vehicles],
-            },
+            FleetItem(
+                *_fleet_key(depot_id),
+                updated_at=at,
+                vehicles=[
+                    VehicleAttribute(
+                        vehicle_id=v.vehicle_id,
+                        profile=v.profile,
+                        capacity_parcels=v.capacity_parcels,
+                        capacity_weight_kg=v.capacity_weight_kg,
+                        shift_start=v.shift_start,
+                        shift_end=v.shift_end,
+                        skills=list(v.skills),
+                    )
+                    for v in vehicles
+                ],
+            )
         )
-        tx.commit(self._client)
+        tx.commit()
 
     def get_fleet(self, depot_id: str) -> list[Vehicle]:
-        item = self._get({"pk": f"DEPOT#{depot_id}", "sk": "FLEET"})
+        item = get_one(FleetItem, *_fleet_key(depot_id))
         if not item:
             return []
-        return [Vehicle(**{**v, "skills": tuple(v.get("skills") or ())}) for v in item["vehicles"]]
-
-    def _update_existing(
-        self, key: dict[str, str], expression: str, values: dict[str, Any], missing: DomainError
-    ) -> dict[str, Any]:
-        """Update an item that must exist (`missing` is raised if not); the item after."""
-        try:
-            item = self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(key),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_attr(values),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                raise missing from exc
-            raise
-        return from_attr(item)
+        return [
+            Vehicle(
+                vehicle_id=v.vehicle_id,
+                profile=v.profile,
+                capacity_parcels=int(v.capacity_parcels),
+                capacity_weight_kg=v.capacity_weight_kg,
+                shift_start=v.shift_start,
+                shift_end=v.shift_end,
+                skills=tuple(v.skills or ()),
+            )
+            for v in item.vehicles
+        ]
 
     def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
-        item = self._update_existing(
-            _merchant_key(merchant_id),
-            "SET notifications_off = :off",
-            {":off": off},
+        item = MerchantItem(*_merchant_key(merchant_id))
+        _update_existing(
+            item,
+            [MerchantItem.notifications_off.set(off)],
             MerchantNotFound(f"no merchant {merchant_id}"),
         )
         return _merchant(item)
 
     def set_dispatch_policy(self, depot_id: str, policy: dict[str, Any]) -> Depot:
-        item = self._update_existing(
-            _depot_key(depot_id),
-            "SET dispatch = :policy",
-            {":policy": policy},
-            DepotNotFound(f"no depot {depot_id}"),
+        item = DepotItem(*_depot_key(depot_id))
+        _update_existing(
+            item, [DepotItem.dispatch.set(policy)], DepotNotFound(f"no depot {depot_id}")
         )
         return _depot(item)
 
     def get_depot(self, depot_id: str) -> Depot | None:
-        item = self._get(_depot_key(depot_id))
+        item = get_one(DepotItem, *_depot_key(depot_id))
         return _depot(item) if item else None
 
 
-def _depot(item: dict[str, Any]) -> Depot:
-    return Depot(**{k: item[k] for k in Depot.__dataclass_fields__ if k in item})
+def _update_existing(item: MainItem, actions: list[Action], missing: DomainError) -> None:
+    """Update an item that must exist (`missing` is raised if not); `item` holds it after."""
+    with failing_as(missing):
+        item.update(actions, condition=_EXISTS)
 
 
-def _merchant(item: dict[str, Any]) -> Merchant:
-    fields = {k: item[k] for k in Merchant.__dataclass_fields__ if k in item}
-    fields["notifications_off"] = tuple(item.get("notifications_off") or ())
-    return Merchant(**fields)
+def _merchant_model(merchant: Merchant) -> MerchantItem:
+    return MerchantItem(
+        *_merchant_key(merchant.merchant_id),
+        merchant_id=merchant.merchant_id,
+        name=merchant.name,
+        depot_id=merchant.depot_id,
+        created_at=merchant.created_at,
+        stripe_account_id=merchant.stripe_account_id,
+        notifications_off=list(merchant.notifications_off),
+        gsi1pk=ALL_MERCHANTS,
+        gsi1sk=merchant.merchant_id,
+    )
+
+
+def _merchant(item: MerchantItem) -> Merchant:
+    return Merchant(
+        merchant_id=item.merchant_id,
+        name=item.name,
+        depot_id=item.depot_id,
+        created_at=item.created_at,
+        stripe_account_id=item.stripe_account_id,
+        notifications_off=tuple(item.notifications_off or ()),
+    )
+
+
+def _depot(item: DepotItem) -> Depot:
+    return Depot(
+        depot_id=item.depot_id,
+        name=item.name,
+        lat=item.lat,
+        lng=item.lng,
+        timezone=item.timezone,
+        created_at=item.created_at,
+        dispatch=item.dispatch.as_dict() if item.dispatch else {},
+    )

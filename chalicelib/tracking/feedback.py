@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import Protocol
 
 from chalicelib.domain.errors import AlreadyExists, Conflict, ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent, Window, utc_now
-from chalicelib.store.dynamo import Transaction, from_attr, to_attr
 
 RATINGS = range(1, 6)
 MAX_COMMENT = 500
@@ -40,42 +39,6 @@ class Feedback:
     rating: int
     comment: str | None
     at: str
-
-
-def feedback_key(order_id: str) -> dict[str, str]:
-    return {"pk": f"ORDER#{order_id}", "sk": "FEEDBACK"}
-
-
-class FeedbackStore:
-    """One feedback item per order beside the order, written once (a conditional put)."""
-
-    def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self._table = table
-
-    def add(self, order_id: str, feedback: Feedback) -> None:
-        """Store it; FeedbackAlreadyGiven if this order has feedback already."""
-        item: dict[str, Any] = {**feedback_key(order_id), "entity": "feedback"}
-        item |= {"rating": feedback.rating, "at": feedback.at}
-        if feedback.comment:
-            item["comment"] = feedback.comment
-        tx = Transaction()
-        tx.put(
-            self._table,
-            item,
-            condition="attribute_not_exists(pk)",
-            on_fail=FeedbackAlreadyGiven("feedback for this parcel was already received"),
-        )
-        tx.commit(self._client)
-
-    def get(self, order_id: str) -> Feedback | None:
-        found = self._client.get_item(
-            TableName=self._table, Key=to_attr(feedback_key(order_id)), ConsistentRead=True
-        ).get("Item")
-        if not found:
-            return None
-        item = from_attr(found)
-        return Feedback(int(item["rating"]), item.get("comment"), str(item["at"]))
 
 
 class FeedbackWriter(Protocol):

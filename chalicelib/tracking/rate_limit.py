@@ -1,5 +1,5 @@
-"""A fixed-window request counter per client in DynamoDB, for the public (unauthenticated)
-tracking endpoints: one atomic conditional ADD per request, items expire by TTL."""
+"""A fixed-window request counter per client, for the public (unauthenticated) tracking
+endpoints: which window a request falls in, and the refusal once it is full."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
-from botocore.exceptions import ClientError
+from chalicelib.domain.errors import DomainError, TooManyAttempts
 
-from chalicelib.domain.errors import TooManyAttempts
-
-COUNTER_SK = "RATE"
 EXPIRY_SLACK_S = 60  # TTL deletion is lazy; the key already names the window, so this is tidy-up
 
 
@@ -28,21 +25,25 @@ class RateLimited(TooManyAttempts):
         self.retry_after = retry_after
 
 
+class WindowCounters(Protocol):
+    def count(
+        self, window_key: str, *, limit: int, expires_at: int, on_full: DomainError
+    ) -> int: ...
+
+
 class FixedWindowLimiter:
-    """`limit` requests per `window_s` seconds per key (a client IP), counted in `table`."""
+    """`limit` requests per `window_s` seconds per key (a client IP), counted in `counters`."""
 
     def __init__(
         self,
-        client: Any,
-        table: str,
+        counters: WindowCounters,
         *,
         scope: str,
         limit: int = 60,
         window_s: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._client = client
-        self._table = table
+        self._counters = counters
         self._scope = scope
         self._limit = limit
         self._window_s = window_s
@@ -58,21 +59,9 @@ class FixedWindowLimiter:
         (and counts nothing) once the window's limit is reached."""
         now = self._clock()
         window_end = (int(now // self._window_s) + 1) * self._window_s
-        try:
-            result = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": self.counter_key(key, now)}, "sk": {"S": COUNTER_SK}},
-                UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :exp)",
-                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(self._limit)},
-                    ":exp": {"N": str(window_end + EXPIRY_SLACK_S)},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise RateLimited(max(1, math.ceil(window_end - now))) from exc
-            raise
-        return int(result["Attributes"]["hits"]["N"])
+        return self._counters.count(
+            self.counter_key(key, now),
+            limit=self._limit,
+            expires_at=window_end + EXPIRY_SLACK_S,
+            on_full=RateLimited(max(1, math.ceil(window_end - now))),
+        )

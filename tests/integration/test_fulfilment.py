@@ -15,14 +15,15 @@ from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Merchant
-from chalicelib.fulfilment.claims import ClaimHeld, FulfilmentClaims
+from chalicelib.fulfilment.claims import ClaimHeld
 from chalicelib.fulfilment.ports import ReportUnavailable
 from chalicelib.fulfilment.service import FulfilmentService
 from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.platform_fakes import ShopifyAdminFake
 from chalicelib.orders.service import Action, Inbound
-from chalicelib.store.dynamo import to_attr
+from chalicelib.store.fulfilment_claims import FulfilmentClaims
+from chalicelib.store.models.fulfilment import FulfilmentClaimItem
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -54,7 +55,8 @@ def shop(merchant: Merchant) -> Iterator[ShopifyAdminFake]:
 
 
 def claims() -> FulfilmentClaims:
-    return FulfilmentClaims(bootstrap.client("dynamodb"), bootstrap.settings().main_table)
+    bootstrap.store()
+    return FulfilmentClaims()
 
 
 def service(shop: ShopifyAdminFake) -> FulfilmentService:
@@ -120,7 +122,7 @@ def test_an_out_for_delivery_shopify_order_is_fulfilled_with_our_tracking(
     assert shop.requests[0].headers["x-shopify-access-token"] == shop.access_token
     stored = claims().get(order.order_id, "shopify")
     assert stored is not None
-    assert (stored["state"], stored["fulfilment_id"]) == ("reported", "9001")
+    assert (stored.state, stored.fulfilment_id) == ("reported", "9001")
 
 
 def test_the_same_message_twice_posts_one_fulfillment(
@@ -155,7 +157,7 @@ def test_a_shopify_outage_raises_and_the_redelivered_message_posts_once(
 
     assert len(shop.fulfillments) == 1
     stored = claims().get(order.order_id, "shopify")
-    assert stored is not None and stored["state"] == "reported"
+    assert stored is not None and stored.state == "reported"
 
 
 def test_a_refusal_is_recorded_failed_and_not_retried(
@@ -174,8 +176,8 @@ def test_a_refusal_is_recorded_failed_and_not_retried(
     assert shop.fulfillments == []
     stored = claims().get(order.order_id, "shopify")
     assert stored is not None
-    assert (stored["state"], stored["http_status"]) == ("failed", 422)
-    assert "unavailable" in stored["answer"]
+    assert (stored.state, stored.http_status) == ("failed", 422)
+    assert stored.answer is not None and "unavailable" in stored.answer
 
 
 def test_an_order_already_fulfilled_in_the_shop_is_recorded_failed_without_a_post(
@@ -189,7 +191,7 @@ def test_an_order_already_fulfilled_in_the_shop_is_recorded_failed_without_a_pos
     assert posts(shop) == []
     stored = claims().get(order.order_id, "shopify")
     assert stored is not None
-    assert (stored["state"], stored["reason"]) == ("failed", "no open fulfillment orders")
+    assert (stored.state, stored.reason) == ("failed", "no open fulfillment orders")
 
 
 def test_other_orders_and_other_messages_are_ignored(
@@ -229,12 +231,19 @@ def test_a_claim_left_by_a_dead_attempt_is_retried_after_its_lease(
 ) -> None:
     order = place(merchant, "shopify", shop)
     handler = service(shop)
-    key = {"pk": f"ORDER#{order.order_id}", "sk": "FULFILMENT#shopify"}
-    db = bootstrap.client("dynamodb")
+    bootstrap.store()
 
     def crashed(lease_until: int) -> None:
-        item = {**key, "state": "claimed", "order_id": order.order_id, "lease_until": lease_until}
-        db.put_item(TableName=bootstrap.settings().main_table, Item=to_attr(item))
+        FulfilmentClaimItem(
+            f"ORDER#{order.order_id}",
+            "FULFILMENT#shopify",
+            state="claimed",
+            order_id=order.order_id,
+            merchant_id=order.merchant_id,
+            platform="shopify",
+            claimed_at="2026-11-21T09:00:00.000Z",
+            lease_until=lease_until,
+        ).save()
 
     crashed(int(time.time()) + 200)  # an attempt holds it (or died a moment ago)
     with pytest.raises(ClaimHeld):

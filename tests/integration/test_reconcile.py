@@ -145,7 +145,8 @@ def small_pages(shops: dict[str, ShopifyAdminFake], size: int) -> ClientsFactory
 
 
 def cursors() -> ReconcileCursors:
-    return ReconcileCursors(bootstrap.client("dynamodb"), bootstrap.settings().main_table)
+    bootstrap.store()
+    return ReconcileCursors()
 
 
 def reconcile(clients: ClientsFactory) -> ReconcileService:

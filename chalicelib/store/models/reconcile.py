@@ -1,3 +1,17 @@
 """Reconcile cursors per merchant and platform."""
 
 from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute
+
+from chalicelib.store.models.base import MainItem
+
+
+class ReconcileCursorItem(MainItem, discriminator="reconcile_cursor"):
+    """pk RECONCILE#<merchant>#<platform>, sk CURSOR. `changed_to` is UTC ISO 8601 with
+    microseconds, one fixed width, so that comparing the strings compares the times."""
+
+    merchant_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    changed_to = UnicodeAttribute()
+    written_at = UnicodeAttribute()

@@ -1,3 +1,71 @@
 """Merchants, depots, fleets and API keys."""
 
 from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.models.base import MainItem
+
+
+class AllMerchantsIndex(GlobalSecondaryIndex["MerchantItem"]):
+    """Every merchant under one index key (gsi1pk MERCHANTS), for jobs that visit them all."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class MerchantItem(MainItem, discriminator="merchant"):
+    """pk MERCHANT#<id>, sk PROFILE."""
+
+    merchant_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    depot_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    stripe_account_id = UnicodeAttribute(null=True)
+    # A plain list of strings: `of=UnicodeAttribute` would type its items as attributes.
+    notifications_off = ListAttribute[str](default=list)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+    all_merchants = AllMerchantsIndex()
+
+
+class MerchantLookupItem(MainItem, discriminator="merchant_lookup"):
+    """A merchant found by another key: APIKEY#<key hash> or STRIPEACCT#<account id> (sk the
+    same word)."""
+
+    merchant_id = UnicodeAttribute()
+
+
+class DepotItem(MainItem, discriminator="depot"):
+    """pk DEPOT#<id>, sk PROFILE; `dispatch` is the depot's dispatch policy as given."""
+
+    depot_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    timezone = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    dispatch = MapAttribute[str, object](default=dict)
+
+
+class VehicleAttribute(MapAttribute[str, object]):
+    vehicle_id = UnicodeAttribute()
+    profile = UnicodeAttribute()
+    capacity_parcels = NumberAttribute()
+    capacity_weight_kg = NumberAttribute()
+    shift_start = UnicodeAttribute()
+    shift_end = UnicodeAttribute()
+    skills = ListAttribute[str](default=list)
+
+
+class FleetItem(MainItem, discriminator="fleet"):
+    """pk DEPOT#<id>, sk FLEET: the whole fleet in one item (every dispatch run reads it whole)."""
+
+    updated_at = UnicodeAttribute()
+    vehicles = ListAttribute(of=VehicleAttribute, default=list)

@@ -3,28 +3,23 @@ what the tracking page shows of them; the store against moto in process (no netw
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent, Window
-from chalicelib.local.aws import create_table
-from chalicelib.store.schema import MAIN
+from chalicelib.store.feedback import FeedbackStore
 from chalicelib.tracking import feedback, page
 from tests.unit.tracking.test_page import BASE, PRIVATE, an_order_with_distinctive_pii
 
 S = OrderStatus
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2025, 7, 1, 23, 30, tzinfo=UTC)  # already 2 July in London
-TABLE = "feedback-test-main"
 
 DELIVERED_TIMELINE = [
     TimelineEvent("2025-07-01T06:00:00.000Z", S.READY, "order.ready"),
@@ -105,23 +100,8 @@ def test_only_a_delivered_or_collected_parcel_is_rated(status: OrderStatus) -> N
     feedback.give_feedback(replace(delivered(), status=S.COLLECTED), 5, None, store)
 
 
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        create_table(client, MAIN, TABLE)
-        yield client
-
-
 def test_the_store_keeps_the_first_feedback_by_a_conditional_put(dynamodb: Any) -> None:
-    store = feedback.FeedbackStore(dynamodb, TABLE)
+    store = FeedbackStore()
     assert store.get("ord_1") is None
     first = feedback.Feedback(5, "Great", "2025-07-01T12:00:00.000Z")
     store.add("ord_1", first)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from chalicelib.local.aws import create_table
-from chalicelib.store.schema import MAIN
+from chalicelib.store.rate_limits import RateWindows
 from chalicelib.tracking.rate_limit import FixedWindowLimiter, RateLimited
+from tests.unit.tracking.conftest import TABLE
 
-TABLE = "rate-test-main"
 START = 1_750_000_020.0  # 2025-06-15T15:07:00Z, the start of a minute
 
 
@@ -25,24 +21,9 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def dynamodb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "eu-west-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="eu-west-1")
-        create_table(client, MAIN, TABLE)
-        yield client
-
-
 def test_sixty_a_minute_then_429_until_the_next_minute(dynamodb: Any) -> None:
     clock = Clock(START + 15)
-    limiter = FixedWindowLimiter(dynamodb, TABLE, scope="track", limit=60, clock=clock)
+    limiter = FixedWindowLimiter(RateWindows(), scope="track", limit=60, clock=clock)
     assert [limiter.hit("203.0.113.9") for _ in range(60)] == list(range(1, 61))
     with pytest.raises(RateLimited) as refused:
         limiter.hit("203.0.113.9")
@@ -57,7 +38,7 @@ def test_sixty_a_minute_then_429_until_the_next_minute(dynamodb: Any) -> None:
 
 
 def test_the_counter_is_one_item_per_client_and_minute_that_expires(dynamodb: Any) -> None:
-    limiter = FixedWindowLimiter(dynamodb, TABLE, scope="track", limit=3, clock=Clock(START + 5))
+    limiter = FixedWindowLimiter(RateWindows(), scope="track", limit=3, clock=Clock(START + 5))
     assert [limiter.hit("203.0.113.9") for _ in range(3)] == [1, 2, 3]
     for _ in range(2):
         with pytest.raises(RateLimited):
