@@ -33,6 +33,7 @@ from chalicelib.store.models.orders import (
     TimelineItem,
     WindowAttribute,
 )
+from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction
 
 RECEIPT_TTL = timedelta(days=30)  # longer than any storefront keeps retrying one event
@@ -318,7 +319,7 @@ class OrderRepository:
         tx.commit()
 
     def exists(self, key: dict[str, str]) -> bool:
-        return _get(ReceiptItem, key["pk"], key["sk"]) is not None
+        return get_one(ReceiptItem, key["pk"], key["sk"]) is not None
 
     def record_receipt(self, order: Order, receipt: str) -> None:
         """Remember a storefront event that changed nothing (stale, too late), so a retry of it
@@ -328,11 +329,11 @@ class OrderRepository:
 
     def receipt(self, merchant_id: str, source: str, event_id: str) -> str | None:
         """The order a processed storefront event applied to, or None if it is new."""
-        item = _get(ReceiptItem, *_receipt_key(merchant_id, source, event_id))
+        item = get_one(ReceiptItem, *_receipt_key(merchant_id, source, event_id))
         return str(item.order_id) if item else None
 
     def get(self, order_id: str) -> Order | None:
-        item = _get(OrderItem, *order_key(order_id))
+        item = get_one(OrderItem, *order_key(order_id))
         return order_from_model(item) if item else None
 
     def get_with_timeline(self, order_id: str) -> tuple[Order, list[TimelineEvent]] | None:
@@ -351,7 +352,7 @@ class OrderRepository:
         return (order, events) if order else None
 
     def find_by_external(self, merchant_id: str, source: str, external_id: str) -> Order | None:
-        item = _get(OrderLookupItem, *_extref_key(merchant_id, source, external_id))
+        item = get_one(OrderLookupItem, *_extref_key(merchant_id, source, external_id))
         return self.get(item.order_id) if item else None
 
     def list_for_merchant(self, merchant_id: str, external_id: str | None = None) -> list[Order]:
@@ -362,14 +363,5 @@ class OrderRepository:
         return [order_from_model(item) for item in items]
 
     def order_id_for_tracking_code(self, code: str) -> str | None:
-        item = _get(OrderLookupItem, *_tracking_key(code))
+        item = get_one(OrderLookupItem, *_tracking_key(code))
         return item.order_id if item else None
-
-
-def _get[M: MainItem](model: type[M], pk: str, sk: str) -> M | None:
-    """One item, read consistently; None when it is not there (or is another type)."""
-    try:
-        item = model.get(pk, sk, consistent_read=True)
-    except model.DoesNotExist:
-        return None
-    return item if isinstance(item, model) else None
