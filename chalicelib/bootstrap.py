@@ -28,7 +28,6 @@ from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.lockers.service import LockerService
-from chalicelib.notify.deliveries import DeliveryLog
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
@@ -40,6 +39,7 @@ from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
 from chalicelib.store.models.base import configure as configure_models
+from chalicelib.store.notify import NotificationLog
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
@@ -220,6 +220,7 @@ def _sms_captured() -> Callable[[Sms, str], None] | None:
 
 @cache
 def notifications() -> NotificationService:
+    store()
     s = settings()
     api_key = accounts().platform_secret(s.sendgrid_api_key_secret_name)
     if not api_key:
@@ -227,7 +228,7 @@ def notifications() -> NotificationService:
     return NotificationService(
         orders=order_repository(),
         accounts=accounts(),
-        deliveries=DeliveryLog(client("dynamodb"), s.main_table),
+        deliveries=NotificationLog(),
         email=SendGridEmail(SendGridAPIClient(api_key, host=s.sendgrid_host), s.email_sender),
         sms=SnsSms(client("sns"), sender_id=s.sms_sender_id or None, on_published=_sms_captured()),
         public_base_url=s.public_base_url,
