@@ -44,13 +44,12 @@ from chalicelib.store.orders import OrderRepository
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.tracking.feedback import FeedbackStore
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
-from chalicelib.webhooks_out.delivery_store import DeliveryLog as WebhookDeliveryLog
 from chalicelib.webhooks_out.dispatcher import WebhookDispatcher
 from chalicelib.webhooks_out.endpoint_secrets import EndpointSecrets
-from chalicelib.webhooks_out.endpoint_store import EndpointRepository
 from chalicelib.webhooks_out.endpoints import EndpointService
 from chalicelib.webhooks_out.http_sender import RequestsSender
 
@@ -255,7 +254,8 @@ def endpoint_secrets() -> EndpointSecrets:
 
 @cache
 def endpoint_repository() -> EndpointRepository:
-    return EndpointRepository(client("dynamodb"), settings().main_table)
+    store()
+    return EndpointRepository()
 
 
 @cache
@@ -268,10 +268,11 @@ def webhook_endpoints() -> EndpointService:
 
 @cache
 def webhooks_out() -> WebhookDispatcher:
+    store()
     s = settings()
     return WebhookDispatcher(
         endpoints=endpoint_repository(),
-        deliveries=WebhookDeliveryLog(client("dynamodb"), s.main_table),
+        deliveries=WebhookDeliveryLog(),
         secrets=endpoint_secrets(),
         orders=order_repository(),
         sender=RequestsSender(),

@@ -14,7 +14,7 @@ class WebhookEndpointItem(MainItem, discriminator="webhook_endpoint"):
     endpoint_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     url = UnicodeAttribute()
-    types = ListAttribute(of=UnicodeAttribute, default=list)
+    types = ListAttribute[str](default=list)
     created_at = UnicodeAttribute()
     disabled_at = UnicodeAttribute(null=True)
     disabled_reason = UnicodeAttribute(null=True)
