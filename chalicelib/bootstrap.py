@@ -27,7 +27,6 @@ from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.lockers.service import LockerService
-from chalicelib.notify.deliveries import DeliveryLog
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
@@ -41,17 +40,17 @@ from chalicelib.store.feedback import FeedbackStore
 from chalicelib.store.fulfilment_claims import FulfilmentClaims
 from chalicelib.store.lockers import LockerRepository
 from chalicelib.store.models.base import configure as configure_models
+from chalicelib.store.notify import NotificationLog
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.rate_limits import RateWindows
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
-from chalicelib.webhooks_out.delivery_store import DeliveryLog as WebhookDeliveryLog
 from chalicelib.webhooks_out.dispatcher import WebhookDispatcher
 from chalicelib.webhooks_out.endpoint_secrets import EndpointSecrets
-from chalicelib.webhooks_out.endpoint_store import EndpointRepository
 from chalicelib.webhooks_out.endpoints import EndpointService
 from chalicelib.webhooks_out.http_sender import RequestsSender
 
@@ -222,6 +221,7 @@ def _sms_captured() -> Callable[[Sms, str], None] | None:
 
 @cache
 def notifications() -> NotificationService:
+    store()
     s = settings()
     api_key = accounts().platform_secret(s.sendgrid_api_key_secret_name)
     if not api_key:
@@ -229,7 +229,7 @@ def notifications() -> NotificationService:
     return NotificationService(
         orders=order_repository(),
         accounts=accounts(),
-        deliveries=DeliveryLog(client("dynamodb"), s.main_table),
+        deliveries=NotificationLog(),
         email=SendGridEmail(SendGridAPIClient(api_key, host=s.sendgrid_host), s.email_sender),
         sms=SnsSms(client("sns"), sender_id=s.sms_sender_id or None, on_published=_sms_captured()),
         public_base_url=s.public_base_url,
@@ -257,7 +257,8 @@ def endpoint_secrets() -> EndpointSecrets:
 
 @cache
 def endpoint_repository() -> EndpointRepository:
-    return EndpointRepository(client("dynamodb"), settings().main_table)
+    store()
+    return EndpointRepository()
 
 
 @cache
@@ -270,10 +271,11 @@ def webhook_endpoints() -> EndpointService:
 
 @cache
 def webhooks_out() -> WebhookDispatcher:
+    store()
     s = settings()
     return WebhookDispatcher(
         endpoints=endpoint_repository(),
-        deliveries=WebhookDeliveryLog(client("dynamodb"), s.main_table),
+        deliveries=WebhookDeliveryLog(),
         secrets=endpoint_secrets(),
         orders=order_repository(),
         sender=RequestsSender(),

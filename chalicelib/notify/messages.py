@@ -27,6 +27,23 @@ class State(StrEnum):
 
 
 @dataclass(frozen=True)
+class NotificationRecord:
+    """What became of one message on one channel, as the notification log keeps it."""
+
+    message_type: str
+    channel: str
+    state: State
+    attempts: int = 0
+    claimed_at: str | None = None
+    updated_at: str | None = None
+    to: str | None = None
+    message_id: str | None = None
+    reason: str | None = None
+    vendor_status: str | None = None
+    vendor_answer: str | None = None
+
+
+@dataclass(frozen=True)
 class InlineAttachment:
     """An image sent inside the email (disposition inline), shown by the HTML part through
     `<img src="cid:{content_id}">`."""

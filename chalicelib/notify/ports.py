@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Depot, Merchant
-from chalicelib.notify.messages import Channel, Email, Sms, State
+from chalicelib.notify.messages import Channel, Email, NotificationRecord, Sms, State
 
 
 class OrderSource(Protocol):
@@ -52,7 +52,7 @@ class Deliveries(Protocol):
         self, key: dict[str, str], state: State, *, now: datetime, attempts: int, **fields: Any
     ) -> None: ...
 
-    def for_order(self, order_id: str) -> list[dict[str, Any]]: ...
+    def for_order(self, order_id: str) -> list[NotificationRecord]: ...
 
 
 class PickupCodes(Protocol):

@@ -14,7 +14,6 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.domain.errors import DepotNotFound, OrderNotFound
 from chalicelib.domain.order import Order
-from chalicelib.notify.deliveries import delivery_key
 from chalicelib.notify.messages import (
     Channel,
     DeliveryDeferred,
@@ -35,6 +34,7 @@ from chalicelib.notify.ports import (
 )
 from chalicelib.notify.rendering import Notice, Renderer, eta_window, local_time, locker_place
 from chalicelib.orders.views import tracking_url
+from chalicelib.store.notify import notification_key
 
 logger = Logger(child=True)
 
@@ -151,19 +151,19 @@ class NotificationService:
             if order is None or order.merchant_id != merchant_id:
                 raise OrderNotFound(f"no order {order_id}")
         by_channel: dict[str, list[dict[str, Any]]] = {str(c): [] for c in Channel}
-        for item in self._deliveries.for_order(order_id):
+        for record in self._deliveries.for_order(order_id):
             entry = {
-                "type": item.get("message_type"),
-                "state": item.get("state"),
-                "to": item.get("to"),
-                "message_id": item.get("message_id"),
-                "reason": item.get("reason"),
-                "vendor_status": item.get("vendor_status"),
-                "vendor_answer": item.get("vendor_answer"),
-                "attempts": item.get("attempts", 0),
-                "at": item.get("updated_at") or item.get("claimed_at"),
+                "type": record.message_type,
+                "state": str(record.state),
+                "to": record.to,
+                "message_id": record.message_id,
+                "reason": record.reason,
+                "vendor_status": record.vendor_status,
+                "vendor_answer": record.vendor_answer,
+                "attempts": record.attempts,
+                "at": record.updated_at or record.claimed_at,
             }
-            by_channel.setdefault(str(item.get("channel")), []).append(
+            by_channel.setdefault(record.channel, []).append(
                 {k: v for k, v in entry.items() if v is not None}
             )
         return {"order_id": order_id, **by_channel}
@@ -222,7 +222,7 @@ class NotificationService:
         notice: Notice,
         switched_off: bool = False,
     ) -> Outcome:
-        key = delivery_key(order.order_id, str(message["sk"]), channel)
+        key = notification_key(order.order_id, str(message["sk"]), channel)
         claimed = self._deliveries.claim(
             key,
             order_id=order.order_id,

@@ -8,7 +8,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.notify.messages import Sms, VendorRejected, VendorUnavailable
-from chalicelib.store.dynamo import error_code
 
 # Error codes that mean "later" rather than "never".
 _TRANSIENT = frozenset(
@@ -73,7 +72,7 @@ class SnsSms:
 
 
 def _translated(exc: ClientError) -> VendorRejected | VendorUnavailable:
-    code = error_code(exc)
+    code = str(exc.response.get("Error", {}).get("Code", ""))
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     answer = f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
     if code in _TRANSIENT or status == 429 or status >= 500:

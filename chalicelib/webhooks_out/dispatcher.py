@@ -16,8 +16,7 @@ from aws_lambda_powertools import Logger
 from chalicelib.domain.order import Order
 from chalicelib.orders.views import tracking_url
 from chalicelib.webhooks_out.backoff import next_attempt
-from chalicelib.webhooks_out.delivery_store import Delivery, DeliveryLog, DeliveryState, iso
-from chalicelib.webhooks_out.endpoint_store import EndpointRepository
+from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState, iso
 from chalicelib.webhooks_out.endpoints import Endpoint
 from chalicelib.webhooks_out.events import EVENT_TYPES, event_body, message_id, signed_headers
 from chalicelib.webhooks_out.http_sender import Answer, Sender
@@ -31,6 +30,42 @@ class OrderSource(Protocol):
 
 class SecretSource(Protocol):
     def get(self, merchant_id: str, endpoint_id: str) -> str: ...
+
+
+class Endpoints(Protocol):
+    """Merchants' endpoints with their failure record (each None: the endpoint is gone)."""
+
+    def list(self, merchant_id: str) -> list[Endpoint]: ...
+
+    def get(self, merchant_id: str, endpoint_id: str) -> Endpoint | None: ...
+
+    def succeeded(self, merchant_id: str, endpoint_id: str) -> None: ...
+
+    def failed(self, merchant_id: str, endpoint_id: str, at: str) -> str | None: ...
+
+    def abandoned(self, merchant_id: str, endpoint_id: str) -> int | None: ...
+
+    def disable(self, merchant_id: str, endpoint_id: str, at: str, reason: str) -> bool: ...
+
+
+class Deliveries(Protocol):
+    """The deliveries, each held by the token of its lease (None or False: not ours)."""
+
+    def create(self, delivery: Delivery, due: datetime, now: datetime) -> str | None: ...
+
+    def due(self, now: datetime, limit: int) -> list[Delivery]: ...
+
+    def claim(self, delivery: Delivery, until: datetime) -> str | None: ...
+
+    def finish(
+        self,
+        delivery: Delivery,
+        token: str,
+        *,
+        state: DeliveryState,
+        retry_at: datetime | None = None,
+        **fields: Any,
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -56,8 +91,8 @@ class WebhookDispatcher:
     def __init__(
         self,
         *,
-        endpoints: EndpointRepository,
-        deliveries: DeliveryLog,
+        endpoints: Endpoints,
+        deliveries: Deliveries,
         secrets: SecretSource,
         orders: OrderSource,
         sender: Sender,

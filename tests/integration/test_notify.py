@@ -29,12 +29,12 @@ from chalicelib.local.sendgrid_fake import SendGridFake
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.notify.consumer import consume
-from chalicelib.notify.deliveries import DeliveryLog
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService, RetryPolicy
 from chalicelib.notify.sns_sms import SnsSms
 from chalicelib.orders.service import Action, Inbound
+from chalicelib.store.notify import NotificationLog
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -113,7 +113,7 @@ def notify(aws: EmbeddedAws, sendgrid: SendGridFake) -> Iterator[Notify]:
     service = NotificationService(
         orders=bootstrap.order_repository(),
         accounts=bootstrap.accounts(),
-        deliveries=DeliveryLog(aws.client("dynamodb"), settings.main_table),
+        deliveries=NotificationLog(),
         email=SendGridEmail(
             SendGridAPIClient("SG.test-key", host=sendgrid.host), "notify@lastmile.example"
         ),

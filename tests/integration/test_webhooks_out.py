@@ -25,12 +25,12 @@ from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.orders.service import Action, Inbound
-from chalicelib.store.legacy_items import outbox_item
+from chalicelib.store.orders import message_as_dict, outbox_message
+from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.webhooks_out.backoff import schedule
-from chalicelib.webhooks_out.delivery_store import DeliveryLog, DeliveryState
+from chalicelib.webhooks_out.deliveries import DeliveryState
 from chalicelib.webhooks_out.dispatcher import DisablePolicy, WebhookDispatcher
 from chalicelib.webhooks_out.endpoint_secrets import EndpointSecrets
-from chalicelib.webhooks_out.endpoint_store import EndpointRepository
 from chalicelib.webhooks_out.endpoints import (
     EndpointLimitReached,
     EndpointNotFound,
@@ -134,7 +134,7 @@ class Clock:
 class Hooks:
     endpoints: EndpointService
     dispatcher: WebhookDispatcher
-    deliveries: DeliveryLog
+    deliveries: WebhookDeliveryLog
     repo: EndpointRepository
     clock: Clock
 
@@ -144,11 +144,11 @@ _partitions = itertools.count(1)
 
 def hooks(aws: EmbeddedAws, **dispatcher: Any) -> Hooks:
     settings = bootstrap.settings()
-    dynamodb = aws.client("dynamodb")
+    bootstrap.store()
     secrets = EndpointSecrets(aws.client("secretsmanager"), settings.secrets_prefix)
-    repo = EndpointRepository(dynamodb, settings.main_table)
+    repo = EndpointRepository()
     # A due queue of this test's own: retries of other tests' deliveries stay out of it.
-    deliveries = DeliveryLog(dynamodb, settings.main_table, f"WEBHOOK#due-test-{time.time_ns()}")
+    deliveries = WebhookDeliveryLog(f"WEBHOOK#due-test-{time.time_ns()}")
     clock = Clock()
     return Hooks(
         EndpointService(repo, secrets, allow_loopback=True),
@@ -189,7 +189,9 @@ def place(merchant: Merchant) -> Order:
 def message(order: Order, message_type: str = "order.confirmed", **extra: Any) -> dict[str, Any]:
     at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     status = message_type.removeprefix("order.")
-    return outbox_item(order.order_id, order.merchant_id, status, message_type, at, **extra)
+    return message_as_dict(
+        outbox_message(order.order_id, order.merchant_id, status, message_type, at, **extra)
+    )
 
 
 def test_a_registered_endpoint_receives_one_signed_post_without_pii(

@@ -10,7 +10,17 @@ from typing import Any
 from chalicelib.domain.errors import DepotNotFound, MerchantNotFound
 from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Depot, Merchant
-from chalicelib.notify.messages import Channel, Email, Sms, State, VendorRejected, VendorUnavailable
+from chalicelib.notify.messages import (
+    Channel,
+    Email,
+    NotificationRecord,
+    Sms,
+    State,
+    VendorRejected,
+    VendorUnavailable,
+)
+
+_OUTCOME = ("to", "message_id", "reason", "vendor_status", "vendor_answer")
 
 
 @dataclass
@@ -85,9 +95,15 @@ class Deliveries:
         item["state"] = state
         item["attempts"] += attempts
 
-    def for_order(self, order_id: str) -> list[dict[str, Any]]:
+    def for_order(self, order_id: str) -> list[NotificationRecord]:
         return [
-            {**i, "state": str(i["state"])}
+            NotificationRecord(
+                message_type=i["message_type"],
+                channel=i["channel"],
+                state=State(i["state"]),
+                attempts=i["attempts"],
+                **{name: i.get(name) for name in _OUTCOME},
+            )
             for (pk, _), i in sorted(self.items.items())
             if pk == f"ORDER#{order_id}"
         ]

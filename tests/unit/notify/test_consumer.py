@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.notify.consumer import consume
-from chalicelib.store.dynamo import to_attr
+from chalicelib.store.orders import outbox_message
 
 
 def record(seq: int, order_id: str, event: str = "INSERT") -> dict[str, Any]:
-    item = {"pk": f"ORDER#{order_id}", "sk": f"2025#order.confirmed#{seq}", "order_id": order_id}
-    body: dict[str, Any] = {"SequenceNumber": str(seq), "Keys": to_attr({"pk": item["pk"]})}
+    message = outbox_message(order_id, "mer_1", "confirmed", "order.confirmed", "2025")
+    message.sk = f"2025#order.confirmed#{seq}"  # its sequence number, for the tests to read
+    image = message.serialize()
+    body: dict[str, Any] = {"SequenceNumber": str(seq), "Keys": {"pk": image["pk"]}}
     if event != "REMOVE":
-        body["NewImage"] = to_attr(item | {"type": "order.confirmed"})
+        body["NewImage"] = image
     return {"eventName": event, "dynamodb": body}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from chalicelib.notify.consumer import consume
-from chalicelib.store.dynamo import to_attr
+from chalicelib.store.orders import outbox_message
 from chalicelib.webhooks_out.outbox import each
 
 
@@ -23,9 +23,11 @@ class Recorder:
 
 
 def record(seq: str, sk: str) -> dict[str, Any]:
+    message = outbox_message("o", "mer_1", "confirmed", "order.confirmed", "2025")
+    message.sk = sk  # a short name the tests can follow
     return {
         "eventName": "INSERT",
-        "dynamodb": {"SequenceNumber": seq, "NewImage": to_attr({"pk": "ORDER#o", "sk": sk})},
+        "dynamodb": {"SequenceNumber": seq, "NewImage": message.serialize()},
     }
 
 

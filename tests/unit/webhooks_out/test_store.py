@@ -1,0 +1,155 @@
+"""The webhook endpoints' and deliveries' store against moto in process: the per-merchant
+limit, the failure record, deliveries created once and held by the token of their lease."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.local.aws import create_table
+from chalicelib.store.models.base import configure
+from chalicelib.store.schema import MAIN
+from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
+from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState
+from chalicelib.webhooks_out.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
+
+NOW = datetime(2025, 5, 14, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
+
+
+@pytest.fixture(autouse=True)
+def _tables() -> Iterator[None]:
+    with mock_aws():
+        create_table(boto3.client("dynamodb", region_name="eu-west-1"), MAIN, "hooks-main")
+        configure(
+            main_table="hooks-main", outbox_table="hooks-outbox", region="eu-west-1", host=None
+        )
+        yield
+
+
+def an_endpoint(endpoint_id: str = "ep_1") -> Endpoint:
+    return Endpoint(
+        endpoint_id=endpoint_id,
+        merchant_id="mer_1",
+        url="https://shop.example/hooks",
+        types=("order.confirmed", "order.delivered"),
+        created_at=NOW.isoformat(),
+    )
+
+
+def a_delivery(message_sk: str = "2025-05-14T09:00:00.000Z#order.confirmed#abcd") -> Delivery:
+    return Delivery(
+        endpoint_id="ep_1",
+        merchant_id="mer_1",
+        order_id="ord_1",
+        message_sk=message_sk,
+        message_type="order.confirmed",
+        msg_id="msg_1",
+        body='{"type": "order.confirmed"}',
+    )
+
+
+def test_an_endpoint_is_stored_listed_and_removed() -> None:
+    repo = EndpointRepository()
+    repo.add(an_endpoint(), limit=2)
+
+    assert repo.list("mer_1") == [an_endpoint()]
+    assert repo.get("mer_1", "ep_1") == an_endpoint()
+    repo.remove("mer_1", "ep_1")
+    assert repo.list("mer_1") == [] and repo.get("mer_1", "ep_1") is None
+    with pytest.raises(EndpointNotFound):
+        repo.remove("mer_1", "ep_1")
+
+
+def test_the_limit_holds_and_a_removal_frees_a_place() -> None:
+    repo = EndpointRepository()
+    repo.add(an_endpoint("ep_1"), limit=2)
+    repo.add(an_endpoint("ep_2"), limit=2)
+
+    with pytest.raises(EndpointLimitReached):
+        repo.add(an_endpoint("ep_3"), limit=2)
+    repo.remove("mer_1", "ep_1")
+    repo.add(an_endpoint("ep_3"), limit=2)
+    assert sorted(e.endpoint_id for e in repo.list("mer_1")) == ["ep_2", "ep_3"]
+
+
+def test_the_failure_record_keeps_the_first_failure_and_counts_abandoned_in_a_row() -> None:
+    repo = EndpointRepository()
+    repo.add(an_endpoint(), limit=10)
+
+    assert repo.failed("mer_1", "ep_1", "2025-05-14T09:00:00.000Z") == "2025-05-14T09:00:00.000Z"
+    assert repo.failed("mer_1", "ep_1", "2025-05-14T10:00:00.000Z") == "2025-05-14T09:00:00.000Z"
+    assert [repo.abandoned("mer_1", "ep_1") for _ in range(2)] == [1, 2]
+    assert repo.disable("mer_1", "ep_1", "2025-05-14T11:00:00.000Z", "failing") is True
+    assert repo.disable("mer_1", "ep_1", "2025-05-14T12:00:00.000Z", "again") is False
+
+    enabled = repo.enable("mer_1", "ep_1")
+    assert (enabled.enabled, enabled.healthy) == (True, True)
+    assert repo.get("mer_1", "ep_1") == an_endpoint()
+
+
+def test_the_failure_record_of_a_deleted_endpoint_brings_nothing_back() -> None:
+    repo = EndpointRepository()
+
+    assert repo.failed("mer_1", "gone", "2025-05-14T09:00:00.000Z") is None
+    assert repo.abandoned("mer_1", "gone") is None
+    assert repo.disable("mer_1", "gone", "2025-05-14T09:00:00.000Z", "failing") is False
+    repo.succeeded("mer_1", "gone")
+    with pytest.raises(EndpointNotFound):
+        repo.enable("mer_1", "gone")
+    assert repo.get("mer_1", "gone") is None
+
+
+def test_a_message_is_given_to_an_endpoint_once() -> None:
+    log = WebhookDeliveryLog("WEBHOOK#due-unit")
+
+    assert log.create(a_delivery(), NOW, NOW) is not None
+    assert log.create(a_delivery(), NOW, NOW) is None
+    [stored] = log.for_endpoint("ep_1")
+    assert (stored.state, stored.next_attempt_at) == (
+        DeliveryState.PENDING,
+        "2025-05-14T09:00:00.000Z",
+    )
+
+
+def test_a_due_delivery_is_held_by_the_latest_token_only() -> None:
+    log = WebhookDeliveryLog("WEBHOOK#due-unit")
+    created = log.create(a_delivery(), NOW, NOW)
+    assert log.due(NOW - timedelta(seconds=1), 10) == []
+
+    [due] = log.due(NOW, 10)
+    assert due.due == created
+    token = log.claim(due, NOW + LEASE)
+    assert token is not None and token != created
+    assert log.claim(due, NOW + LEASE) is None  # seen before the other claim: not ours
+    assert log.finish(due, str(created), state=DeliveryState.DELIVERED) is False
+    assert log.due(NOW + timedelta(seconds=1), 10) == []  # leased until NOW + LEASE
+
+    assert log.finish(due, token, state=DeliveryState.DELIVERED, attempts=1, last_status=200)
+    [done] = log.for_endpoint("ep_1")
+    assert (done.state, done.attempts, done.last_status) == (DeliveryState.DELIVERED, 1, 200)
+    assert done.due is None and done.next_attempt_at is None  # out of the due index
+    assert log.due(NOW + timedelta(days=1), 10) == []
+
+
+def test_a_failed_attempt_is_due_again_at_its_retry_time() -> None:
+    log = WebhookDeliveryLog("WEBHOOK#due-unit")
+    token = log.create(a_delivery(), NOW, NOW)
+    [due] = log.due(NOW, 10)
+    retry_at = NOW + timedelta(minutes=5)
+
+    assert log.finish(due, str(token), state=DeliveryState.PENDING, retry_at=retry_at, attempts=1)
+
+    assert log.due(retry_at - timedelta(seconds=1), 10) == []
+    [again] = log.due(retry_at, 10)
+    assert (again.attempts, again.next_attempt_at) == (1, "2025-05-14T09:05:00.000Z")
+
+
+def test_each_due_partition_sees_only_its_own_deliveries() -> None:
+    WebhookDeliveryLog("WEBHOOK#due-other").create(a_delivery(), NOW, NOW)
+
+    assert WebhookDeliveryLog("WEBHOOK#due-unit").due(NOW, 10) == []
