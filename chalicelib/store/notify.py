@@ -12,6 +12,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.notify.messages import Channel, NotificationRecord, State
 from chalicelib.store.models.notify import NotificationLogItem
+from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import condition_failed, failing_as
 
 KEEP_DAYS = 90  # what the merchant's API shows is kept this long
@@ -105,11 +106,8 @@ class NotificationLog:
 
     def state(self, key: dict[str, str]) -> State | None:
         """Where the message stands on this channel (None: never claimed)."""
-        try:
-            item = NotificationLogItem.get(key["pk"], key["sk"], consistent_read=True)
-        except NotificationLogItem.DoesNotExist:
-            return None
-        return State(item.state)
+        item = get_one(NotificationLogItem, key["pk"], key["sk"])
+        return State(item.state) if item else None
 
     def for_order(self, order_id: str) -> list[NotificationRecord]:
         """Every notification record of the order, oldest message first."""

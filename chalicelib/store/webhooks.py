@@ -20,6 +20,7 @@ from chalicelib.store.models.webhooks import (
     WebhookEndpointCountItem,
     WebhookEndpointItem,
 )
+from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed
 from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState, iso
 from chalicelib.webhooks_out.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
@@ -133,13 +134,8 @@ class EndpointRepository:
         ]
 
     def get(self, merchant_id: str, endpoint_id: str) -> Endpoint | None:
-        try:
-            item = WebhookEndpointItem.get(
-                *endpoint_key(merchant_id, endpoint_id), consistent_read=True
-            )
-        except WebhookEndpointItem.DoesNotExist:
-            return None
-        return _endpoint(item)
+        item = get_one(WebhookEndpointItem, *endpoint_key(merchant_id, endpoint_id))
+        return _endpoint(item) if item else None
 
     def enable(self, merchant_id: str, endpoint_id: str) -> Endpoint:
         ep = WebhookEndpointItem
@@ -342,12 +338,3 @@ class WebhookDeliveryLog:
                 consistent_read=True,
             )
         ]
-
-    def get(self, endpoint_id: str, message_sk: str, order_id: str) -> Delivery | None:
-        try:
-            item = WebhookDeliveryItem.get(
-                *delivery_key(endpoint_id, message_sk, order_id), consistent_read=True
-            )
-        except WebhookDeliveryItem.DoesNotExist:
-            return None
-        return _delivery(item)
