@@ -20,6 +20,7 @@ from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
     DispatchPolicy,
     PlannedRoute,
+    ReadyOrder,
     RouteStop,
     Run,
     RunStatus,
@@ -28,7 +29,7 @@ from chalicelib.domain.dispatch import (
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DispatchRunNotFound
 from chalicelib.domain.lockers import CompartmentState, allocate, free_by_size
-from chalicelib.domain.order import DeliveryType, Order, utc_now
+from chalicelib.domain.order import DeliveryType, Order, order_as_json, order_from_json, utc_now
 from chalicelib.routing.model import Plan, Problem
 from chalicelib.store.artifacts import (
     ArtifactMissing,
@@ -39,14 +40,13 @@ from chalicelib.store.artifacts import (
     retrievals_key,
 )
 from chalicelib.store.dispatch import DispatchRepository
-from chalicelib.store.dynamo import Transaction
-from chalicelib.store.legacy_items import order_from_item, order_to_item
 from chalicelib.store.lockers import (
     CompartmentTaken,
     LockerRepository,
     parcel_from_item,
     parcel_to_item,
 )
+from chalicelib.store.transaction import Transaction
 
 logger = Logger(child=True)
 
@@ -129,8 +129,8 @@ class DispatchService:
         if trigger == "rolling":
             waiting = sum(
                 1
-                for item in self._repo.ready_orders(depot_id)
-                if int(item.get("claimed_until", 0)) < self._epoch()
+                for ready in self._repo.ready_orders(depot_id)
+                if ready.claimed_until < self._epoch()
             )
             if waiting < policy.rolling_min_orders:
                 return {"depot_id": depot_id, "started": False, "waiting": waiting}
@@ -144,13 +144,13 @@ class DispatchService:
         run_id, depot_id = event["run_id"], event["depot_id"]
         now = self._epoch()
 
-        def take(item: dict[str, Any]) -> dict[str, Any] | None:
+        def take(ready: ReadyOrder) -> Order | None:
             # A retried Collect claims its own orders again (the condition lets it).
-            return self._repo.claim(item["order_id"], run_id, now=now, until=now + LEASE_S)
+            return self._repo.claim(ready.order_id, run_id, now=now, until=now + LEASE_S)
 
         ready = self._repo.ready_orders(depot_id)
-        claimed = [item for item in _parallel(take, ready) if item is not None]
-        snapshot = [order_to_item(order_from_item(item)) for item in claimed]
+        claimed = [order for order in _parallel(take, ready) if order is not None]
+        snapshot = [order_as_json(order) for order in claimed]
         retrievals = []
         if self._lockers is not None:
             lockers = self._lockers
@@ -172,7 +172,7 @@ class DispatchService:
         run_id, depot_id = event["run_id"], event["depot_id"]
         depot = self._accounts.depot(depot_id)
         policy = DispatchPolicy.from_dict(depot.dispatch)
-        orders = [order_from_item(i) for i in self._artifacts.get_json(orders_key(run_id))]
+        orders = [order_from_json(i) for i in self._artifacts.get_json(orders_key(run_id))]
         retrievals = [parcel_from_item(i) for i in self._retrievals(run_id)]
         t0 = self._clock().replace(microsecond=0)
         built = problems.build(
@@ -222,7 +222,10 @@ class DispatchService:
         run_id, depot_id = event["run_id"], event["depot_id"]
         built = self._artifacts.get_json(f"runs/{run_id}/build.json")
         t0 = _parse(built["t0"])
-        orders = {i["order_id"]: i for i in self._artifacts.get_json(orders_key(run_id))}
+        orders = {
+            order.order_id: order
+            for order in map(order_from_json, self._artifacts.get_json(orders_key(run_id)))
+        }
         retrievals = {i["order_id"]: parcel_from_item(i) for i in self._retrievals(run_id)}
         at = utc_now()
         routes: list[PlannedRoute] = []
@@ -278,8 +281,8 @@ class DispatchService:
             assert self._lockers is not None
             self._lockers.unclaim_retrieval(retrievals[order_id], run_id)
             del left_out[order_id]  # it waits for the next run, still flagged in its locker
-        unassigned = [{"order_id": o, "reason": r} for o, r in sorted(left_out.items())]
-        _parallel(lambda e: self._leave_out(orders[e["order_id"]], run_id, e["reason"]), unassigned)
+        unassigned = dict(sorted(left_out.items()))
+        _parallel(lambda e: self._leave_out(orders[e[0]], run_id, e[1]), list(unassigned.items()))
         self._repo.put_unassigned(run_id, unassigned)
         used = [r for r in routes if r.stops]
         figures = {
@@ -305,7 +308,7 @@ class DispatchService:
         self,
         routes: list[PlannedRoute],
         allocation: dict[str, list[str]],
-        orders: dict[str, dict[str, Any]],
+        orders: dict[str, Order],
     ) -> dict[str, list[str]]:
         """Concrete compartments for each planned locker stop: the sizes the planner allotted,
         taken from the doors free now (or already this order's, when a commit is retried)."""
@@ -322,7 +325,7 @@ class DispatchService:
             compartments = self._lockers.compartments(locker_id)
             pool = [c for c in compartments if c.available(now) and c.order_id not in order_ids]
             for order_id in order_ids:
-                order = order_from_item(orders[order_id])
+                order = orders[order_id]
                 sizes = allocation.get(order_id) or [p.size or "M" for p in order.parcels]
                 own = [
                     c
@@ -338,7 +341,7 @@ class DispatchService:
 
     def _plan_at_locker(
         self,
-        order: dict[str, Any],
+        order: Order,
         stop: RouteStop,
         route: PlannedRoute,
         doors: list[str],
@@ -361,20 +364,20 @@ class DispatchService:
         except CompartmentTaken:
             return "full"
 
-    def _leave_out(self, order: dict[str, Any], run_id: str, reason: str) -> bool:
+    def _leave_out(self, order: Order, run_id: str, reason: str) -> bool:
         """Back to ready with the reason; a customer whose locker was full hears so once, with
         the nearest other locker that has room, and may choose it or home delivery."""
         message = None
         if reason == problems.LOCKER_FULL:
             extra: dict[str, Any] = {"locker": self._locker_view(order)}
-            alternative = self._alternative(order_from_item(order)) if self._alternative else None
+            alternative = self._alternative(order) if self._alternative else None
             if alternative:
                 extra["alternative"] = alternative
             message = ("order.locker_full", extra)
-        return self._repo.leave_unassigned(order["order_id"], run_id, reason, announce=message)
+        return self._repo.leave_unassigned(order.order_id, run_id, reason, announce=message)
 
-    def _locker_view(self, order: dict[str, Any]) -> dict[str, Any]:
-        locker_id = (order.get("delivery") or {}).get("locker_id")
+    def _locker_view(self, order: Order) -> dict[str, Any]:
+        locker_id = order.delivery.locker_id
         found = self._lockers.get(locker_id) if self._lockers and locker_id else None
         return found[0].public() if found else {"locker_id": locker_id}
 
@@ -398,12 +401,14 @@ class DispatchService:
         reason = f"dispatch run {run_id} failed ({error.get('Error', 'error')})"
         at = utc_now()
         ids = {
-            item["order_id"]
-            for item in self._repo.ready_orders(depot_id)
-            if item.get("claimed_by") == run_id
+            ready.order_id
+            for ready in self._repo.ready_orders(depot_id)
+            if ready.claimed_by == run_id
         }
         try:
-            ids |= {i["order_id"] for i in self._artifacts.get_json(orders_key(run_id))}
+            ids |= {
+                order_from_json(i).order_id for i in self._artifacts.get_json(orders_key(run_id))
+            }
         except ArtifactMissing:
             pass  # the run failed before its snapshot: the claims found above are all it took
         outcomes = _parallel(
@@ -425,7 +430,7 @@ class DispatchService:
             return 0
         lockers = self._lockers
         try:
-            snapshot = [order_from_item(i) for i in self._artifacts.get_json(orders_key(run_id))]
+            snapshot = [order_from_json(i) for i in self._artifacts.get_json(orders_key(run_id))]
         except ArtifactMissing:
             snapshot = []
         for order in snapshot:
@@ -466,7 +471,7 @@ class DispatchService:
                 }
                 for r in sorted(routes, key=lambda r: r.route_id)
             ],
-            "unassigned": unassigned,
+            "unassigned": [{"order_id": o, "reason": r} for o, r in unassigned.items()],
             "figures": run.figures,
         }
         if run.finished_at:
