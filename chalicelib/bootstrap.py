@@ -239,8 +239,8 @@ def notifications() -> NotificationService:
 
 @cache
 def dispatch_repository() -> DispatchRepository:
-    s = settings()
-    return DispatchRepository(client("dynamodb"), s.main_table, s.outbox_table)
+    store()
+    return DispatchRepository()
 
 
 @cache

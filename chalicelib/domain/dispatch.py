@@ -110,6 +110,16 @@ class PlannedRoute:
     version: int = 1
 
 
+@dataclass(frozen=True)
+class ReadyOrder:
+    """A depot's ready order as dispatch sees it: the run that claims it, if any, and until
+    when (epoch seconds; a claim whose time is past is nobody's)."""
+
+    order_id: str
+    claimed_by: str | None = None
+    claimed_until: int = 0
+
+
 def new_run_id() -> str:
     return "run_" + secrets.token_hex(8)
 

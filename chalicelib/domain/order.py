@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from chalicelib.domain.lifecycle import OrderStatus, check_move
 
@@ -215,4 +216,47 @@ def revise(order: Order, draft: OrderDraft, *, source_updated_at: str | None, at
         source_updated_at=source_updated_at,
         updated_at=at,
         version=order.version + 1,
+    )
+
+
+def order_as_json(order: Order) -> dict[str, Any]:
+    """An order as plain JSON (a dispatch run's snapshot in S3); `order_from_json` reads it."""
+    data = asdict(order)
+    data["status"] = str(order.status)
+    data["delivery"]["type"] = str(order.delivery.type)
+    data["parcels"] = list(data["parcels"])
+    return data
+
+
+def order_from_json(data: Mapping[str, Any]) -> Order:
+    """The order `order_as_json` wrote (fields it does not know, such as a store key, ignored)."""
+    delivery = data["delivery"]
+    window = delivery.get("window")
+    return Order(
+        order_id=data["order_id"],
+        merchant_id=data["merchant_id"],
+        depot_id=data["depot_id"],
+        source=data["source"],
+        external_id=data["external_id"],
+        tracking_code=data["tracking_code"],
+        status=OrderStatus(data["status"]),
+        customer=Customer(**data["customer"]),
+        address=Address(**data["address"]),
+        parcels=tuple(Parcel(**p) for p in data["parcels"]),
+        delivery=Delivery(
+            type=DeliveryType(delivery["type"]),
+            locker_id=delivery.get("locker_id"),
+            window=Window(**window) if window else None,
+        ),
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        source_updated_at=data.get("source_updated_at"),
+        attention_reason=data.get("attention_reason"),
+        eta=data.get("eta"),
+        route_id=data.get("route_id"),
+        run_id=data.get("run_id"),
+        unassigned_reason=data.get("unassigned_reason"),
+        failed_attempts=int(data.get("failed_attempts", 0)),
+        first_attempt=data.get("first_attempt"),
+        version=int(data.get("version", 1)),
     )

@@ -9,7 +9,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.errors import NotFound
-from chalicelib.store.dynamo import error_code
 
 
 class ArtifactMissing(NotFound):
@@ -34,7 +33,7 @@ class Artifacts:
         try:
             body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if error_code(exc) in ("NoSuchKey", "404"):
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise ArtifactMissing(f"no artifact {key}") from exc
             raise
         return json.loads(body)

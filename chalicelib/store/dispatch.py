@@ -3,58 +3,165 @@ orders, order claims, and the per-order commit and release writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
-from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run, RunStatus, run_id_of_route
+from chalicelib.domain.dispatch import (
+    PlannedRoute,
+    ReadyOrder,
+    RouteStop,
+    Run,
+    RunStatus,
+    run_id_of_route,
+)
 from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.order import TimelineEvent, utc_now
-from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
-from chalicelib.store.legacy_items import event_item, order_key, outbox_item
+from chalicelib.domain.order import Order, TimelineEvent, utc_now
+from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.dispatch import (
+    DepotRunLockItem,
+    DispatchRunItem,
+    LeftOutAttribute,
+    RouteItem,
+    RouteStopAttribute,
+    UnassignedItem,
+)
+from chalicelib.store.models.orders import OrderItem
+from chalicelib.store.orders import (
+    _get,
+    depot_status_key,
+    order_from_model,
+    order_key,
+    outbox_message,
+    timeline_model,
+)
+from chalicelib.store.transaction import Transaction, condition_failed, failing_as
 
 UNASSIGNED_PER_ITEM = 400  # left-out orders per item (an item holds at most 400 KB)
 
 PLANNED, READY = str(OrderStatus.PLANNED), str(OrderStatus.READY)
 OUT = str(OrderStatus.OUT_FOR_DELIVERY)
+RUNNING = str(RunStatus.RUNNING)
 
 
 class _Changed(DomainError):
     """The order is no longer what this run claimed (amended, cancelled, released)."""
 
 
-def _lock_key(depot_id: str) -> dict[str, str]:
-    return {"pk": f"DEPOT#{depot_id}", "sk": "DISPATCH"}
+def _lock_key(depot_id: str) -> tuple[str, str]:
+    return f"DEPOT#{depot_id}", "DISPATCH"
 
 
-def _run_key(run_id: str) -> dict[str, str]:
-    return {"pk": f"RUN#{run_id}", "sk": "RUN"}
+def _run_pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
 
 
-def _route_key(run_id: str, route_id: str) -> dict[str, str]:
-    return {"pk": f"RUN#{run_id}", "sk": f"ROUTE#{route_id}"}
+def _route_key(run_id: str, route_id: str) -> tuple[str, str]:
+    return _run_pk(run_id), f"ROUTE#{route_id}"
 
 
-def _route(item: dict[str, Any]) -> PlannedRoute:
-    fields = {k: item[k] for k in PlannedRoute.__dataclass_fields__ if k in item}
-    fields["stops"] = tuple(RouteStop(**s) for s in item["stops"])
-    return PlannedRoute(**fields)
+def _order(order_id: str) -> OrderItem:
+    """The order's key alone: the target of an update that names what it changes."""
+    return OrderItem(*order_key(order_id))
 
 
-def _run(item: dict[str, Any]) -> Run:
-    fields = {k: item[k] for k in Run.__dataclass_fields__ if k in item}
-    return Run(**{**fields, "status": RunStatus(item["status"])})
+def route_to_model(route: PlannedRoute) -> RouteItem:
+    return RouteItem(
+        *_route_key(route.run_id, route.route_id),
+        route_id=route.route_id,
+        run_id=route.run_id,
+        depot_id=route.depot_id,
+        vehicle_id=route.vehicle_id,
+        profile=route.profile,
+        start_at=route.start_at,
+        depot_lat=route.depot_lat,
+        depot_lng=route.depot_lng,
+        distance_m=route.distance_m,
+        duration_s=route.duration_s,
+        stops=[
+            RouteStopAttribute(
+                order_id=s.order_id,
+                kind=s.kind,
+                eta=s.eta,
+                lat=s.lat,
+                lng=s.lng,
+                service_s=s.service_s,
+                earliest=s.earliest,
+                locker_id=s.locker_id,
+                state=s.state,
+                planned_eta=s.planned_eta,
+                delay_announced=s.delay_announced,
+            )
+            for s in route.stops
+        ],
+        version=route.version,
+    )
+
+
+def route_from_model(item: RouteItem) -> PlannedRoute:
+    return PlannedRoute(
+        route_id=item.route_id,
+        run_id=item.run_id,
+        depot_id=item.depot_id,
+        vehicle_id=item.vehicle_id,
+        profile=item.profile,
+        start_at=item.start_at,
+        depot_lat=item.depot_lat,
+        depot_lng=item.depot_lng,
+        distance_m=item.distance_m,
+        duration_s=item.duration_s,
+        stops=tuple(
+            RouteStop(
+                order_id=s.order_id,
+                kind=s.kind,
+                eta=s.eta,
+                lat=s.lat,
+                lng=s.lng,
+                service_s=s.service_s,
+                earliest=s.earliest,
+                locker_id=s.locker_id,
+                state=s.state,
+                planned_eta=s.planned_eta,
+                delay_announced=bool(s.delay_announced),
+            )
+            for s in item.stops
+        ),
+        version=int(item.version or 1),
+    )
+
+
+def run_to_model(run: Run) -> DispatchRunItem:
+    return DispatchRunItem(
+        _run_pk(run.run_id),
+        "RUN",
+        run_id=run.run_id,
+        depot_id=run.depot_id,
+        status=str(run.status),
+        trigger=run.trigger,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        error=run.error,
+        figures=dict(run.figures),
+    )
+
+
+def run_from_model(item: DispatchRunItem) -> Run:
+    return Run(
+        run_id=item.run_id,
+        depot_id=item.depot_id,
+        status=RunStatus(item.status),
+        trigger=item.trigger,
+        started_at=item.started_at,
+        finished_at=item.finished_at,
+        error=item.error,
+        figures=item.figures.as_dict() if item.figures else {},
+    )
 
 
 class DispatchRepository:
-    def __init__(self, client: Any, table: str, outbox_table: str) -> None:
-        self._client = client
-        self._table = table
-        self._outbox = outbox_table
-
     # -- the run and the depot's lock ------------------------------------------------------
 
     def begin(self, run: Run, *, now: int, lease_until: int) -> str | None:
@@ -63,45 +170,44 @@ class DispatchRepository:
         after the call (`run`'s own id when it started), or None when the holder finished
         between our write and our read (nothing written: try again)."""
         tx = Transaction()
-        tx.update(
-            self._table,
-            _lock_key(run.depot_id),
-            expression="SET active_run_id = :run, lease_until = :until",
-            condition="attribute_not_exists(active_run_id) OR lease_until < :now",
-            values={":run": run.run_id, ":until": lease_until, ":now": now},
+        tx.put(
+            DepotRunLockItem(
+                *_lock_key(run.depot_id), active_run_id=run.run_id, lease_until=lease_until
+            ),
+            condition=DepotRunLockItem.active_run_id.does_not_exist()
+            | (DepotRunLockItem.lease_until < now),
             on_fail=DepotBusy(f"depot {run.depot_id} has a dispatch run"),
         )
         tx.put(
-            self._table,
-            {**_run_key(run.run_id), "entity": "dispatch_run", **asdict(run)},
-            condition="attribute_not_exists(pk)",
+            run_to_model(run),
+            condition=DispatchRunItem.pk.does_not_exist(),
             on_fail=ConcurrentUpdate(f"run id {run.run_id} collision"),
         )
         try:
-            tx.commit(self._client)
+            tx.commit()
         except DepotBusy:
-            lock = self._get(_lock_key(run.depot_id)) or {}
-            return str(lock["active_run_id"]) if lock.get("active_run_id") else None
+            lock = _get(DepotRunLockItem, *_lock_key(run.depot_id))
+            return lock.active_run_id if lock else None
         return run.run_id
 
     def end(self, depot_id: str, run_id: str) -> None:
         """Free the depot, if this run still holds it."""
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(_lock_key(depot_id)),
-                UpdateExpression="REMOVE active_run_id, lease_until",
-                ConditionExpression="active_run_id = :run",
-                ExpressionAttributeValues=to_attr({":run": run_id}),
+            DepotRunLockItem(*_lock_key(depot_id)).update(
+                actions=[
+                    DepotRunLockItem.active_run_id.remove(),
+                    DepotRunLockItem.lease_until.remove(),
+                ],
+                condition=DepotRunLockItem.active_run_id == run_id,
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except UpdateError as exc:
+            if not condition_failed(exc):
                 raise
 
     def active_run(self, depot_id: str, now: int) -> str | None:
-        lock = self._get(_lock_key(depot_id)) or {}
-        if lock.get("active_run_id") and int(lock.get("lease_until", 0)) >= now:
-            return str(lock["active_run_id"])
+        lock = _get(DepotRunLockItem, *_lock_key(depot_id))
+        if lock and lock.active_run_id and int(lock.lease_until or 0) >= now:
+            return lock.active_run_id
         return None
 
     def settle(
@@ -114,109 +220,84 @@ class DispatchRepository:
         figures: dict[str, Any] | None = None,
     ) -> bool:
         """Move a running run to its final status; False if it had already settled."""
-        values: dict[str, Any] = {":status": str(status), ":at": at, ":running": "running"}
-        expression = "SET #status = :status, finished_at = :at"
+        actions: list[Action] = [
+            DispatchRunItem.status.set(str(status)),
+            DispatchRunItem.finished_at.set(at),
+        ]
         if error is not None:
-            expression += ", #error = :error"
-            values[":error"] = error[:2000]
+            actions.append(DispatchRunItem.error.set(error[:2000]))
         if figures is not None:
-            expression += ", figures = :figures"
-            values[":figures"] = figures
+            actions.append(DispatchRunItem.figures.set(figures))
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(_run_key(run_id)),
-                UpdateExpression=expression,
-                ConditionExpression="#status = :running",
-                ExpressionAttributeNames={"#status": "status", "#error": "error"}
-                if error is not None
-                else {"#status": "status"},
-                ExpressionAttributeValues=to_attr(values),
+            DispatchRunItem(_run_pk(run_id), "RUN").update(
+                actions=actions, condition=DispatchRunItem.status == RUNNING
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except UpdateError as exc:
+            if not condition_failed(exc):
                 raise
             return False
         return True
 
     def record_figures(self, run_id: str, figures: dict[str, Any]) -> None:
-        self._client.update_item(
-            TableName=self._table,
-            Key=to_attr(_run_key(run_id)),
-            UpdateExpression="SET figures = :figures",
-            ExpressionAttributeValues=to_attr({":figures": figures}),
+        DispatchRunItem(_run_pk(run_id), "RUN").update(
+            actions=[DispatchRunItem.figures.set(figures)]
         )
 
     def get_run(self, run_id: str) -> Run | None:
-        item = self._get(_run_key(run_id))
-        return _run(item) if item else None
+        item = _get(DispatchRunItem, _run_pk(run_id), "RUN")
+        return run_from_model(item) if item else None
 
     def run_with_results(
         self, run_id: str
-    ) -> tuple[Run, list[PlannedRoute], list[dict[str, str]]] | None:
+    ) -> tuple[Run, list[PlannedRoute], dict[str, str]] | None:
+        """The run, its routes, and the orders it left out (order id -> reason, by id)."""
         run: Run | None = None
         routes: list[PlannedRoute] = []
-        unassigned: list[dict[str, str]] = []
-        for item in query_all(
-            self._client,
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_attr({":pk": f"RUN#{run_id}"}),
-            ConsistentRead=True,
-        ):
-            if item["sk"] == "RUN":
-                run = _run(item)
-            elif item["sk"].startswith("ROUTE#"):
-                routes.append(_route(item))
-            elif item["sk"].startswith("UNASSIGNED#"):
-                unassigned += item["orders"]
-        return (run, routes, unassigned) if run else None
+        left_out: dict[str, str] = {}
+        for item in MainItem.query(_run_pk(run_id), consistent_read=True):
+            if isinstance(item, DispatchRunItem):
+                run = run_from_model(item)
+            elif isinstance(item, RouteItem):
+                routes.append(route_from_model(item))
+            elif isinstance(item, UnassignedItem):
+                left_out |= {entry.order_id: entry.reason for entry in item.orders}
+        return (run, routes, left_out) if run else None
 
     # -- claims ----------------------------------------------------------------------------
 
-    def ready_orders(self, depot_id: str) -> list[dict[str, Any]]:
-        """The depot's ready orders as stored (the index lags writes by a moment; every claim
-        checks the order itself)."""
-        return list(
-            query_all(
-                self._client,
-                TableName=self._table,
-                IndexName="gsi2",
-                KeyConditionExpression="gsi2pk = :pk",
-                ExpressionAttributeValues=to_attr({":pk": f"DEPOT#{depot_id}#{READY}"}),
-            )
-        )
+    def ready_orders(self, depot_id: str) -> list[ReadyOrder]:
+        """The depot's ready orders and their claims (the index lags writes by a moment;
+        every claim checks the order itself)."""
+        return [
+            ReadyOrder(item.order_id, item.claimed_by, int(item.claimed_until or 0))
+            for item in OrderItem.by_depot_status.query(depot_status_key(depot_id, READY))
+        ]
 
-    def claim(self, order_id: str, run_id: str, *, now: int, until: int) -> dict[str, Any] | None:
+    def claim(self, order_id: str, run_id: str, *, now: int, until: int) -> Order | None:
         """Take a ready order for `run_id` unless another run's claim on it is still live; the
         order as claimed (read with the write, so never an index's older copy), or None."""
+        item = _order(order_id)
         try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(order_key(order_id)),
-                UpdateExpression="SET claimed_by = :run, claimed_until = :until",
-                ConditionExpression=(
-                    "#status = :ready AND "
-                    "(attribute_not_exists(claimed_by) OR claimed_until < :now "
-                    "OR claimed_by = :run)"
+            item.update(
+                actions=[OrderItem.claimed_by.set(run_id), OrderItem.claimed_until.set(until)],
+                condition=(OrderItem.status == READY)
+                & (
+                    OrderItem.claimed_by.does_not_exist()
+                    | (OrderItem.claimed_until < now)
+                    | (OrderItem.claimed_by == run_id)
                 ),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_attr(
-                    {":run": run_id, ":until": until, ":now": now, ":ready": READY}
-                ),
-                ReturnValues="ALL_NEW",
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except UpdateError as exc:
+            if not condition_failed(exc):
                 raise
             return None
-        return from_attr(answer["Attributes"])
+        return order_from_model(item)
 
     # -- commit ----------------------------------------------------------------------------
 
     def plan_order(
         self,
-        order: dict[str, Any],
+        order: Order,
         run_id: str,
         route_id: str,
         eta: str,
@@ -227,43 +308,36 @@ class DispatchRepository:
         outbox message (and what `also` adds: its locker doors), in one transaction.
         "planned"; "already" when a retried commit finds it done; "changed" when the order
         changed since the claim (left alone)."""
-        order_id, depot_id = order["order_id"], order["depot_id"]
         tx = Transaction()
         if also is not None:
             also(tx)
         tx.update(
-            self._table,
-            order_key(order_id),
-            expression=(
-                "SET #status = :planned, gsi2pk = :index, route_id = :route, run_id = :run, "
-                "eta = :eta, updated_at = :at, version = version + :one "
-                "REMOVE claimed_by, claimed_until, unassigned_reason"
-            ),
-            condition="claimed_by = :run AND #status = :ready",
-            names={"#status": "status"},
-            values={
-                ":planned": PLANNED,
-                ":ready": READY,
-                ":index": f"DEPOT#{depot_id}#{PLANNED}",
-                ":route": route_id,
-                ":run": run_id,
-                ":eta": eta,
-                ":at": at,
-                ":one": 1,
-            },
-            on_fail=_Changed(order_id),
+            _order(order.order_id),
+            [
+                OrderItem.status.set(PLANNED),
+                OrderItem.gsi2pk.set(depot_status_key(order.depot_id, PLANNED)),
+                OrderItem.route_id.set(route_id),
+                OrderItem.run_id.set(run_id),
+                OrderItem.eta.set(eta),
+                OrderItem.updated_at.set(at),
+                OrderItem.version.add(1),
+                OrderItem.claimed_by.remove(),
+                OrderItem.claimed_until.remove(),
+                OrderItem.unassigned_reason.remove(),
+            ],
+            condition=(OrderItem.claimed_by == run_id) & (OrderItem.status == READY),
+            on_fail=_Changed(order.order_id),
         )
         event = TimelineEvent(at=at, status=OrderStatus.PLANNED, type="order.planned")
-        tx.put(self._table, event_item(order_id, 0, event))
+        tx.put(timeline_model(order.order_id, 0, event))
         tx.put(
-            self._outbox,
-            outbox_item(order_id, order["merchant_id"], PLANNED, "order.planned", at, eta=eta),
+            outbox_message(order.order_id, order.merchant_id, PLANNED, "order.planned", at, eta=eta)
         )
         try:
-            tx.commit(self._client)
+            tx.commit()
         except _Changed:
-            now = self._get(order_key(order_id)) or {}
-            done = now.get("status") == PLANNED and now.get("run_id") == run_id
+            now = _get(OrderItem, *order_key(order.order_id))
+            done = now is not None and now.status == PLANNED and now.run_id == run_id
             return "already" if done else "changed"
         return "planned"
 
@@ -280,18 +354,11 @@ class DispatchRepository:
         if announce is not None and self._leave_announcing(order_id, run_id, reason, announce):
             return True
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(order_key(order_id)),
-                UpdateExpression=(
-                    "SET unassigned_reason = :reason, run_id = :run "
-                    "REMOVE claimed_by, claimed_until"
-                ),
-                ConditionExpression="claimed_by = :run",
-                ExpressionAttributeValues=to_attr({":run": run_id, ":reason": reason}),
+            _order(order_id).update(
+                actions=_unclaimed(run_id, reason), condition=OrderItem.claimed_by == run_id
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except UpdateError as exc:
+            if not condition_failed(exc):
                 raise
             return False
         return True
@@ -299,54 +366,45 @@ class DispatchRepository:
     def _leave_announcing(
         self, order_id: str, run_id: str, reason: str, announce: tuple[str, dict[str, Any]]
     ) -> bool:
-        order = self._get(order_key(order_id)) or {}
-        if order.get("claimed_by") != run_id or order.get("unassigned_reason") == reason:
+        order = _get(OrderItem, *order_key(order_id))
+        if order is None or order.claimed_by != run_id or order.unassigned_reason == reason:
             return False
         message_type, extra = announce
         at = utc_now()
         tx = Transaction()
         tx.update(
-            self._table,
-            order_key(order_id),
-            expression=(
-                "SET unassigned_reason = :reason, run_id = :run REMOVE claimed_by, claimed_until"
+            _order(order_id),
+            _unclaimed(run_id, reason),
+            condition=(OrderItem.claimed_by == run_id)
+            & (
+                OrderItem.unassigned_reason.does_not_exist()
+                | (OrderItem.unassigned_reason != reason)
             ),
-            condition=(
-                "claimed_by = :run AND "
-                "(attribute_not_exists(unassigned_reason) OR unassigned_reason <> :reason)"
-            ),
-            values={":run": run_id, ":reason": reason},
             on_fail=_Changed(order_id),
         )
-        tx.put(
-            self._outbox,
-            outbox_item(order_id, order["merchant_id"], order["status"], message_type, at, **extra),
-        )
+        tx.put(outbox_message(order_id, order.merchant_id, order.status, message_type, at, **extra))
         try:
-            tx.commit(self._client)
+            tx.commit()
         except _Changed:
             return False
         return True
 
     def put_route(self, route: PlannedRoute) -> None:
         """Write a route whole (a retried commit writes the same item again, not a second)."""
-        self._client.put_item(
-            TableName=self._table,
-            Item=to_attr({**_route_key(route.run_id, route.route_id), **asdict(route)}),
-        )
+        route_to_model(route).save()
 
-    def put_unassigned(self, run_id: str, entries: list[dict[str, str]]) -> None:
+    def put_unassigned(self, run_id: str, left_out: Mapping[str, str]) -> None:
+        """The orders a run left out (order id -> reason), a page per item, in this order."""
+        entries = list(left_out.items())
         for n, start in enumerate(range(0, len(entries), UNASSIGNED_PER_ITEM)):
-            self._client.put_item(
-                TableName=self._table,
-                Item=to_attr(
-                    {
-                        "pk": f"RUN#{run_id}",
-                        "sk": f"UNASSIGNED#{n:04d}",
-                        "orders": entries[start : start + UNASSIGNED_PER_ITEM],
-                    }
-                ),
-            )
+            UnassignedItem(
+                _run_pk(run_id),
+                f"UNASSIGNED#{n:04d}",
+                orders=[
+                    LeftOutAttribute(order_id=order_id, reason=reason)
+                    for order_id, reason in entries[start : start + UNASSIGNED_PER_ITEM]
+                ],
+            ).save()
 
     # -- release ---------------------------------------------------------------------------
 
@@ -356,89 +414,72 @@ class DispatchRepository:
         longer holds it."""
         if self.leave_unassigned(order_id, run_id, reason):
             return "released"
-        order = self._get(order_key(order_id))
-        if not order or order.get("run_id") != run_id or order.get("status") != PLANNED:
+        order = _get(OrderItem, *order_key(order_id))
+        if order is None or order.run_id != run_id or order.status != PLANNED:
             return "untouched"
         tx = Transaction()
         tx.update(
-            self._table,
-            order_key(order_id),
-            expression=(
-                "SET #status = :ready, gsi2pk = :index, unassigned_reason = :reason, "
-                "updated_at = :at, version = version + :one REMOVE route_id, eta"
-            ),
-            condition="run_id = :run AND #status = :planned",
-            names={"#status": "status"},
-            values={
-                ":ready": READY,
-                ":planned": PLANNED,
-                ":index": f"DEPOT#{order['depot_id']}#{READY}",
-                ":reason": reason,
-                ":run": run_id,
-                ":at": at,
-                ":one": 1,
-            },
+            _order(order_id),
+            [
+                OrderItem.status.set(READY),
+                OrderItem.gsi2pk.set(depot_status_key(order.depot_id, READY)),
+                OrderItem.unassigned_reason.set(reason),
+                OrderItem.updated_at.set(at),
+                OrderItem.version.add(1),
+                OrderItem.route_id.remove(),
+                OrderItem.eta.remove(),
+            ],
+            condition=(OrderItem.run_id == run_id) & (OrderItem.status == PLANNED),
             on_fail=_Changed(order_id),
         )
         event = TimelineEvent(
             at=at, status=OrderStatus.READY, type="order.released", note=reason[:500]
         )
-        tx.put(self._table, event_item(order_id, 0, event))
+        tx.put(timeline_model(order_id, 0, event))
         try:
-            tx.commit(self._client)
+            tx.commit()
         except _Changed:
             return "untouched"
         return "released"
 
     def delete_routes(self, run_id: str) -> None:
-        for item in query_all(
-            self._client,
-            TableName=self._table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :routes)",
-            ExpressionAttributeValues=to_attr({":pk": f"RUN#{run_id}", ":routes": "ROUTE#"}),
-            ProjectionExpression="pk, sk",
-            ConsistentRead=True,
+        for item in RouteItem.query(
+            _run_pk(run_id),
+            RouteItem.sk.startswith("ROUTE#"),
+            consistent_read=True,
+            attributes_to_get=["pk", "sk"],
         ):
-            self._client.delete_item(TableName=self._table, Key=to_attr(item))
+            item.delete()
 
     # -- routes after commit ---------------------------------------------------------------
 
     def get_route(self, route_id: str) -> PlannedRoute | None:
         run_id = run_id_of_route(route_id)
-        item = self._get(_route_key(run_id, route_id)) if run_id else None
-        return _route(item) if item else None
+        item = _get(RouteItem, *_route_key(run_id, route_id)) if run_id else None
+        return route_from_model(item) if item else None
 
     def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
-        tx = Transaction()
-        tx.put(
-            self._table,
-            {**_route_key(route.run_id, route.route_id), **asdict(route)},
-            condition="version = :expected",
-            values={":expected": expected_version},
-            on_fail=ConcurrentUpdate(f"route {route.route_id} changed meanwhile"),
-        )
-        tx.commit(self._client)
+        with failing_as(ConcurrentUpdate(f"route {route.route_id} changed meanwhile")):
+            route_to_model(route).save(condition=RouteItem.version == expected_version)
 
     def set_eta(self, order_id: str, route_id: str, eta: str) -> None:
         """A planned or out-for-delivery order's new ETA (left alone if it is no longer on that
         route, or already delivered)."""
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(order_key(order_id)),
-                UpdateExpression="SET eta = :eta",
-                ConditionExpression="route_id = :route AND #status IN (:planned, :out)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_attr(
-                    {":eta": eta, ":route": route_id, ":planned": PLANNED, ":out": OUT}
-                ),
+            _order(order_id).update(
+                actions=[OrderItem.eta.set(eta)],
+                condition=(OrderItem.route_id == route_id) & OrderItem.status.is_in(PLANNED, OUT),
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
+        except UpdateError as exc:
+            if not condition_failed(exc):
                 raise
 
-    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_attr(key), ConsistentRead=True
-        ).get("Item")
-        return from_attr(item) if item else None
+
+def _unclaimed(run_id: str, reason: str) -> list[Action]:
+    """An order given back by `run_id`: unclaimed, with the reason it was left out."""
+    return [
+        OrderItem.unassigned_reason.set(reason),
+        OrderItem.run_id.set(run_id),
+        OrderItem.claimed_by.remove(),
+        OrderItem.claimed_until.remove(),
+    ]

@@ -29,7 +29,8 @@ from chalicelib.local.stepfunctions import LocalStepFunctions
 from chalicelib.orders.service import Action, Inbound
 from chalicelib.routing.errors import SolverError
 from chalicelib.store.dispatch import DispatchRepository
-from chalicelib.store.dynamo import from_attr, to_attr
+from chalicelib.store.models.orders import OrderItem, OutboxMessageItem
+from chalicelib.store.orders import order_key
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -89,32 +90,25 @@ def run_to_end(sfn: tuple[LocalStepFunctions, str], depot_id: str) -> dict[str, 
     return {"execution": execution, **bootstrap.dispatch().run_view(run_id)}
 
 
-def raw_item(order_id: str) -> dict[str, Any]:
-    item = bootstrap.client("dynamodb").get_item(
-        TableName=bootstrap.settings().main_table,
-        Key=to_attr({"pk": f"ORDER#{order_id}", "sk": "ORDER"}),
-        ConsistentRead=True,
-    )["Item"]
-    return from_attr(item)
+def stored(order_id: str) -> OrderItem:
+    """The order's item as stored, with what the domain Order does not carry (its claim)."""
+    bootstrap.store()
+    return OrderItem.get(*order_key(order_id), consistent_read=True)
 
 
 def outbox_types(order_id: str) -> list[str]:
-    items = bootstrap.client("dynamodb").query(
-        TableName=bootstrap.settings().outbox_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues=to_attr({":pk": f"ORDER#{order_id}"}),
-    )["Items"]
-    return [from_attr(i)["type"] for i in items]
+    bootstrap.store()
+    return [m.type for m in OutboxMessageItem.query(f"ORDER#{order_id}")]
 
 
 def assert_released(orders: list[Order], run: dict[str, Any]) -> None:
     """Every order back to ready with the failure as its reason, and nothing holds it."""
     assert run["status"] == "failed" and run["routes"] == []
     for placed in orders:
-        item = raw_item(placed.order_id)
-        assert item["status"] == "ready"
-        assert "claimed_by" not in item and "route_id" not in item
-        assert run["run_id"] in item["unassigned_reason"], item
+        item = stored(placed.order_id)
+        assert item.status == "ready"
+        assert item.claimed_by is None and item.route_id is None
+        assert item.unassigned_reason and run["run_id"] in item.unassigned_reason, item
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +168,7 @@ def test_a_run_plans_every_order_or_says_why_not(sfn: tuple[LocalStepFunctions, 
             assert outbox_types(planned.order_id).count("order.planned") == 1
     assert order(gone.order_id).unassigned_reason == "window_passed"
     assert order(heavy.order_id).status is OrderStatus.READY
-    assert "claimed_by" not in raw_item(heavy.order_id)
+    assert stored(heavy.order_id).claimed_by is None
     figures = run["figures"]
     assert (figures["orders"], figures["planned"], figures["unassigned"]) == (14, 12, 2)
     assert figures["routes"] == len(run["routes"]) and figures["distance_km"] > 0
@@ -309,7 +303,7 @@ def test_orders_arriving_during_a_run_wait_for_the_next(
     planned = {s["order_id"] for r in run["routes"] for s in r["stops"]}
     assert planned == {o.order_id for o in first}
     assert order(late[0].order_id).status is OrderStatus.READY
-    assert "claimed_by" not in raw_item(late[0].order_id)
+    assert stored(late[0].order_id).claimed_by is None
 
     again = run_to_end((runner, arn), merchant.depot_id)
     assert [s["order_id"] for r in again["routes"] for s in r["stops"]] == [late[0].order_id]
@@ -390,9 +384,7 @@ def test_a_depot_policy_becomes_schedules_that_start_runs(
     fired = loop.check(fifteen + timedelta(seconds=30))
     assert [n for n in fired if n in mine] == [n for n in mine if n.endswith("wave-1500")]
     runner, arn = sfn
-    active = DispatchRepository(
-        bootstrap.client("dynamodb"), bootstrap.settings().main_table, ""
-    ).active_run(depot_id, int(time.time()))
+    active = bootstrap.dispatch_repository().active_run(depot_id, int(time.time()))
     assert active is not None, "the wave started a run"
     assert runner.wait(execution_arn(arn, active))["status"] == "SUCCEEDED"
 

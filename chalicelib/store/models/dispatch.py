@@ -1,3 +1,78 @@
-"""Dispatch runs, routes, claims and locks."""
+"""Dispatch runs, their routes and left-out orders, and the depot's one-run lock (claims of
+orders live on the order item: `OrderItem.claimed_by`/`claimed_until`)."""
 
 from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+
+from chalicelib.store.models.base import MainItem
+
+
+class DepotRunLockItem(MainItem, discriminator="dispatch_lock"):
+    """pk DEPOT#<id>, sk DISPATCH: the run dispatching the depot, until its lease ends (a run
+    that vanished gives the depot up then)."""
+
+    active_run_id = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)  # epoch seconds
+
+
+class DispatchRunItem(MainItem, discriminator="dispatch_run"):
+    """pk RUN#<id>, sk RUN: one dispatch run, its outcome and figures."""
+
+    run_id = UnicodeAttribute()
+    depot_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    trigger = UnicodeAttribute()
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    figures = MapAttribute[str, object](default=dict)  # counts and sums, as the run reports
+
+
+class RouteStopAttribute(MapAttribute[str, object]):
+    order_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    eta = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    service_s = NumberAttribute()
+    earliest = UnicodeAttribute(null=True)
+    locker_id = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(default="pending")
+    planned_eta = UnicodeAttribute(null=True)
+    delay_announced = BooleanAttribute(default=False)
+
+
+class RouteItem(MainItem, discriminator="dispatch_route"):
+    """pk RUN#<run id>, sk ROUTE#<route id>: a committed route with its stops, written whole
+    (a changed route replaces the item, guarded by its version)."""
+
+    route_id = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    depot_id = UnicodeAttribute()
+    vehicle_id = UnicodeAttribute()
+    profile = UnicodeAttribute()
+    start_at = UnicodeAttribute()
+    depot_lat = NumberAttribute()
+    depot_lng = NumberAttribute()
+    distance_m = NumberAttribute()
+    duration_s = NumberAttribute()
+    stops = ListAttribute(of=RouteStopAttribute)
+    version = NumberAttribute(default=1)
+
+
+class LeftOutAttribute(MapAttribute[str, object]):
+    order_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+
+
+class UnassignedItem(MainItem, discriminator="dispatch_unassigned"):
+    """pk RUN#<run id>, sk UNASSIGNED#<nnnn>: a page of the orders a run left out and why."""
+
+    orders = ListAttribute(of=LeftOutAttribute)

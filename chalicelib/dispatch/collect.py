@@ -1,0 +1,51 @@
+"""The Collect step: a run claims its depot's ready orders (and expired locker parcels to take
+back) with conditional writes, and snapshots them for the later steps."""
+
+from __future__ import annotations
+
+from chalicelib.dispatch.concurrent_writes import in_parallel
+from chalicelib.dispatch.snapshots import RunSnapshots
+from chalicelib.domain.dispatch import ReadyOrder
+from chalicelib.domain.order import Order
+from chalicelib.store.dispatch import DispatchRepository
+from chalicelib.store.lockers import LockerRepository
+
+# A run holds its depot and its orders for at most this long (the state machine times out at
+# one hour): a run that vanished without releasing them gives them up when the lease ends.
+LEASE_S = 2 * 3600
+
+
+class Collector:
+    def __init__(
+        self,
+        repo: DispatchRepository,
+        snapshots: RunSnapshots,
+        lockers: LockerRepository | None = None,
+    ) -> None:
+        self._repo = repo
+        self._snapshots = snapshots
+        self._lockers = lockers
+
+    def collect(self, run_id: str, depot_id: str, now: int) -> int:
+        """Claim what the run will plan; how many orders and retrievals it claimed."""
+        until = now + LEASE_S
+
+        def take(ready: ReadyOrder) -> Order | None:
+            # A retried Collect claims its own orders again (the condition lets it).
+            return self._repo.claim(ready.order_id, run_id, now=now, until=until)
+
+        claimed = [o for o in in_parallel(take, self._repo.ready_orders(depot_id)) if o is not None]
+        retrievals = []
+        if self._lockers is not None:
+            lockers = self._lockers
+            retrievals = [
+                p
+                for p in in_parallel(
+                    lambda p: lockers.claim_retrieval(p, run_id, now=now, until=until),
+                    lockers.awaiting_retrieval(depot_id),
+                )
+                if p is not None
+            ]
+        self._snapshots.put_retrievals(run_id, retrievals)
+        self._snapshots.put_orders(run_id, claimed)
+        return len(claimed) + len(retrievals)

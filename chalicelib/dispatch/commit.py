@@ -1,0 +1,203 @@
+"""The Commit step: a run's plans become routes, planned orders with their ETAs and locker
+doors (one transaction per order), and left-out orders back to ready with their reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.dispatch import problem as problems
+from chalicelib.dispatch.concurrent_writes import in_parallel
+from chalicelib.dispatch.eta import changed_etas, without_stop
+from chalicelib.dispatch.planned_routes import planned_routes
+from chalicelib.dispatch.snapshots import RunSnapshots
+from chalicelib.dispatch.times import parse_iso
+from chalicelib.domain.dispatch import PlannedRoute, RouteStop
+from chalicelib.domain.lockers import CompartmentState, allocate
+from chalicelib.domain.order import Order, utc_now
+from chalicelib.store.dispatch import DispatchRepository
+from chalicelib.store.lockers import CompartmentTaken, LockerRepository
+from chalicelib.store.transaction import Transaction
+
+RESERVATION_GRACE = timedelta(hours=4)  # doors are held until the planned ETA plus this
+
+
+class Committer:
+    def __init__(
+        self,
+        repo: DispatchRepository,
+        snapshots: RunSnapshots,
+        epoch: Callable[[], int],
+        lockers: LockerRepository | None = None,
+        alternative: Callable[[Order], dict[str, Any] | None] | None = None,
+    ) -> None:
+        self._repo = repo
+        self._epoch = epoch  # now, in epoch seconds (doors lapse while a commit runs)
+        self._snapshots = snapshots
+        self._lockers = lockers
+        # The nearest other locker with room for an order whose locker was full (offered to
+        # the customer with home delivery).
+        self._alternative = alternative
+
+    def commit(self, run_id: str, depot_id: str, parts: list[int]) -> dict[str, Any]:
+        """Routes, stops and ETAs; orders to planned, with their locker compartments reserved
+        in the same transaction; the left-out back to ready with their reason. Safe to run
+        again: what a previous attempt wrote is recognised, not doubled. The run's figures."""
+        t0, left_out = self._snapshots.build(run_id)
+        orders = {order.order_id: order for order in self._snapshots.orders(run_id)}
+        retrievals = {p.order_id: p for p in self._snapshots.retrievals(run_id)}
+        at = utc_now()
+        routes: list[PlannedRoute] = []
+        solve_s, engines = 0.0, set()
+        outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0}
+        for part in sorted(parts):
+            problem = self._snapshots.problem(run_id, part)
+            plan = self._snapshots.plan(run_id, part)
+            solve_s = max(solve_s, float(plan.stats.get("seconds", 0.0)))
+            engines.add(plan.engine)
+            left_out |= {u.stop_id: u.reason for u in plan.unassigned}
+            found = planned_routes(plan, problem, depot_id, run_id, len(routes), t0)
+            doors = self._doors(found, plan.locker_allocation, orders)
+            for route in found:
+
+                def commit_stop(
+                    stop: RouteStop,
+                    route: PlannedRoute = route,
+                    doors: dict[str, list[str]] = doors,
+                ) -> str:
+                    if stop.kind == "retrieval":
+                        assert self._lockers is not None and stop.locker_id is not None
+                        until = int((parse_iso(stop.eta) + RESERVATION_GRACE).timestamp())
+                        return self._lockers.plan_retrieval(
+                            stop.locker_id, stop.order_id, run_id, route.route_id, until
+                        )
+                    order = orders[stop.order_id]
+                    if stop.kind != "locker":
+                        return self._repo.plan_order(order, run_id, route.route_id, stop.eta, at)
+                    if stop.order_id not in doors:
+                        return "full"  # its doors were taken since the problem was built
+                    return self._plan_at_locker(order, stop, route, doors[stop.order_id], at)
+
+                kept = route
+                for stop, result in zip(
+                    route.stops, in_parallel(commit_stop, route.stops), strict=True
+                ):
+                    outcome[result] += 1
+                    if result in ("changed", "full"):  # amended, cancelled; or no door left
+                        kept = without_stop(kept, stop.order_id)
+                    if result == "full":
+                        left_out[stop.order_id] = problems.LOCKER_FULL
+                for order_id, eta in changed_etas(route, kept).items():
+                    self._repo.set_eta(order_id, route.route_id, eta)
+                routes.append(replace(kept, version=1))
+        for route in routes:
+            if route.stops:
+                self._repo.put_route(route)
+        for order_id in [o for o in left_out if o in retrievals]:
+            assert self._lockers is not None
+            self._lockers.unclaim_retrieval(retrievals[order_id], run_id)
+            del left_out[order_id]  # it waits for the next run, still flagged in its locker
+        unassigned = dict(sorted(left_out.items()))
+        in_parallel(
+            lambda entry: self._leave_out(orders[entry[0]], run_id, entry[1]),
+            list(unassigned.items()),
+        )
+        self._repo.put_unassigned(run_id, unassigned)
+        used = [r for r in routes if r.stops]
+        figures = {
+            "orders": len(orders),
+            "planned": outcome["planned"] + outcome["already"],
+            "unassigned": len(unassigned),
+            "changed_during_run": outcome["changed"],
+            "locker_full_at_commit": outcome["full"],
+            "retrievals": sum(1 for r in routes for stop in r.stops if stop.kind == "retrieval"),
+            "routes": len(used),
+            "distance_km": round(sum(r.distance_m for r in used) / 1000, 1),
+            "duration_h": round(sum(r.duration_s for r in used) / 3600, 2),
+            "stops_per_route": round(sum(len(r.stops) for r in used) / len(used), 1) if used else 0,
+            "max_stops_per_route": max((len(r.stops) for r in used), default=0),
+            "solve_s": round(solve_s, 2),
+            "engines": sorted(engines),
+            "parts": len(parts),
+        }
+        self._repo.record_figures(run_id, figures)
+        return figures
+
+    def _doors(
+        self,
+        routes: list[PlannedRoute],
+        allocation: dict[str, list[str]],
+        orders: dict[str, Order],
+    ) -> dict[str, list[str]]:
+        """Concrete compartments for each planned locker stop: the sizes the planner allotted,
+        taken from the doors free now (or already this order's, when a commit is retried)."""
+        by_locker: dict[str, list[str]] = {}
+        for route in routes:
+            for stop in route.stops:
+                if stop.kind == "locker" and stop.locker_id:
+                    by_locker.setdefault(stop.locker_id, []).append(stop.order_id)
+        if not by_locker or self._lockers is None:
+            return {}
+        now = self._epoch()
+        doors: dict[str, list[str]] = {}
+        for locker_id, order_ids in by_locker.items():
+            compartments = self._lockers.compartments(locker_id)
+            pool = [c for c in compartments if c.available(now) and c.order_id not in order_ids]
+            for order_id in order_ids:
+                order = orders[order_id]
+                sizes = allocation.get(order_id) or [p.size or "M" for p in order.parcels]
+                own = [
+                    c
+                    for c in compartments
+                    if c.order_id == order_id and c.state is CompartmentState.RESERVED
+                ]
+                chosen = allocate(sizes, own) or allocate(sizes, own + pool)
+                if chosen is None:
+                    continue
+                pool = [c for c in pool if c not in chosen]
+                doors[order_id] = [c.compartment_id for c in chosen]
+        return doors
+
+    def _plan_at_locker(
+        self,
+        order: Order,
+        stop: RouteStop,
+        route: PlannedRoute,
+        doors: list[str],
+        at: str,
+    ) -> str:
+        """Plan a locker order with its compartments reserved in the same transaction: until
+        the planned ETA plus a grace, after which a route that never came gives them up."""
+        assert self._lockers is not None and stop.locker_id is not None
+        lockers, locker_id = self._lockers, stop.locker_id
+        until = int((parse_iso(stop.eta) + RESERVATION_GRACE).timestamp())
+        now = self._epoch()
+
+        def reserve(tx: Transaction) -> None:
+            lockers.reserve(tx, locker_id, doors, stop.order_id, route.route_id, until, now)
+
+        try:
+            return self._repo.plan_order(
+                order, route.run_id, route.route_id, stop.eta, at, also=reserve
+            )
+        except CompartmentTaken:
+            return "full"
+
+    def _leave_out(self, order: Order, run_id: str, reason: str) -> bool:
+        """Back to ready with the reason; a customer whose locker was full hears so once, with
+        the nearest other locker that has room, and may choose it or home delivery."""
+        message = None
+        if reason == problems.LOCKER_FULL:
+            extra: dict[str, Any] = {"locker": self._locker_view(order)}
+            alternative = self._alternative(order) if self._alternative else None
+            if alternative:
+                extra["alternative"] = alternative
+            message = ("order.locker_full", extra)
+        return self._repo.leave_unassigned(order.order_id, run_id, reason, announce=message)
+
+    def _locker_view(self, order: Order) -> dict[str, Any]:
+        locker_id = order.delivery.locker_id
+        found = self._lockers.get(locker_id) if self._lockers and locker_id else None
+        return found[0].public() if found else {"locker_id": locker_id}
