@@ -31,13 +31,13 @@ from chalicelib.store.models.dispatch import (
 )
 from chalicelib.store.models.orders import OrderItem
 from chalicelib.store.orders import (
-    _get,
     depot_status_key,
     order_from_model,
     order_key,
     outbox_message,
     timeline_model,
 )
+from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed, failing_as
 
 UNASSIGNED_PER_ITEM = 400  # left-out orders per item (an item holds at most 400 KB)
@@ -186,7 +186,7 @@ class DispatchRepository:
         try:
             tx.commit()
         except DepotBusy:
-            lock = _get(DepotRunLockItem, *_lock_key(run.depot_id))
+            lock = get_one(DepotRunLockItem, *_lock_key(run.depot_id))
             return lock.active_run_id if lock else None
         return run.run_id
 
@@ -205,7 +205,7 @@ class DispatchRepository:
                 raise
 
     def active_run(self, depot_id: str, now: int) -> str | None:
-        lock = _get(DepotRunLockItem, *_lock_key(depot_id))
+        lock = get_one(DepotRunLockItem, *_lock_key(depot_id))
         if lock and lock.active_run_id and int(lock.lease_until or 0) >= now:
             return lock.active_run_id
         return None
@@ -244,7 +244,7 @@ class DispatchRepository:
         )
 
     def get_run(self, run_id: str) -> Run | None:
-        item = _get(DispatchRunItem, _run_pk(run_id), "RUN")
+        item = get_one(DispatchRunItem, _run_pk(run_id), "RUN")
         return run_from_model(item) if item else None
 
     def run_with_results(
@@ -336,7 +336,7 @@ class DispatchRepository:
         try:
             tx.commit()
         except _Changed:
-            now = _get(OrderItem, *order_key(order.order_id))
+            now = get_one(OrderItem, *order_key(order.order_id))
             done = now is not None and now.status == PLANNED and now.run_id == run_id
             return "already" if done else "changed"
         return "planned"
@@ -366,7 +366,7 @@ class DispatchRepository:
     def _leave_announcing(
         self, order_id: str, run_id: str, reason: str, announce: tuple[str, dict[str, Any]]
     ) -> bool:
-        order = _get(OrderItem, *order_key(order_id))
+        order = get_one(OrderItem, *order_key(order_id))
         if order is None or order.claimed_by != run_id or order.unassigned_reason == reason:
             return False
         message_type, extra = announce
@@ -414,7 +414,7 @@ class DispatchRepository:
         longer holds it."""
         if self.leave_unassigned(order_id, run_id, reason):
             return "released"
-        order = _get(OrderItem, *order_key(order_id))
+        order = get_one(OrderItem, *order_key(order_id))
         if order is None or order.run_id != run_id or order.status != PLANNED:
             return "untouched"
         tx = Transaction()
@@ -455,7 +455,7 @@ class DispatchRepository:
 
     def get_route(self, route_id: str) -> PlannedRoute | None:
         run_id = run_id_of_route(route_id)
-        item = _get(RouteItem, *_route_key(run_id, route_id)) if run_id else None
+        item = get_one(RouteItem, *_route_key(run_id, route_id)) if run_id else None
         return route_from_model(item) if item else None
 
     def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
