@@ -39,6 +39,21 @@ def test_every_route_is_documented_and_every_documented_path_is_a_route() -> Non
     assert chalice_routes() == documented_routes()
 
 
+def test_each_audience_documents_the_routes_of_its_own_blueprint() -> None:
+    from chalicelib.api.openapi.assembly import AUDIENCES
+
+    for audience in AUDIENCES:
+        blueprint = "chalicelib.api." + audience.__name__.rpartition(".")[2]
+        served = {
+            (path, method.lower())
+            for path, entries in app.routes.items()
+            for method, entry in entries.items()
+            if entry.view_function.__module__ == blueprint
+        }
+        documented = {(p, m) for p, ops in audience.paths().items() for m in ops}
+        assert served and documented == served, audience.__name__
+
+
 def test_document_is_openapi_31_with_resolvable_schema_refs() -> None:
     doc = document()
     assert doc["openapi"] == "3.1.0"
