@@ -9,7 +9,6 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -106,7 +105,7 @@ class LocalRuntime:
         # The outbox stream, polled the way Lambda's event source mapping reads it, into the
         # notify function's own handler, with the context Lambda would give it.
         notify_timeout = chalice_config["lambda_functions"]["notify"]["lambda_timeout"]
-        notify: Callable[[dict[str, Any], Any], dict[str, Any]] = app_py.notify
+        notify = app_py.notify
         self.notify_poller = StreamPoller(
             self.aws.client("dynamodbstreams"),
             stream_arn(self.aws.client("dynamodb"), bootstrap.settings().outbox_table),
