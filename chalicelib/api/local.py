@@ -1,23 +1,30 @@
-"""Routes that exist only in the local stage: what the runtime captured instead of sending."""
+"""Routes that exist only in the local stage: what the runtime captured instead of sending,
+its vendors' stand-ins, and the scheduled jobs run on demand. The local runtime adds them."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from chalice import Blueprint
+from chalice import Blueprint, Chalice
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from chalicelib import jobs
 from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound
+from chalicelib.local.capture import captured_messages
 
-local = Blueprint(__name__)
+
+class Scripted(Protocol):
+    """A vendor's stand-in that answers its next calls with given statuses (SendGridFake)."""
+
+    def script(self, statuses: Iterable[int]) -> None: ...
 
 
-@route(local, "/local/outbox", methods=["GET"])
-def outbox() -> Any:
-    from chalicelib.local.capture import captured_messages  # local stage only
-
-    return json_response({"messages": captured_messages()})
+class NotTheLocalStage(RuntimeError):
+    """The local routes were about to be served by a stage other than `local`."""
 
 
 class VendorScriptIn(BaseModel):
@@ -25,37 +32,44 @@ class VendorScriptIn(BaseModel):
     statuses: list[int] = Field(min_length=1, max_length=20)
 
 
-@route(local, "/local/vendors/sendgrid/script", methods=["POST"])
-def script_sendgrid() -> Any:
-    """Make the local SendGrid answer the next sends with these statuses (e.g. [429, 202]):
-    to watch throttling and outages being retried, by hand or from a test."""
-    from chalicelib.local.runtime import current_runtime  # local stage only
-
-    body = parse_body(local.current_request, VendorScriptIn)
-    runtime = current_runtime()
-    assert runtime is not None and runtime.sendgrid is not None
-    runtime.sendgrid.script(body.statuses)
-    return json_response({"scripted": body.statuses})
-
-
 class ScheduledRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
 
 
-SCHEDULED = ("locker_sweep", "webhook_retries", "reconcile")
+def local_blueprint(sendgrid: Scripted) -> Blueprint:
+    """The local routes, speaking to this runtime's stand-ins."""
+    local = Blueprint(__name__)
+
+    @route(local, "/local/outbox", methods=["GET"])
+    def outbox() -> Any:
+        return json_response({"messages": captured_messages()})
+
+    @route(local, "/local/vendors/sendgrid/script", methods=["POST"])
+    def script_sendgrid() -> Any:
+        """Make the local SendGrid answer the next sends with these statuses (e.g. [429, 202]):
+        to watch throttling and outages being retried, by hand or from a test."""
+        body = parse_body(local.current_request, VendorScriptIn)
+        sendgrid.script(body.statuses)
+        return json_response({"scripted": body.statuses})
+
+    @route(local, "/local/schedules/{name}", methods=["POST"])
+    def run_schedule(name: str) -> Any:
+        """Run one of the scheduled jobs now, as of the time EventBridge would have scheduled it
+        for (which may be given: e.g. the locker sweep as of three days from now)."""
+        job = jobs.SCHEDULED.get(name)
+        if job is None:
+            raise NotFound(f"no scheduled function {name}; one of {', '.join(jobs.SCHEDULED)}")
+        body = parse_body(local.current_request, ScheduledRunIn)
+        result = job(body.time or datetime.now(UTC))
+        return json_response({"function": name, "result": result})
+
+    return local
 
 
-@route(local, "/local/schedules/{name}", methods=["POST"])
-def run_schedule(name: str) -> Any:
-    """Run one of app.py's scheduled functions now, with the CloudWatch event EventBridge would
-    send (its `time` may be given: e.g. the locker sweep as of three days from now)."""
-    from chalicelib.local.runtime import scheduled_event  # local stage only
-
-    if name not in SCHEDULED:
-        raise NotFound(f"no scheduled function {name}; one of {', '.join(SCHEDULED)}")
-    body = parse_body(local.current_request, ScheduledRunIn)
-    from chalicelib.local import app_module
-
-    result = getattr(app_module(), name)(scheduled_event(name, body.time), None)
-    return json_response({"function": name, "result": result})
+def serve_local_routes(app: Chalice, sendgrid: Scripted) -> None:
+    """Add the local routes to `app`: in the local stage only, so that no other stage ever
+    answers them."""
+    if not settings().is_local:
+        raise NotTheLocalStage(f"the local routes are not served in stage {settings().stage}")
+    app.register_blueprint(local_blueprint(sendgrid))

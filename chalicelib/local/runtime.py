@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import threading
+import time
+import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 from chalice.config import Config
 from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, jobs
+from chalicelib.api.local import serve_local_routes
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
@@ -23,7 +25,7 @@ from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
 from chalicelib.local.sendgrid_fake import SendGridFake
-from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.local.stepfunctions import LambdaContext, LocalStepFunctions
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
 
 
@@ -32,31 +34,19 @@ class _Server(ThreadedHTTPServer):
     request_queue_size = 256
 
 
-_current: LocalRuntime | None = None
-
-# app.py's scheduled functions and how often EventBridge runs them, fired by the local runtime.
+# The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
+# reconcile: it would call the storefronts' real APIs).
 SCHEDULES = {"locker_sweep": 900.0, "webhook_retries": 60.0}
 
 
-def scheduled_event(name: str, at: datetime | None = None) -> dict[str, Any]:
-    """The event EventBridge sends a scheduled Lambda function."""
-    moment = (at or datetime.now(UTC)).astimezone(UTC)
-    return {
-        "version": "0",
-        "id": secrets.token_hex(8),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "region": REGION,
-        "resources": [f"arn:aws:events:{REGION}:123456789012:rule/lastmile-local-{name}"],
-        "detail": {},
-    }
-
-
-def current_runtime() -> LocalRuntime | None:
-    """The runtime serving this process (for the local-only routes)."""
-    return _current
+def function_context(function: str, timeout_s: float) -> LambdaContext:
+    """The context Lambda gives one invocation of `function` (the deadline its timeout sets)."""
+    return LambdaContext(
+        function_name=function,
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{function}",
+        aws_request_id=str(uuid.uuid4()),
+        deadline=time.time() + timeout_s,
+    )
 
 
 class LocalRuntime:
@@ -86,8 +76,6 @@ class LocalRuntime:
         self._stopped = threading.Event()
 
     def start(self) -> LocalRuntime:
-        global _current
-        _current = self
         self.aws.start()
         self.sendgrid = SendGridFake().start()
         os.environ["LASTMILE_SENDGRID_HOST"] = self.sendgrid.host
@@ -107,17 +95,21 @@ class LocalRuntime:
         self.aws.client("secretsmanager").create_secret(
             Name=bootstrap.settings().stripe_webhook_secret_name, SecretString=self.stripe_secret
         )
-        app = app_module().app
+        app_py = app_module()
+        app = app_py.app
+        chalice_config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
         self.workflow, _ = deploy_dispatch(self.aws)
         self.aws.client("secretsmanager").create_secret(
             Name=bootstrap.settings().sendgrid_api_key_secret_name, SecretString="SG.local-fake"
         )
         # The outbox stream, polled the way Lambda's event source mapping reads it, into the
-        # notify function's own handler.
+        # notify function's own handler, with the context Lambda would give it.
+        notify_timeout = chalice_config["lambda_functions"]["notify"]["lambda_timeout"]
+        notify = app_py.notify
         self.notify_poller = StreamPoller(
             self.aws.client("dynamodbstreams"),
             stream_arn(self.aws.client("dynamodb"), bootstrap.settings().outbox_table),
-            lambda event: app_module().notify(event, None),
+            lambda event: notify(event, function_context("notify", notify_timeout)),
             region=REGION,
         ).start()
         if self._seed:
@@ -132,9 +124,10 @@ class LocalRuntime:
             chalice_stage="local",
             app_name="lastmile",
             chalice_app=app,
-            config_from_disk=json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text()),
+            config_from_disk=chalice_config,
         )
         os.environ.update(config.environment_variables)
+        serve_local_routes(app, self.sendgrid)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
@@ -144,10 +137,10 @@ class LocalRuntime:
         return self
 
     def _every(self, name: str, seconds: float) -> None:
-        """Run app.py's scheduled function `name` every `seconds`, as EventBridge would."""
+        """Run the scheduled job `name` every `seconds`, as EventBridge would."""
         while not self._stopped.wait(seconds):
             try:
-                getattr(app_module(), name)(scheduled_event(name), None)
+                jobs.SCHEDULED[name](datetime.now(UTC))
             except Exception:  # the loop outlives one bad run; the failure is logged whole
                 logging.getLogger(__name__).exception("scheduled %s failed", name)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
@@ -11,6 +12,14 @@ from app import app
 from chalicelib.api.openapi import document
 from chalicelib.domain.lockers import Locker, LockerFigures, LockerParcel, ParcelState
 from chalicelib.lockers.service import _deposited
+
+
+class ScriptedVendor:
+    def __init__(self) -> None:
+        self.scripted: list[int] = []
+
+    def script(self, statuses: Iterable[int]) -> None:
+        self.scripted.extend(statuses)
 
 
 def chalice_routes() -> set[tuple[str, str]]:
@@ -28,6 +37,21 @@ def documented_routes() -> set[tuple[str, str]]:
 
 def test_every_route_is_documented_and_every_documented_path_is_a_route() -> None:
     assert chalice_routes() == documented_routes()
+
+
+def test_each_audience_documents_the_routes_of_its_own_blueprint() -> None:
+    from chalicelib.api.openapi.assembly import AUDIENCES
+
+    for audience in AUDIENCES:
+        blueprint = "chalicelib.api." + audience.__name__.rpartition(".")[2]
+        served = {
+            (path, method.lower())
+            for path, entries in app.routes.items()
+            for method, entry in entries.items()
+            if entry.view_function.__module__ == blueprint
+        }
+        documented = {(p, m) for p, ops in audience.paths().items() for m in ops}
+        assert served and documented == served, audience.__name__
 
 
 def test_document_is_openapi_31_with_resolvable_schema_refs() -> None:
@@ -111,13 +135,12 @@ def test_locker_replies_describe_what_the_service_answers() -> None:
 def test_the_local_stage_documents_its_local_routes(monkeypatch: pytest.MonkeyPatch) -> None:
     from chalice import Chalice
 
-    from chalicelib.api.local import local
+    from chalicelib.api.local import local_blueprint
     from chalicelib.config import settings
 
-    # A probe app of its own reads the blueprint's routes; the blueprint is left as it was.
-    monkeypatch.setattr(local, "_current_app", local._current_app)
+    # A probe app of its own reads the local blueprint's routes.
     probe = Chalice(app_name="probe")
-    probe.register_blueprint(local)
+    probe.register_blueprint(local_blueprint(sendgrid=ScriptedVendor()))
     local_routes = {(p, m.lower()) for p, entries in probe.routes.items() for m in entries}
     monkeypatch.setenv("LASTMILE_STAGE", "local")
     settings.cache_clear()

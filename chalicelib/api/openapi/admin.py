@@ -1,0 +1,148 @@
+"""The operators' part of the OpenAPI document: depots, fleets, dispatch, merchants and their
+storefront connections (api/admin.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
+from chalicelib.api.openapi.components import add_model, op
+
+
+def paths() -> dict[str, dict[str, Any]]:
+    return {
+        "/v1/depots": {
+            "post": op(
+                "Create a depot",
+                "operator",
+                {"201": "created", "401": "not an operator", "409": "exists", "422": "invalid"},
+                "DepotIn",
+                ("operator",),
+            )
+        },
+        "/v1/depots/{depot_id}/vehicles": {
+            "put": op(
+                "Replace the depot's fleet",
+                "operator",
+                {
+                    "200": "the fleet",
+                    "401": "not an operator",
+                    "404": "no such depot",
+                    "422": "invalid (field named)",
+                },
+                "FleetIn",
+                ("operator",),
+            ),
+            "get": op(
+                "The depot's fleet",
+                "operator",
+                {"200": "the fleet", "401": "not an operator", "404": "no such depot"},
+                tags=("operator",),
+            ),
+        },
+        "/v1/depots/{depot_id}/dispatch-policy": {
+            "put": op(
+                "Replace the depot's dispatch policy (waves, rolling window, horizon, weights)",
+                "operator",
+                {
+                    "200": "the policy",
+                    "401": "not an operator",
+                    "404": "no such depot",
+                    "422": "invalid (field named)",
+                },
+                "DispatchPolicyIn",
+                ("operator",),
+            )
+        },
+        "/v1/depots/{depot_id}/dispatch": {
+            "post": op(
+                "Start a dispatch run now (or get the one running): 202 {run_id, started}",
+                "operator",
+                {"202": "run started or running", "401": "not an operator", "404": "no depot"},
+                tags=("operator",),
+            )
+        },
+        "/v1/dispatch-runs/{run_id}": {
+            "get": op(
+                "A dispatch run: status, routes (vehicle, driver token, stops, ETAs), "
+                "unassigned orders with the reason, figures",
+                "operator",
+                {"200": "the run", "401": "not an operator", "404": "no such run"},
+                tags=("operator",),
+            )
+        },
+        "/v1/merchants": {
+            "post": op(
+                "Create a merchant (keys shown once)",
+                "operator",
+                {
+                    "201": "created",
+                    "401": "not an operator",
+                    "409": "Stripe account taken",
+                    "422": "invalid",
+                },
+                "MerchantIn",
+                ("operator",),
+            )
+        },
+        "/v1/merchants/{merchant_id}/connections/{platform}": {
+            "put": op(
+                "Connect a storefront's API for catch-up (credentials stored, never shown)",
+                "operator",
+                {
+                    "204": "stored",
+                    "400": "not JSON",
+                    "401": "not an operator",
+                    "404": "no such merchant",
+                    "422": "invalid (field named)",
+                },
+                "Connection",
+                ("operator",),
+            )
+        },
+        "/v1/merchants/{merchant_id}/webhook-secrets": {
+            "post": op(
+                "Rotate a storefront signing secret (the old one works 72 h)",
+                "operator",
+                {
+                    "200": "rotated",
+                    "401": "not an operator",
+                    "404": "no such merchant",
+                    "422": "invalid",
+                },
+                "SecretRotationIn",
+                ("operator",),
+            )
+        },
+    }
+
+
+def add_schemas(schemas: dict[str, Any]) -> None:
+    for model in (MerchantIn, DepotIn, DispatchPolicyIn, FleetIn, SecretRotationIn):
+        add_model(schemas, model)
+    schemas["Connection"] = CONNECTION
+
+
+CONNECTION = {
+    "oneOf": [
+        {
+            "title": "shopify",
+            "type": "object",
+            "required": ["shop", "access_token"],
+            "properties": {
+                "shop": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$"},
+                "access_token": {"type": "string", "description": "Admin API, read_orders"},
+            },
+        },
+        {
+            "title": "woocommerce",
+            "type": "object",
+            "required": ["url", "consumer_key", "consumer_secret"],
+            "properties": {
+                "url": {"type": "string", "pattern": "^https://"},
+                "consumer_key": {"type": "string"},
+                "consumer_secret": {"type": "string"},
+            },
+        },
+    ]
+}

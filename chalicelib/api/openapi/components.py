@@ -1,0 +1,143 @@
+"""What every audience's part of the OpenAPI document is built with: operations, responses,
+query parameters and forms, request schemas from pydantic models, and the shared components."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+REF = "#/components/schemas/"
+ERROR = {"$ref": REF + "Error"}
+
+RETRY_AFTER = {
+    "description": "seconds until a try may succeed",
+    "schema": {"type": "integer", "minimum": 0},
+}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def op(
+    summary: str,
+    security: str | tuple[str, ...] | None,
+    responses: dict[str, str],
+    body: str | None = None,
+    tags: tuple[str, ...] = (),
+    replies: dict[str, str] | None = None,
+    query: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One operation. `security`: the scheme, or schemes any one of which will do; `replies`:
+    the schema of a success's body by status; `query`: its query parameters."""
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "tags": list(tags),
+        "responses": {code: _response(code, text, replies) for code, text in responses.items()},
+    }
+    schemes = (security,) if isinstance(security, str) else security or ()
+    operation["security"] = [{scheme: []} for scheme in schemes]
+    if body:
+        operation["requestBody"] = {"required": True, **_json({"$ref": REF + body})}
+    if query:
+        operation["parameters"] = query
+    return operation
+
+
+def _response(code: str, text: str, replies: dict[str, str] | None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": text}
+    if code[0] in "45":
+        response |= _json(ERROR)
+    elif replies and code in replies:
+        response |= _json({"$ref": REF + replies[code]})
+    if code == "429":
+        # Every 429 says when to come back (api/http.py error_response).
+        response["headers"] = {"Retry-After": RETRY_AFTER}
+    return response
+
+
+def query(name: str, description: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+def form_op(
+    summary: str,
+    fields: dict[str, Any],
+    required: list[str],
+    responses: dict[str, str],
+) -> dict[str, Any]:
+    """A public HTML form's POST: form-encoded fields in (a button's form may have none), an
+    HTML page (or a 303) out."""
+    operation = op(summary, None, {}, tags=("customers",))
+    operation["responses"] = {
+        code: {"description": text, **({"content": {"text/html": {}}} if code[0] in "45" else {})}
+        for code, text in responses.items()
+    }
+    if "429" in operation["responses"]:
+        operation["responses"]["429"]["headers"] = {"Retry-After": RETRY_AFTER}
+    schema = {"type": "object", "required": required, "properties": fields}
+    operation["requestBody"] = {
+        "required": bool(required),
+        "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+    }
+    return operation
+
+
+def add_model(schemas: dict[str, Any], model: type[BaseModel], prefix: str = "") -> None:
+    """A request model and the models it nests (named `prefix` + their name); a nested name
+    already taken by a different schema is an error, never a silent overwrite."""
+    schema = model.model_json_schema(ref_template=REF + prefix + "{model}")
+    for name, nested in schema.pop("$defs", {}).items():
+        if schemas.setdefault(prefix + name, nested) != nested:
+            raise ValueError(f"two schemas named {prefix + name}: give {model.__name__} a prefix")
+    schemas[model.__name__] = schema
+
+
+def object_schema(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": list(properties) if required is None else required,
+        "properties": properties,
+    }
+
+
+# The body of every JSON error reply (api/http.py error_response).
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string"},
+            },
+        }
+    },
+}
+
+_BEARER = {"type": "http", "scheme": "bearer"}
+
+SECURITY_SCHEMES = {
+    "operator": _BEARER | {"description": "the operator (admin) key"},
+    "merchant": _BEARER | {"description": "the merchant's API key"},
+    "driver": _BEARER | {"description": "the route's driver token"},
+    "kiosk": _BEARER | {"description": "the locker's kiosk key (shown once)"},
+    "shopifyHmac": {"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256"},
+    "wooSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-WC-Webhook-Signature",
+    },
+    "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"},
+    "stripeSignature": {"type": "apiKey", "in": "header", "name": "Stripe-Signature"},
+}

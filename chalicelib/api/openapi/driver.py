@@ -1,0 +1,53 @@
+"""The drivers' part of the OpenAPI document: a route's events and proof uploads
+(api/driver.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.driver import ProofUploadIn, RouteEventIn
+from chalicelib.api.openapi.components import add_model, op
+
+
+def paths() -> dict[str, dict[str, Any]]:
+    return {
+        "/v1/routes/{route_id}/events": {
+            "post": op(
+                "A driver's event on the route (departed, arrived, delivered, failed, "
+                "deposited, retrieved, location); retried event ids count once. `deposited` "
+                "puts the order into its locker (or `locker_id`, another of the depot's) as the "
+                "kiosk's deposit does; `retrieved` takes an expired parcel back out",
+                "driver",
+                {
+                    "202": "applied or duplicate (see `outcome`)",
+                    "400": "not JSON",
+                    "401": "not this route's driver token",
+                    "404": "no such route, or the order is not on it, or no such locker",
+                    "409": "the order cannot make that move; locker_full (the message names the "
+                    "nearest locker with room)",
+                    "422": "invalid field (named); locker_id missing for a home stop",
+                },
+                "RouteEventIn",
+                ("drivers",),
+            )
+        },
+        "/v1/routes/{route_id}/proof-uploads": {
+            "post": op(
+                "A presigned URL to upload a proof-of-delivery photo (15 minutes)",
+                "driver",
+                {
+                    "201": "upload_url and photo_key",
+                    "401": "not this route's driver token",
+                    "404": "no such route, or the order is not on it",
+                    "422": "invalid",
+                },
+                "ProofUploadIn",
+                ("drivers",),
+            )
+        },
+    }
+
+
+def add_schemas(schemas: dict[str, Any]) -> None:
+    for model in (RouteEventIn, ProofUploadIn):
+        add_model(schemas, model)

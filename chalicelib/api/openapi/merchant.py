@@ -1,0 +1,128 @@
+"""The merchants' part of the OpenAPI document: orders, customer messages and webhook
+endpoints (api/merchant.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn
+from chalicelib.api.openapi.components import add_model, op
+from chalicelib.intake.canonical import CanonicalOrder
+
+
+def paths() -> dict[str, dict[str, Any]]:
+    return {
+        "/v1/orders": {
+            "post": op(
+                "Create an order (upsert by external_id; optional Idempotency-Key)",
+                "merchant",
+                {
+                    "201": "created",
+                    "200": "existing order updated",
+                    "400": "not JSON",
+                    "401": "bad key",
+                    "413": "too large",
+                    "422": "invalid field (named)",
+                },
+                "CanonicalOrder",
+                ("merchant",),
+            ),
+            "get": op(
+                "List orders, optionally by external_id",
+                "merchant",
+                {"200": "orders", "401": "bad key"},
+                tags=("merchant",),
+            ),
+        },
+        "/v1/orders/{order_id}": {
+            "get": op(
+                "An order with its timeline",
+                "merchant",
+                {"200": "the order", "401": "bad key", "404": "not yours or none"},
+                tags=("merchant",),
+            ),
+            "patch": op(
+                "Fix an order's address; a held order continues",
+                "merchant",
+                {
+                    "200": "amended",
+                    "401": "bad key",
+                    "404": "not yours or none",
+                    "409": "too late to change",
+                    "422": "invalid",
+                },
+                "AmendmentIn",
+                ("merchant",),
+            ),
+        },
+        "/v1/notification-preferences": {
+            "put": op(
+                "Switch customer messages off by type and channel (all on by default)",
+                "merchant",
+                {"200": "the preferences", "401": "bad key", "422": "unknown type or channel"},
+                "NotificationPreferencesIn",
+                ("merchant",),
+            ),
+            "get": op(
+                "The customer messages switched off",
+                "merchant",
+                {"200": "the preferences", "401": "bad key"},
+                tags=("merchant",),
+            ),
+        },
+        "/v1/orders/{order_id}/notifications": {
+            "get": op(
+                "What the customer was sent about the order, by channel",
+                "merchant",
+                {
+                    "200": "{order_id, email: [...], sms: [...]}",
+                    "401": "bad key",
+                    "404": "no such order",
+                },
+                tags=("merchant",),
+            )
+        },
+        "/v1/webhook-endpoints": {
+            "post": op(
+                "Register a webhook endpoint for order events: 201 {endpoint_id, url, types, "
+                "secret} (the Standard Webhooks signing secret, shown once)",
+                "merchant",
+                {
+                    "201": "created",
+                    "400": "body is not JSON",
+                    "401": "bad key",
+                    "409": "10 endpoints already",
+                    "422": "invalid url or type (named)",
+                },
+                "WebhookEndpointIn",
+                ("merchant",),
+            ),
+            "get": op(
+                "The merchant's webhook endpoints (no secrets), with any disabled_at and reason",
+                "merchant",
+                {"200": "{endpoints: [...]}", "401": "bad key"},
+                tags=("merchant",),
+            ),
+        },
+        "/v1/webhook-endpoints/{endpoint_id}": {
+            "delete": op(
+                "Delete a webhook endpoint and its secret",
+                "merchant",
+                {"204": "deleted", "401": "bad key", "404": "no such endpoint"},
+                tags=("merchant",),
+            )
+        },
+        "/v1/webhook-endpoints/{endpoint_id}/enable": {
+            "post": op(
+                "Deliver again to an endpoint disabled after failing",
+                "merchant",
+                {"200": "the endpoint", "401": "bad key", "404": "no such endpoint"},
+                tags=("merchant",),
+            )
+        },
+    }
+
+
+def add_schemas(schemas: dict[str, Any]) -> None:
+    for model in (CanonicalOrder, AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn):
+        add_model(schemas, model)

@@ -1,0 +1,66 @@
+"""The storefronts' part of the OpenAPI document: the signed intake webhooks
+(api/webhooks.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.openapi.components import REF, op
+
+SIGNED = {
+    "200": "applied, duplicate, stale or ignored (see `outcome`)",
+    "400": "body is not JSON",
+    "401": "bad or missing signature",
+    "413": "body over 1 MB",
+    "422": "invalid field (named)",
+}
+
+
+def paths() -> dict[str, dict[str, Any]]:
+    return {
+        "/v1/webhooks/shopify/{merchant_id}": {
+            "post": op(
+                "Shopify orders/create, orders/updated, orders/cancelled",
+                "shopifyHmac",
+                SIGNED,
+                tags=("storefronts",),
+            )
+        },
+        "/v1/webhooks/woocommerce/{merchant_id}": {
+            "post": op(
+                "WooCommerce order.created/updated/deleted (and the unsigned ping)",
+                "wooSignature",
+                SIGNED,
+                tags=("storefronts",),
+            )
+        },
+        "/v1/webhooks/generic/{merchant_id}": {
+            "post": op(
+                "Standard Webhooks: {type: order.created|order.updated|order.cancelled,"
+                " data: CanonicalOrder}",
+                "standardWebhooks",
+                SIGNED,
+                "GenericEvent",
+                ("storefronts",),
+            )
+        },
+        "/v1/webhooks/stripe": {
+            "post": op(
+                "Stripe checkout.session.completed from a connected account",
+                "stripeSignature",
+                SIGNED,
+                tags=("storefronts",),
+            )
+        },
+    }
+
+
+def add_schemas(schemas: dict[str, Any]) -> None:
+    schemas["GenericEvent"] = {
+        "type": "object",
+        "required": ["type", "data"],
+        "properties": {
+            "type": {"enum": ["order.created", "order.updated", "order.cancelled"]},
+            "data": {"$ref": REF + "CanonicalOrder"},
+        },
+    }

@@ -1,0 +1,54 @@
+"""The scheduled jobs and the outbox stream's work: what app.py's entry points run, and what
+the local runtime runs on its timers and through POST /local/schedules/{name}."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib import bootstrap
+from chalicelib.notify.consumer import consume
+from chalicelib.webhooks_out.outbox import each
+
+
+def reconcile() -> dict[str, Any]:
+    """Catch-up: pull what storefront webhooks may have missed (chalicelib/reconcile)."""
+    return bootstrap.reconcile().run().as_dict()
+
+
+def webhook_retries() -> dict[str, Any]:
+    """Merchant webhook deliveries due for another attempt (chalicelib/webhooks_out)."""
+    outcomes = bootstrap.webhooks_out().retry_due()
+    states = [o.state for o in outcomes]
+    return {"attempted": len(states), **{s: states.count(s) for s in set(states)}}
+
+
+def locker_sweep(at: datetime) -> dict[str, int]:
+    """Parcels waiting in lockers: a reminder 24 hours before the deadline; at the deadline a
+    return, planned for a driver by the next dispatch run (chalicelib/lockers). The sweep is
+    as of `at`, the time the run was scheduled for."""
+    return bootstrap.lockers().sweep(now=at.timestamp())
+
+
+def notify(event: dict[str, Any], *, attempt_now: bool) -> dict[str, Any]:
+    """A batch of the outbox table's stream: each message's email and SMS, once per channel
+    (chalicelib/notify), the merchant's webhooks (chalicelib/webhooks_out), and Shopify's
+    fulfilment with our tracking (chalicelib/fulfilment). No one's failure holds the others
+    back. Without `attempt_now`, first webhook attempts are left to `webhook_retries`."""
+    hooks = bootstrap.webhooks_out()
+
+    def webhooks(message: dict[str, Any]) -> None:
+        hooks.enqueue(message, attempt_now=attempt_now)
+
+    handlers = (bootstrap.notifications().handle, webhooks, bootstrap.fulfilment().handle)
+    return consume(event, each(*handlers))
+
+
+# Each scheduled job run as of the time EventBridge scheduled it for. Only the locker sweep
+# reads that time; the others read the clock, in AWS as locally.
+SCHEDULED: dict[str, Callable[[datetime], dict[str, Any]]] = {
+    "locker_sweep": locker_sweep,
+    "webhook_retries": lambda at: webhook_retries(),
+    "reconcile": lambda at: reconcile(),
+}

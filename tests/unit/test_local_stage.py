@@ -1,0 +1,86 @@
+"""The local routes exist in the local runtime only: app.py neither imports nor registers them,
+and they refuse any other stage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+from chalice import Chalice
+from chalice.test import Client
+
+from chalicelib.api.local import NotTheLocalStage, serve_local_routes
+from chalicelib.config import settings
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+LOCAL_ROUTES = {"/local/outbox", "/local/vendors/sendgrid/script", "/local/schedules/{name}"}
+
+
+class ScriptedVendor:
+    def __init__(self) -> None:
+        self.scripted: list[int] = []
+
+    def script(self, statuses: Iterable[int]) -> None:
+        self.scripted.extend(statuses)
+
+
+@pytest.fixture
+def stage(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    yield monkeypatch
+    monkeypatch.undo()
+    settings.cache_clear()
+
+
+@pytest.mark.parametrize("stage_name", ["prod", "local"])
+def test_app_py_has_no_local_route_and_imports_no_local_module(stage_name: str) -> None:
+    # A fresh interpreter: this session's other tests import the local runtime's modules.
+    probe = (
+        "import json, sys, app; print(json.dumps({"
+        "'routes': sorted(p for p in app.app.routes if p.startswith('/local')),"
+        "'modules': sorted(m for m in sys.modules"
+        " if m == 'chalicelib.api.local' or m.startswith('chalicelib.local'))}))"
+    )
+    env = {**os.environ, "LASTMILE_STAGE": stage_name}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"routes": [], "modules": []}
+
+
+def test_a_deployed_stage_refuses_the_local_routes(stage: pytest.MonkeyPatch) -> None:
+    stage.setenv("LASTMILE_STAGE", "prod")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    with pytest.raises(NotTheLocalStage):
+        serve_local_routes(probe, ScriptedVendor())
+    assert not probe.routes
+
+
+def test_the_local_stage_serves_them_with_its_stand_ins(stage: pytest.MonkeyPatch) -> None:
+    stage.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    sendgrid = ScriptedVendor()
+    serve_local_routes(probe, sendgrid)
+    assert set(probe.routes) == LOCAL_ROUTES
+    headers = {"Content-Type": "application/json"}
+    with Client(probe, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        scripted = client.http.post(
+            "/local/vendors/sendgrid/script", headers=headers, body=b'{"statuses": [429, 202]}'
+        )
+        assert scripted.status_code == 200 and scripted.json_body == {"scripted": [429, 202]}
+        assert sendgrid.scripted == [429, 202]
+        empty = client.http.post(
+            "/local/vendors/sendgrid/script", headers=headers, body=b'{"statuses": []}'
+        )
+        assert empty.status_code == 422 and sendgrid.scripted == [429, 202]
+        unknown = client.http.post("/local/schedules/nightly", headers=headers, body=b"{}")
+        assert unknown.status_code == 404
+        assert "locker_sweep, webhook_retries, reconcile" in unknown.json_body["error"]["message"]
