@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.attributes import TTLAttribute
 
+import chalicelib.store.models  # noqa: F401  (loads every model, so each table is whole)
 from chalicelib.store.models.base import MainItem, OutboxItem, models_of
 
 

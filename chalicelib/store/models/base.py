@@ -35,8 +35,9 @@ class _StoreModel(Model):
             return current
         table = super()._get_connection()
         shared = shared_connection(cls.Meta.region, cls.Meta.host)
-        if cls.Meta.table_name not in shared._tables:
-            shared.add_meta_table(_meta_table(_table_base(cls)))
+        # Every index of the models loaded so far, this one's included: a model's first use
+        # comes after its class exists, so whatever it queries is known by then.
+        shared._tables[cls.Meta.table_name] = _meta_table(_table_base(cls))
         table.connection = shared
         return table
 
@@ -82,9 +83,8 @@ def _table_base(model: type[Model]) -> type[_StoreModel]:
 
 
 def models_of(base: type[_StoreModel]) -> list[type[_StoreModel]]:
-    """The base and every model declared on its table (all model modules imported)."""
-    import chalicelib.store.models  # noqa: F401  (every model module registers its classes)
-
+    """The base and every model of its table loaded so far (`chalicelib.store.models` loads
+    them all)."""
     found: list[type[_StoreModel]] = [base]
     for model in found:
         found.extend(sub for sub in model.__subclasses__() if sub not in found)
