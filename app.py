@@ -133,7 +133,7 @@ def locker_sweep(event: CloudWatchEvent) -> dict[str, int]:
     return, planned for a driver by the next dispatch run (chalicelib/lockers). The sweep is
     as of the time EventBridge scheduled it for (the event's `time`)."""
     at = datetime.fromisoformat(event.time.replace("Z", "+00:00")).timestamp()
-    return bootstrap.lockers().sweep(now=at)
+    return bootstrap.locker_sweep().sweep(now=at)
 
 
 # `optimiser` (imported above) is the optimiser function's entry point: deployed by the CDK app

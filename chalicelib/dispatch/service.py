@@ -27,7 +27,7 @@ from chalicelib.domain.dispatch import (
     route_id_for,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DispatchRunNotFound
-from chalicelib.domain.lockers import CompartmentState, allocate, free_by_size
+from chalicelib.domain.lockers import CompartmentState, LockerParcel, allocate, free_by_size
 from chalicelib.domain.order import DeliveryType, Order, utc_now
 from chalicelib.routing.model import Plan, Problem
 from chalicelib.store.artifacts import (
@@ -41,12 +41,7 @@ from chalicelib.store.artifacts import (
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.dynamo import Transaction
 from chalicelib.store.legacy_items import order_from_item, order_to_item
-from chalicelib.store.lockers import (
-    CompartmentTaken,
-    LockerRepository,
-    parcel_from_item,
-    parcel_to_item,
-)
+from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 
 logger = Logger(child=True)
 
@@ -156,7 +151,7 @@ class DispatchService:
             lockers = self._lockers
             expired = lockers.awaiting_retrieval(depot_id)
             retrievals = [
-                parcel_to_item(p)
+                p.to_dict()
                 for p in _parallel(
                     lambda p: lockers.claim_retrieval(p, run_id, now=now, until=now + LEASE_S),
                     expired,
@@ -173,7 +168,7 @@ class DispatchService:
         depot = self._accounts.depot(depot_id)
         policy = DispatchPolicy.from_dict(depot.dispatch)
         orders = [order_from_item(i) for i in self._artifacts.get_json(orders_key(run_id))]
-        retrievals = [parcel_from_item(i) for i in self._retrievals(run_id)]
+        retrievals = [LockerParcel.from_dict(i) for i in self._retrievals(run_id)]
         t0 = self._clock().replace(microsecond=0)
         built = problems.build(
             depot,
@@ -223,7 +218,7 @@ class DispatchService:
         built = self._artifacts.get_json(f"runs/{run_id}/build.json")
         t0 = _parse(built["t0"])
         orders = {i["order_id"]: i for i in self._artifacts.get_json(orders_key(run_id))}
-        retrievals = {i["order_id"]: parcel_from_item(i) for i in self._retrievals(run_id)}
+        retrievals = {i["order_id"]: LockerParcel.from_dict(i) for i in self._retrievals(run_id)}
         at = utc_now()
         routes: list[PlannedRoute] = []
         left_out: dict[str, str] = dict(built["left_out"])
@@ -436,7 +431,7 @@ class DispatchService:
                     route_prefix=route_id_for(run_id, 0)[:-3],
                 )
         outcomes = _parallel(
-            lambda item: lockers.unclaim_retrieval(parcel_from_item(item), run_id),
+            lambda item: lockers.unclaim_retrieval(LockerParcel.from_dict(item), run_id),
             self._retrievals(run_id),
         )
         return outcomes.count("released")
