@@ -166,6 +166,9 @@ _HELD = LockerParcelItem
 
 
 class LockerRepository:
+    """Lockers as domain objects in, domain objects out. The methods taking a `Transaction` add
+    their writes to the caller's (an order's), to stand or fall with it."""
+
     # -- lockers ---------------------------------------------------------------------------
 
     def create(self, locker: Locker, kiosk_key_hash: str, compartments: list[Compartment]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -184,3 +185,19 @@ def test_a_cancelled_planned_locker_order_gives_its_doors_back(
     bootstrap.dispatch().remove_from_route(order(placed.order_id))
 
     assert [c.state for c in repo.compartments(locker_id)] == ["free"]
+
+
+def test_failures_at_the_same_moment_all_count_towards_the_lockout() -> None:
+    repo = bootstrap.locker_repository()
+    now = int(time.time())
+
+    def fail(_: int) -> int | None:
+        return repo.record_failure("lkr_busy", now, window_s=900, limit=5, lock_s=900)
+
+    with ThreadPoolExecutor(5) as pool:
+        locks = list(pool.map(fail, range(5)))
+
+    assert locks.count(now + 900) == 1, "exactly the fifth failure locks the kiosk"
+    assert locks.count(None) == 4
+    assert repo.locked_until("lkr_busy") == now + 900
+    assert repo.locked_until("lkr_quiet") == 0, "another locker's kiosk is not locked"
