@@ -95,7 +95,9 @@ class LockerParcelItem(MainItem, discriminator="locker_parcel"):
     locker_id = UnicodeAttribute()
     order_id = UnicodeAttribute()
     depot_id = UnicodeAttribute()
-    compartment_ids: ListAttribute[str] = ListAttribute(of=UnicodeAttribute)  # type: ignore[arg-type]
+    compartment_ids: ListAttribute[str] = ListAttribute(
+        of=UnicodeAttribute  # type: ignore[arg-type]  # see OpeningHoursAttribute.days
+    )
     state = UnicodeAttribute()
     deposited_at = UnicodeAttribute()
     pickup_by = UnicodeAttribute()
@@ -118,7 +120,10 @@ class KioskLockoutItem(MainItem, discriminator="kiosk_lockout"):
     """sk LOCKOUT: the locker's recent failed pickups (epoch seconds) and until when its kiosk
     is locked; `version` makes concurrent failures count on top of each other."""
 
-    failures: ListAttribute[int] = ListAttribute(of=NumberAttribute, default=list)  # type: ignore[arg-type]
+    failures: ListAttribute[int] = ListAttribute(
+        of=NumberAttribute,  # type: ignore[arg-type]  # see OpeningHoursAttribute.days
+        default=list,
+    )
     locked_until = NumberAttribute(default=0)
     version = VersionAttribute()
     expires_at = TTLAttribute(null=True)
