@@ -25,8 +25,12 @@ from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.webhooks import WebhookIntake
+from chalicelib.lockers.admin import LockerAdmin
+from chalicelib.lockers.choices import LockerChoices
 from chalicelib.lockers.codes import PickupCodeKeys
-from chalicelib.lockers.service import LockerService
+from chalicelib.lockers.directory import LockerDirectory
+from chalicelib.lockers.kiosk import LockerKiosk
+from chalicelib.lockers.sweep import ExpirySweep
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
@@ -145,7 +149,7 @@ def dispatch() -> DispatchService:
         StepFunctionsExecutions(client("stepfunctions"), s.dispatch_state_machine_arn),
         driver_tokens(),
         lockers=locker_repository(),
-        alternative=lambda order: lockers().alternative(order),
+        alternative=lambda order: locker_choices().alternative(order),
     )
 
 
@@ -163,13 +167,14 @@ def route_events() -> RouteEventService:
         order_repository(),
         driver_tokens(),
         presigned_put,
-        lockers=lockers,
+        lockers=locker_kiosk,
     )
 
 
 @cache
 def locker_repository() -> LockerRepository:
-    return LockerRepository(client("dynamodb"), settings().main_table)
+    store()
+    return LockerRepository()
 
 
 @cache
@@ -179,17 +184,39 @@ def pickup_code_keys() -> PickupCodeKeys:
 
 
 @cache
-def lockers() -> LockerService:
-    return LockerService(
+def locker_directory() -> LockerDirectory:
+    return LockerDirectory(locker_repository())
+
+
+@cache
+def locker_admin() -> LockerAdmin:
+    return LockerAdmin(locker_repository(), accounts())
+
+
+@cache
+def locker_kiosk() -> LockerKiosk:
+    return LockerKiosk(
         locker_repository(),
         order_repository(),
         pickup_code_keys(),
-        accounts(),
+        locker_directory(),
         driver_tokens(),
         stop_served=lambda route_id, order_id, at: route_events().stop_served(
             route_id, order_id, at
         ),
     )
+
+
+@cache
+def locker_choices() -> LockerChoices:
+    return LockerChoices(
+        locker_repository(), order_repository(), pickup_code_keys(), locker_directory()
+    )
+
+
+@cache
+def locker_sweep() -> ExpirySweep:
+    return ExpirySweep(locker_repository(), order_repository())
 
 
 @cache
@@ -321,7 +348,11 @@ def reset() -> None:
         driver_tokens,
         locker_repository,
         pickup_code_keys,
-        lockers,
+        locker_directory,
+        locker_admin,
+        locker_kiosk,
+        locker_choices,
+        locker_sweep,
         notifications,
         dispatch_repository,
         tracking_limiter,

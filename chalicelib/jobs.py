@@ -28,7 +28,7 @@ def locker_sweep(at: datetime) -> dict[str, int]:
     """Parcels waiting in lockers: a reminder 24 hours before the deadline; at the deadline a
     return, planned for a driver by the next dispatch run (chalicelib/lockers). The sweep is
     as of `at`, the time the run was scheduled for."""
-    return bootstrap.lockers().sweep(now=at.timestamp())
+    return bootstrap.locker_sweep().sweep(now=at.timestamp())
 
 
 def notify(event: dict[str, Any], *, attempt_now: bool) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.domain.errors import AuthenticationFailed, MalformedBody, ValidationFailed
 from chalicelib.domain.lockers import DAYS, SIZES, LockerAddress, OpeningHours, parcel_sizes
-from chalicelib.lockers.service import NewLocker
+from chalicelib.lockers.admin import NewLocker
 
 lockers_api = Blueprint(__name__)
 
@@ -104,14 +104,14 @@ class PickupIn(_In):
 def create_locker() -> Any:
     bootstrap.accounts().authenticate_admin(bearer(lockers_api.current_request))
     body = parse_body(lockers_api.current_request, LockerIn)
-    locker, kiosk_key = bootstrap.lockers().create(body.to_new())
+    locker, kiosk_key = bootstrap.locker_admin().create(body.to_new())
     return json_response({"locker_id": locker.locker_id, "kiosk_key": kiosk_key}, status=201)
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}", methods=["GET"])
 def get_locker(locker_id: str) -> Any:
     bootstrap.accounts().authenticate_admin(bearer(lockers_api.current_request))
-    return json_response(bootstrap.lockers().view(locker_id))
+    return json_response(bootstrap.locker_admin().view(locker_id))
 
 
 @route(lockers_api, "/v1/lockers", methods=["GET"])
@@ -135,7 +135,7 @@ def find_lockers() -> Any:
     for size in sizes:
         if str(size).upper() not in SIZES:
             raise ValidationFailed(f"size: {size!r} is not one of S, M, L", field="size")
-    found = bootstrap.lockers().near(lat, lng, depot_id, parcel_sizes(sizes or [None]))
+    found = bootstrap.locker_directory().near(lat, lng, depot_id, parcel_sizes(sizes or [None]))
     return json_response({"lockers": found})
 
 
@@ -154,7 +154,7 @@ def _point(near: str | None) -> tuple[float, float]:
 def deposit(locker_id: str) -> Any:
     body = parse_body(lockers_api.current_request, OrderRefIn)
     credential = bearer(lockers_api.current_request)
-    result = bootstrap.lockers().deposit(locker_id, credential, body.order_id)
+    result = bootstrap.locker_kiosk().deposit(locker_id, credential, body.order_id)
     return json_response(result, status=201)
 
 
@@ -162,7 +162,7 @@ def deposit(locker_id: str) -> Any:
 def pickup(locker_id: str) -> Any:
     body = parse_body(lockers_api.current_request, PickupIn)
     key = bearer(lockers_api.current_request)
-    return json_response(bootstrap.lockers().pickup(locker_id, key, body.code))
+    return json_response(bootstrap.locker_kiosk().pickup(locker_id, key, body.code))
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}/retrievals", methods=["POST"])
@@ -170,4 +170,4 @@ def retrieve(locker_id: str) -> Any:
     """A driver takes an uncollected parcel back (planned by dispatch after it expired)."""
     body = parse_body(lockers_api.current_request, OrderRefIn)
     credential = bearer(lockers_api.current_request)
-    return json_response(bootstrap.lockers().retrieve(locker_id, credential, body.order_id))
+    return json_response(bootstrap.locker_kiosk().retrieve(locker_id, credential, body.order_id))

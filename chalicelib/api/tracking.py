@@ -64,7 +64,7 @@ def _find(tracking_code: str, *, lockers: bool = False) -> page.Tracking:
         tracking_code,
         bootstrap.orders(),
         bootstrap.dispatch_repository(),
-        bootstrap.lockers() if lockers else None,
+        bootstrap.locker_choices() if lockers else None,
     )
 
 
@@ -204,7 +204,7 @@ def track_page_locker(tracking_code: str) -> Any:
         choice = form.get("locker_id", "").strip()
         if not choice:
             raise ValidationFailed("locker_id: choose a locker", field="locker_id")
-        bootstrap.lockers().choose(found.order, None if choice == page.HOME else choice)
+        bootstrap.locker_choices().choose(found.order, None if choice == page.HOME else choice)
 
     return _answer_form(tracking_code, choose)
 
@@ -213,21 +213,23 @@ def track_page_locker(tracking_code: str) -> Any:
 def track_page_pickup_code(tracking_code: str) -> Any:
     """A new pickup code for the parcel waiting in a locker (the old one stops working)."""
     return _answer_form(
-        tracking_code, lambda found, _: bootstrap.lockers().resend_code(found.order)
+        tracking_code, lambda found, _: bootstrap.locker_choices().resend_code(found.order)
     )
 
 
 @route(tracking, "/track/{tracking_code}/extension", methods=["POST"], content_types=FORM)
 def track_page_extension(tracking_code: str) -> Any:
     """Once per parcel: 48 more hours to collect it, with a new code."""
-    return _answer_form(tracking_code, lambda found, _: bootstrap.lockers().extend(found.order))
+    return _answer_form(
+        tracking_code, lambda found, _: bootstrap.locker_choices().extend(found.order)
+    )
 
 
 @route(tracking, "/v1/track/{tracking_code}/locker", methods=["POST"])
 def track_locker(tracking_code: str) -> Any:
     _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
     body = parse_body(tracking.current_request, LockerChoiceIn)
-    bootstrap.lockers().choose(_find(tracking_code).order, body.locker_id)
+    bootstrap.locker_choices().choose(_find(tracking_code).order, body.locker_id)
     found = _find(tracking_code, lockers=True)
     return json_response(found.public(), headers={"Cache-Control": "no-store"})
 
@@ -235,14 +237,14 @@ def track_locker(tracking_code: str) -> Any:
 @route(tracking, "/v1/track/{tracking_code}/pickup-code", methods=["POST"])
 def track_pickup_code(tracking_code: str) -> Any:
     _limit_client()
-    pickup_by = bootstrap.lockers().resend_code(_find(tracking_code).order)
+    pickup_by = bootstrap.locker_choices().resend_code(_find(tracking_code).order)
     return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
 
 
 @route(tracking, "/v1/track/{tracking_code}/extension", methods=["POST"])
 def track_extension(tracking_code: str) -> Any:
     _limit_client()
-    pickup_by = bootstrap.lockers().extend(_find(tracking_code).order)
+    pickup_by = bootstrap.locker_choices().extend(_find(tracking_code).order)
     return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
 
 

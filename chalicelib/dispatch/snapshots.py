@@ -17,7 +17,6 @@ from chalicelib.store.artifacts import (
     problem_key,
     retrievals_key,
 )
-from chalicelib.store.lockers import parcel_from_item, parcel_to_item
 
 
 def _build_key(run_id: str) -> str:
@@ -36,14 +35,14 @@ class RunSnapshots:
         return [order_from_json(d) for d in self._artifacts.get_json(orders_key(run_id))]
 
     def put_retrievals(self, run_id: str, parcels: list[LockerParcel]) -> None:
-        self._artifacts.put_json(retrievals_key(run_id), [parcel_to_item(p) for p in parcels])
+        self._artifacts.put_json(retrievals_key(run_id), [p.to_dict() for p in parcels])
 
     def retrievals(self, run_id: str) -> list[LockerParcel]:
         try:
             found = self._artifacts.get_json(retrievals_key(run_id))
         except ArtifactMissing:
             return []  # a run collected before lockers existed
-        return [parcel_from_item(d) for d in found]
+        return [LockerParcel.from_dict(d) for d in found]
 
     def put_build(self, run_id: str, t0: datetime, left_out: dict[str, str]) -> None:
         self._artifacts.put_json(_build_key(run_id), {"t0": iso(t0), "left_out": left_out})

@@ -8,8 +8,8 @@ import hmac
 import math
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, tzinfo
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -212,6 +212,19 @@ class LockerParcel:
     claimed_by: str | None = None
     route_id: str | None = field(default=None)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The parcel as JSON (a dispatch run's snapshot of the retrievals it claimed)."""
+        return {**asdict(self), "compartment_ids": list(self.compartment_ids)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LockerParcel:
+        """The parcel from `to_dict`'s JSON; other keys are ignored (snapshots written before
+        the store moved to models carried the item's keys too)."""
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        fields["compartment_ids"] = tuple(data["compartment_ids"])
+        fields["state"] = ParcelState(data["state"])
+        return cls(**fields)
+
 
 def new_locker_id() -> str:
     return "lkr_" + secrets.token_hex(6)
@@ -276,3 +289,21 @@ def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
 
 def iso_utc(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def iso_of(epoch: float) -> str:
+    """Epoch seconds as ISO 8601 UTC, to the second (deadlines)."""
+    return iso_utc(datetime.fromtimestamp(epoch, UTC))
+
+
+def stamp_of(epoch: float) -> str:
+    """Epoch seconds as ISO 8601 UTC to the millisecond, as timelines and outbox keys have it
+    (they sort by it)."""
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+def epoch_of(iso: str) -> int:
+    """An ISO 8601 UTC time ("...Z") in epoch seconds."""
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())

@@ -14,7 +14,7 @@ from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.domain.lockers import LockerAddress
 from chalicelib.domain.order import Address, Customer, Delivery, DeliveryType, OrderDraft, Parcel
 from chalicelib.domain.tenancy import Merchant, Vehicle
-from chalicelib.lockers.service import NewLocker
+from chalicelib.lockers.admin import NewLocker
 from chalicelib.orders.service import Action, Inbound
 
 DEMO_DEPOT_ID = "dep_demo_london"
@@ -64,7 +64,7 @@ def seed() -> DemoData:
     merchant, creds = accounts.create_merchant(
         NewMerchant(name="Demo Goods Ltd", depot_id=depot.depot_id, shopify_secret=shopify_secret)
     )
-    locker, kiosk_key = bootstrap.lockers().create(
+    locker, kiosk_key = bootstrap.locker_admin().create(
         NewLocker(
             locker_id=DEMO_LOCKER_ID,
             name="London Bridge Station",

@@ -10,11 +10,13 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from chalicelib.domain.lockers import code_hash
+from chalicelib.domain.lockers import Locker, LockerParcel, code_hash
+from chalicelib.store.orders import Message
 
 SEAL_PREFIX = "v1."
 
@@ -61,3 +63,22 @@ class PickupCodeKeys:
         except (InvalidTag, ValueError) as exc:  # binascii.Error is a ValueError
             raise SealBroken("the sealed pickup code does not open") from exc
         return plain.decode()
+
+
+def code_message(
+    keys: PickupCodeKeys,
+    locker: Locker,
+    parcel: LockerParcel,
+    code: str,
+    rotated: str | None = None,
+) -> Message:
+    """The outbox message sending a parcel's new pickup code, sealed to its order (`rotated`:
+    "resend" or "extend" when it replaces an earlier one)."""
+    extra: dict[str, Any] = {
+        "locker": locker.public(),
+        "pickup_by": parcel.pickup_by,
+        "pickup_code_sealed": keys.seal(code, parcel.order_id),
+    }
+    if rotated:
+        extra["rotated"] = rotated
+    return ("order.in_locker", extra)

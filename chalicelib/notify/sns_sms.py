@@ -7,6 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.aws_errors import error_code
 from chalicelib.notify.messages import Sms, VendorRejected, VendorUnavailable
 
 # Error codes that mean "later" rather than "never".
@@ -72,7 +73,7 @@ class SnsSms:
 
 
 def _translated(exc: ClientError) -> VendorRejected | VendorUnavailable:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
+    code = error_code(exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     answer = f"{code}: {exc.response.get('Error', {}).get('Message', '')}"
     if code in _TRANSIENT or status == 429 or status >= 500:

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.aws_errors import error_code
 from chalicelib.domain.errors import NotFound
 
 
@@ -33,7 +34,7 @@ class Artifacts:
         try:
             body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404"):
                 raise ArtifactMissing(f"no artifact {key}") from exc
             raise
         return json.loads(body)

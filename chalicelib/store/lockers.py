@@ -4,12 +4,12 @@ takes), one item per parcel held (its pickup code's salt and hash), and the kios
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from botocore.exceptions import ClientError
+from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, DomainError
 from chalicelib.domain.lockers import (
@@ -22,10 +22,21 @@ from chalicelib.domain.lockers import (
     OpeningHours,
     ParcelState,
 )
-from chalicelib.store.dynamo import Transaction, error_code, from_attr, query_all, to_attr
+from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.lockers import (
+    CompartmentItem,
+    KioskLockoutItem,
+    LockerAddressAttribute,
+    LockerItem,
+    LockerParcelItem,
+    OpeningHoursAttribute,
+)
+from chalicelib.store.transaction import Transaction, condition_failed
 
 C, P = CompartmentState, ParcelState
-KEEP_FINISHED_DAYS = 30  # a collected or retrieved parcel's item stays this long (figures, audit)
+KEEP_FINISHED = timedelta(days=30)  # a collected or retrieved parcel's item stays (figures, audit)
+ALL_LOCKERS = "LOCKERS"
+FIGURES = tuple(LockerFigures.__dataclass_fields__)
 
 
 class CompartmentTaken(DomainError):
@@ -40,168 +51,200 @@ def locker_pk(locker_id: str) -> str:
     return f"LOCKER#{locker_id}"
 
 
-def _profile_key(locker_id: str) -> dict[str, str]:
-    return {"pk": locker_pk(locker_id), "sk": "PROFILE"}
+_PROFILE, _LOCKOUT = "PROFILE", "LOCKOUT"
 
 
-def compartment_key(locker_id: str, compartment_id: str) -> dict[str, str]:
-    return {"pk": locker_pk(locker_id), "sk": f"COMP#{compartment_id}"}
+def _compartment_sk(compartment_id: str) -> str:
+    return f"COMP#{compartment_id}"
 
 
-def parcel_key(locker_id: str, order_id: str) -> dict[str, str]:
-    return {"pk": locker_pk(locker_id), "sk": f"PARCEL#{order_id}"}
+def _parcel_sk(order_id: str) -> str:
+    return f"PARCEL#{order_id}"
 
 
-def _lockout_key(locker_id: str) -> dict[str, str]:
-    return {"pk": locker_pk(locker_id), "sk": "LOCKOUT"}
+def _retrieval_index(depot_id: str) -> str:
+    return f"DEPOT#{depot_id}#locker_{P.EXPIRED}"
 
 
-def _retrieval_index(depot_id: str, state: ParcelState) -> str:
-    return f"DEPOT#{depot_id}#locker_{state}"
-
-
-def _epoch_in(days: int) -> int:
-    return int((datetime.now(UTC) + timedelta(days=days)).timestamp())
-
-
-def _locker(item: dict[str, Any]) -> Locker:
-    address = item.get("address")
+def _locker(item: LockerItem) -> Locker:
+    address = item.address
     return Locker(
-        locker_id=item["locker_id"],
-        name=item["name"],
-        lat=float(item["lat"]),
-        lng=float(item["lng"]),
-        depot_id=item["depot_id"],
-        created_at=item["created_at"],
-        address=LockerAddress(**address) if address else None,
+        locker_id=item.locker_id,
+        name=item.name,
+        lat=float(item.lat),
+        lng=float(item.lng),
+        depot_id=item.depot_id,
+        created_at=item.created_at,
+        address=LockerAddress(address.line1, address.city, address.postcode) if address else None,
         opening_hours=tuple(
-            OpeningHours(tuple(h["days"]), h["open"], h["close"]) for h in item["opening_hours"]
+            OpeningHours(tuple(h.days), h.open, h.close) for h in item.opening_hours
         ),
-        holding_hours=int(item["holding_hours"]),
+        holding_hours=int(item.holding_hours),
     )
 
 
-def _compartment(item: dict[str, Any]) -> Compartment:
+def _compartment(item: CompartmentItem) -> Compartment:
     return Compartment(
-        compartment_id=item["compartment_id"],
-        size=item["size"],
-        state=CompartmentState(item["state"]),
-        order_id=item.get("order_id"),
-        reserved_until=item.get("reserved_until"),
+        compartment_id=item.compartment_id,
+        size=item.size,
+        state=CompartmentState(item.state),
+        order_id=item.order_id,
+        reserved_until=None if item.reserved_until is None else int(item.reserved_until),
     )
 
 
-def parcel_from_item(item: dict[str, Any]) -> LockerParcel:
-    fields = {k: item[k] for k in LockerParcel.__dataclass_fields__ if k in item}
-    fields["compartment_ids"] = tuple(item["compartment_ids"])
-    fields["state"] = ParcelState(item["state"])
-    return LockerParcel(**fields)
+def _parcel(item: LockerParcelItem) -> LockerParcel:
+    return LockerParcel(
+        locker_id=item.locker_id,
+        order_id=item.order_id,
+        depot_id=item.depot_id,
+        compartment_ids=tuple(item.compartment_ids),
+        state=ParcelState(item.state),
+        deposited_at=item.deposited_at,
+        pickup_by=item.pickup_by,
+        code_salt=item.code_salt,
+        code_hash=item.code_hash,
+        reminded=bool(item.reminded),
+        extended=bool(item.extended),
+        resends=int(item.resends or 0),
+        claimed_by=item.claimed_by,
+        route_id=item.route_id,
+    )
 
 
-def parcel_to_item(parcel: LockerParcel) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        **parcel_key(parcel.locker_id, parcel.order_id),
-        "entity": "locker_parcel",
-        **asdict(parcel),
-        "state": str(parcel.state),
-    }
+def _parcel_model(parcel: LockerParcel) -> LockerParcelItem:
+    item = LockerParcelItem(
+        locker_pk(parcel.locker_id),
+        _parcel_sk(parcel.order_id),
+        locker_id=parcel.locker_id,
+        order_id=parcel.order_id,
+        depot_id=parcel.depot_id,
+        compartment_ids=list(parcel.compartment_ids),
+        state=str(parcel.state),
+        deposited_at=parcel.deposited_at,
+        pickup_by=parcel.pickup_by,
+        code_salt=parcel.code_salt,
+        code_hash=parcel.code_hash,
+        reminded=parcel.reminded,
+        extended=parcel.extended,
+        resends=parcel.resends,
+        claimed_by=parcel.claimed_by,
+        route_id=parcel.route_id,
+    )
     if parcel.state in (P.EXPIRED, P.RETRIEVAL_PLANNED):
         # Where the next dispatch runs of the depot find the parcels to take back (a planned
         # one is taken again once its run's claim has lapsed).
-        item["gsi2pk"] = _retrieval_index(parcel.depot_id, P.EXPIRED)
-        item["gsi2sk"] = f"{parcel.pickup_by}#{parcel.order_id}"
+        item.gsi2pk = _retrieval_index(parcel.depot_id)
+        item.gsi2sk = f"{parcel.pickup_by}#{parcel.order_id}"
     if parcel.state in (P.COLLECTED, P.RETRIEVED):
-        item["expires_at"] = _epoch_in(KEEP_FINISHED_DAYS)
+        item.expires_at = KEEP_FINISHED
     return item
 
 
-class LockerRepository:
-    def __init__(self, client: Any, table: str) -> None:
-        self._client = client
-        self._table = table
+def _get[M: MainItem](model: type[M], pk: str, sk: str) -> M | None:
+    """One item, read consistently; None when it is not there (or is another type)."""
+    try:
+        item = model.get(pk, sk, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+    return item if isinstance(item, model) else None
 
-    @property
-    def table(self) -> str:
-        return self._table
+
+def _update_if(item: MainItem, actions: Sequence[Action], condition: Condition) -> bool:
+    """One conditional update; False when its condition did not hold."""
+    try:
+        item.update(list(actions), condition=condition)
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        return False
+    return True
+
+
+_DOOR = CompartmentItem
+_HELD = LockerParcelItem
+
+
+class LockerRepository:
+    """Lockers as domain objects in, domain objects out. The methods taking a `Transaction` add
+    their writes to the caller's (an order's), to stand or fall with it."""
 
     # -- lockers ---------------------------------------------------------------------------
 
     def create(self, locker: Locker, kiosk_key_hash: str, compartments: list[Compartment]) -> None:
         """The locker and all its compartments, all or nothing."""
+        address = locker.address
         tx = Transaction()
         tx.put(
-            self._table,
-            {
-                **_profile_key(locker.locker_id),
-                "entity": "locker",
-                **asdict(locker),
-                "kiosk_key_hash": kiosk_key_hash,
-                # Every locker under one index key (there are hundreds, not millions), by depot.
-                "gsi1pk": "LOCKERS",
-                "gsi1sk": f"{locker.depot_id}#{locker.locker_id}",
-            },
-            condition="attribute_not_exists(pk)",
+            LockerItem(
+                locker_pk(locker.locker_id),
+                _PROFILE,
+                locker_id=locker.locker_id,
+                name=locker.name,
+                lat=locker.lat,
+                lng=locker.lng,
+                depot_id=locker.depot_id,
+                created_at=locker.created_at,
+                address=LockerAddressAttribute(
+                    line1=address.line1, city=address.city, postcode=address.postcode
+                )
+                if address
+                else None,
+                opening_hours=[
+                    OpeningHoursAttribute(days=list(h.days), open=h.open, close=h.close)
+                    for h in locker.opening_hours
+                ],
+                holding_hours=locker.holding_hours,
+                kiosk_key_hash=kiosk_key_hash,
+                gsi1pk=ALL_LOCKERS,
+                gsi1sk=f"{locker.depot_id}#{locker.locker_id}",
+            ),
+            condition=LockerItem.pk.does_not_exist(),
             on_fail=AlreadyExists(f"locker {locker.locker_id} exists", field="locker_id"),
         )
         for c in compartments:
             tx.put(
-                self._table,
-                {
-                    **compartment_key(locker.locker_id, c.compartment_id),
-                    "entity": "compartment",
-                    "compartment_id": c.compartment_id,
-                    "size": c.size,
-                    "state": str(C.FREE),
-                },
+                CompartmentItem(
+                    locker_pk(locker.locker_id),
+                    _compartment_sk(c.compartment_id),
+                    compartment_id=c.compartment_id,
+                    size=c.size,
+                    state=str(C.FREE),
+                )
             )
-        tx.commit(self._client)
+        tx.commit()
 
     def get(self, locker_id: str) -> tuple[Locker, str, LockerFigures] | None:
         """The locker, its kiosk key's hash and its figures."""
-        item = self._get(_profile_key(locker_id))
-        if not item:
+        item = _get(LockerItem, locker_pk(locker_id), _PROFILE)
+        if item is None:
             return None
-        figures = LockerFigures(
-            **{k: int(item.get(k, 0)) for k in LockerFigures.__dataclass_fields__}
-        )
-        return _locker(item), str(item["kiosk_key_hash"]), figures
+        figures = LockerFigures(**{k: int(getattr(item, k) or 0) for k in FIGURES})
+        return _locker(item), item.kiosk_key_hash, figures
 
     def for_depot(self, depot_id: str | None) -> list[Locker]:
         """The depot's lockers (None: every locker)."""
-        condition, values = "gsi1pk = :pk", {":pk": "LOCKERS"}
+        condition = None
         if depot_id is not None:
-            condition += " AND begins_with(gsi1sk, :depot)"
-            values[":depot"] = f"{depot_id}#"
-        items = query_all(
-            self._client,
-            TableName=self._table,
-            IndexName="gsi1",
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=to_attr(values),
-        )
-        return [_locker(item) for item in items]
+            condition = LockerItem.gsi1sk.startswith(f"{depot_id}#")
+        return [_locker(item) for item in LockerItem.every_locker.query(ALL_LOCKERS, condition)]
 
     def compartments(self, locker_id: str) -> list[Compartment]:
-        return [_compartment(i) for i in self._query(locker_id, "COMP#")]
+        found = _DOOR.query(
+            locker_pk(locker_id), _DOOR.sk.startswith("COMP#"), consistent_read=True
+        )
+        return [_compartment(item) for item in found]
 
     def parcels(self, locker_id: str, state: ParcelState | None = None) -> list[LockerParcel]:
-        found = [parcel_from_item(i) for i in self._query(locker_id, "PARCEL#")]
-        return [p for p in found if state is None or p.state is state]
+        found = _HELD.query(
+            locker_pk(locker_id), _HELD.sk.startswith("PARCEL#"), consistent_read=True
+        )
+        parcels = [_parcel(item) for item in found]
+        return [p for p in parcels if state is None or p.state is state]
 
     def parcel(self, locker_id: str, order_id: str) -> LockerParcel | None:
-        item = self._get(parcel_key(locker_id, order_id))
-        return parcel_from_item(item) if item else None
-
-    def _query(self, locker_id: str, prefix: str) -> list[dict[str, Any]]:
-        return list(
-            query_all(
-                self._client,
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-                ExpressionAttributeValues=to_attr({":pk": locker_pk(locker_id), ":prefix": prefix}),
-                ConsistentRead=True,
-            )
-        )
+        item = _get(_HELD, locker_pk(locker_id), _parcel_sk(order_id))
+        return _parcel(item) if item else None
 
     # -- writes that go into another object's transaction ----------------------------------
 
@@ -209,49 +252,36 @@ class LockerRepository:
         self,
         tx: Transaction,
         locker_id: str,
-        compartment_ids: list[str] | tuple[str, ...],
-        expression: str,
-        condition: str,
-        values: dict[str, Any],
+        compartment_ids: Sequence[str],
+        actions: Sequence[Action],
+        condition: Condition,
         on_fail: Callable[[str], DomainError],
     ) -> None:
         """One conditional update per door, all in `tx`."""
         for cid in compartment_ids:
-            tx.update(
-                self._table,
-                compartment_key(locker_id, cid),
-                expression=expression,
-                condition=condition,
-                names={"#state": "state"},
-                values=values,
-                on_fail=on_fail(cid),
-            )
+            door = CompartmentItem(locker_pk(locker_id), _compartment_sk(cid))
+            tx.update(door, actions, condition=condition, on_fail=on_fail(cid))
 
     def _take(
         self,
         tx: Transaction,
         locker_id: str,
-        compartment_ids: list[str],
+        compartment_ids: Sequence[str],
         order_id: str,
         now: int,
-        expression: str,
-        values: dict[str, Any],
+        actions: Sequence[Action],
     ) -> None:
         """Doors taken for an order: free ones, its own reservations, or lapsed ones."""
+        takeable = (_DOOR.state == str(C.FREE)) | (
+            (_DOOR.state == str(C.RESERVED))
+            & ((_DOOR.reserved_until < now) | (_DOOR.order_id == order_id))
+        )
         self._doors(
             tx,
             locker_id,
             compartment_ids,
-            expression,
-            "#state = :free OR (#state = :reserved AND "
-            "(reserved_until < :now OR order_id = :order))",
-            {
-                ":free": str(C.FREE),
-                ":reserved": str(C.RESERVED),
-                ":order": order_id,
-                ":now": now,
-                **values,
-            },
+            actions,
+            takeable,
             lambda cid: CompartmentTaken(f"compartment {cid} of {locker_id} was taken"),
         )
 
@@ -266,29 +296,25 @@ class LockerRepository:
         now: int,
     ) -> None:
         """Hold doors for a planned order's parcels until `until` (its route's ETA + grace)."""
-        self._take(
-            tx,
-            locker_id,
-            compartment_ids,
-            order_id,
-            now,
-            "SET #state = :reserved, order_id = :order, route_id = :route, reserved_until = :until",
-            {":route": route_id, ":until": until},
-        )
+        actions = [
+            _DOOR.state.set(str(C.RESERVED)),
+            _DOOR.order_id.set(order_id),
+            _DOOR.route_id.set(route_id),
+            _DOOR.reserved_until.set(until),
+        ]
+        self._take(tx, locker_id, compartment_ids, order_id, now, actions)
 
     def occupy(
         self, tx: Transaction, locker_id: str, compartment_ids: list[str], order_id: str, now: int
     ) -> None:
         """Doors a parcel is put behind."""
-        self._take(
-            tx,
-            locker_id,
-            compartment_ids,
-            order_id,
-            now,
-            "SET #state = :occupied, order_id = :order REMOVE reserved_until, route_id",
-            {":occupied": str(C.OCCUPIED)},
-        )
+        actions = [
+            _DOOR.state.set(str(C.OCCUPIED)),
+            _DOOR.order_id.set(order_id),
+            _DOOR.reserved_until.remove(),
+            _DOOR.route_id.remove(),
+        ]
+        self._take(tx, locker_id, compartment_ids, order_id, now, actions)
 
     def vacate(
         self, tx: Transaction, locker_id: str, compartment_ids: tuple[str, ...], order_id: str
@@ -297,9 +323,8 @@ class LockerRepository:
             tx,
             locker_id,
             compartment_ids,
-            "SET #state = :free REMOVE order_id, reserved_until, route_id",
-            "order_id = :order",
-            {":free": str(C.FREE), ":order": order_id},
+            _FREED,
+            _DOOR.order_id == order_id,
             lambda cid: ParcelChanged(f"compartment {cid} no longer holds {order_id}"),
         )
 
@@ -310,13 +335,8 @@ class LockerRepository:
             tx,
             locker_id,
             compartment_ids,
-            "SET #state = :flagged",
-            "order_id = :order AND #state = :occupied",
-            {
-                ":flagged": str(C.AWAITING_RETRIEVAL),
-                ":order": order_id,
-                ":occupied": str(C.OCCUPIED),
-            },
+            [_DOOR.state.set(str(C.AWAITING_RETRIEVAL))],
+            (_DOOR.order_id == order_id) & (_DOOR.state == str(C.OCCUPIED)),
             lambda cid: ParcelChanged(f"compartment {cid} no longer holds {order_id}"),
         )
 
@@ -331,38 +351,27 @@ class LockerRepository:
     ) -> None:
         """Write the parcel whole; `expect` the states it may be in now (none: it must be new),
         `expect_hash` the code it must still have, `expect_pickup_by` its deadline."""
-        values: dict[str, Any] = {}
+        condition: Condition
         if expect:
-            states = [f":s{n}" for n in range(len(expect))]
-            condition = f"#state IN ({', '.join(states)})"
-            values |= {name: str(s) for name, s in zip(states, expect, strict=True)}
+            condition = _HELD.state.is_in(*(str(s) for s in expect))
             if expect_hash is not None:
-                condition += " AND code_hash = :hash"
-                values[":hash"] = expect_hash
+                condition &= _HELD.code_hash == expect_hash
             if expect_pickup_by is not None:
-                condition += " AND pickup_by = :by"
-                values[":by"] = expect_pickup_by
+                condition &= _HELD.pickup_by == expect_pickup_by
         else:
-            condition = "attribute_not_exists(pk)"
+            condition = _HELD.pk.does_not_exist()
         tx.put(
-            self._table,
-            parcel_to_item(parcel),
+            _parcel_model(parcel),
             condition=condition,
-            names={"#state": "state"} if expect else None,
-            values=values or None,
             on_fail=ParcelChanged(f"the parcel of {parcel.order_id} changed meanwhile"),
         )
 
     def count(self, tx: Transaction, locker_id: str, **added: int) -> None:
         """Add to the locker's running figures (deposits, pickups, expiries, dwell_s_total)."""
-        names = {f"#{k}": k for k in added}
-        tx.update(
-            self._table,
-            _profile_key(locker_id),
-            expression="ADD " + ", ".join(f"#{k} :{k}" for k in added),
-            names=names,
-            values={f":{k}": v for k, v in added.items()},
-        )
+        unknown = set(added) - set(FIGURES)
+        assert not unknown, f"no locker figures {sorted(unknown)}"
+        actions = [getattr(LockerItem, name).add(value) for name, value in added.items()]
+        tx.update(LockerItem(locker_pk(locker_id), _PROFILE), actions)
 
     # -- reservations ----------------------------------------------------------------------
 
@@ -375,133 +384,67 @@ class LockerRepository:
         for c in self.compartments(locker_id):
             if c.order_id != order_id or c.state is not C.RESERVED:
                 continue
-            condition = "#state = :reserved AND order_id = :order"
-            values = {":free": str(C.FREE), ":reserved": str(C.RESERVED), ":order": order_id}
+            condition = (_DOOR.state == str(C.RESERVED)) & (_DOOR.order_id == order_id)
             if route_prefix is not None:
-                condition += " AND begins_with(route_id, :prefix)"
-                values[":prefix"] = route_prefix
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_attr(compartment_key(locker_id, c.compartment_id)),
-                    UpdateExpression="SET #state = :free REMOVE order_id, reserved_until, route_id",
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames={"#state": "state"},
-                    ExpressionAttributeValues=to_attr(values),
-                )
-                released += 1
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
+                condition &= _DOOR.route_id.startswith(route_prefix)
+            door = CompartmentItem(locker_pk(locker_id), _compartment_sk(c.compartment_id))
+            released += _update_if(door, _FREED, condition)
         return released
 
     # -- retrievals (expired parcels a dispatch run plans a driver to take back) -------------
 
     def awaiting_retrieval(self, depot_id: str) -> list[LockerParcel]:
-        items = query_all(
-            self._client,
-            TableName=self._table,
-            IndexName="gsi2",
-            KeyConditionExpression="gsi2pk = :pk",
-            ExpressionAttributeValues=to_attr({":pk": _retrieval_index(depot_id, P.EXPIRED)}),
-        )
-        return [parcel_from_item(i) for i in items]
+        return [_parcel(i) for i in _HELD.awaiting_retrieval.query(_retrieval_index(depot_id))]
 
     def claim_retrieval(
         self, parcel: LockerParcel, run_id: str, *, now: int, until: int
     ) -> LockerParcel | None:
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(parcel_key(parcel.locker_id, parcel.order_id)),
-                UpdateExpression="SET claimed_by = :run, claimed_until = :until",
-                # A planned retrieval whose route never came (its lease over) is taken again.
-                ConditionExpression=(
-                    "#state IN (:expired, :planned) AND (attribute_not_exists(claimed_by) OR "
-                    "claimed_until < :now OR claimed_by = :run)"
-                ),
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=to_attr(
-                    {
-                        ":run": run_id,
-                        ":until": until,
-                        ":now": now,
-                        ":expired": str(P.EXPIRED),
-                        ":planned": str(P.RETRIEVAL_PLANNED),
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return None
-        return parcel_from_item(from_attr(answer["Attributes"]))
+        item = LockerParcelItem(locker_pk(parcel.locker_id), _parcel_sk(parcel.order_id))
+        # A planned retrieval whose route never came (its lease over) is taken again.
+        claimable = _RETRIEVABLE & (
+            _HELD.claimed_by.does_not_exist()
+            | (_HELD.claimed_until < now)
+            | (_HELD.claimed_by == run_id)
+        )
+        actions = [_HELD.claimed_by.set(run_id), _HELD.claimed_until.set(until)]
+        return _parcel(item) if _update_if(item, actions, claimable) else None
 
     def plan_retrieval(
         self, locker_id: str, order_id: str, run_id: str, route_id: str, until: int
     ) -> str:
-        """ "planned" (a retried commit plans it again, the same) or "changed". The run's claim
-        holds until `until` (the stop's ETA and a grace): a route that never comes leaves the
-        parcel, still in the index, for the next runs to claim and plan again."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attr(parcel_key(locker_id, order_id)),
-                UpdateExpression="SET #state = :planned, route_id = :route, claimed_until = :until",
-                ConditionExpression="claimed_by = :run AND #state IN (:expired, :planned)",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=to_attr(
-                    {
-                        ":planned": str(P.RETRIEVAL_PLANNED),
-                        ":expired": str(P.EXPIRED),
-                        ":run": run_id,
-                        ":route": route_id,
-                        ":until": until,
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            return "changed"  # retrieved, or taken by a later run
-        return "planned"
+        """ "planned" (a retried commit plans it again, the same) or "changed" (retrieved, or
+        taken by a later run). The run's claim holds until `until` (the stop's ETA and a
+        grace): a route that never comes leaves the parcel, still in the index, for the next
+        runs to claim and plan again."""
+        item = LockerParcelItem(locker_pk(locker_id), _parcel_sk(order_id))
+        actions = [
+            _HELD.state.set(str(P.RETRIEVAL_PLANNED)),
+            _HELD.route_id.set(route_id),
+            _HELD.claimed_until.set(until),
+        ]
+        planned = _update_if(item, actions, (_HELD.claimed_by == run_id) & _RETRIEVABLE)
+        return "planned" if planned else "changed"
 
     def unclaim_retrieval(self, parcel: LockerParcel, run_id: str) -> str:
-        """Undo what `run_id` did to a retrieval (left out, or its run failed)."""
-        locker_id, order_id = parcel.locker_id, parcel.order_id
-        for state in (P.EXPIRED, P.RETRIEVAL_PLANNED):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=to_attr(parcel_key(locker_id, order_id)),
-                    UpdateExpression=(
-                        "SET #state = :expired, gsi2pk = :index, gsi2sk = :sort "
-                        "REMOVE claimed_by, claimed_until, route_id"
-                    ),
-                    ConditionExpression="claimed_by = :run AND #state = :state",
-                    ExpressionAttributeNames={"#state": "state"},
-                    ExpressionAttributeValues=to_attr(
-                        {
-                            ":expired": str(P.EXPIRED),
-                            ":state": str(state),
-                            ":run": run_id,
-                            ":index": _retrieval_index(parcel.depot_id, P.EXPIRED),
-                            ":sort": f"{parcel.pickup_by}#{order_id}",
-                        }
-                    ),
-                )
-                return "released"
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-        return "untouched"
+        """Undo what `run_id` did to a retrieval (left out, or its run failed): "released" or
+        "untouched"."""
+        item = LockerParcelItem(locker_pk(parcel.locker_id), _parcel_sk(parcel.order_id))
+        actions = [
+            _HELD.state.set(str(P.EXPIRED)),
+            _HELD.gsi2pk.set(_retrieval_index(parcel.depot_id)),
+            _HELD.gsi2sk.set(f"{parcel.pickup_by}#{parcel.order_id}"),
+            _HELD.claimed_by.remove(),
+            _HELD.claimed_until.remove(),
+            _HELD.route_id.remove(),
+        ]
+        released = _update_if(item, actions, (_HELD.claimed_by == run_id) & _RETRIEVABLE)
+        return "released" if released else "untouched"
 
     # -- the kiosk's lockout ---------------------------------------------------------------
 
     def locked_until(self, locker_id: str) -> int:
-        item = self._get(_lockout_key(locker_id)) or {}
-        return int(item.get("locked_until", 0))
+        item = _get(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
+        return int(item.locked_until or 0) if item else 0
 
     def record_failure(
         self, locker_id: str, now: int, window_s: int, limit: int, lock_s: int
@@ -509,34 +452,30 @@ class LockerRepository:
         """Count a failed pickup at the locker; the epoch it is locked until when this failure
         locks it (the limit reached within the window), else None."""
         for _ in range(5):
-            item = self._get(_lockout_key(locker_id)) or {}
-            version = int(item.get("version", 0))
-            recent = [int(t) for t in item.get("failures", []) if int(t) > now - window_s]
+            item = _get(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
+            if item is None:
+                item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
+            recent = [int(t) for t in item.failures or [] if int(t) > now - window_s]
             recent.append(now)
             locks = len(recent) >= limit
-            fields = {
-                **_lockout_key(locker_id),
-                "failures": [] if locks else recent,
-                "locked_until": now + lock_s if locks else int(item.get("locked_until", 0)),
-                "version": version + 1,
-                "expires_at": now + window_s + lock_s + 86_400,
-            }
+            item.failures = [] if locks else recent
+            if locks:
+                item.locked_until = now + lock_s
+            item.expires_at = datetime.fromtimestamp(now + window_s + lock_s + 86_400, UTC)
             try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=to_attr(fields),
-                    ConditionExpression="attribute_not_exists(version) OR version = :v",
-                    ExpressionAttributeValues=to_attr({":v": version}),
-                )
-            except ClientError as exc:
-                if error_code(exc) != "ConditionalCheckFailedException":
+                item.save()  # on the version read: a failure counted meanwhile fails it
+            except PutError as exc:
+                if not condition_failed(exc):
                     raise
-                continue  # another failure was counted meanwhile: count on top of it
+                continue  # count on top of the failure counted meanwhile
             return now + lock_s if locks else None
         raise ConcurrentUpdate(f"locker {locker_id}'s lockout keeps changing")
 
-    def _get(self, key: dict[str, str]) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table, Key=to_attr(key), ConsistentRead=True
-        ).get("Item")
-        return from_attr(item) if item else None
+
+_FREED = [
+    CompartmentItem.state.set(str(C.FREE)),
+    CompartmentItem.order_id.remove(),
+    CompartmentItem.reserved_until.remove(),
+    CompartmentItem.route_id.remove(),
+]
+_RETRIEVABLE = LockerParcelItem.state.is_in(str(P.EXPIRED), str(P.RETRIEVAL_PLANNED))

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from chalicelib.store.dynamo import error_code
+from chalicelib.aws_errors import error_code
 
 ROTATION_GRACE = timedelta(hours=72)
 CACHE_SECONDS = 60

@@ -64,7 +64,7 @@ class RouteLookup(Protocol):
 
 
 class LockerLookup(Protocol):
-    """What the page asks the locker service (`bootstrap.lockers()`)."""
+    """What the page asks of the customer's locker choices (`bootstrap.locker_choices()`)."""
 
     def locker(self, locker_id: str) -> Locker: ...
 

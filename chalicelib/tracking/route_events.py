@@ -70,7 +70,7 @@ class RouteEvent:
 
 
 class LockerDesk(Protocol):
-    """The locker service, as the driver's route events use it."""
+    """The locker kiosk, as the driver's route events use it."""
 
     def deposit(
         self, locker_id: str, credential: str | None, order_id: str, at: str | None = None

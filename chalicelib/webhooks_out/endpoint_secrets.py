@@ -8,6 +8,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.exceptions import ClientError
 
+from chalicelib.aws_errors import error_code
+
 CACHE_SECONDS = 300  # a secret never changes for the endpoint's life
 
 
@@ -34,6 +36,6 @@ class EndpointSecrets:
                 SecretId=self.name(merchant_id, endpoint_id), ForceDeleteWithoutRecovery=True
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            if error_code(exc) != "ResourceNotFoundException":
                 raise
         self._provider.clear_cache()

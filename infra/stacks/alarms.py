@@ -63,7 +63,7 @@ def lambda_errors_alarm(
 def kiosk_lockouts_alarm(
     scope: Construct, topic: sns.ITopic, *, id: str, namespace: str, dimensions: dict[str, str]
 ) -> cloudwatch.Alarm:
-    """The app's own count of kiosk lockouts (chalicelib/lockers/service.py): one may be a
+    """The app's own count of kiosk lockouts (chalicelib/lockers/kiosk.py): one may be a
     customer mistyping, or someone guessing codes; either way an operator looks."""
     metric = cloudwatch.Metric(
         namespace=namespace,

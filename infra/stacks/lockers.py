@@ -17,7 +17,7 @@ from constructs import Construct
 from .alarms import kiosk_lockouts_alarm, lambda_errors_alarm
 
 SWEEP_FUNCTION = "locker_sweep"  # app.py's @app.schedule
-# chalicelib/lockers/service.py `_failed` emits KioskLockouts through Powertools'
+# chalicelib/lockers/kiosk.py `_failed` emits KioskLockouts through Powertools'
 # single_metric with exactly this namespace and dimension (an alarm matches the set exactly).
 METRICS_NAMESPACE = "lastmile"
 METRICS_DIMENSIONS = {"service": "lastmile"}

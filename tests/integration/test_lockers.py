@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,15 +15,12 @@ from chalicelib.domain.errors import LockerFull
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.lockers import ParcelState
 from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.lockers.admin import NewLocker
+from chalicelib.lockers.choices import NotOffered
 from chalicelib.lockers.codes import SealBroken
-from chalicelib.lockers.service import (
-    KioskLocked,
-    LockerService,
-    NewLocker,
-    NotOffered,
-    PickupRefused,
-)
-from chalicelib.store.dynamo import from_attr, to_attr
+from chalicelib.lockers.kiosk import KioskLocked, LockerKiosk, PickupRefused
+from chalicelib.store.models.orders import OutboxMessageItem
+from chalicelib.store.orders import message_as_dict
 from tests.integration.test_dispatch import order, place, run_to_end, sfn, tenant
 
 __all__ = ["sfn"]  # the module's workflow fixture, shared
@@ -43,7 +41,7 @@ def keys() -> Iterator[None]:
 
 
 def locker_with(depot_id: str, *sizes: str, holding_hours: int = 72) -> tuple[str, str]:
-    locker, key = bootstrap.lockers().create(
+    locker, key = bootstrap.locker_admin().create(
         NewLocker(
             "Test locker",
             51.51,
@@ -58,12 +56,8 @@ def locker_with(depot_id: str, *sizes: str, holding_hours: int = 72) -> tuple[st
 
 def sealed_codes(order_id: str) -> list[str]:
     """The codes sent to the customer, unsealed (what notify does before sending)."""
-    items = bootstrap.client("dynamodb").query(
-        TableName=bootstrap.settings().outbox_table,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues=to_attr({":pk": f"ORDER#{order_id}"}),
-    )["Items"]
-    messages = sorted((from_attr(i) for i in items), key=lambda m: m["sk"])
+    items = OutboxMessageItem.query(f"ORDER#{order_id}")
+    messages = sorted((message_as_dict(i) for i in items), key=lambda m: m["sk"])
     keys = bootstrap.pickup_code_keys()
     return [
         keys.open(m["pickup_code_sealed"], order_id)
@@ -77,7 +71,7 @@ def deposited(sfn: tuple[LocalStepFunctions, str], sizes: str = "MM") -> dict[st
     locker_id, key = locker_with(merchant.depot_id, *sizes)
     placed = place(merchant, 1, delivery={"type": "locker", "locker_id": locker_id})
     run_to_end(sfn, merchant.depot_id)
-    answer = bootstrap.lockers().deposit(locker_id, key, placed.order_id)
+    answer = bootstrap.locker_kiosk().deposit(locker_id, key, placed.order_id)
     return {"merchant": merchant, "locker_id": locker_id, "key": key, "order": placed, **answer}
 
 
@@ -95,34 +89,38 @@ def test_a_code_is_sealed_to_its_order(keys: None) -> None:
 
 def test_resend_and_extend_rotate_the_code(keys: None, sfn: tuple[LocalStepFunctions, str]) -> None:
     got = deposited(sfn)
-    lockers, locker_id = bootstrap.lockers(), got["locker_id"]
+    choices, kiosk, locker_id = (
+        bootstrap.locker_choices(),
+        bootstrap.locker_kiosk(),
+        got["locker_id"],
+    )
     [first] = sealed_codes(got["order"].order_id)
 
-    lockers.resend_code(order(got["order"].order_id))
-    later = lockers.extend(order(got["order"].order_id))
+    choices.resend_code(order(got["order"].order_id))
+    later = choices.extend(order(got["order"].order_id))
 
     old, resent, extended = sealed_codes(got["order"].order_id)
     assert old == first and len({old, resent, extended}) == 3
     assert later > got["pickup_by"]
     with pytest.raises(NotOffered):
-        lockers.extend(order(got["order"].order_id))  # once
+        choices.extend(order(got["order"].order_id))  # once
     for stale in (old, resent):
         with pytest.raises(PickupRefused):
-            lockers.pickup(locker_id, got["key"], stale)
-    assert lockers.pickup(locker_id, got["key"], extended)["order_id"] == got["order"].order_id
+            kiosk.pickup(locker_id, got["key"], stale)
+    assert kiosk.pickup(locker_id, got["key"], extended)["order_id"] == got["order"].order_id
 
 
 def test_the_sweep_reminds_once_then_returns_the_parcel(
     keys: None, sfn: tuple[LocalStepFunctions, str]
 ) -> None:
     got = deposited(sfn)
-    lockers, order_id = bootstrap.lockers(), got["order"].order_id
+    sweep, order_id = bootstrap.locker_sweep(), got["order"].order_id
     now = time.time()
 
-    assert lockers.sweep(now + 47 * 3600) == {"reminded": 0, "expired": 0}
-    assert lockers.sweep(now + 49 * 3600) == {"reminded": 1, "expired": 0}
-    assert lockers.sweep(now + 50 * 3600) == {"reminded": 0, "expired": 0}
-    assert lockers.sweep(now + 73 * 3600) == {"reminded": 0, "expired": 1}
+    assert sweep.sweep(now + 47 * 3600) == {"reminded": 0, "expired": 0}
+    assert sweep.sweep(now + 49 * 3600) == {"reminded": 1, "expired": 0}
+    assert sweep.sweep(now + 50 * 3600) == {"reminded": 0, "expired": 0}
+    assert sweep.sweep(now + 73 * 3600) == {"reminded": 0, "expired": 1}
 
     assert order(order_id).status is OrderStatus.RETURNED
     parcel = bootstrap.locker_repository().parcel(got["locker_id"], order_id)
@@ -139,11 +137,11 @@ def test_five_wrong_codes_lock_the_kiosk_for_fifteen_minutes(
     [code] = sealed_codes(got["order"].order_id)
     clock = [time.time()]
     repo = bootstrap.locker_repository()
-    lockers = LockerService(
+    lockers = LockerKiosk(
         repo,
         bootstrap.order_repository(),
         bootstrap.pickup_code_keys(),
-        bootstrap.accounts(),
+        bootstrap.locker_directory(),
         bootstrap.driver_tokens(),
         clock=lambda: clock[0],
     )
@@ -170,7 +168,7 @@ def test_a_deposit_finds_the_locker_full(keys: None, sfn: tuple[LocalStepFunctio
     placed = place(merchant, 1)  # a home delivery of an M parcel, redirected by its driver
     run_to_end(sfn, merchant.depot_id)
     with pytest.raises(LockerFull):
-        bootstrap.lockers().deposit(small, key, placed.order_id)
+        bootstrap.locker_kiosk().deposit(small, key, placed.order_id)
     assert order(placed.order_id).status is OrderStatus.PLANNED
 
 
@@ -187,3 +185,19 @@ def test_a_cancelled_planned_locker_order_gives_its_doors_back(
     bootstrap.dispatch().remove_from_route(order(placed.order_id))
 
     assert [c.state for c in repo.compartments(locker_id)] == ["free"]
+
+
+def test_failures_at_the_same_moment_all_count_towards_the_lockout() -> None:
+    repo = bootstrap.locker_repository()
+    now = int(time.time())
+
+    def fail(_: int) -> int | None:
+        return repo.record_failure("lkr_busy", now, window_s=900, limit=5, lock_s=900)
+
+    with ThreadPoolExecutor(5) as pool:
+        locks = list(pool.map(fail, range(5)))
+
+    assert locks.count(now + 900) == 1, "exactly the fifth failure locks the kiosk"
+    assert locks.count(None) == 4
+    assert repo.locked_until("lkr_busy") == now + 900
+    assert repo.locked_until("lkr_quiet") == 0, "another locker's kiosk is not locked"

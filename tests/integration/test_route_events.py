@@ -11,7 +11,7 @@ from chalicelib import bootstrap
 from chalicelib.domain.errors import AuthenticationFailed, IllegalTransition
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.local.stepfunctions import LocalStepFunctions
-from chalicelib.lockers.service import NewLocker
+from chalicelib.lockers.admin import NewLocker
 from chalicelib.tracking.route_events import RouteEvent
 from tests.integration.test_dispatch import order, outbox_types, place, run_to_end, sfn, tenant
 
@@ -53,7 +53,7 @@ def test_each_event_leaves_its_message_and_a_late_van_says_so_once(
     assert [outbox_types(i).count("order.delayed") for i in ids[1:]] == [1, 1]
     assert order(ids[2]).eta is not None and order(ids[2]).eta > route["stops"][2]["eta"]
 
-    locker, _ = bootstrap.lockers().create(
+    locker, _ = bootstrap.locker_admin().create(
         NewLocker("Corner shop", 51.5, -0.1, merchant.depot_id, [("A1", "M")])
     )
     with pytest.raises(IllegalTransition):  # delivered already: not into a locker too

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from app import app
 from chalicelib.api.openapi import document
 from chalicelib.domain.lockers import Locker, LockerFigures, LockerParcel, ParcelState
-from chalicelib.lockers.service import _deposited
+from chalicelib.lockers.kiosk import deposited_view
 
 
 class ScriptedVendor:
@@ -117,7 +117,7 @@ def test_locker_replies_describe_what_the_service_answers() -> None:
         "lkr_1", "ord_1", "dep_1", ("A1", "B2"), ParcelState.DEPOSITED,
         "2025-05-01T09:00:00Z", "2025-05-04T09:00:00Z", "salt", "hash",
     )  # fmt: skip
-    valid("Deposit", _deposited(parcel))
+    valid("Deposit", deposited_view(parcel))
     valid("NearbyLockers", {"lockers": [{**locker.public(), "distance_m": 350, "free": {"M": 2}}]})
     figures = {"by_size": {"M": {"free": 1, "occupied": 1}}, "occupancy": 0.5}
     view = {

@@ -1,3 +1,129 @@
-"""Lockers, compartments, held parcels, pickup codes and kiosk attempts."""
+"""Lockers, compartments, held parcels, pickup codes and kiosk attempts: one partition per
+locker (pk LOCKER#<id>) in the main table."""
 
 from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.store.models.base import MainItem
+
+
+class LockerAddressAttribute(MapAttribute[str, object]):
+    line1 = UnicodeAttribute()
+    city = UnicodeAttribute()
+    postcode = UnicodeAttribute()
+
+
+class OpeningHoursAttribute(MapAttribute[str, object]):
+    # PynamoDB's stubs type a list of scalars as a list of attributes; it holds str (int).
+    days: ListAttribute[str] = ListAttribute(of=UnicodeAttribute)  # type: ignore[arg-type]
+    open = UnicodeAttribute()
+    close = UnicodeAttribute()
+
+
+class AllLockersIndex(GlobalSecondaryIndex["LockerItem"]):
+    """Every locker under one key (there are hundreds, not millions), by depot then id."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class RetrievalIndex(GlobalSecondaryIndex["LockerParcelItem"]):
+    """A depot's expired parcels, by deadline: where dispatch runs find the ones to take back."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class LockerItem(MainItem, discriminator="locker"):
+    """sk PROFILE: the locker, its kiosk key's hash, and running figures ADDed by the writes
+    that change them."""
+
+    locker_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    depot_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    address = LockerAddressAttribute(null=True)
+    opening_hours = ListAttribute(of=OpeningHoursAttribute)
+    holding_hours = NumberAttribute()
+    kiosk_key_hash = UnicodeAttribute()
+    deposits = NumberAttribute(null=True)
+    pickups = NumberAttribute(null=True)
+    expiries = NumberAttribute(null=True)
+    dwell_s_total = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+    every_locker = AllLockersIndex()
+
+
+class CompartmentItem(MainItem, discriminator="compartment"):
+    """sk COMP#<id>: one door, so a reservation or a deposit is a conditional write on exactly
+    the doors it takes."""
+
+    compartment_id = UnicodeAttribute()
+    size = UnicodeAttribute()
+    state = UnicodeAttribute()
+    order_id = UnicodeAttribute(null=True)
+    route_id = UnicodeAttribute(null=True)
+    reserved_until = NumberAttribute(null=True)  # epoch seconds
+
+
+class LockerParcelItem(MainItem, discriminator="locker_parcel"):
+    """sk PARCEL#<order id>: an order's parcel(s) in the locker, its pickup code's salt and
+    hash; a dispatch run's claim on an expired one; kept a while once finished."""
+
+    locker_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    depot_id = UnicodeAttribute()
+    compartment_ids: ListAttribute[str] = ListAttribute(
+        of=UnicodeAttribute  # type: ignore[arg-type]  # see OpeningHoursAttribute.days
+    )
+    state = UnicodeAttribute()
+    deposited_at = UnicodeAttribute()
+    pickup_by = UnicodeAttribute()
+    code_salt = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    reminded = BooleanAttribute(default=False)
+    extended = BooleanAttribute(default=False)
+    resends = NumberAttribute(default=0)
+    claimed_by = UnicodeAttribute(null=True)
+    claimed_until = NumberAttribute(null=True)  # epoch seconds
+    route_id = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    awaiting_retrieval = RetrievalIndex()
+
+
+class KioskLockoutItem(MainItem, discriminator="kiosk_lockout"):
+    """sk LOCKOUT: the locker's recent failed pickups (epoch seconds) and until when its kiosk
+    is locked; `version` makes concurrent failures count on top of each other."""
+
+    failures: ListAttribute[int] = ListAttribute(
+        of=NumberAttribute,  # type: ignore[arg-type]  # see OpeningHoursAttribute.days
+        default=list,
+    )
+    locked_until = NumberAttribute(default=0)
+    version = VersionAttribute()
+    expires_at = TTLAttribute(null=True)

@@ -72,7 +72,7 @@ MARKET = a_locker(
 
 
 def a_choice(locker: Locker, distance_m: int) -> dict[str, Any]:
-    """A choice as LockerService.choices gives it: the public view, distance and room."""
+    """A choice as LockerChoices.choices gives it: the public view, distance and room."""
     return {**locker.public(), "distance_m": distance_m, "free": {"M": 3}}
 
 

@@ -1,0 +1,176 @@
+"""The customer's locker choices from the tracking page: another locker instead (or home), a
+new pickup code, the one extension of the pickup time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.errors import Conflict
+from chalicelib.domain.lifecycle import EDITABLE, OrderStatus
+from chalicelib.domain.lockers import (
+    EXTENSION_HOURS,
+    MAX_RESENDS,
+    Locker,
+    LockerParcel,
+    ParcelState,
+    epoch_of,
+    iso_utc,
+    new_pickup_code,
+    new_salt,
+    parcel_sizes,
+    stamp_of,
+)
+from chalicelib.domain.order import Delivery, DeliveryType, Order, TimelineEvent
+from chalicelib.lockers.codes import PickupCodeKeys, code_message
+from chalicelib.lockers.directory import LockerDirectory
+from chalicelib.store.lockers import LockerRepository
+from chalicelib.store.orders import OrderRepository
+from chalicelib.store.transaction import Transaction
+
+S, P = OrderStatus, ParcelState
+CHOICE_RADIUS_M = 10_000  # lockers offered to a customer are at most this far from them
+
+
+class NotOffered(Conflict):
+    code = "not_offered"
+
+
+class LockerChoices:
+    def __init__(
+        self,
+        repo: LockerRepository,
+        orders: OrderRepository,
+        keys: PickupCodeKeys,
+        directory: LockerDirectory,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._repo = repo
+        self._orders = orders
+        self._keys = keys
+        self._directory = directory
+        self._clock = clock
+
+    def locker(self, locker_id: str) -> Locker:
+        return self._directory.locker(locker_id)
+
+    def held_parcel(self, order: Order) -> LockerParcel | None:
+        if order.status is not S.IN_LOCKER or not order.delivery.locker_id:
+            return None
+        parcel = self._repo.parcel(order.delivery.locker_id, order.order_id)
+        return parcel if parcel and parcel.state is P.DEPOSITED else None
+
+    # -- a new code, more time -----------------------------------------------------------------
+
+    def resend_code(self, order: Order) -> str:
+        """A new code for a parcel in a locker (the old one stops working); the new deadline."""
+        return self._rotate(order, extend=False)
+
+    def extend(self, order: Order) -> str:
+        """Once per parcel: 48 more hours, with a new code; the new deadline."""
+        return self._rotate(order, extend=True)
+
+    def _rotate(self, order: Order, *, extend: bool) -> str:
+        parcel = self.held_parcel(order)
+        if parcel is None:
+            raise NotOffered("the parcel is not waiting in a locker")
+        if epoch_of(parcel.pickup_by) <= int(self._clock()):
+            raise NotOffered("the pickup time has passed; the parcel goes back to the sender")
+        if extend and parcel.extended:
+            raise NotOffered("the pickup time was already extended once")
+        if not extend and parcel.resends >= MAX_RESENDS:
+            raise NotOffered("a new code was already sent several times; contact the sender")
+        locker = self.locker(parcel.locker_id)
+        code = new_pickup_code()
+        salt = new_salt()
+        pickup_by = parcel.pickup_by
+        if extend:
+            pickup_by = iso_utc(
+                datetime.fromisoformat(parcel.pickup_by.replace("Z", "+00:00"))
+                + timedelta(hours=EXTENSION_HOURS)
+            )
+        rotated = replace(
+            parcel,
+            code_salt=salt,
+            code_hash=self._keys.hash(salt, locker.locker_id, code),
+            pickup_by=pickup_by,
+            extended=parcel.extended or extend,
+            reminded=parcel.reminded and not extend,
+            resends=parcel.resends + (0 if extend else 1),
+        )
+        tx = Transaction()
+        self._repo.put_parcel(tx, rotated, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
+        at = stamp_of(self._clock())
+        kind = "extend" if extend else "resend"
+        event = TimelineEvent(at, order.status, f"order.pickup_code_{kind}")
+        self._orders.save(
+            replace(order, updated_at=at, version=order.version + 1),
+            [event],
+            expected_version=order.version,
+            messages=[code_message(self._keys, locker, rotated, code, rotated=kind)],
+            tx=tx,
+        )
+        return pickup_by
+
+    # -- another locker, or home ---------------------------------------------------------------
+
+    def choices(self, order: Order) -> list[dict[str, Any]]:
+        """The lockers a customer may switch this order to (nearest first, with room)."""
+        if not self.can_choose(order):
+            return []
+        return self._nearest(order, limit=3)
+
+    def alternative(self, order: Order) -> dict[str, Any] | None:
+        """The nearest other locker with room for the order (its chosen one was full)."""
+        found = self._nearest(order, limit=1)
+        return found[0] if found else None
+
+    def _nearest(self, order: Order, *, limit: int) -> list[dict[str, Any]]:
+        if order.address.lat is None or order.address.lng is None:
+            return []
+        return self._directory.near(
+            order.address.lat,
+            order.address.lng,
+            order.depot_id,
+            parcel_sizes([p.size for p in order.parcels]),
+            limit=limit,
+            exclude=order.delivery.locker_id,
+            radius_m=CHOICE_RADIUS_M,
+        )
+
+    @staticmethod
+    def can_choose(order: Order) -> bool:
+        """Where it goes can change while it waits to be planned (e.g. after a failed attempt)."""
+        return order.status in EDITABLE
+
+    def choose(self, order: Order, locker_id: str | None) -> Order:
+        """Deliver to this locker instead (None: to the address after all)."""
+        if not self.can_choose(order):
+            raise NotOffered(f"the parcel is {order.status}: where it goes can no longer change")
+        if locker_id is None:
+            if order.delivery.type is DeliveryType.HOME:
+                return order  # home already: nothing to change
+            delivery = replace(order.delivery, type=DeliveryType.HOME, locker_id=None)
+            note = "home delivery chosen"
+        else:
+            if locker_id not in {c["locker_id"] for c in self.choices(order)}:
+                raise NotOffered("that locker is not one offered for this parcel")
+            # A locker takes parcels all day: a window meant for a doorstep does not apply.
+            delivery = Delivery(DeliveryType.LOCKER, locker_id)
+            note = f"locker {self.locker(locker_id).name} chosen"
+        at = stamp_of(self._clock())
+        changed = replace(
+            order,
+            delivery=delivery,
+            updated_at=at,
+            version=order.version + 1,
+            unassigned_reason=None,
+        )
+        event = TimelineEvent(at, order.status, "order.delivery_changed", note)
+        self._orders.save(changed, [event], expected_version=order.version)
+        if order.delivery.locker_id and order.delivery.locker_id != locker_id:
+            self._repo.release_reservations(order.delivery.locker_id, order.order_id)
+        return changed
