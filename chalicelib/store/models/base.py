@@ -7,12 +7,13 @@ table name and endpoint (bootstrap does it from the settings); nothing connects 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pynamodb.attributes import DiscriminatorAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.connection.base import MetaTable
 from pynamodb.connection.table import TableConnection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 REGION = "eu-west-1"  # until configure() says otherwise
@@ -73,6 +74,32 @@ class OutboxItem(_StoreModel):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     entity = DiscriminatorAttribute()
+
+
+_Item = TypeVar("_Item", bound=Model)
+
+
+class Gsi1Index(GlobalSecondaryIndex[_Item]):
+    """The main table's first index (gsi1pk, gsi1sk). Each model that uses it says what its
+    keys mean (one instance per model: PynamoDB binds an instance to its model)."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2Index(GlobalSecondaryIndex[_Item]):
+    """The main table's second index (gsi2pk, gsi2sk), likewise."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 TABLE_BASES: tuple[type[_StoreModel], ...] = (MainItem, OutboxItem)

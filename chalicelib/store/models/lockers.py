@@ -12,9 +12,8 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.base import Gsi1Index, Gsi2Index, MainItem
 
 
 class LockerAddressAttribute(MapAttribute[str, object]):
@@ -28,28 +27,6 @@ class OpeningHoursAttribute(MapAttribute[str, object]):
     days: ListAttribute[str] = ListAttribute(of=UnicodeAttribute)  # type: ignore[arg-type]
     open = UnicodeAttribute()
     close = UnicodeAttribute()
-
-
-class AllLockersIndex(GlobalSecondaryIndex["LockerItem"]):
-    """Every locker under one key (there are hundreds, not millions), by depot then id."""
-
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class RetrievalIndex(GlobalSecondaryIndex["LockerParcelItem"]):
-    """A depot's expired parcels, by deadline: where dispatch runs find the ones to take back."""
-
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 class LockerItem(MainItem, discriminator="locker"):
@@ -73,7 +50,8 @@ class LockerItem(MainItem, discriminator="locker"):
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
 
-    every_locker = AllLockersIndex()
+    # Every locker under one key (there are hundreds, not millions), by depot then id.
+    every_locker = Gsi1Index["LockerItem"]()
 
 
 class CompartmentItem(MainItem, discriminator="compartment"):
@@ -113,7 +91,8 @@ class LockerParcelItem(MainItem, discriminator="locker_parcel"):
     gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
-    awaiting_retrieval = RetrievalIndex()
+    # A depot's expired parcels, by deadline: where dispatch runs find the ones to take back.
+    awaiting_retrieval = Gsi2Index["LockerParcelItem"]()
 
 
 class KioskLockoutItem(MainItem, discriminator="kiosk_lockout"):

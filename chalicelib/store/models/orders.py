@@ -11,9 +11,8 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.models.base import MainItem, OutboxItem
+from chalicelib.store.models.base import Gsi1Index, Gsi2Index, MainItem, OutboxItem
 
 
 class CustomerAttribute(MapAttribute[str, object]):
@@ -46,28 +45,6 @@ class DeliveryAttribute(MapAttribute[str, object]):
     type = UnicodeAttribute()
     locker_id = UnicodeAttribute(null=True)
     window = WindowAttribute(null=True)
-
-
-class MerchantExternalIndex(GlobalSecondaryIndex["OrderItem"]):
-    """A merchant's orders by external id (then creation time)."""
-
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class DepotStatusIndex(GlobalSecondaryIndex["OrderItem"]):
-    """A depot's orders in one status, oldest first (dispatch collects the ready ones)."""
-
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 class OrderItem(MainItem, discriminator="order"):
@@ -103,8 +80,10 @@ class OrderItem(MainItem, discriminator="order"):
     gsi2pk = UnicodeAttribute()
     gsi2sk = UnicodeAttribute()
 
-    by_external = MerchantExternalIndex()
-    by_depot_status = DepotStatusIndex()
+    # A merchant's orders by external id (then creation time).
+    by_external = Gsi1Index["OrderItem"]()
+    # A depot's orders in one status, oldest first (dispatch collects the ready ones).
+    by_depot_status = Gsi2Index["OrderItem"]()
 
 
 class TimelineItem(MainItem, discriminator="timeline"):

@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.models.base import MainItem
-
-
-class AllMerchantsIndex(GlobalSecondaryIndex["MerchantItem"]):
-    """Every merchant under one index key (gsi1pk MERCHANTS), for jobs that visit them all."""
-
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
+from chalicelib.store.models.base import Gsi1Index, MainItem
 
 
 class MerchantItem(MainItem, discriminator="merchant"):
@@ -32,7 +20,8 @@ class MerchantItem(MainItem, discriminator="merchant"):
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
 
-    all_merchants = AllMerchantsIndex()
+    # Every merchant under one index key (gsi1pk MERCHANTS), for jobs that visit them all.
+    all_merchants = Gsi1Index["MerchantItem"]()
 
 
 class MerchantLookupItem(MainItem, discriminator="merchant_lookup"):

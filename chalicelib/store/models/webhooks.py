@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.base import Gsi2Index, MainItem
 
 
 class WebhookEndpointItem(MainItem, discriminator="webhook_endpoint"):
@@ -27,17 +26,6 @@ class WebhookEndpointCountItem(MainItem, discriminator="webhook_endpoint_count")
     registrations cannot pass the limit."""
 
     endpoints = NumberAttribute(null=True)
-
-
-class DueDeliveryIndex(GlobalSecondaryIndex["WebhookDeliveryItem"]):
-    """Pending deliveries by due time (then the holder's random tail) in `WEBHOOK#due...`."""
-
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 class WebhookDeliveryItem(MainItem, discriminator="webhook_delivery"):
@@ -64,4 +52,5 @@ class WebhookDeliveryItem(MainItem, discriminator="webhook_delivery"):
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
 
-    by_due = DueDeliveryIndex()
+    # Pending deliveries by due time (then the holder's random tail) in `WEBHOOK#due...`.
+    by_due = Gsi2Index["WebhookDeliveryItem"]()
