@@ -20,6 +20,7 @@ from chalicelib.domain.dispatch import (
 from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent, utc_now
+from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.dispatch import (
     DepotRunLockItem,
@@ -81,22 +82,7 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         depot_lng=route.depot_lng,
         distance_m=route.distance_m,
         duration_s=route.duration_s,
-        stops=[
-            RouteStopAttribute(
-                order_id=s.order_id,
-                kind=s.kind,
-                eta=s.eta,
-                lat=s.lat,
-                lng=s.lng,
-                service_s=s.service_s,
-                earliest=s.earliest,
-                locker_id=s.locker_id,
-                state=s.state,
-                planned_eta=s.planned_eta,
-                delay_announced=s.delay_announced,
-            )
-            for s in route.stops
-        ],
+        stops=[RouteStopAttribute(**fields_of(s)) for s in route.stops],
         version=route.version,
     )
 
@@ -114,19 +100,7 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
         distance_m=item.distance_m,
         duration_s=item.duration_s,
         stops=tuple(
-            RouteStop(
-                order_id=s.order_id,
-                kind=s.kind,
-                eta=s.eta,
-                lat=s.lat,
-                lng=s.lng,
-                service_s=s.service_s,
-                earliest=s.earliest,
-                locker_id=s.locker_id,
-                state=s.state,
-                planned_eta=s.planned_eta,
-                delay_announced=bool(s.delay_announced),
-            )
+            RouteStop(**read_as(RouteStop, s) | {"delay_announced": bool(s.delay_announced)})
             for s in item.stops
         ),
         version=int(item.version or 1),

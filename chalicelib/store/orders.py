@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -20,6 +21,7 @@ from chalicelib.domain.order import (
     TimelineEvent,
     Window,
 )
+from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.orders import (
     AddressAttribute,
@@ -36,6 +38,12 @@ from chalicelib.store.models.orders import (
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction
 
+# The order's own fields that the item holds as they are (the rest are typed maps).
+_SCALARS = tuple(
+    f.name
+    for f in fields(Order)
+    if f.name not in {"status", "customer", "address", "parcels", "delivery"}
+)
 RECEIPT_TTL = timedelta(days=30)  # longer than any storefront keeps retrying one event
 
 # An outbox message: its type, or its type and the fields it carries besides the order's.
@@ -64,42 +72,16 @@ def order_to_model(order: Order) -> OrderItem:
     return OrderItem(
         pk,
         sk,
-        order_id=order.order_id,
-        merchant_id=order.merchant_id,
-        depot_id=order.depot_id,
-        source=order.source,
-        external_id=order.external_id,
-        tracking_code=order.tracking_code,
+        **{name: getattr(order, name) for name in _SCALARS},
         status=str(order.status),
-        customer=CustomerAttribute(
-            name=order.customer.name, email=order.customer.email, phone=order.customer.phone
-        ),
-        address=AddressAttribute(
-            line1=order.address.line1,
-            line2=order.address.line2,
-            city=order.address.city,
-            postcode=order.address.postcode,
-            country=order.address.country,
-            lat=order.address.lat,
-            lng=order.address.lng,
-        ),
-        parcels=[ParcelAttribute(weight_kg=p.weight_kg, size=p.size) for p in order.parcels],
+        customer=CustomerAttribute(**fields_of(order.customer)),
+        address=AddressAttribute(**fields_of(order.address)),
+        parcels=[ParcelAttribute(**fields_of(p)) for p in order.parcels],
         delivery=DeliveryAttribute(
             type=str(order.delivery.type),
             locker_id=order.delivery.locker_id,
-            window=WindowAttribute(start=window.start, end=window.end) if window else None,
+            window=WindowAttribute(**fields_of(window)) if window else None,
         ),
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-        source_updated_at=order.source_updated_at,
-        attention_reason=order.attention_reason,
-        eta=order.eta,
-        route_id=order.route_id,
-        run_id=order.run_id,
-        unassigned_reason=order.unassigned_reason,
-        failed_attempts=order.failed_attempts,
-        first_attempt=order.first_attempt,
-        version=order.version,
         gsi1pk=f"MERCHANT#{order.merchant_id}",
         gsi1sk=f"EXT#{quote(order.external_id, safe='')}#{order.created_at}#{order.order_id}",
         gsi2pk=depot_status_key(order.depot_id, str(order.status)),
@@ -115,43 +97,21 @@ def depot_status_key(depot_id: str, status: str) -> str:
 def order_from_model(item: OrderItem) -> Order:
     delivery = item.delivery
     window = delivery.window
+    scalars = {name: getattr(item, name) for name in _SCALARS}
+    # Numbers come back as DynamoDB gives them; counts are whole.
+    scalars["failed_attempts"] = int(item.failed_attempts or 0)
+    scalars["version"] = int(item.version or 1)
     return Order(
-        order_id=item.order_id,
-        merchant_id=item.merchant_id,
-        depot_id=item.depot_id,
-        source=item.source,
-        external_id=item.external_id,
-        tracking_code=item.tracking_code,
+        **scalars,
         status=OrderStatus(item.status),
-        customer=Customer(
-            name=item.customer.name, email=item.customer.email, phone=item.customer.phone
-        ),
-        address=Address(
-            line1=item.address.line1,
-            line2=item.address.line2,
-            city=item.address.city,
-            postcode=item.address.postcode,
-            country=item.address.country,
-            lat=item.address.lat,
-            lng=item.address.lng,
-        ),
-        parcels=tuple(Parcel(weight_kg=p.weight_kg, size=p.size) for p in item.parcels),
+        customer=Customer(**read_as(Customer, item.customer)),
+        address=Address(**read_as(Address, item.address)),
+        parcels=tuple(Parcel(**read_as(Parcel, p)) for p in item.parcels),
         delivery=Delivery(
             type=DeliveryType(delivery.type),
             locker_id=delivery.locker_id,
-            window=Window(start=window.start, end=window.end) if window else None,
+            window=Window(**read_as(Window, window)) if window else None,
         ),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        source_updated_at=item.source_updated_at,
-        attention_reason=item.attention_reason,
-        eta=item.eta,
-        route_id=item.route_id,
-        run_id=item.run_id,
-        unassigned_reason=item.unassigned_reason,
-        failed_attempts=int(item.failed_attempts or 0),
-        first_attempt=item.first_attempt,
-        version=int(item.version or 1),
     )
 
 
