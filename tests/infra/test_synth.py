@@ -135,6 +135,29 @@ def test_api_functions_ship_without_ortools(assembly: CloudAssembly, stage: str)
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_api_packages_carry_bytecode_and_fit(assembly: CloudAssembly, stage: str) -> None:
+    """infra/stacks/api_package.py: the app with its sources and unchecked-hash bytecode, the
+    layer from requirements.lock, sourceless, trimmed; together within issue 11's 60 MB."""
+    names: dict[str, int] = {}
+    flags: dict[str, int] = {}
+    for package in set(_packages(assembly, assembly.template(stage))):
+        with zipfile.ZipFile(package) as archive:
+            for info in archive.infolist():
+                names[info.filename] = info.file_size
+                if info.filename.endswith("chalicelib/__pycache__/bootstrap.cpython-312.pyc"):
+                    flags["app"] = int.from_bytes(archive.read(info)[4:8], "little")
+    site = "python/lib/python3.12/site-packages"
+    assert "chalicelib/bootstrap.py" in names
+    assert flags["app"] == 0b01  # hash-based, never checked against the source
+    assert f"{site}/pydantic/main.pyc" in names
+    assert f"{site}/pydantic/main.py" not in names
+    assert f"{site}/botocore/data/dynamodb/2012-08-10/service-2.json.gz" in names
+    assert not [n for n in names if n.startswith(f"{site}/botocore/data/ec2/")]
+    assert not [n for n in names if n.startswith(f"{site}/numpy/")]
+    assert sum(names.values()) <= 60_000_000
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_cfn_lint_passes(assembly: CloudAssembly, stage: str) -> None:
     # The venv's cfn-lint, never the machine's (moto's bundled one is newer than the machine's).
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
