@@ -68,7 +68,7 @@ bench: $(TEST_STAMP)
 	$(VENV)/bin/lastmile bench
 
 # The API package as deployed: its cold-start import time and unzipped size (README).
-coldstart: $(TEST_STAMP)
+coldstart: $(RUN_STAMP)
 	$(VENV)/bin/lastmile coldstart
 
 # Rewrite the locks from requirements*.txt (uv, run from PyPI): Python 3.12 on x86_64 Linux,
