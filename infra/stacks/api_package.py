@@ -119,7 +119,9 @@ def compile_tree(tree: Path, shown_as: str, *, sourceless: bool) -> None:
         quiet=2,
         legacy=sourceless,
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        workers=0,
+        # In this process: compileall's worker pool re-imports the main module in each worker,
+        # and that is the CDK app under synth. Once per lock, and a few seconds.
+        workers=1,
     )
     if not ok:
         raise PackageError(f"some modules under {tree} do not compile")
@@ -170,12 +172,13 @@ def build_layer(repo: Path, archive: Path, *, bytecode: bool = True) -> None:
 
 
 def cached_layer(repo: Path, *, bytecode: bool = True) -> Path:
-    """The layer, built once per lock, this builder and the services the code calls, in
-    .chalice/deployments beside chalice's own cache."""
+    """The layer, built once per lock, builder, target platform and set of services the code
+    calls, in .chalice/deployments beside chalice's own cache."""
     key = hashlib.sha256()
     key.update((repo / LOCK).read_bytes())
     key.update(Path(__file__).read_bytes())
-    key.update(repr((sorted(services_called(repo / "chalicelib")), bytecode)).encode())
+    called = sorted(services_called(repo / "chalicelib"))
+    key.update(repr((called, PIP_TARGET_ARGS, sys.version_info[:2], bytecode)).encode())
     archive = repo / ".chalice" / "deployments" / f"api-layer-{key.hexdigest()[:20]}.zip"
     if not archive.exists():
         archive.parent.mkdir(parents=True, exist_ok=True)
