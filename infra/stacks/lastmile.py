@@ -38,7 +38,7 @@ class _PrecompiledChalice(Chalice):
     """Chalice's construct, its package finished by api_package before the construct turns it
     into assets: bytecode in the app's zip, the layer from requirements.lock (trimmed and
     precompiled). `_package_app` is the construct's one packaging step (chalice 1.34, pinned by
-    requirements-dev.lock); `lastmile coldstart` builds the same package the same way."""
+    the locks); `lastmile coldstart` builds the same package the same way."""
 
     def _package_app(self) -> None:
         super()._package_app()
