@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from sendgrid import SendGridAPIClient
 
 from chalicelib.accounts.service import AccountService
 from chalicelib.config import settings
@@ -248,6 +247,8 @@ def _sms_captured() -> Callable[[Sms, str], None] | None:
 
 @cache
 def notifications() -> NotificationService:
+    from sendgrid import SendGridAPIClient  # the notify function's only: not at import
+
     store()
     s = settings()
     api_key = accounts().platform_secret(s.sendgrid_api_key_secret_name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import stripe
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib.domain.errors import SignatureInvalid
@@ -20,6 +19,8 @@ DEFAULT_PARCEL_KG = 1.0  # Checkout knows prices, not weights; metadata lastmile
 
 def verify(raw_body: bytes, signature: str | None, secret: str) -> None:
     """Stripe-Signature checked by Stripe's own library, with a 300 s timestamp tolerance."""
+    import stripe  # here, not at import: the SDK is large and only Stripe's webhook needs it
+
     try:
         stripe.WebhookSignature.verify_header(
             raw_body.decode("utf-8", errors="replace"), signature or "", secret, TOLERANCE_SECONDS

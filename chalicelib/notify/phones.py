@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import phonenumbers
-
 
 class InvalidPhoneNumber(ValueError):
     """Not a phone number an SMS can be sent to; the message says why."""
@@ -13,6 +11,8 @@ def to_e164(raw: str, default_region: str | None = None) -> str:
     """The number in E.164 (+447911123456). A national number (07911 123456) is read in the
     delivery country's plan. Raises InvalidPhoneNumber for anything not a real, assignable
     number (reserved ranges such as Ofcom's 07700 900xxx drama numbers included)."""
+    import phonenumbers  # here, not at import: its metadata is heavy and few routes need it
+
     try:
         number = phonenumbers.parse(raw, (default_region or "").upper() or None)
     except phonenumbers.NumberParseException as exc:

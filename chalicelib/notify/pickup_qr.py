@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import segno
-
 from chalicelib.notify.messages import InlineAttachment
 
 CONTENT_ID = "pickup-code-qr"
@@ -16,6 +14,8 @@ SHOWN_PX = 200  # the size the email shows it at
 
 def pickup_qr_png(code: str) -> bytes:
     """A QR code holding just the code's digits (numeric mode), black on white."""
+    import segno  # here, not at import: only pickup-code emails draw one
+
     qr = segno.make(code, micro=False)
     out = io.BytesIO()
     qr.save(out, kind="png", scale=SCALE, border=BORDER)

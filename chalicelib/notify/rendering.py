@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
 from chalicelib.notify.messages import MESSAGE_TYPES, InlineAttachment
 from chalicelib.notify.pickup_qr import CONTENT_ID, SHOWN_PX, pickup_qr
 from chalicelib.notify.sms_segments import gsm7_safe
@@ -147,6 +145,9 @@ def _sms(value: Any, limit: int) -> str:
 
 class Renderer:
     def __init__(self, directory: Path = TEMPLATES) -> None:
+        # Imported here: few functions render, and jinja2 costs every cold start otherwise.
+        from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
         self._env = Environment(
             loader=FileSystemLoader(directory),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),

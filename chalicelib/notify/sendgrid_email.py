@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 from urllib.error import URLError
 
-from python_http_client.exceptions import HTTPError
-from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import (
-    Attachment,
-    ContentId,
-    CustomArg,
-    Disposition,
-    FileContent,
-    FileName,
-    FileType,
-    From,
-    Mail,
-)
-
 from chalicelib.notify.messages import Email, VendorRejected, VendorUnavailable
+
+if TYPE_CHECKING:
+    from sendgrid import SendGridAPIClient
 
 
 def _transient(status: int) -> bool:
@@ -39,6 +29,20 @@ class SendGridEmail:
     def send(self, email: Email) -> str:
         """SendGrid's message id; raises VendorRejected (4xx) or VendorUnavailable (429, 5xx,
         no answer)."""
+        # The SDK is imported here, not at import: only the notify function sends email.
+        from python_http_client.exceptions import HTTPError
+        from sendgrid.helpers.mail import (
+            Attachment,
+            ContentId,
+            CustomArg,
+            Disposition,
+            FileContent,
+            FileName,
+            FileType,
+            From,
+            Mail,
+        )
+
         mail = Mail(
             from_email=From(self._sender, email.sender_name),
             to_emails=email.to,

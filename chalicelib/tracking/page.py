@@ -10,11 +10,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import segno
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from chalicelib.domain.dispatch import PlannedRoute
 from chalicelib.domain.errors import LockerNotFound
@@ -30,6 +27,9 @@ from chalicelib.tracking.feedback import (
     offered_days,
 )
 from chalicelib.tracking.public import Pickup, eta_window, public_locker, public_view
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 S = OrderStatus
 
@@ -155,6 +155,8 @@ def page_url(base_url: str, tracking_code: str) -> str:
 
 def qr_data_uri(url: str) -> str:
     """The URL as a QR code, an SVG data URI (printed labels scan back to this page)."""
+    import segno  # here, not at import: the API's other routes never draw one
+
     return str(segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=2))
 
 
@@ -163,6 +165,9 @@ def qr_data_uri(url: str) -> str:
 
 @cache
 def _environment() -> Environment:
+    # Imported here, not at import: only the tracking page renders, and only once per container.
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
     return Environment(
         loader=PackageLoader("chalicelib.tracking", "templates"),
         autoescape=True,

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from chalicelib.store.schema import TABLES
 
+from . import api_package
 from .alarms import api_5xx_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
 from .lockers import Lockers
@@ -31,6 +32,17 @@ API_HANDLER = "APIHandler"
 NOTIFY_FUNCTION = "notify"  # app.py's outbox stream consumer
 API_ROLE = "DefaultRole"
 REST_API = "RestAPI"
+
+
+class _PrecompiledChalice(Chalice):
+    """Chalice's construct, its package finished by api_package before the construct turns it
+    into assets: bytecode in the app's zip, the layer from requirements.lock (trimmed and
+    precompiled). `_package_app` is the construct's one packaging step (chalice 1.34, pinned by
+    the locks); `lastmile coldstart` builds the same package the same way."""
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        api_package.finish(REPO_ROOT, Path(self._sam_package_dir))
 
 
 class LastmileStack(Stack):
@@ -93,16 +105,13 @@ class LastmileStack(Stack):
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
         # is what sets the functions' runtime. CDK tokens in the environment survive the round
         # trip through chalice's template and resolve to references at synth.
-        self.api = Chalice(
+        # The dependencies go into a layer, built once per requirements.lock (api_package), so
+        # a code change repackages only the app's own files.
+        self.api = _PrecompiledChalice(
             self,
             "Api",
             source_dir=str(REPO_ROOT),
-            stage_config={
-                # Dependencies go into a layer that chalice caches by requirements.txt alone
-                # (.chalice/deployments), so a code change repackages only the app's own files.
-                "automatic_layer": True,
-                "environment_variables": environment,
-            },
+            stage_config={**api_package.STAGE_CONFIG, "environment_variables": environment},
         )
         self._grant_api_role()
         # The optimiser (ortools, requirements-optimiser.txt) is its own Lambda function with an

@@ -10,7 +10,7 @@ The test synth (tests/infra) and scripts/synth (CI's lint) skip it with CDK's ow
 context `aws:cdk:bundling-stacks` = [] (what the CLI sets for commands that need no assets):
 the CLI overrides that key for `synth`, so infra/app.py sets it when asked with
 `-c lastmile:skipBundling=true`. The template is the same either way: the asset's hash is
-taken from its sources (chalicelib/, requirements-optimiser.txt) and the bundling options,
+taken from its sources (chalicelib/, requirements-optimiser.lock) and the bundling options,
 never from the output, so what the tests read is what a deploy deploys. Only the assembly of
 a skipped synth points the asset at the source tree: never deploy from that assembly.
 """
@@ -42,6 +42,7 @@ _SOURCES = [
     f"!{optimiser_bundle.PACKAGE}",
     f"!{optimiser_bundle.PACKAGE}/**",
     f"!{optimiser_bundle.REQUIREMENTS}",
+    f"!{optimiser_bundle.LOCK}",
     "__pycache__",
     "*.pyc",
 ]

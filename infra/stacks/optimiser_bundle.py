@@ -1,4 +1,4 @@
-"""Builds the optimiser Lambda function's package: requirements-optimiser.txt and chalicelib/.
+"""Builds the optimiser Lambda function's package: requirements-optimiser.lock and chalicelib/.
 
 Standard library (and `packaging`, which pip vendors) only, so the same file runs two ways:
 imported by the CDK app for local bundling (infra/stacks/optimiser.py), and as a script in
@@ -6,8 +6,9 @@ the Lambda build image when local bundling fails:
 
     python infra/stacks/optimiser_bundle.py <repo root> <output dir>
 
-The dependencies are installed with `--no-deps`: requirements-optimiser.txt lists the whole
-runtime closure, and `check_closure` proves it closed, less what OMITTED leaves out on purpose.
+The dependencies are installed with `--no-deps` from the lock (requirements-optimiser.txt pinned
+with hashes, `make locks`): the .txt lists the whole runtime closure, and `check_closure` proves
+it closed, less what OMITTED leaves out on purpose.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ except ImportError:  # the build image has pip, and pip vendors packaging
     from pip._vendor.packaging.version import Version  # type: ignore[no-redef]
 
 REQUIREMENTS = "requirements-optimiser.txt"
+LOCK = "requirements-optimiser.lock"  # what is installed: REQUIREMENTS pinned, with hashes
 PACKAGE = "chalicelib"
 
 # Lambda's python3.12 runtime: CPython 3.12 on Amazon Linux 2023 (glibc 2.34), x86_64.
@@ -75,7 +77,8 @@ class BundleError(Exception):
 
 
 def pip_install(requirements: Path, out: Path) -> None:
-    """The dependencies for Lambda's platform, whatever the build host (no Docker needed)."""
+    """The dependencies for Lambda's platform, whatever the build host (no Docker needed), each
+    checked against the hashes its lock pins."""
     subprocess.run(
         [
             sys.executable,
@@ -85,6 +88,7 @@ def pip_install(requirements: Path, out: Path) -> None:
             "--quiet",
             "--disable-pip-version-check",
             "--no-deps",
+            "--require-hashes",
             *PIP_TARGET_ARGS,
             "--requirement",
             str(requirements),
@@ -151,7 +155,7 @@ def check_size(out: Path, limit: int = MAX_UNZIPPED_BYTES) -> int:
 
 def bundle(repo: Path, out: Path) -> int:
     """Build the package into `out`; its unzipped size."""
-    pip_install(repo / REQUIREMENTS, out)
+    pip_install(repo / LOCK, out)
     check_closure(out)
     copy_package(repo, out)
     return check_size(out)

@@ -98,6 +98,7 @@ def test_pip_installs_for_lambdas_platform_without_resolving(
     [args] = ran
     assert args[1:4] == ["-m", "pip", "install"]
     assert "--no-deps" in args and "--only-binary=:all:" in args
+    assert "--require-hashes" in args  # the lock's
     platforms = {args[i + 1] for i, arg in enumerate(args) if arg == "--platform"}
     # ortools 9.15 and numpy 2.x have manylinux_2_28 wheels only; Lambda's glibc is 2.34.
     assert platforms == {"manylinux2014_x86_64", "manylinux_2_28_x86_64"}

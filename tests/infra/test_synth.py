@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 
 from chalicelib.store.schema import TABLES, TableSpec
+from infra.stacks import api_package
 from tests.infra.cloud_assembly import STAGES, CloudAssembly
 from tests.infra.templates import FUNCTION, LAYER, allows, resources, statements_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
@@ -132,6 +135,104 @@ def test_api_functions_ship_without_ortools(assembly: CloudAssembly, stage: str)
     # Nor the optimiser's other heavy dependencies (requirements-optimiser.txt).
     heavy = {"ortools", "pyvrp"}
     assert not [name for name in names if heavy & set(name.split("/"))]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_api_packages_carry_bytecode_and_fit(assembly: CloudAssembly, stage: str) -> None:
+    """infra/stacks/api_package.py: the app with its sources and unchecked-hash bytecode, the
+    layer from requirements.lock, sourceless, trimmed; together within issue 11's 60 MB."""
+    names: dict[str, int] = {}
+    flags: dict[str, int] = {}
+    for package in set(_packages(assembly, assembly.template(stage))):
+        with zipfile.ZipFile(package) as archive:
+            for info in archive.infolist():
+                names[info.filename] = info.file_size
+                if info.filename.endswith("chalicelib/__pycache__/bootstrap.cpython-312.pyc"):
+                    flags["app"] = int.from_bytes(archive.read(info)[4:8], "little")
+    site = "python/lib/python3.12/site-packages"
+    assert "chalicelib/bootstrap.py" in names
+    assert flags["app"] == 0b01  # hash-based, never checked against the source
+    assert f"{site}/pydantic/main.pyc" in names
+    assert f"{site}/pydantic/main.py" not in names
+    assert f"{site}/botocore/data/dynamodb/2012-08-10/service-2.json.gz" in names
+    assert not [n for n in names if n.startswith(f"{site}/botocore/data/ec2/")]
+    assert not [n for n in names if n.startswith(f"{site}/numpy/")]
+    assert sum(names.values()) <= 60_000_000
+
+
+# What the functions do with the vendors they import late, run from the deployed package: the
+# layer's modules are bytecode only (no sources), botocore has the models of called services only.
+_SMOKE = """
+import hmac, time
+import app
+from chalicelib.domain.errors import SignatureInvalid
+from chalicelib.intake.stripe_checkout import verify
+from chalicelib.notify.phones import to_e164
+from chalicelib.notify.pickup_qr import pickup_qr_png
+from chalicelib.notify.rendering import Renderer
+from chalicelib.tracking.page import qr_data_uri, render_not_found
+import boto3, sendgrid.helpers.mail
+
+t = int(time.time())
+body = b'{"id": "evt_1"}'
+good = hmac.new(b"whsec_x", f"{t}.".encode() + body, "sha256").hexdigest()
+verify(body, f"t={t},v1={good}", "whsec_x")
+try:
+    verify(body, f"t={t},v1={'0' * 64}", "whsec_x")
+    raise SystemExit("a wrong Stripe signature passed")
+except SignatureInvalid:
+    pass
+assert to_e164("020 7946 0958", "GB") == "+442079460958"
+assert pickup_qr_png("12345678").startswith(b"\\x89PNG")
+assert qr_data_uri("https://example.com/track/x").startswith("data:image/svg+xml")
+assert "</html>" in render_not_found()
+Renderer()
+for service in SERVICES:
+    boto3.client(service, region_name="eu-west-1")
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_deployed_package_runs_its_late_imports(
+    assembly: CloudAssembly, stage: str, tmp_path: Path
+) -> None:
+    template = assembly.template(stage)
+    [app_zip] = {
+        assembly.asset(f["Properties"]["CodeUri"]["Key"])
+        for f in resources(template, FUNCTION).values()
+    }
+    [layer_zip] = [
+        assembly.asset(layer["Properties"]["ContentUri"]["Key"])
+        for layer in resources(template, LAYER).values()
+    ]
+    task, opt = tmp_path / "task", tmp_path / "opt"
+    zipfile.ZipFile(app_zip).extractall(task)
+    zipfile.ZipFile(layer_zip).extractall(opt)
+    services = sorted(
+        api_package.services_called(REPO_ROOT / "chalicelib") | api_package.SDK_SERVICES
+    )
+    site = opt / "python" / "lib" / "python3.12" / "site-packages"
+    done = subprocess.run(
+        [
+            getattr(sys, "_base_executable", sys.executable),
+            "-S",
+            "-c",
+            f"SERVICES = {services!r}\n{_SMOKE}",
+        ],
+        cwd=task,
+        env={
+            "PYTHONPATH": f"{task}:{site}:{opt / 'python'}",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LASTMILE_STAGE": stage,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["ok"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
