@@ -14,7 +14,6 @@ from chalicelib.domain.errors import (
     MerchantNotFound,
     ValidationFailed,
 )
-from chalicelib.domain.order import utc_now
 from chalicelib.domain.tenancy import (
     Depot,
     Merchant,
@@ -25,6 +24,7 @@ from chalicelib.domain.tenancy import (
     new_depot_id,
     new_merchant_id,
 )
+from chalicelib.domain.times import utc_now
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
 

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
-from chalicelib.domain.order import utc_now
+from chalicelib.domain.times import utc_now
 from chalicelib.tracking.route_events import FAILURE_REASONS, RouteEvent
 
 driver = Blueprint(__name__)

@@ -13,10 +13,10 @@ from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.eta import changed_etas, without_stop
 from chalicelib.dispatch.planned_routes import planned_routes
 from chalicelib.dispatch.snapshots import RunSnapshots
-from chalicelib.dispatch.times import parse_iso
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop
 from chalicelib.domain.lockers import CompartmentState, allocate
-from chalicelib.domain.order import Order, utc_now
+from chalicelib.domain.order import Order
+from chalicelib.domain.times import parse_iso, utc_now
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 from chalicelib.store.transaction import Transaction

@@ -3,29 +3,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop
+from chalicelib.domain.geo import great_circle_m
+from chalicelib.domain.times import iso_z, parse_iso
 from chalicelib.routing.model import PROFILES
-
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def _great_circle_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
-
-
-def _at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _retimed(
@@ -36,11 +20,11 @@ def _retimed(
     speed = profile.speed_kmh / 3.6
     for i in range(first, len(stops)):
         stop = stops[i]
-        travel = _great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor / speed
+        travel = great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor / speed
         arrival = ready + timedelta(seconds=travel)
         if stop.earliest:
-            arrival = max(arrival, _at(stop.earliest))
-        stops[i] = replace(stop, eta=_iso(arrival))
+            arrival = max(arrival, parse_iso(stop.earliest))
+        stops[i] = replace(stop, eta=iso_z(arrival))
         lat, lng, ready = stop.lat, stop.lng, arrival + timedelta(seconds=stop.service_s)
     return replace(route, stops=tuple(stops), version=route.version + 1)
 
@@ -54,10 +38,14 @@ def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
     stops = list(route.stops)
     del stops[index]
     if index == 0:
-        lat, lng, ready = route.depot_lat, route.depot_lng, _at(route.start_at)
+        lat, lng, ready = route.depot_lat, route.depot_lng, parse_iso(route.start_at)
     else:
         prev = stops[index - 1]
-        lat, lng, ready = prev.lat, prev.lng, _at(prev.eta) + timedelta(seconds=prev.service_s)
+        lat, lng, ready = (
+            prev.lat,
+            prev.lng,
+            parse_iso(prev.eta) + timedelta(seconds=prev.service_s),
+        )
     return _retimed(route, stops, index, lat, lng, ready)
 
 
@@ -66,7 +54,7 @@ def from_position(route: PlannedRoute, lat: float, lng: float, at: str) -> Plann
     or a stop just served): the live ETAs, late or early."""
     stops = list(route.stops)
     first = next((i for i, s in enumerate(stops) if s.state == "pending"), len(stops))
-    return _retimed(route, stops, first, lat, lng, _at(at))
+    return _retimed(route, stops, first, lat, lng, parse_iso(at))
 
 
 def changed_etas(before: PlannedRoute, after: PlannedRoute) -> dict[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.dispatch.times import iso
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop, route_id_for
+from chalicelib.domain.times import iso_z
 from chalicelib.routing.model import Plan, Problem
 
 # Planner stop kinds as route stops: a pickup is an expired parcel taken back from a locker.
@@ -33,12 +33,12 @@ def planned_routes(
                     RouteStop(
                         order_id=stop_id,
                         kind=STOP_KINDS.get(stop.kind, "delivery"),
-                        eta=iso(t0 + timedelta(seconds=round(visit.start))),
-                        planned_eta=iso(t0 + timedelta(seconds=round(visit.start))),
+                        eta=iso_z(t0 + timedelta(seconds=round(visit.start))),
+                        planned_eta=iso_z(t0 + timedelta(seconds=round(visit.start))),
                         lat=stop.location.lat,
                         lng=stop.location.lon,
                         service_s=visit.departure - visit.start if last else 0.0,
-                        earliest=iso(t0 + timedelta(seconds=stop.windows[0].start))
+                        earliest=iso_z(t0 + timedelta(seconds=stop.windows[0].start))
                         if stop.windows
                         else None,
                         locker_id=stop.locker_id,
@@ -51,7 +51,7 @@ def planned_routes(
                 depot_id=depot_id,
                 vehicle_id=route.vehicle_id,
                 profile=vehicles[route.vehicle_id].profile.name,
-                start_at=iso(t0 + timedelta(seconds=round(route.start))),
+                start_at=iso_z(t0 + timedelta(seconds=round(route.start))),
                 depot_lat=depot.lat,
                 depot_lng=depot.lon,
                 distance_m=route.distance_m,

@@ -12,6 +12,7 @@ from chalicelib.domain.dispatch import DispatchPolicy
 from chalicelib.domain.lockers import ALWAYS_OPEN, Locker, LockerParcel, open_periods, parcel_sizes
 from chalicelib.domain.order import DeliveryType, Order
 from chalicelib.domain.tenancy import Depot, Vehicle
+from chalicelib.domain.times import parse_iso
 from chalicelib.routing import model as rm
 
 # Orders left out before solving, each for a reason the planner cannot see. They stay ready
@@ -41,7 +42,7 @@ class Built:
 
 
 def _seconds(iso: str, t0: datetime) -> float:
-    return (datetime.fromisoformat(iso.replace("Z", "+00:00")) - t0).total_seconds()
+    return (parse_iso(iso) - t0).total_seconds()
 
 
 def _vehicle(v: Vehicle, depot_id: str, t0: datetime, horizon_s: float, policy: DispatchPolicy):

@@ -18,7 +18,6 @@ from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.eta import changed_etas, without_stop
 from chalicelib.dispatch.snapshots import RunSnapshots
-from chalicelib.dispatch.times import iso
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
     DispatchPolicy,
@@ -30,7 +29,8 @@ from chalicelib.domain.dispatch import (
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DispatchRunNotFound
 from chalicelib.domain.lockers import free_by_size
-from chalicelib.domain.order import DeliveryType, Order, utc_now
+from chalicelib.domain.order import DeliveryType, Order
+from chalicelib.domain.times import iso_z, utc_now
 from chalicelib.store.artifacts import ArtifactMissing, Artifacts
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
@@ -74,7 +74,7 @@ class DispatchService:
         (its id, False). The execution is named by the run id."""
         self._accounts.depot(depot_id)
         for _ in range(3):
-            run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, iso(self._clock()))
+            run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, iso_z(self._clock()))
             now = self._epoch()
             holder = self._repo.begin(run, now=now, lease_until=now + LEASE_S)
             if holder == run.run_id:
@@ -142,7 +142,7 @@ class DispatchService:
             )
         self._snapshots.put_build(run_id, t0, built.left_out)
         claimed = len(orders) + len(retrievals)
-        return {**_run_fields(event), "claimed": claimed, "t0": iso(t0), "parts": parts}
+        return {**_run_fields(event), "claimed": claimed, "t0": iso_z(t0), "parts": parts}
 
     def _rooms(self, depot_id: str) -> list[problems.LockerRoom]:
         """The depot's lockers and their free compartments by size, as of now."""

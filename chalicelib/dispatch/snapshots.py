@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib.dispatch.times import iso, parse_iso
 from chalicelib.domain.lockers import LockerParcel
 from chalicelib.domain.order import Order, order_as_json, order_from_json
+from chalicelib.domain.times import iso_z, parse_iso
 from chalicelib.routing.model import Plan, Problem
 from chalicelib.store.artifacts import (
     ArtifactMissing,
@@ -45,7 +45,7 @@ class RunSnapshots:
         return [LockerParcel.from_dict(d) for d in found]
 
     def put_build(self, run_id: str, t0: datetime, left_out: dict[str, str]) -> None:
-        self._artifacts.put_json(_build_key(run_id), {"t0": iso(t0), "left_out": left_out})
+        self._artifacts.put_json(_build_key(run_id), {"t0": iso_z(t0), "left_out": left_out})
 
     def build(self, run_id: str) -> tuple[datetime, dict[str, str]]:
         """The problem's start time and the orders building it left out (id -> reason)."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -277,33 +276,3 @@ def allocate(sizes: list[str], free: list[Compartment]) -> list[Compartment] | N
 
 def parcel_sizes(sizes: list[str | None]) -> list[str]:
     return [(s or UNKNOWN_PARCEL_SIZE).upper() for s in sizes]
-
-
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def iso_of(epoch: float) -> str:
-    """Epoch seconds as ISO 8601 UTC, to the second (deadlines)."""
-    return iso_utc(datetime.fromtimestamp(epoch, UTC))
-
-
-def stamp_of(epoch: float) -> str:
-    """Epoch seconds as ISO 8601 UTC to the millisecond, as timelines and outbox keys have it
-    (they sort by it)."""
-    return (
-        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
-
-
-def epoch_of(iso: str) -> int:
-    """An ISO 8601 UTC time ("...Z") in epoch seconds."""
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())

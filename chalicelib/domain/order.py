@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
 from chalicelib.domain.lifecycle import OrderStatus, check_move
+from chalicelib.domain.times import utc_now
 
 # The outbox messages about an order that its customer and its merchant's endpoints hear of.
 OrderMessage = Literal[
@@ -134,10 +134,6 @@ class Order:
             attention_reason=reason if target is OrderStatus.NEEDS_ATTENTION else None,
             version=self.version + 1,
         )
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_order_id() -> str:

@@ -17,8 +17,8 @@ from chalicelib.domain.lockers import (
     new_kiosk_key,
     new_locker_id,
 )
-from chalicelib.domain.order import utc_now
 from chalicelib.domain.tenancy import key_hash
+from chalicelib.domain.times import utc_now
 from chalicelib.store.lockers import LockerRepository
 
 

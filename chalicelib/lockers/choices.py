@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from chalicelib.domain.errors import Conflict
@@ -17,14 +17,12 @@ from chalicelib.domain.lockers import (
     Locker,
     LockerParcel,
     ParcelState,
-    epoch_of,
-    iso_utc,
     new_pickup_code,
     new_salt,
     parcel_sizes,
-    stamp_of,
 )
 from chalicelib.domain.order import Delivery, DeliveryType, Order, TimelineEvent
+from chalicelib.domain.times import epoch_s, from_epoch, iso_z, parse_iso
 from chalicelib.lockers.codes import PickupCodeKeys, code_message
 from chalicelib.lockers.directory import LockerDirectory
 from chalicelib.store.lockers import LockerRepository
@@ -77,7 +75,7 @@ class LockerChoices:
         parcel = self.held_parcel(order)
         if parcel is None:
             raise NotOffered("the parcel is not waiting in a locker")
-        if epoch_of(parcel.pickup_by) <= int(self._clock()):
+        if epoch_s(parcel.pickup_by) <= int(self._clock()):
             raise NotOffered("the pickup time has passed; the parcel goes back to the sender")
         if extend and parcel.extended:
             raise NotOffered("the pickup time was already extended once")
@@ -88,10 +86,7 @@ class LockerChoices:
         salt = new_salt()
         pickup_by = parcel.pickup_by
         if extend:
-            pickup_by = iso_utc(
-                datetime.fromisoformat(parcel.pickup_by.replace("Z", "+00:00"))
-                + timedelta(hours=EXTENSION_HOURS)
-            )
+            pickup_by = iso_z(parse_iso(parcel.pickup_by) + timedelta(hours=EXTENSION_HOURS))
         rotated = replace(
             parcel,
             code_salt=salt,
@@ -103,7 +98,7 @@ class LockerChoices:
         )
         tx = Transaction()
         self._repo.put_parcel(tx, rotated, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
-        at = stamp_of(self._clock())
+        at = from_epoch(self._clock(), "milliseconds")
         kind = "extend" if extend else "resend"
         event = TimelineEvent(at, order.status, f"order.pickup_code_{kind}")
         self._orders.save(
@@ -161,7 +156,7 @@ class LockerChoices:
             # A locker takes parcels all day: a window meant for a doorstep does not apply.
             delivery = Delivery(DeliveryType.LOCKER, locker_id)
             note = f"locker {self.locker(locker_id).name} chosen"
-        at = stamp_of(self._clock())
+        at = from_epoch(self._clock(), "milliseconds")
         changed = replace(
             order,
             delivery=delivery,

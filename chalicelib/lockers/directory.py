@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.errors import LockerNotFound
-from chalicelib.domain.lockers import Locker, allocate, distance_m, free_by_size
+from chalicelib.domain.geo import great_circle_m
+from chalicelib.domain.lockers import Locker, allocate, free_by_size
 from chalicelib.store.lockers import LockerRepository
 
 NEAR_LIMIT = 5
@@ -40,10 +41,10 @@ class LockerDirectory:
         found = []
         lockers = sorted(
             (lk for lk in self._repo.for_depot(depot_id) if lk.locker_id != exclude),
-            key=lambda lk: distance_m(lat, lng, lk.lat, lk.lng),
+            key=lambda lk: great_circle_m(lat, lng, lk.lat, lk.lng),
         )
         for locker in lockers:
-            away = distance_m(lat, lng, locker.lat, locker.lng)
+            away = great_circle_m(lat, lng, locker.lat, locker.lng)
             if radius_m is not None and away > radius_m:
                 break
             doors = self._repo.compartments(locker.locker_id)

@@ -31,16 +31,14 @@ from chalicelib.domain.lockers import (
     LockerParcel,
     ParcelState,
     allocate,
-    epoch_of,
     is_code_shaped,
-    iso_of,
     new_pickup_code,
     new_salt,
     parcel_sizes,
-    stamp_of,
 )
-from chalicelib.domain.order import Delivery, DeliveryType, Order, TimelineEvent, utc_now
+from chalicelib.domain.order import Delivery, DeliveryType, Order, TimelineEvent
 from chalicelib.domain.tenancy import key_hash
+from chalicelib.domain.times import epoch_s, from_epoch, utc_now
 from chalicelib.lockers.codes import PickupCodeKeys, code_message
 from chalicelib.lockers.directory import LockerDirectory
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository, ParcelChanged
@@ -174,7 +172,7 @@ class LockerKiosk:
                 compartment_ids=tuple(c.compartment_id for c in chosen),
                 state=P.DEPOSITED,
                 deposited_at=at,
-                pickup_by=iso_of(now + locker.holding_hours * 3600),
+                pickup_by=from_epoch(now + locker.holding_hours * 3600),
                 code_salt=new_salt(),
                 code_hash="",
             )
@@ -247,7 +245,7 @@ class LockerKiosk:
         for parcel in self._repo.parcels(locker_id, P.DEPOSITED):
             if self._keys.matches(parcel.code_salt, locker_id, code, parcel.code_hash):
                 found = parcel
-        if found is None or epoch_of(found.pickup_by) <= now:
+        if found is None or epoch_s(found.pickup_by) <= now:
             return None
         return found
 
@@ -255,12 +253,12 @@ class LockerKiosk:
         order = self._orders.get(parcel.order_id)
         if order is None:
             raise ParcelChanged(f"order {parcel.order_id} is gone")
-        at = stamp_of(self._clock())
+        at = from_epoch(self._clock(), "milliseconds")
         tx = Transaction()
         collected = replace(parcel, state=P.COLLECTED, code_hash="", code_salt="")
         self._repo.put_parcel(tx, collected, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
         self._repo.vacate(tx, locker.locker_id, parcel.compartment_ids, parcel.order_id)
-        dwell = max(0, now - epoch_of(parcel.deposited_at))
+        dwell = max(0, now - epoch_s(parcel.deposited_at))
         self._repo.count(tx, locker.locker_id, pickups=1, dwell_s_total=dwell)
         moved = order.moved_to(S.COLLECTED, at=at)
         event = TimelineEvent(at, moved.status, "order.collected")

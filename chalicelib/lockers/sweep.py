@@ -9,15 +9,9 @@ from dataclasses import replace
 
 from chalicelib.domain.errors import ConcurrentUpdate, IllegalTransition
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.lockers import (
-    REMINDER_BEFORE,
-    Locker,
-    LockerParcel,
-    ParcelState,
-    epoch_of,
-    iso_of,
-)
+from chalicelib.domain.lockers import REMINDER_BEFORE, Locker, LockerParcel, ParcelState
 from chalicelib.domain.order import TimelineEvent
+from chalicelib.domain.times import epoch_s, from_epoch
 from chalicelib.store.lockers import LockerRepository, ParcelChanged
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.transaction import Transaction
@@ -44,7 +38,7 @@ class ExpirySweep:
         reminder_s = REMINDER_BEFORE.total_seconds()
         for locker in self._repo.for_depot(None):
             for parcel in self._repo.parcels(locker.locker_id, P.DEPOSITED):
-                deadline = epoch_of(parcel.pickup_by)
+                deadline = epoch_s(parcel.pickup_by)
                 try:
                     if deadline <= now_s:
                         self._expire(locker, parcel, now_s)
@@ -67,7 +61,7 @@ class ExpirySweep:
             expect=(P.DEPOSITED,),
             expect_hash=parcel.code_hash,
         )
-        at = iso_of(now)
+        at = from_epoch(now)
         message = (
             "order.pickup_reminder",
             {"locker": locker.public(), "pickup_by": parcel.pickup_by},
@@ -84,7 +78,7 @@ class ExpirySweep:
         order = self._orders.get(parcel.order_id)
         if order is None:
             return
-        at = iso_of(now)
+        at = from_epoch(now)
         tx = Transaction()
         expired = replace(parcel, state=P.EXPIRED, code_hash="", code_salt="")
         self._repo.put_parcel(

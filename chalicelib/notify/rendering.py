@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.domain.times import parse_iso
 from chalicelib.notify.messages import MESSAGE_TYPES, InlineAttachment
 from chalicelib.notify.pickup_qr import CONTENT_ID, SHOWN_PX, pickup_qr
 from chalicelib.notify.sms_segments import gsm7_safe
@@ -91,7 +92,7 @@ def _zone(timezone: str | None) -> tzinfo:
 
 
 def _moment(iso: str) -> datetime:
-    at = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    at = parse_iso(iso)
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 

@@ -29,9 +29,9 @@ from chalicelib.domain.order import (
     receive,
     revise,
     triage,
-    utc_now,
 )
 from chalicelib.domain.tenancy import Merchant
+from chalicelib.domain.times import utc_now
 from chalicelib.geocoding import Geocoder, NoGeocoder, NotLocated
 from chalicelib.store.orders import OrderRepository
 

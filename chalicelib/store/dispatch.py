@@ -19,7 +19,8 @@ from chalicelib.domain.dispatch import (
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.order import Order, TimelineEvent, utc_now
+from chalicelib.domain.order import Order, TimelineEvent
+from chalicelib.domain.times import utc_now
 from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.dispatch import (

@@ -8,7 +8,7 @@ import time
 from pynamodb.exceptions import DeleteError, PutError
 from pynamodb.expressions.update import Action
 
-from chalicelib.domain.order import utc_now
+from chalicelib.domain.times import utc_now
 from chalicelib.fulfilment.claims import CLAIMED, LEASE_S, ClaimHeld, FulfilmentClaim
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.fulfilment import FulfilmentClaimItem

@@ -3,13 +3,14 @@ claimed with a conditional write before anything is sent, so it is sent once per
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.times import iso_z
 from chalicelib.notify.messages import Channel, NotificationRecord, State
 from chalicelib.store.models.notify import NotificationLogItem
 from chalicelib.store.reads import get_one
@@ -62,7 +63,7 @@ class NotificationLog:
         left it in `retry`, or when an attempt's lease ran out without an outcome (a crash
         between claim and send). False when it is done or another attempt holds it."""
         log = NotificationLogItem
-        at = _iso(now)
+        at = iso_z(now, "milliseconds")
         try:
             # An update, not a put: it creates the record or takes it over, keeping the
             # attempts counted so far and the outcome fields of an earlier `retry`.
@@ -74,7 +75,7 @@ class NotificationLog:
                     log.message_type.set(message_type),
                     log.channel.set(str(channel)),
                     log.claimed_at.set(at),
-                    log.lease_until.set(_iso(now + lease)),
+                    log.lease_until.set(iso_z(now + lease, "milliseconds")),
                     log.expires_at.set(now + timedelta(days=KEEP_DAYS)),
                     log.attempts.add(0),
                 ],
@@ -96,7 +97,10 @@ class NotificationLog:
         """Record the outcome of the attempt holding the claim (`to`, `message_id`, `reason`,
         `vendor_status`, `vendor_answer` as they apply)."""
         log = NotificationLogItem
-        actions: list[Action] = [log.state.set(str(state)), log.updated_at.set(_iso(now))]
+        actions: list[Action] = [
+            log.state.set(str(state)),
+            log.updated_at.set(iso_z(now, "milliseconds")),
+        ]
         actions += [_OUTCOME_FIELDS[n].set(v) for n, v in fields.items() if v is not None]
         actions.append(log.attempts.add(attempts))
         with failing_as(ConcurrentUpdate(f"notification {key['sk']} was taken over")):
@@ -119,7 +123,3 @@ class NotificationLog:
                 consistent_read=True,
             )
         ]
-
-
-def _iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

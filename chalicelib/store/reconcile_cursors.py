@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import PutError
 
-from chalicelib.domain.order import utc_now
+from chalicelib.domain.times import utc_now
 from chalicelib.store.models.reconcile import ReconcileCursorItem
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import condition_failed

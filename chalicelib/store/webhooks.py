@@ -15,6 +15,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
+from chalicelib.domain.times import iso_z
 from chalicelib.store.models.webhooks import (
     WebhookDeliveryItem,
     WebhookEndpointCountItem,
@@ -22,7 +23,7 @@ from chalicelib.store.models.webhooks import (
 )
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed
-from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState, iso
+from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState
 from chalicelib.webhooks_out.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
 
 DUE_PARTITION = "WEBHOOK#due"
@@ -191,7 +192,7 @@ class EndpointRepository:
 
 def _token(due: datetime) -> str:
     # Time first, so the index sorts by it; the random tail makes every lease distinct.
-    return f"{iso(due)}#{secrets.token_hex(4)}"
+    return f"{iso_z(due, 'milliseconds')}#{secrets.token_hex(4)}"
 
 
 def _delivery(item: WebhookDeliveryItem) -> Delivery:
@@ -259,9 +260,9 @@ class WebhookDeliveryLog:
             last_attempt_at=delivery.last_attempt_at,
             last_status=delivery.last_status,
             last_answer=delivery.last_answer,
-            next_attempt_at=iso(due),
+            next_attempt_at=iso_z(due, "milliseconds"),
             reason=delivery.reason,
-            created_at=iso(now),
+            created_at=iso_z(now, "milliseconds"),
             expires_at=now + timedelta(days=KEEP_DAYS),
             gsi2pk=self._due,
             gsi2sk=token,
@@ -280,7 +281,9 @@ class WebhookDeliveryLog:
         return [
             _delivery(item)
             for item in WebhookDeliveryItem.by_due.query(
-                self._due, WebhookDeliveryItem.gsi2sk <= iso(now) + "#~", limit=limit
+                self._due,
+                WebhookDeliveryItem.gsi2sk <= iso_z(now, "milliseconds") + "#~",
+                limit=limit,
             )
         ]
 
@@ -316,7 +319,10 @@ class WebhookDeliveryLog:
         actions += [_OUTCOME_FIELDS[n].set(v) for n, v in fields.items() if v is not None]
         if state is DeliveryState.PENDING:
             assert retry_at is not None
-            actions += [d.gsi2sk.set(_token(retry_at)), d.next_attempt_at.set(iso(retry_at))]
+            actions += [
+                d.gsi2sk.set(_token(retry_at)),
+                d.next_attempt_at.set(iso_z(retry_at, "milliseconds")),
+            ]
         else:  # out of the due index
             actions += [d.gsi2pk.remove(), d.gsi2sk.remove(), d.next_attempt_at.remove()]
         try:

@@ -9,7 +9,8 @@ from typing import Protocol
 
 from chalicelib.domain.errors import AlreadyExists, Conflict, ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.order import Order, TimelineEvent, Window, utc_now
+from chalicelib.domain.order import Order, TimelineEvent, Window
+from chalicelib.domain.times import iso_z, utc_now
 
 RATINGS = range(1, 6)
 MAX_COMMENT = 500
@@ -138,7 +139,7 @@ def reschedule(
     day = parse_day(raw_day, offered_days(moment, zone))
     if not can_reschedule(order, timeline):
         raise RescheduleNotOffered("another day can be chosen only after a failed attempt")
-    at = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    at = iso_z(moment, "milliseconds")
     window = day_window(day, zone)
     moved = replace(
         order,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
+from chalicelib.domain.times import iso_z
 
 ETA_SPREAD = timedelta(minutes=30)  # customers are promised a window, never a minute
 
@@ -38,10 +39,6 @@ def eta_window(eta: str) -> tuple[datetime, datetime]:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     return moment - ETA_SPREAD, moment + ETA_SPREAD
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def public_view(
@@ -78,7 +75,7 @@ def public_view(
     if order.eta:
         view["eta"] = order.eta
         start, end = eta_window(order.eta)
-        view["eta_window"] = {"start": _iso(start), "end": _iso(end)}
+        view["eta_window"] = {"start": iso_z(start), "end": iso_z(end)}
     if stops_before is not None:
         view["stops_before"] = stops_before
     if choices is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from chalicelib.dispatch.driver_tokens import DriverTokens
@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent
+from chalicelib.domain.times import parse_iso
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.orders import Message, OrderRepository
 
@@ -79,10 +80,6 @@ class LockerDesk(Protocol):
     def retrieve(
         self, locker_id: str, credential: str | None, order_id: str, at: str | None = None
     ) -> dict[str, Any]: ...
-
-
-def _at(iso: str) -> datetime:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
 class RouteEventService:
@@ -267,7 +264,7 @@ class RouteEventService:
                 for s in retimed.stops
                 if s.state == "pending"
                 and not s.delay_announced
-                and _at(s.eta) - _at(s.planned_eta or s.eta) > DELAY_THRESHOLD
+                and parse_iso(s.eta) - parse_iso(s.planned_eta or s.eta) > DELAY_THRESHOLD
             }
             retimed = replace(
                 retimed,

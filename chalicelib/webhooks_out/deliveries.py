@@ -4,7 +4,6 @@ abandoned, with the record of its attempts that the merchant sees."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -50,7 +49,3 @@ class Delivery:
             "reason": self.reason,
         }
         return {k: v for k, v in shown.items() if v is not None}
-
-
-def iso(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

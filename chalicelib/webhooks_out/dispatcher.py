@@ -14,9 +14,10 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain.order import Order
+from chalicelib.domain.times import iso_z
 from chalicelib.orders.views import tracking_url
 from chalicelib.webhooks_out.backoff import next_attempt
-from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState, iso
+from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState
 from chalicelib.webhooks_out.endpoints import Endpoint
 from chalicelib.webhooks_out.events import EVENT_TYPES, event_body, message_id, signed_headers
 from chalicelib.webhooks_out.http_sender import Answer, Sender
@@ -202,8 +203,8 @@ class WebhookDispatcher:
         )
         recorded = {
             "attempts": attempts,
-            "first_attempt_at": iso(first),
-            "last_attempt_at": iso(now),
+            "first_attempt_at": iso_z(first, "milliseconds"),
+            "last_attempt_at": iso_z(now, "milliseconds"),
             "last_status": answer.status,
             "last_answer": answer.detail or None,
         }
@@ -245,7 +246,7 @@ class WebhookDispatcher:
             state=str(state),
         )
         reason = None
-        failing_since = self._endpoints.failed(*ids, iso(now))
+        failing_since = self._endpoints.failed(*ids, iso_z(now, "milliseconds"))
         if (
             failing_since
             and now - datetime.fromisoformat(failing_since) >= self._disable.failing_for
@@ -256,7 +257,7 @@ class WebhookDispatcher:
             in_a_row = self._endpoints.abandoned(*ids)
             if in_a_row is not None and in_a_row >= self._disable.abandoned_in_a_row:
                 reason = f"{in_a_row} deliveries abandoned in a row"
-        if reason and self._endpoints.disable(*ids, iso(now), reason):
+        if reason and self._endpoints.disable(*ids, iso_z(now, "milliseconds"), reason):
             logger.warning(
                 "webhooks out: endpoint disabled", endpoint_id=endpoint.endpoint_id, reason=reason
             )

@@ -8,11 +8,11 @@ import ipaddress
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.domain.times import utc_now
 from chalicelib.webhooks_out.events import EVENT_TYPES
 
 MAX_ENDPOINTS = 10
@@ -140,10 +140,6 @@ class SecretStore(Protocol):
     def delete(self, merchant_id: str, endpoint_id: str) -> None: ...
 
 
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class EndpointService:
     def __init__(
         self,
@@ -152,7 +148,7 @@ class EndpointService:
         *,
         allow_loopback: bool = False,
         max_endpoints: int = MAX_ENDPOINTS,
-        now: Callable[[], str] = _now_iso,
+        now: Callable[[], str] = utc_now,
     ) -> None:
         self._store = store
         self._secrets = secrets

@@ -14,12 +14,11 @@ from chalicelib.domain.lockers import (
     ParcelState,
     allocate,
     code_hash,
-    epoch_of,
     is_code_shaped,
-    iso_of,
     new_pickup_code,
     open_periods,
 )
+from chalicelib.domain.times import epoch_s, from_epoch
 
 
 def doors(*sizes: str) -> list[Compartment]:
@@ -91,5 +90,5 @@ def test_a_parcel_travels_as_json_and_back() -> None:
 
 
 def test_deadlines_read_back_to_the_second() -> None:
-    assert iso_of(1_746_090_000) == "2025-05-01T09:00:00Z"
-    assert epoch_of("2025-05-01T09:00:00Z") == 1_746_090_000
+    assert from_epoch(1_746_090_000) == "2025-05-01T09:00:00Z"
+    assert epoch_s("2025-05-01T09:00:00Z") == 1_746_090_000
