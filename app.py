@@ -15,8 +15,8 @@ from chalicelib.api.driver import driver
 from chalicelib.api.lockers import lockers_api
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
+from chalicelib.api.storefront_webhooks import storefront_webhooks
 from chalicelib.api.tracking import tracking
-from chalicelib.api.webhooks import webhooks
 from chalicelib.dispatch.optimiser import handler as optimiser
 from chalicelib.telemetry import logger, metrics, observe_invocation, tracer
 
@@ -48,7 +48,7 @@ app.register_blueprint(admin)
 app.register_blueprint(driver)
 app.register_blueprint(lockers_api)
 app.register_blueprint(merchant_api)
-app.register_blueprint(webhooks)
+app.register_blueprint(storefront_webhooks)
 app.register_blueprint(tracking)
 app.register_blueprint(openapi)
 # The local stage's own routes (/local/...) are registered by the local runtime, never here.

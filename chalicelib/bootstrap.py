@@ -23,13 +23,17 @@ from chalicelib.fulfilment.service import FulfilmentService
 from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
-from chalicelib.intake.webhooks import WebhookIntake
+from chalicelib.intake.storefront_webhooks import WebhookIntake
 from chalicelib.lockers.admin import LockerAdmin
 from chalicelib.lockers.choices import LockerChoices
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.lockers.directory import LockerDirectory
 from chalicelib.lockers.kiosk import LockerKiosk
 from chalicelib.lockers.sweep import ExpirySweep
+from chalicelib.merchant_webhooks.dispatcher import WebhookDispatcher
+from chalicelib.merchant_webhooks.endpoint_secrets import EndpointSecrets
+from chalicelib.merchant_webhooks.endpoints import EndpointService
+from chalicelib.merchant_webhooks.http_sender import RequestsSender
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
@@ -42,6 +46,7 @@ from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
 from chalicelib.store.fulfilment_claims import FulfilmentClaims
 from chalicelib.store.lockers import LockerRepository
+from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.store.models.base import configure as configure_models
 from chalicelib.store.notify import NotificationLog
 from chalicelib.store.orders import OrderRepository
@@ -49,13 +54,8 @@ from chalicelib.store.rate_limits import RateWindows
 from chalicelib.store.reconcile_cursors import ReconcileCursors
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
-from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
-from chalicelib.webhooks_out.dispatcher import WebhookDispatcher
-from chalicelib.webhooks_out.endpoint_secrets import EndpointSecrets
-from chalicelib.webhooks_out.endpoints import EndpointService
-from chalicelib.webhooks_out.http_sender import RequestsSender
 
 # Standard retry mode retries throttling and 5xx with backoff before we ever see them.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=50)
@@ -128,7 +128,7 @@ def orders() -> OrderService:
 
 
 @cache
-def webhooks() -> WebhookIntake:
+def storefront_intake() -> WebhookIntake:
     return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name)
 
 
@@ -298,7 +298,7 @@ def webhook_endpoints() -> EndpointService:
 
 
 @cache
-def webhooks_out() -> WebhookDispatcher:
+def merchant_webhooks() -> WebhookDispatcher:
     store()
     s = settings()
     return WebhookDispatcher(
@@ -342,7 +342,7 @@ def reset() -> None:
         accounts,
         geocoder,
         orders,
-        webhooks,
+        storefront_intake,
         reconcile,
         dispatch,
         route_events,
@@ -360,7 +360,7 @@ def reset() -> None:
         endpoint_secrets,
         endpoint_repository,
         webhook_endpoints,
-        webhooks_out,
+        merchant_webhooks,
         feedback_store,
         fulfilment,
     ):

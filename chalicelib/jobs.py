@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import bootstrap
+from chalicelib.merchant_webhooks.outbox import each
 from chalicelib.notify.consumer import consume
-from chalicelib.webhooks_out.outbox import each
 
 
 def reconcile() -> dict[str, Any]:
@@ -18,8 +18,8 @@ def reconcile() -> dict[str, Any]:
 
 
 def webhook_retries() -> dict[str, Any]:
-    """Merchant webhook deliveries due for another attempt (chalicelib/webhooks_out)."""
-    outcomes = bootstrap.webhooks_out().retry_due()
+    """Merchant webhook deliveries due for another attempt (chalicelib/merchant_webhooks)."""
+    outcomes = bootstrap.merchant_webhooks().retry_due()
     states = [o.state for o in outcomes]
     return {"attempted": len(states), **{s: states.count(s) for s in set(states)}}
 
@@ -33,10 +33,10 @@ def locker_sweep(at: datetime) -> dict[str, int]:
 
 def notify(event: dict[str, Any], *, attempt_now: bool) -> dict[str, Any]:
     """A batch of the outbox table's stream: each message's email and SMS, once per channel
-    (chalicelib/notify), the merchant's webhooks (chalicelib/webhooks_out), and Shopify's
+    (chalicelib/notify), the merchant's webhooks (chalicelib/merchant_webhooks), and Shopify's
     fulfilment with our tracking (chalicelib/fulfilment). No one's failure holds the others
     back. Without `attempt_now`, first webhook attempts are left to `webhook_retries`."""
-    hooks = bootstrap.webhooks_out()
+    hooks = bootstrap.merchant_webhooks()
 
     def webhooks(message: dict[str, Any]) -> None:
         hooks.enqueue(message, attempt_now=attempt_now)

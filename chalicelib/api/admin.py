@@ -13,7 +13,7 @@ from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, raw_body, route
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.tenancy import Vehicle
-from chalicelib.intake.webhooks import parse_json
+from chalicelib.intake.storefront_webhooks import parse_json
 from chalicelib.reconcile.connections import check_connection
 
 admin = Blueprint(__name__)

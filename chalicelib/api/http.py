@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import errors
 from chalicelib.intake.canonical import validation_failed
-from chalicelib.intake.webhooks import parse_json
+from chalicelib.intake.storefront_webhooks import parse_json
 
 STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.MalformedBody, 400),

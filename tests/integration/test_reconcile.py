@@ -231,7 +231,7 @@ def test_an_order_received_by_webhook_is_not_duplicated_and_later_changes_apply(
     wc = woo_order(401, moment(1))
     shop = connect_shopify(shops, merchant, order)
     connect_woocommerce(woo_shops, merchant, wc)
-    hooks = bootstrap.webhooks()
+    hooks = bootstrap.storefront_intake()
     body = json.dumps(order).encode()
     headers = shopify_headers("shp-hook", body, topic="orders/create", event_id="evt-301")
     hooks.shopify(merchant.merchant_id, {k.lower(): v for k, v in headers.items()}, body)

@@ -10,14 +10,22 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.http import json_response, route
-from chalicelib.api.openapi import admin, driver, local, lockers, merchant, tracking, webhooks
+from chalicelib.api.openapi import (
+    admin,
+    driver,
+    local,
+    lockers,
+    merchant,
+    storefront_webhooks,
+    tracking,
+)
 from chalicelib.api.openapi.components import ERROR_SCHEMA, SECURITY_SCHEMES, op
 from chalicelib.config import settings
 
 openapi = Blueprint(__name__)
 
 # One per blueprint that app.py registers; the merchant's first, for its canonical order.
-AUDIENCES = (merchant, admin, driver, lockers, tracking, webhooks)
+AUDIENCES = (merchant, admin, driver, lockers, tracking, storefront_webhooks)
 
 
 def paths() -> dict[str, dict[str, Any]]:

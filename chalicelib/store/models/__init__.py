@@ -7,10 +7,10 @@ from chalicelib.store.models import (  # noqa: F401
     dispatch,
     fulfilment,
     lockers,
+    merchant_webhooks,
     notify,
     orders,
     reconcile,
     tenancy,
     tracking,
-    webhooks,
 )

@@ -24,19 +24,19 @@ from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.aws import EmbeddedAws
-from chalicelib.orders.service import Action, Inbound
-from chalicelib.store.orders import message_as_dict, outbox_message
-from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
-from chalicelib.webhooks_out.backoff import schedule
-from chalicelib.webhooks_out.deliveries import DeliveryState
-from chalicelib.webhooks_out.dispatcher import DisablePolicy, WebhookDispatcher
-from chalicelib.webhooks_out.endpoint_secrets import EndpointSecrets
-from chalicelib.webhooks_out.endpoints import (
+from chalicelib.merchant_webhooks.backoff import schedule
+from chalicelib.merchant_webhooks.deliveries import DeliveryState
+from chalicelib.merchant_webhooks.dispatcher import DisablePolicy, WebhookDispatcher
+from chalicelib.merchant_webhooks.endpoint_secrets import EndpointSecrets
+from chalicelib.merchant_webhooks.endpoints import (
     EndpointLimitReached,
     EndpointNotFound,
     EndpointService,
 )
-from chalicelib.webhooks_out.http_sender import RequestsSender
+from chalicelib.merchant_webhooks.http_sender import RequestsSender
+from chalicelib.orders.service import Action, Inbound
+from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
+from chalicelib.store.orders import message_as_dict, outbox_message
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.webhooks_out.endpoints import check_types, check_url, new_secret
-from chalicelib.webhooks_out.events import EVENT_TYPES
+from chalicelib.merchant_webhooks.endpoints import check_types, check_url, new_secret
+from chalicelib.merchant_webhooks.events import EVENT_TYPES
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.api.http import json_response, raw_body, route
 from chalicelib.orders.service import Ignored
 
-webhooks = Blueprint(__name__)
+storefront_webhooks = Blueprint(__name__)
 
 # Storefronts send JSON; WooCommerce's creation ping is a form post. Accepting any type here
 # lets the signature check, not the framework, decide what is rejected.
@@ -29,33 +29,45 @@ def _reply(result: Any) -> Any:
 
 
 @route(
-    webhooks, "/v1/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=WEBHOOK_TYPES
+    storefront_webhooks,
+    "/v1/webhooks/shopify/{merchant_id}",
+    methods=["POST"],
+    content_types=WEBHOOK_TYPES,
 )
 def shopify(merchant_id: str) -> Any:
-    request = webhooks.current_request
-    return _reply(bootstrap.webhooks().shopify(merchant_id, request.headers, raw_body(request)))
+    request = storefront_webhooks.current_request
+    return _reply(
+        bootstrap.storefront_intake().shopify(merchant_id, request.headers, raw_body(request))
+    )
 
 
 @route(
-    webhooks,
+    storefront_webhooks,
     "/v1/webhooks/woocommerce/{merchant_id}",
     methods=["POST"],
     content_types=WEBHOOK_TYPES,
 )
 def woocommerce(merchant_id: str) -> Any:
-    request = webhooks.current_request
-    return _reply(bootstrap.webhooks().woocommerce(merchant_id, request.headers, raw_body(request)))
+    request = storefront_webhooks.current_request
+    return _reply(
+        bootstrap.storefront_intake().woocommerce(merchant_id, request.headers, raw_body(request))
+    )
 
 
 @route(
-    webhooks, "/v1/webhooks/generic/{merchant_id}", methods=["POST"], content_types=WEBHOOK_TYPES
+    storefront_webhooks,
+    "/v1/webhooks/generic/{merchant_id}",
+    methods=["POST"],
+    content_types=WEBHOOK_TYPES,
 )
 def generic(merchant_id: str) -> Any:
-    request = webhooks.current_request
-    return _reply(bootstrap.webhooks().generic(merchant_id, request.headers, raw_body(request)))
+    request = storefront_webhooks.current_request
+    return _reply(
+        bootstrap.storefront_intake().generic(merchant_id, request.headers, raw_body(request))
+    )
 
 
-@route(webhooks, "/v1/webhooks/stripe", methods=["POST"], content_types=WEBHOOK_TYPES)
+@route(storefront_webhooks, "/v1/webhooks/stripe", methods=["POST"], content_types=WEBHOOK_TYPES)
 def stripe() -> Any:
-    request = webhooks.current_request
-    return _reply(bootstrap.webhooks().stripe(request.headers, raw_body(request)))
+    request = storefront_webhooks.current_request
+    return _reply(bootstrap.storefront_intake().stripe(request.headers, raw_body(request)))

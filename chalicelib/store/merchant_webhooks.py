@@ -16,15 +16,15 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.times import iso_z
-from chalicelib.store.models.webhooks import (
+from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
+from chalicelib.merchant_webhooks.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
+from chalicelib.store.models.merchant_webhooks import (
     WebhookDeliveryItem,
     WebhookEndpointCountItem,
     WebhookEndpointItem,
 )
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed
-from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState
-from chalicelib.webhooks_out.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
 
 DUE_PARTITION = "WEBHOOK#due"
 KEEP_DAYS = 30  # a delivery is shown to its merchant this long

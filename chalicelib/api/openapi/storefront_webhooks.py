@@ -1,5 +1,5 @@
 """The storefronts' part of the OpenAPI document: the signed intake webhooks
-(api/webhooks.py)."""
+(api/storefront_webhooks.py)."""
 
 from __future__ import annotations
 

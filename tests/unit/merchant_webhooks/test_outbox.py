@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
+from chalicelib.merchant_webhooks.outbox import each
 from chalicelib.notify.consumer import consume
 from chalicelib.store.orders import outbox_message
-from chalicelib.webhooks_out.outbox import each
 
 
 class Recorder:

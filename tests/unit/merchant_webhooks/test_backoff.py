@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.webhooks_out.backoff import next_attempt, schedule
+from chalicelib.merchant_webhooks.backoff import next_attempt, schedule
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

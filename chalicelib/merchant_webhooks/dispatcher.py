@@ -15,12 +15,12 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.domain.order import Order
 from chalicelib.domain.times import iso_z
+from chalicelib.merchant_webhooks.backoff import next_attempt
+from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
+from chalicelib.merchant_webhooks.endpoints import Endpoint
+from chalicelib.merchant_webhooks.events import EVENT_TYPES, event_body, message_id, signed_headers
+from chalicelib.merchant_webhooks.http_sender import Answer, Sender
 from chalicelib.orders.views import tracking_url
-from chalicelib.webhooks_out.backoff import next_attempt
-from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState
-from chalicelib.webhooks_out.endpoints import Endpoint
-from chalicelib.webhooks_out.events import EVENT_TYPES, event_body, message_id, signed_headers
-from chalicelib.webhooks_out.http_sender import Answer, Sender
 
 logger = Logger(child=True)
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.times import utc_now
-from chalicelib.webhooks_out.events import EVENT_TYPES
+from chalicelib.merchant_webhooks.events import EVENT_TYPES
 
 MAX_ENDPOINTS = 10
 MAX_URL_LENGTH = 2048

@@ -11,11 +11,11 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.local.aws import create_table
+from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
+from chalicelib.merchant_webhooks.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
+from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.store.models.base import configure
 from chalicelib.store.schema import MAIN
-from chalicelib.store.webhooks import EndpointRepository, WebhookDeliveryLog
-from chalicelib.webhooks_out.deliveries import Delivery, DeliveryState
-from chalicelib.webhooks_out.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
 
 NOW = datetime(2025, 5, 14, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)

@@ -10,8 +10,8 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chalicelib.domain.order import Address, Customer, Delivery, Order, OrderStatus, Parcel
-from chalicelib.webhooks_out.endpoints import new_secret
-from chalicelib.webhooks_out.events import EVENT_TYPES, event_body, message_id, signed_headers
+from chalicelib.merchant_webhooks.endpoints import new_secret
+from chalicelib.merchant_webhooks.events import EVENT_TYPES, event_body, message_id, signed_headers
 
 
 def an_order() -> Order:
