@@ -3,32 +3,23 @@ limit, the failure record, deliveries created once and held by the token of thei
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from chalicelib.local.aws import create_table
 from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
 from chalicelib.merchant_webhooks.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
 from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
-from chalicelib.store.models.base import configure
-from chalicelib.store.schema import MAIN
 
 NOW = datetime(2025, 5, 14, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
 
 
 @pytest.fixture(autouse=True)
-def _tables() -> Iterator[None]:
-    with mock_aws():
-        create_table(boto3.client("dynamodb", region_name="eu-west-1"), MAIN, "hooks-main")
-        configure(
-            main_table="hooks-main", outbox_table="hooks-outbox", region="eu-west-1", host=None
-        )
-        yield
+def _tables(models_in_process: Callable[[str], Any]) -> None:
+    models_in_process("hooks-main")
 
 
 def an_endpoint(endpoint_id: str = "ep_1") -> Endpoint:

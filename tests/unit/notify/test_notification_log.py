@@ -3,19 +3,15 @@ lease taken over, an outcome recorded only by the attempt holding the claim."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from chalicelib.domain.errors import ConcurrentUpdate
-from chalicelib.local.aws import create_table
 from chalicelib.notify.messages import Channel, State
-from chalicelib.store.models.base import configure
 from chalicelib.store.notify import NotificationLog, notification_key
-from chalicelib.store.schema import MAIN
 
 NOW = datetime(2025, 5, 14, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
@@ -23,16 +19,9 @@ KEY = notification_key("ord_1", "2025-05-14T09:00:00Z#order.confirmed#abcd", Cha
 
 
 @pytest.fixture
-def log() -> Iterator[NotificationLog]:
-    with mock_aws():
-        create_table(boto3.client("dynamodb", region_name="eu-west-1"), MAIN, "notify-log-main")
-        configure(
-            main_table="notify-log-main",
-            outbox_table="notify-log-outbox",
-            region="eu-west-1",
-            host=None,
-        )
-        yield NotificationLog()
+def log(models_in_process: Callable[[str], Any]) -> NotificationLog:
+    models_in_process("notify-log-main")
+    return NotificationLog()
 
 
 def claim(log: NotificationLog, now: datetime = NOW) -> bool:
