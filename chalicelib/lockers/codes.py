@@ -12,9 +12,6 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from chalicelib.domain.lockers import Locker, LockerParcel, code_hash
 from chalicelib.store.orders import Message
 
@@ -47,6 +44,9 @@ class PickupCodeKeys:
 
     def seal(self, code: str, order_id: str) -> str:
         """The code sealed to its order (it opens only as that order's code)."""
+        # cryptography's Rust extension costs the API's cold start; only sealing needs it.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         nonce = secrets.token_bytes(12)
         box = AESGCM(self._derived("pickup-code-seal")).encrypt(
             nonce, code.encode(), order_id.encode()
@@ -54,6 +54,9 @@ class PickupCodeKeys:
         return SEAL_PREFIX + base64.urlsafe_b64encode(nonce + box).decode()
 
     def open(self, sealed: str, order_id: str) -> str:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         if not sealed.startswith(SEAL_PREFIX):
             raise SealBroken("not a sealed pickup code")
         box = self._derived("pickup-code-seal")

@@ -14,7 +14,15 @@ REPO = Path(__file__).resolve().parents[2]
 # Only the optimiser function imports these; they are not even in the API's package.
 OPTIMISER_ONLY = ("ortools", "numpy", "pyvrp")
 # Imported by the few routes and handlers that use them, when they first run.
-LAZY_VENDORS = ("stripe", "sendgrid", "python_http_client", "segno", "jinja2", "phonenumbers")
+LAZY_VENDORS = (
+    "stripe",
+    "sendgrid",
+    "python_http_client",
+    "segno",
+    "jinja2",
+    "phonenumbers",
+    "cryptography",
+)
 
 
 def _modules_after_import_app(stage: str) -> set[str]:
