@@ -3,15 +3,21 @@ context and cold start, it is traced, and its metrics are flushed once, at its e
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from chalice.app import Request
 
 logger = Logger(service="lastmile")
 metrics = Metrics(namespace="lastmile", service="lastmile")
 tracer = Tracer(service="lastmile")
+
+# Most invocations record no metric of their own (a scheduled run with nothing due): that is
+# not worth a warning on every one of them in the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def lambda_context(event: Any) -> Any | None:
@@ -32,7 +38,10 @@ def observe_invocation(event: Any, get_response: Callable[[Any], Any]) -> Any:
 
     # The trace's subsegment is named after the function ("## lastmile-dev-notify").
     invocation.__name__ = getattr(context, "function_name", "") or type(event).__name__
-    handler = metrics.log_metrics(invocation, capture_cold_start_metric=context is not None)
+    # Powertools prints the cold-start metric even where metrics are switched off (the local
+    # stage, whose stdout is a CLI's output): ask for it only where metrics are published.
+    cold_start = context is not None and not is_metrics_disabled()
+    handler = metrics.log_metrics(invocation, capture_cold_start_metric=cold_start)
     # Replies carry customers' data, which traces do not keep.
     handler = tracer.capture_lambda_handler(handler, capture_response=False)
     if context is not None:  # without a context there is none to put on the log lines

@@ -127,3 +127,19 @@ def test_an_http_request_logs_the_api_functions_context(
     [keys] = seen
     assert keys["function_name"] == "api_handler" and "cold_start" in keys
     assert flushed(capsys.readouterr().out, "probe_http") == 1
+
+
+def test_where_metrics_are_off_nothing_is_printed_not_even_the_cold_start(
+    probe: tuple[Chalice, list[dict[str, Any]]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local stage switches metrics off; its stdout is a CLI's output (dispatch-bench's
+    JSON), which a cold-start metric printed by Powertools regardless would break."""
+    from aws_lambda_powertools.metrics.provider import cold_start
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    cold_start.reset_cold_start_flag()
+    app, _ = probe
+    assert app.handler_map["task"]({"n": 3}, FakeContext("task"))["echo"] == {"n": 3}
+    assert '"_aws"' not in capsys.readouterr().out
