@@ -15,13 +15,7 @@ from typing import Any
 import numpy as np
 
 from chalicelib.routing.instance import Instance
-from chalicelib.routing.planner import (
-    _WORK,
-    Candidate,
-    EngineSpec,
-    _worker,
-    evaluate,
-)
+from chalicelib.routing.portfolio import Candidate, EngineSpec, evaluate, start_worker
 from chalicelib.routing.pyvrp_engine import expressible
 from chalicelib.routing.solution import EngineResult, EngineRoute
 
@@ -113,12 +107,7 @@ def _run_parts(
             k = pending.pop(0)
             sub, nodes, allowed, hint, spec, budget = jobs[k]
             deadline = min(time.monotonic() + budget, hard - 0.3)
-            _WORK.update(inst=sub, nodes=nodes, allowed=allowed, deadline=deadline, hint=hint)
-            receiver, sender = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(spec, sender), daemon=True)
-            proc.start()
-            sender.close()
-            _WORK.clear()
+            proc, receiver = start_worker(ctx, spec, sub, nodes, allowed, deadline, hint)
             running[k] = (proc, receiver, deadline + 1.0)
         for k, (proc, receiver, kill_at) in list(running.items()):
             ready = receiver.poll(0.02)
