@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,10 @@ INT_MAX = 2**62
 PRIZE_BUDGET = 2**60
 # The smallest non-zero per-tick cost gets at least this many integer units, so rounding
 # the per-km and per-hour rates costs at most a tenth of a percent.
-COST_RESOLUTION = 1000.0
+COST_RESOLUTION = 10.0
+# Loads in thousandths (parcels) and grams and millilitres: PyVRP caps its penalty per
+# unit of excess load, and one parcel too many must cost more than a vehicle saved.
+GENERAL_LOAD_SCALE = (1000.0, 1000.0, 1000.0)
 
 
 def expressible(inst: Instance, nodes: Sequence[int], allowed: dict[int, list[int]]) -> bool:
@@ -45,19 +49,80 @@ def exact(inst: Instance) -> bool:
     return not any(v.breaks for v in inst.vehicles)
 
 
-def _cost_scale(inst: Instance) -> tuple[float, float, float]:
-    """Integer cost units per cost unit, and per distance and per time tick of every rate:
-    (scale, per_m, per_s). With one per-km rate and no hourly cost, distance ticks are the
-    cost units, as PyVRP is tuned for."""
+@dataclass(frozen=True)
+class Scaling:
+    """Integer units for PyVRP. `cost` integer units per cost unit; `per_km_only`: one
+    per-km rate and no hourly cost, where distance ticks are the cost units, as PyVRP is
+    tuned for. Otherwise costs span rates a few hundred times apart (a bike's km, a
+    driver's tenth of a second), so the penalties and loads are scaled up with them."""
+
+    cost: float
+    per_km_only: bool
+    load: tuple[float, float, float]
+    penalty_unit: float  # the largest cost of one tick, in integer units
+
+
+def scaling(inst: Instance) -> Scaling:
     ts, ds = inst.time_scale, inst.dist_scale
     per_km = {v.cost_per_km for v in inst.vehicles}
     if len(per_km) == 1 and not any(v.cost_per_hour for v in inst.vehicles) and min(per_km) > 0:
-        scale = ds * 1000.0 / min(per_km)
-        return scale, min(per_km), 0.0
+        return Scaling(ds * 1000.0 / min(per_km), True, DIM_SCALE, 1.0)
     rates = [v.cost_per_km / 1000.0 / ds for v in inst.vehicles if v.cost_per_km > 0]
     rates += [v.cost_per_hour / 3600.0 / ts for v in inst.vehicles if v.cost_per_hour > 0]
-    scale = COST_RESOLUTION / min(rates) if rates else ds
-    return scale, 0.0, 0.0
+    if not rates:
+        return Scaling(ds, False, GENERAL_LOAD_SCALE, 1.0)
+    cost = COST_RESOLUTION / min(rates)
+    return Scaling(cost, False, GENERAL_LOAD_SCALE, max(max(rates) * cost, 1.0))
+
+
+@dataclass(frozen=True)
+class BreakFold:
+    """Every driver takes the same one break at the fixed instant `at`: PyVRP plans in a
+    timeline with the break cut out (real time = planned time before `at`, planned time
+    + duration from `at` on), which is exact once each window is mapped into it."""
+
+    at: float
+    duration: float
+    latest: float  # the break's own latest start
+
+
+def break_fold(inst: Instance, fraction: float = 0.5) -> BreakFold | None:
+    """The fixed instant, that fraction into the window in which a break may start while
+    still leaving room for the longest service in progress to end first; None unless every
+    vehicle owes the same single break."""
+    kinds = {v.breaks for v in inst.vehicles}
+    if len(kinds) != 1:
+        return None
+    (breaks,) = kinds
+    if len(breaks) != 1:
+        return None
+    b = breaks[0]
+    longest = max((n.service_s for n in inst.nodes if n.kind != "depot"), default=0.0)
+    latest = b.latest - longest
+    if latest < b.earliest:
+        return None
+    return BreakFold(b.earliest + fraction * (latest - b.earliest), b.duration, b.latest)
+
+
+def virtual_windows(
+    windows: Sequence[TimeWindow], fold: BreakFold | None
+) -> list[tuple[float, float] | None]:
+    """A stop's windows in the planning timeline: served before the break, a window keeps
+    its part up to the break; served after, it moves earlier by the break's length and
+    keeps its part from the break on. Several parts become alternative clients."""
+    if not windows:
+        return [None]
+    ordered = sorted(windows, key=lambda w: w.start)
+    if fold is None:
+        return [(w.start, w.end) for w in ordered]
+    parts: list[tuple[float, float] | None] = []
+    for w in ordered:
+        if w.start <= min(w.end, fold.at):
+            parts.append((w.start, min(w.end, fold.at)))
+        after = (max(w.start - fold.duration, fold.at), w.end - fold.duration)
+        if after[0] <= after[1]:
+            parts.append(after)
+    return parts
 
 
 def solve_pyvrp(
@@ -69,13 +134,18 @@ def solve_pyvrp(
     seed: int = 0,
     max_iterations: int | None = None,
     hint: list[EngineRoute] | None = None,
+    break_at: float = 0.5,
 ) -> EngineResult:
+    """`break_at` places the fixed break (see `break_fold`) at that fraction of the
+    break's window."""
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     started = time.monotonic()
     ts, ds = inst.time_scale, inst.dist_scale
-    scale, _, _ = _cost_scale(inst)
+    fold = break_fold(inst, break_at)
+    units = scaling(inst)
+    scale = units.cost
     nv = len(inst.vehicles)
     allowed = allowed or {}
     depots = [i for i, n in enumerate(inst.nodes) if n.kind == "depot"]
@@ -85,7 +155,7 @@ def solve_pyvrp(
     ]
 
     def amount(values: tuple[float, float, float]) -> list[int]:
-        return [math.ceil(values[k] * DIM_SCALE[k] - 1e-9) for k in range(NUM_DIMS)]
+        return [math.ceil(values[k] * units.load[k] - 1e-9) for k in range(NUM_DIMS)]
 
     total = np.zeros(NUM_DIMS)
     for g in nodes:
@@ -106,7 +176,9 @@ def solve_pyvrp(
     clients_of: dict[int, list[int]] = {}
     for k, g in enumerate(nodes):
         node = inst.nodes[g]
-        windows: list[TimeWindow | None] = [*sorted(node.windows, key=lambda w: w.start)] or [None]
+        windows = virtual_windows(node.windows, fold)
+        if not windows:
+            continue  # no service start fits around the fixed break: left to the repair
         alternatives = len(windows) > 1
         prize = round(node.penalty * (scale if node.value is not None else prize_scale))
         group = len(groups) if alternatives else None
@@ -120,8 +192,8 @@ def solve_pyvrp(
                     delivery=amount(node.delivery),
                     pickup=amount(node.pickup),
                     service_duration=math.ceil(node.service_s * ts - 1e-9),
-                    tw_early=0 if w is None else math.ceil(w.start * ts - 1e-9),
-                    tw_late=INT_MAX if w is None else math.floor(w.end * ts + 1e-9),
+                    tw_early=0 if w is None else math.ceil(w[0] * ts - 1e-9),
+                    tw_late=INT_MAX if w is None else math.floor(w[1] * ts + 1e-9),
                     # A group's members are optional; the group itself is what is required.
                     required=required and not alternatives,
                     prize=0 if required else prize,
@@ -133,10 +205,11 @@ def solve_pyvrp(
             groups.append(pyvrp.ClientGroup(members, required=required))
     pyvrp_depots = [pyvrp.Depot(location=k) for k in range(len(depots))]
 
-    # Unreachable: longer than any shift and any range, but far from int64 overflow.
+    # Unreachable: an arc into a barred stop takes longer than any shift (the time warp
+    # makes the route infeasible); both stay small enough that PyVRP's penalties times
+    # these violations cannot overflow int64.
     horizon = max(v.shift.end for v in inst.vehicles) * ts
     far_time = int(4 * horizon) + 1
-    far_dist = 10**12
     profiles: dict[tuple[Any, ...], int] = {}
     dist_mats: list[Any] = []
     dur_mats: list[Any] = []
@@ -150,8 +223,10 @@ def solve_pyvrp(
             dist = np.ceil(inst.distance[pk[0]][sub] * ds - 1e-9).astype(np.int64)
             dur = np.ceil(inst.duration[pk[0]][sub] * pk[1] * ts - 1e-9).astype(np.int64)
             cols = [len(depots) + k for k in barred]
-            dist[:, cols] = far_dist
+            dist[:, cols] = 2 * int(dist.max()) + 1
             dur[:, cols] = far_time
+            np.fill_diagonal(dist, 0)
+            np.fill_diagonal(dur, 0)
             dist_mats.append(dist)
             dur_mats.append(dur)
         pause = sum(b.duration for b in veh.breaks)
@@ -171,7 +246,7 @@ def solve_pyvrp(
         type_of_sig.setdefault(sig, []).append(v)
     vehicle_types = []
     members_of_type: list[list[int]] = []
-    per_km_only = _cost_scale(inst)[1] > 0
+    per_km_only = units.per_km_only
     for sig, vs in type_of_sig.items():
         veh = inst.vehicles[vs[0]]
         limit = veh.distance_limit
@@ -213,7 +288,10 @@ def solve_pyvrp(
             if not seq:
                 continue
             timing = simulate(inst, hinted.vehicle, hinted.nodes, hinted.depart, hinted.break_gaps)
-            start_of = dict(zip(hinted.nodes, timing.starts, strict=True))
+            start_of = {
+                g: t if fold is None or t < fold.at else t - fold.duration
+                for g, t in zip(hinted.nodes, timing.starts, strict=True)
+            }
             visits = [_client_for(inst, clients_of[g], clients, start_of[g] * ts) for g in seq]
             hint_routes.append(pyvrp.Route(data, visits, type_of[hinted.vehicle]))
         initial = pyvrp.Solution(data, hint_routes)
@@ -221,8 +299,19 @@ def solve_pyvrp(
     stop: Any = MaxRuntime(budget)
     if max_iterations is not None:
         stop = MultipleCriteria([MaxRuntime(budget), MaxIterations(max_iterations)])
+    params = pyvrp.SolveParams(
+        penalty=pyvrp.PenaltyParams(
+            min_penalty=0.1 * units.penalty_unit, max_penalty=100_000.0 * units.penalty_unit
+        )
+    )
     result = pyvrp.solve(
-        data, stop=stop, seed=seed, display=False, collect_stats=False, initial_solution=initial
+        data,
+        stop=stop,
+        seed=seed,
+        display=False,
+        collect_stats=False,
+        initial_solution=initial,
+        params=params,
     )
     best = result.best
     if not best.is_feasible():
@@ -230,13 +319,27 @@ def solve_pyvrp(
     free = [list(vs) for vs in members_of_type]
     routes = []
     for r in best.routes():
-        seq = [node_of_client[a.idx] for a in r if a.is_client()]
+        served = [a for a in r if a.is_client()]
+        seq = [node_of_client[a.idx] for a in served]
         if not seq:
             continue
         # PyVRP carries pickups to the end depot: their drop nodes close the route.
         seq += [p for p in (inst.nodes[g].pair for g in seq) if p is not None]
         v = free[r.vehicle_type()].pop(0)
-        routes.append(EngineRoute(v, seq, r.start_time() / ts, None))
+        depart = r.start_time() / ts
+        gaps = None
+        if fold is not None:
+            # The break falls before the first stop served from the fixed instant on, or
+            # at the depot when the route starts after it or is back before it must start.
+            before = sum(1 for a in served if a.start_time / ts < fold.at)
+            if depart >= fold.at:
+                depart += fold.duration
+                gaps = [-1]
+            elif before < len(served):
+                gaps = [before]
+            else:
+                gaps = [-1] if r.end_time() / ts <= fold.latest else [len(seq)]
+        routes.append(EngineRoute(v, seq, depart, gaps))
     return EngineResult(
         "pyvrp",
         routes,
