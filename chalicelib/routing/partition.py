@@ -68,23 +68,34 @@ def sweep_parts(
 
 
 def _share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
-    """Each part gets vehicles for its parcels (plus slack), the rest by weight."""
+    """Each kind of vehicle (a mixed fleet's vans, fridge vans, bikes) is shared out in
+    proportion to the parcels of each part, so every part gets its share of every kind."""
     if len(vehicles) <= len(parts):
         return [vehicles[k : k + 1] for k in range(len(parts))]
-    cap = max(inst.capacity(vehicles[0])[0], 1.0) if vehicles else 1.0
     need = [sum(max(inst.nodes[i].delivery[0], inst.nodes[i].pickup[0]) for i in p) for p in parts]
-    base = [max(1, math.ceil(n / cap * 1.1)) for n in need]
-    while sum(base) > len(vehicles) and max(base) > 1:
-        base[base.index(max(base))] -= 1
-    spare = len(vehicles) - sum(base)
     total = sum(need) or 1.0
-    extra = [int(spare * n / total) for n in need]
-    for k in range(spare - sum(extra)):
-        extra[k % len(parts)] += 1
-    shares, pos = [], 0
-    for b, e in zip(base, extra, strict=True):
-        shares.append(vehicles[pos : pos + b + e])
-        pos += b + e
+    kinds: dict[tuple[object, ...], list[int]] = {}
+    for v in vehicles:
+        veh = inst.vehicles[v]
+        kind = (inst.profile_key[v], inst.capacity(v), veh.skills, veh.shift, veh.fixed_cost)
+        kinds.setdefault(kind, []).append(v)
+    shares: list[list[int]] = [[] for _ in parts]
+    carry = [0.0] * len(parts)  # what each part is owed so far, across kinds
+    for members in kinds.values():
+        quota = [len(members) * n / total + c for n, c in zip(need, carry, strict=True)]
+        counts = [int(q) for q in quota]
+        by_remainder = sorted(range(len(parts)), key=lambda k: counts[k] - quota[k])
+        for k in by_remainder[: len(members) - sum(counts)]:
+            counts[k] += 1
+        carry = [q - c for q, c in zip(quota, counts, strict=True)]
+        pos = 0
+        for k, c in enumerate(counts):
+            shares[k].extend(members[pos : pos + c])
+            pos += c
+    for share in shares:
+        if not share:  # a part with stops needs a vehicle: take one from the best-off part
+            donor = max(range(len(parts)), key=lambda j: len(shares[j]))
+            share.append(shares[donor].pop())
     return shares
 
 
@@ -189,13 +200,18 @@ def plan_partitioned(
         jobs.append((sub, kept, sub_allowed, None, _spec(sub, kept, sub_allowed, seed), budget1))
     routes: list[EngineRoute] = []
     engines: set[str] = set()
-    for vehicles, result in zip(shares, _run_parts(jobs, workers, hard), strict=True):
+    phase1 = _run_parts(jobs, workers, hard)
+    for vehicles, result in zip(shares, phase1, strict=True):
         if result is None:
             continue
         engines.add(result.engine)
         for r in result.routes:
             routes.append(replace(r, vehicle=vehicles[r.vehicle]))
-    stats: dict[str, Any] = {"parts": len(parts), "phase1_s": round(time.monotonic() - t0, 2)}
+    stats: dict[str, Any] = {
+        "parts": len(parts),
+        "parts_solved": sum(1 for r in phase1 if r is not None),
+        "phase1_s": round(time.monotonic() - t0, 2),
+    }
 
     # Repair: per depot, regroup whole routes (and what was left out) into sectors shifted
     # by half a part, and re-solve each group starting from its current routes.

@@ -11,10 +11,12 @@ from typing import Any
 
 from chalicelib.routing.diagnosis import servability
 from chalicelib.routing.errors import NoPlanFound, SolverError
+from chalicelib.routing.insertion import has_room, insert_left_out
 from chalicelib.routing.instance import Instance, compile_problem
 from chalicelib.routing.model import (
     REASON_CAPACITY_SHORT,
     REASON_NOT_PROFITABLE,
+    REASON_TIME_SHORT,
     Load,
     Plan,
     PlannedBreak,
@@ -25,7 +27,14 @@ from chalicelib.routing.model import (
 )
 from chalicelib.routing.ortools_engine import OrToolsConfig
 from chalicelib.routing.partition import plan_partitioned
-from chalicelib.routing.portfolio import Candidate, EngineSpec, pick_best, run_portfolio
+from chalicelib.routing.portfolio import (
+    Candidate,
+    EngineSpec,
+    evaluate,
+    pick_best,
+    run_portfolio,
+    tighten,
+)
 from chalicelib.routing.pyvrp_engine import expressible
 from chalicelib.routing.travel import TravelMatrix
 
@@ -38,9 +47,15 @@ PARTITION_ABOVE = 1200
 def default_specs(
     inst: Instance, nodes: list[int], allowed: dict[int, list[int]], seed: int, workers: int
 ) -> list[EngineSpec]:
+    """PyVRP wherever it expresses the problem. Beside it, OR-Tools on textbook problems
+    (where it ties or wins now and then), and on real-depot ones (breaks, wages, mixed
+    fleets), where OR-Tools does not reach PyVRP's plans in the time, a second PyVRP with
+    another seed and another break instant."""
     specs: list[EngineSpec] = []
     if expressible(inst, nodes, allowed):
         specs.append(EngineSpec("pyvrp", seed=seed))
+        if not textbook(inst):
+            specs.append(EngineSpec("pyvrp", seed=seed + 1, break_at=0.25))
     specs.append(EngineSpec("ortools", seed=seed))
     if len(specs) < workers:
         specs.append(
@@ -49,12 +64,52 @@ def default_specs(
     return specs[: max(workers, 1)]
 
 
+def textbook(inst: Instance) -> bool:
+    """One per-km rate, no wages, no breaks: the problems PyVRP and OR-Tools both model
+    as plain distance."""
+    return len({v.cost_per_km for v in inst.vehicles}) == 1 and not any(
+        v.cost_per_hour or v.breaks for v in inst.vehicles
+    )
+
+
+def fill_in(
+    inst: Instance,
+    best: Candidate,
+    nodes: Sequence[int],
+    allowed: dict[int, list[int]],
+    deadline: float,
+    stats: dict[str, Any],
+) -> Candidate:
+    """Insert what the winning plan left out where it still fits, then start every route
+    as late as it can."""
+    filled = insert_left_out(inst, best.result, nodes, allowed, deadline)
+    if filled is not best.result:
+        candidate = evaluate(inst, filled, nodes)
+        if candidate is not None and candidate.score < best.score:
+            stats["inserted"] = filled.stats.get("inserted", 0)
+            best = candidate
+    return tighten(inst, best)
+
+
+def left_out_reason(inst: Instance, best: Candidate | None, i: int, able: Sequence[int]) -> str:
+    """capacity_short when every vehicle able to serve the stop is too full for it;
+    time_short when one had room but not the time."""
+    node = inst.nodes[i]
+    if node.value is not None:
+        return REASON_NOT_PROFITABLE
+    carrying = {r.vehicle: r.nodes for r in best.result.routes} if best else {}
+    if any(has_room(inst, v, carrying.get(v, []), i) for v in able):
+        return REASON_TIME_SHORT
+    return REASON_CAPACITY_SHORT
+
+
 def assemble(
     inst: Instance,
     best: Candidate | None,
     nodes: Sequence[int],
     reasons: dict[int, str],
     stats: dict[str, Any],
+    allowed: dict[int, list[int]] | None = None,
 ) -> Plan:
     routes: list[Route] = []
     served: set[int] = set()
@@ -98,9 +153,8 @@ def assemble(
         unassigned.extend(Unassigned(sid, reason) for sid in inst.nodes[i].stop_ids)
     for i in nodes:
         if i not in served:
-            node = inst.nodes[i]
-            reason = REASON_NOT_PROFITABLE if node.value is not None else REASON_CAPACITY_SHORT
-            unassigned.extend(Unassigned(sid, reason) for sid in node.stop_ids)
+            reason = left_out_reason(inst, best, i, (allowed or {}).get(i, []))
+            unassigned.extend(Unassigned(sid, reason) for sid in inst.nodes[i].stop_ids)
     return Plan(
         routes=routes,
         unassigned=unassigned,
@@ -131,7 +185,9 @@ def plan(
     nodes = sorted(serv.allowed)
     stats: dict[str, Any] = {"nodes": len(nodes)}
     if len(nodes) > partition_above:
-        best, stats2 = plan_partitioned(inst, nodes, serv.allowed, t0, hard, seed, workers)
+        # The parts end early enough to leave time for the fill-in across their borders.
+        parts_end = hard - min(0.05 * time_limit_s, 5.0)
+        best, stats2 = plan_partitioned(inst, nodes, serv.allowed, t0, parts_end, seed, workers)
         stats.update(stats2)
     elif not nodes:
         best = None
@@ -145,8 +201,10 @@ def plan(
         stats["errors"] = errors
         if best is None:
             raise NoPlanFound("no engine produced a feasible plan: " + "; ".join(errors))
+    if best is not None:
+        best = fill_in(inst, best, nodes, serv.allowed, hard - 0.2, stats)
     stats["seconds"] = round(time.monotonic() - t0, 3)
-    return assemble(inst, best, nodes, serv.reasons, stats)
+    return assemble(inst, best, nodes, serv.reasons, stats, serv.allowed)
 
 
 __all__ = ["EngineSpec", "SolverError", "plan"]

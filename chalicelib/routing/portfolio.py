@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.routing.instance import Instance
 from chalicelib.routing.ortools_engine import OrToolsConfig, solve_ortools
 from chalicelib.routing.pyvrp_engine import solve_pyvrp
-from chalicelib.routing.schedule import Timing, simulate
+from chalicelib.routing.schedule import Timing, latest_start, simulate
 from chalicelib.routing.solution import EngineResult, EngineRoute
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class EngineSpec:
     seed: int = 0
     ortools: OrToolsConfig = field(default_factory=OrToolsConfig)
     max_iterations: int | None = None
+    break_at: float = 0.5  # PyVRP: where in its window the fixed break is planned
 
 
 @dataclass
@@ -62,6 +63,7 @@ def run_engine(
             seed=spec.seed,
             max_iterations=spec.max_iterations,
             hint=hint,
+            break_at=spec.break_at,
         )
     return solve_ortools(inst, nodes, allowed, deadline=deadline, config=spec.ortools, hint=hint)
 
@@ -203,3 +205,17 @@ def pick_best(
         if candidate is not None and (best is None or candidate.score < best.score):
             best = candidate
     return best
+
+
+def tighten(inst: Instance, candidate: Candidate) -> Candidate:
+    """Each route left as late as it can without getting longer: waiting at the depot is
+    not paid by the hour."""
+    timings = []
+    cost = 0.0
+    for r, timing in zip(candidate.result.routes, candidate.timings, strict=True):
+        later = latest_start(inst, r.vehicle, r.nodes, timing.start, r.break_gaps)
+        if later.feasible and later.duration < timing.duration:
+            timing = later
+        timings.append(timing)
+        cost += route_cost(inst, r.vehicle, timing)
+    return Candidate(candidate.result, timings, candidate.penalty, cost)

@@ -314,13 +314,21 @@ def solve_pyvrp(
         params=params,
     )
     best = result.best
+    found = best.routes()
     if not best.is_feasible():
-        raise SolverError("PyVRP found no feasible solution")
+        # Short of time (or of CPU on a loaded machine) the best solution may still break
+        # a constraint somewhere: its sound routes are kept, the fill-in places the rest.
+        found = [r for r in found if r.is_feasible()]
+        if not found:
+            raise SolverError("PyVRP found no feasible solution")
     free = [list(vs) for vs in members_of_type]
     routes = []
-    for r in best.routes():
-        served = [a for a in r if a.is_client()]
+    taken: set[int] = set()
+    for r in found:
+        # An infeasible solution may serve two alternatives of one stop: the first counts.
+        served = [a for a in r if a.is_client() and node_of_client[a.idx] not in taken]
         seq = [node_of_client[a.idx] for a in served]
+        taken.update(seq)
         if not seq:
             continue
         # PyVRP carries pickups to the end depot: their drop nodes close the route.
@@ -343,7 +351,11 @@ def solve_pyvrp(
     return EngineResult(
         "pyvrp",
         routes,
-        {"cost": best.distance_cost(), "seconds": time.monotonic() - started},
+        {
+            "cost": best.distance_cost(),
+            "feasible": best.is_feasible(),
+            "seconds": time.monotonic() - started,
+        },
     )
 
 
