@@ -5,6 +5,7 @@ from the current routes as a hint and kept only if it improves."""
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing as mp
 import time
@@ -18,6 +19,8 @@ from chalicelib.routing.instance import Instance
 from chalicelib.routing.portfolio import Candidate, EngineSpec, evaluate, start_worker
 from chalicelib.routing.pyvrp_engine import expressible
 from chalicelib.routing.solution import EngineResult, EngineRoute
+
+log = logging.getLogger(__name__)
 
 PART_SIZE = 450  # service nodes per part: where both engines still search well in seconds
 
@@ -119,7 +122,9 @@ def _run_parts(
             sub, nodes, allowed, hint, spec, budget = jobs[k]
             deadline = min(time.monotonic() + budget, hard - 0.3)
             proc, receiver = start_worker(ctx, spec, sub, nodes, allowed, deadline, hint)
-            running[k] = (proc, receiver, deadline + 1.0)
+            # PyVRP checks its clock between iterations, and a part's first iteration on a
+            # loaded machine can take seconds: the grace grows with the budget.
+            running[k] = (proc, receiver, deadline + max(1.0, 0.25 * budget))
         for k, (proc, receiver, kill_at) in list(running.items()):
             ready = receiver.poll(0.02)
             expired = time.monotonic() > min(kill_at, hard)
@@ -129,8 +134,12 @@ def _run_parts(
                         status, payload = receiver.recv()
                         if status == "ok":
                             results[k] = payload
+                        else:
+                            log.warning("part %d: %s", k, payload)
                     except EOFError:
-                        pass
+                        log.warning("part %d: the engine process died", k)
+                elif expired:
+                    log.warning("part %d: no answer before its deadline", k)
                 receiver.close()
                 proc.join(timeout=0.05)
                 if proc.is_alive():

@@ -207,15 +207,16 @@ def pick_best(
     return best
 
 
-def tighten(inst: Instance, candidate: Candidate) -> Candidate:
-    """Each route left as late as it can without getting longer: waiting at the depot is
-    not paid by the hour."""
+def tighten(inst: Instance, candidate: Candidate, deadline: float) -> Candidate:
+    """Each route left as late as it can without getting longer (waiting at the depot is
+    not paid by the hour), as far as the deadline allows."""
     timings = []
     cost = 0.0
     for r, timing in zip(candidate.result.routes, candidate.timings, strict=True):
-        later = latest_start(inst, r.vehicle, r.nodes, timing.start, r.break_gaps)
-        if later.feasible and later.duration < timing.duration:
-            timing = later
+        if time.monotonic() < deadline:
+            later = latest_start(inst, r.vehicle, r.nodes, timing.start, timing.break_gaps)
+            if later.feasible and later.duration < timing.duration:
+                timing = later
         timings.append(timing)
         cost += route_cost(inst, r.vehicle, timing)
     return Candidate(candidate.result, timings, candidate.penalty, cost)

@@ -28,6 +28,7 @@ class Timing:
     loads: list[tuple[float, ...]] = field(default_factory=list)
     start_load: tuple[float, ...] = (0.0, 0.0, 0.0)
     breaks: list[tuple[int, float, float]] = field(default_factory=list)
+    break_gaps: list[int] | None = None  # where each of the vehicle's breaks was placed
 
     @property
     def duration(self) -> float:
@@ -99,10 +100,11 @@ def simulate(
 
     traffic = inst.problem.traffic
     key = inst.profile_key[v]
+    placed = None if break_gaps is None else list(break_gaps)
     dist_m, dur_m = inst.distance[key], inst.duration[key]
     cap = inst.capacity(v)
     t = veh.shift.start if depart is None else depart
-    timing = Timing(True, None, start=t)
+    timing = Timing(True, None, start=t, break_gaps=placed)
     load = [0.0] * NUM_DIMS
     for i in seq:
         node = inst.nodes[i]
@@ -198,7 +200,7 @@ def latest_start(
         return best
     lo, hi = 0.0, sum(s - a for s, a in zip(best.starts, best.arrivals, strict=True))
     hi = min(hi, inst.vehicles[v].shift.end - best.start)
-    gaps = break_gaps if break_gaps is not None and best.feasible else None
+    gaps = best.break_gaps
     base = best.start
     for _ in range(20):
         if hi - lo < 1.0:
