@@ -36,6 +36,7 @@ from chalicelib.routing.portfolio import (
     tighten,
 )
 from chalicelib.routing.pyvrp_engine import expressible
+from chalicelib.routing.solution import EngineResult
 from chalicelib.routing.travel import TravelMatrix
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,40 @@ def default_specs(
             EngineSpec("ortools", seed=seed, ortools=OrToolsConfig("LOCAL_CHEAPEST_INSERTION"))
         )
     return specs[: max(workers, 1)]
+
+
+def ortools_specs(seed: int, workers: int) -> list[EngineSpec]:
+    """OR-Tools on every core, each with another metaheuristic, from the same hint."""
+    configs = [OrToolsConfig(), OrToolsConfig(metaheuristic="SIMULATED_ANNEALING")]
+    return [EngineSpec("ortools", seed=seed, ortools=c) for c in configs[: max(workers, 1)]]
+
+
+def relaxed_hint(
+    inst: Instance,
+    nodes: list[int],
+    allowed: dict[int, list[int]],
+    seed: int,
+    workers: int,
+    engine_deadline: float,
+    stats: dict[str, Any],
+) -> EngineResult | None:
+    """Where PyVRP cannot express the whole problem (pickups dropped at a depot that is not
+    the route's end), it plans the rest in the first 40% of the time; its best plan is
+    OR-Tools' first solution, which then adds what was left out."""
+    relaxed = [i for i in nodes if expressible(inst, [i], allowed)]
+    if not relaxed:
+        return None
+    deadline = time.monotonic() + 0.4 * (engine_deadline - time.monotonic())
+    specs = [EngineSpec("pyvrp", seed=seed + k) for k in range(max(workers, 1))]
+    results, errors = run_portfolio(
+        specs, inst, relaxed, allowed, engine_deadline=deadline, hard_deadline=deadline + 1.0
+    )
+    relaxed_stats: dict[str, Any] = {}
+    best = pick_best(inst, results, relaxed, relaxed_stats)
+    stats["relaxed"] = {"nodes": len(relaxed), "errors": errors, **relaxed_stats}
+    if best is None:
+        return None
+    return EngineResult("pyvrp-relaxed", best.result.routes, best.result.stats)
 
 
 def textbook(inst: Instance) -> bool:
@@ -194,11 +229,23 @@ def plan(
     elif not nodes:
         best = None
     else:
-        specs = list(specs) if specs else default_specs(inst, nodes, serv.allowed, seed, workers)
         engine_deadline = hard - 0.08 * (hard - time.monotonic()) - 0.1
+        hint = None
+        if not specs and not expressible(inst, nodes, serv.allowed):
+            hint = relaxed_hint(inst, nodes, serv.allowed, seed, workers, engine_deadline, stats)
+            specs = ortools_specs(seed, workers)
+        specs = list(specs) if specs else default_specs(inst, nodes, serv.allowed, seed, workers)
         results, errors = run_portfolio(
-            specs, inst, nodes, serv.allowed, engine_deadline=engine_deadline, hard_deadline=hard
+            specs,
+            inst,
+            nodes,
+            serv.allowed,
+            engine_deadline=engine_deadline,
+            hard_deadline=hard,
+            hint=hint.routes if hint else None,
         )
+        if hint is not None:
+            results.append(hint)
         best = pick_best(inst, results, nodes, stats)
         stats["errors"] = errors
         if best is None:

@@ -178,7 +178,7 @@ def solve_pyvrp(
         node = inst.nodes[g]
         windows = virtual_windows(node.windows, fold)
         if not windows:
-            continue  # no service start fits around the fixed break: left to the repair
+            continue  # no service start fits around the fixed break: left to the fill-in
         alternatives = len(windows) > 1
         prize = round(node.penalty * (scale if node.value is not None else prize_scale))
         group = len(groups) if alternatives else None

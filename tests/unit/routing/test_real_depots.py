@@ -13,7 +13,7 @@ from chalicelib.routing.checker import check_plan
 from chalicelib.routing.diagnosis import servability
 from chalicelib.routing.insertion import insert_left_out
 from chalicelib.routing.instance import compile_problem
-from chalicelib.routing.model import Break, Load, TimeWindow
+from chalicelib.routing.model import Break, Depot, Load, TimeWindow
 from chalicelib.routing.planner import EngineSpec, plan
 from chalicelib.routing.pyvrp_engine import BreakFold, virtual_windows
 from chalicelib.routing.realistic import FRIDGE, LUNCH, realistic_problem
@@ -22,6 +22,7 @@ from tests.unit.routing.scenarios import (
     a_problem,
     a_stop,
     a_vehicle,
+    at,
     reasons,
     route_of,
     solve_checked,
@@ -176,3 +177,24 @@ def test_planner_and_partition_import_without_a_circle():
         "assert 'chalicelib.routing.planner' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_ortools_starts_from_pyvrps_relaxed_plan_where_pyvrp_cannot_express_a_pickup():
+    # The return goes to the other depot, which PyVRP cannot express: it plans the
+    # deliveries, OR-Tools starts from that and adds the return.
+    van = a_vehicle("van", depot_id="d1")
+    problem = a_problem(
+        [
+            a_stop("a", 10, 0),
+            a_stop("b", 20, 0),
+            a_stop("c", 20, 10),
+            a_stop("ret", 30, 0, kind="pickup", drop_depot_id="d2"),
+        ],
+        vehicles=[van],
+        depots=(Depot("d1", at(0, 0)), Depot("d2", at(40, 0))),
+    )
+    result = solve_checked(problem, time_limit_s=3.0)
+    assert result.stats["relaxed"]["nodes"] == 3
+    assert result.engine == "ortools" and not result.unassigned
+    kinds = [v.kind for v in result.routes[0].visits]
+    assert kinds.index("drop") > [v.stop_ids for v in result.routes[0].visits].index(["ret"])
