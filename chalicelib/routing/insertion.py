@@ -49,10 +49,16 @@ def insert_left_out(
     deadline: float,
 ) -> EngineResult:
     """A copy of `result` with as many left-out deliveries inserted as fit before the
-    deadline, highest priority first (pickups, which need their drop too, are left)."""
+    deadline, highest priority first (pickups, which need their drop too, and stops with a
+    value are left)."""
     routes = [EngineRoute(r.vehicle, list(r.nodes), r.depart, r.break_gaps) for r in result.routes]
     served = {i for r in routes for i in r.nodes}
-    loose = [i for i in nodes if i not in served and inst.nodes[i].pair is None]
+    # Stops with a value were left out by the engines as not worth their detour.
+    loose = [
+        i
+        for i in nodes
+        if i not in served and inst.nodes[i].pair is None and inst.nodes[i].value is None
+    ]
     if not loose:
         return result
     used = {r.vehicle for r in routes}

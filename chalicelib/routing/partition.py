@@ -70,7 +70,7 @@ def sweep_parts(
     return [p for p in parts if p]
 
 
-def _share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
+def share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
     """Each kind of vehicle (a mixed fleet's vans, fridge vans, bikes) is shared out in
     proportion to the parcels of each part, so every part gets its share of every kind."""
     if len(vehicles) <= len(parts):
@@ -196,7 +196,7 @@ def plan_partitioned(
         k = max(1, math.ceil(len(dnodes) / PART_SIZE))
         sectors[depot] = k
         dparts = sweep_parts(inst, dnodes, k, centre=depot)
-        for part, share in zip(dparts, _share_vehicles(inst, dparts, fleet), strict=True):
+        for part, share in zip(dparts, share_vehicles(inst, dparts, fleet), strict=True):
             if share:  # a part with no vehicle left stays unserved (capacity_short)
                 parts.append(part)
                 shares.append(share)

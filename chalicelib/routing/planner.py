@@ -51,12 +51,12 @@ def default_specs(
     """PyVRP wherever it expresses the problem. Beside it, OR-Tools on textbook problems
     (where it ties or wins now and then), and on real-depot ones (breaks, wages, mixed
     fleets), where OR-Tools does not reach PyVRP's plans in the time, a second PyVRP with
-    another seed and another break instant."""
+    another seed (on 1,000 stops the best of two seeds varies less than one by a few %)."""
     specs: list[EngineSpec] = []
     if expressible(inst, nodes, allowed):
         specs.append(EngineSpec("pyvrp", seed=seed))
         if not textbook(inst):
-            specs.append(EngineSpec("pyvrp", seed=seed + 1, break_at=0.25))
+            specs.append(EngineSpec("pyvrp", seed=seed + 1))
     specs.append(EngineSpec("ortools", seed=seed))
     if len(specs) < workers:
         specs.append(
@@ -229,7 +229,8 @@ def plan(
     elif not nodes:
         best = None
     else:
-        engine_deadline = hard - 0.08 * (hard - time.monotonic()) - 0.1
+        # What is left after the engines: their answers' transfer, re-timing and fill-in.
+        engine_deadline = hard - 0.04 * (hard - time.monotonic()) - 0.3
         hint = None
         if not specs and not expressible(inst, nodes, serv.allowed):
             hint = relaxed_hint(inst, nodes, serv.allowed, seed, workers, engine_deadline, stats)
@@ -246,7 +247,7 @@ def plan(
         )
         if hint is not None:
             results.append(hint)
-        best = pick_best(inst, results, nodes, stats)
+        best = pick_best(inst, results, nodes, stats, deadline=hard - 0.3)
         stats["errors"] = errors
         if best is None:
             raise NoPlanFound("no engine produced a feasible plan: " + "; ".join(errors))

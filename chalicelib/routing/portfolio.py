@@ -188,12 +188,20 @@ def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Cand
 
 
 def pick_best(
-    inst: Instance, results: Sequence[EngineResult], nodes: Sequence[int], stats: dict[str, Any]
+    inst: Instance,
+    results: Sequence[EngineResult],
+    nodes: Sequence[int],
+    stats: dict[str, Any],
+    deadline: float | None = None,
 ) -> Candidate | None:
+    """The plan serving the most at the lowest exact cost; with a deadline, each is first
+    started as late as it can (engines' integer times leave waiting the exact ones lose)."""
     best: Candidate | None = None
     stats.setdefault("candidates", [])
     for result in results:
         candidate = evaluate(inst, result, nodes)
+        if candidate is not None and deadline is not None:
+            candidate = tighten(inst, candidate, deadline)
         stats["candidates"].append(
             {
                 "engine": result.engine,

@@ -14,6 +14,7 @@ from chalicelib.routing.diagnosis import servability
 from chalicelib.routing.insertion import insert_left_out
 from chalicelib.routing.instance import compile_problem
 from chalicelib.routing.model import Break, Depot, Load, TimeWindow
+from chalicelib.routing.partition import share_vehicles, sweep_parts
 from chalicelib.routing.planner import EngineSpec, plan
 from chalicelib.routing.pyvrp_engine import BreakFold, virtual_windows
 from chalicelib.routing.realistic import FRIDGE, LUNCH, realistic_problem
@@ -198,3 +199,16 @@ def test_ortools_starts_from_pyvrps_relaxed_plan_where_pyvrp_cannot_express_a_pi
     assert result.engine == "ortools" and not result.unassigned
     kinds = [v.kind for v in result.routes[0].visits]
     assert kinds.index("drop") > [v.stop_ids for v in result.routes[0].visits].index(["ret"])
+
+
+def test_every_part_of_a_large_problem_gets_its_share_of_every_kind_of_vehicle():
+    problem = realistic_problem(1300, seed=1)
+    inst = compile_problem(problem)
+    serv = servability(inst)
+    nodes = sorted(serv.allowed)
+    parts = sweep_parts(inst, nodes, 3)
+    shares = share_vehicles(inst, parts, list(range(len(inst.vehicles))))
+    assert sorted(v for share in shares for v in share) == list(range(len(inst.vehicles)))
+    for share in shares:
+        kinds = {inst.vehicles[v].id.rstrip("0123456789") for v in share}
+        assert kinds == {"van", "fridge", "bike"}
