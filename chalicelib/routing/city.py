@@ -23,7 +23,7 @@ HOUR = 3600.0
 M_PER_DEG_LAT = 111_320.0
 
 
-def _offset(origin: Location, north_m: float, east_m: float) -> Location:
+def offset(origin: Location, north_m: float, east_m: float) -> Location:
     lat = origin.lat + north_m / M_PER_DEG_LAT
     lon = origin.lon + east_m / (M_PER_DEG_LAT * math.cos(math.radians(origin.lat)))
     return Location(round(lat, 6), round(lon, 6))
@@ -46,7 +46,7 @@ def city_problem(n_stops: int, seed: int = 0, van_capacity: int = 120) -> Proble
         stops.append(
             Stop(
                 id=f"o{k + 1}",
-                location=_offset(CENTRE, north, east),
+                location=offset(CENTRE, north, east),
                 demand=Load(parcels=parcels, weight=round(parcels * rng.uniform(0.5, 6.0), 2)),
                 windows=(TimeWindow(start, start + 2 * HOUR),),
                 service_base_s=120.0,

@@ -42,6 +42,7 @@ def bench_command(args: argparse.Namespace) -> int:
         workers=args.workers,
         vroom_limit=args.vroom_time_limit,
         sizes=[int(x) for x in args.city_sizes.split(",") if x],
+        realistic=args.realistic_cases,
         data=Path(args.data),
         out=Path(args.out) if args.out else None,
     )
@@ -57,10 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     solve.add_argument("--workers", type=int, default=2, help="parallel engine processes")
     solve.set_defaults(func=solve_command)
 
-    from chalicelib.routing.bench import DEFAULT_DATA
+    from chalicelib.routing.bench import DEFAULT_DATA, REALISTIC_CASES
 
     bench = subparsers.add_parser("bench", help="benchmark the planner against pyvroom")
-    bench.add_argument("--suite", choices=("solomon", "homberger200", "city", "all"), default="all")
+    bench.add_argument(
+        "--suite", choices=("solomon", "homberger200", "city", "realistic", "all"), default="all"
+    )
     bench.add_argument("--instances", help="glob on instance names, e.g. 'R1*'")
     bench.add_argument("--time-limit", type=float, help="seconds per instance (default per suite)")
     bench.add_argument("--jobs", type=int, default=1, help="instances run at once")
@@ -71,6 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     bench.add_argument("--exploration", type=int, default=5, help="pyvroom exploration level")
     bench.add_argument("--city-sizes", default="200,1000,5000")
+    bench.add_argument(
+        "--realistic-cases", default=REALISTIC_CASES, help="stops:seed pairs, comma-separated"
+    )
     bench.add_argument("--data", default=str(DEFAULT_DATA))
     bench.add_argument("--out", help="also write the rows as JSON to this file")
     bench.add_argument("--from-json", help="only print the table of rows saved with --out")

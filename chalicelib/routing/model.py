@@ -15,13 +15,15 @@ TravelKind = Literal["great_circle", "euclidean"]
 COMPARTMENT_SIZES = ("S", "M", "L", "XL")
 
 # Why a stop is left out. The first five are properties of the stop alone (no vehicle could
-# ever serve it); the last two mean it was servable but lost to other stops.
+# ever serve it); the last three mean it was servable but lost to other stops: the able
+# vehicles were full (capacity_short), or had room but no time left for it (time_short).
 REASON_NO_SKILL = "no_vehicle_with_skill"
 REASON_OUTSIDE_SHIFT = "outside_every_shift"
 REASON_OVER_CAPACITY = "over_capacity"
 REASON_WINDOW_UNREACHABLE = "window_unreachable"
 REASON_LOCKER_FULL = "locker_full"
 REASON_CAPACITY_SHORT = "capacity_short"
+REASON_TIME_SHORT = "time_short"
 REASON_NOT_PROFITABLE = "not_profitable"
 REASONS = (
     REASON_NO_SKILL,
@@ -30,6 +32,7 @@ REASONS = (
     REASON_WINDOW_UNREACHABLE,
     REASON_LOCKER_FULL,
     REASON_CAPACITY_SHORT,
+    REASON_TIME_SHORT,
     REASON_NOT_PROFITABLE,
 )
 

@@ -46,7 +46,9 @@ def solve_ortools(
     (time.monotonic()). `allowed` lists the vehicles able to serve each node alone."""
     config = config or OrToolsConfig()
     ts, ds = inst.time_scale, inst.dist_scale
-    depots = [i for i, n in enumerate(inst.nodes) if n.kind == "depot"]
+    # Only depots that vehicles start or end at: another depot would be a node to visit.
+    terminals = set(inst.start_node) | set(inst.end_node)
+    depots = [i for i, n in enumerate(inst.nodes) if n.kind == "depot" and i in terminals]
     members = list(depots)
     for i in nodes:
         members.append(i)

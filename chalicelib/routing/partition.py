@@ -5,6 +5,7 @@ from the current routes as a hint and kept only if it improves."""
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing as mp
 import time
@@ -15,15 +16,11 @@ from typing import Any
 import numpy as np
 
 from chalicelib.routing.instance import Instance
-from chalicelib.routing.planner import (
-    _WORK,
-    Candidate,
-    EngineSpec,
-    _worker,
-    evaluate,
-)
+from chalicelib.routing.portfolio import Candidate, EngineSpec, evaluate, start_worker
 from chalicelib.routing.pyvrp_engine import expressible
 from chalicelib.routing.solution import EngineResult, EngineRoute
+
+log = logging.getLogger(__name__)
 
 PART_SIZE = 450  # service nodes per part: where both engines still search well in seconds
 
@@ -73,24 +70,35 @@ def sweep_parts(
     return [p for p in parts if p]
 
 
-def _share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
-    """Each part gets vehicles for its parcels (plus slack), the rest by weight."""
+def share_vehicles(inst: Instance, parts: list[list[int]], vehicles: list[int]) -> list[list[int]]:
+    """Each kind of vehicle (a mixed fleet's vans, fridge vans, bikes) is shared out in
+    proportion to the parcels of each part, so every part gets its share of every kind."""
     if len(vehicles) <= len(parts):
         return [vehicles[k : k + 1] for k in range(len(parts))]
-    cap = max(inst.capacity(vehicles[0])[0], 1.0) if vehicles else 1.0
     need = [sum(max(inst.nodes[i].delivery[0], inst.nodes[i].pickup[0]) for i in p) for p in parts]
-    base = [max(1, math.ceil(n / cap * 1.1)) for n in need]
-    while sum(base) > len(vehicles) and max(base) > 1:
-        base[base.index(max(base))] -= 1
-    spare = len(vehicles) - sum(base)
     total = sum(need) or 1.0
-    extra = [int(spare * n / total) for n in need]
-    for k in range(spare - sum(extra)):
-        extra[k % len(parts)] += 1
-    shares, pos = [], 0
-    for b, e in zip(base, extra, strict=True):
-        shares.append(vehicles[pos : pos + b + e])
-        pos += b + e
+    kinds: dict[tuple[object, ...], list[int]] = {}
+    for v in vehicles:
+        veh = inst.vehicles[v]
+        kind = (inst.profile_key[v], inst.capacity(v), veh.skills, veh.shift, veh.fixed_cost)
+        kinds.setdefault(kind, []).append(v)
+    shares: list[list[int]] = [[] for _ in parts]
+    carry = [0.0] * len(parts)  # what each part is owed so far, across kinds
+    for members in kinds.values():
+        quota = [len(members) * n / total + c for n, c in zip(need, carry, strict=True)]
+        counts = [int(q) for q in quota]
+        by_remainder = sorted(range(len(parts)), key=lambda k: counts[k] - quota[k])
+        for k in by_remainder[: len(members) - sum(counts)]:
+            counts[k] += 1
+        carry = [q - c for q, c in zip(quota, counts, strict=True)]
+        pos = 0
+        for k, c in enumerate(counts):
+            shares[k].extend(members[pos : pos + c])
+            pos += c
+    for share in shares:
+        if not share:  # a part with stops needs a vehicle: take one from the best-off part
+            donor = max(range(len(parts)), key=lambda j: len(shares[j]))
+            share.append(shares[donor].pop())
     return shares
 
 
@@ -113,13 +121,10 @@ def _run_parts(
             k = pending.pop(0)
             sub, nodes, allowed, hint, spec, budget = jobs[k]
             deadline = min(time.monotonic() + budget, hard - 0.3)
-            _WORK.update(inst=sub, nodes=nodes, allowed=allowed, deadline=deadline, hint=hint)
-            receiver, sender = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(spec, sender), daemon=True)
-            proc.start()
-            sender.close()
-            _WORK.clear()
-            running[k] = (proc, receiver, deadline + 1.0)
+            proc, receiver = start_worker(ctx, spec, sub, nodes, allowed, deadline, hint)
+            # PyVRP checks its clock between iterations, and a part's first iteration on a
+            # loaded machine can take seconds: the grace grows with the budget.
+            running[k] = (proc, receiver, deadline + max(1.0, 0.25 * budget))
         for k, (proc, receiver, kill_at) in list(running.items()):
             ready = receiver.poll(0.02)
             expired = time.monotonic() > min(kill_at, hard)
@@ -129,8 +134,12 @@ def _run_parts(
                         status, payload = receiver.recv()
                         if status == "ok":
                             results[k] = payload
+                        else:
+                            log.warning("part %d: %s", k, payload)
                     except EOFError:
-                        pass
+                        log.warning("part %d: the engine process died", k)
+                elif expired:
+                    log.warning("part %d: no answer before its deadline", k)
                 receiver.close()
                 proc.join(timeout=0.05)
                 if proc.is_alive():
@@ -187,7 +196,7 @@ def plan_partitioned(
         k = max(1, math.ceil(len(dnodes) / PART_SIZE))
         sectors[depot] = k
         dparts = sweep_parts(inst, dnodes, k, centre=depot)
-        for part, share in zip(dparts, _share_vehicles(inst, dparts, fleet), strict=True):
+        for part, share in zip(dparts, share_vehicles(inst, dparts, fleet), strict=True):
             if share:  # a part with no vehicle left stays unserved (capacity_short)
                 parts.append(part)
                 shares.append(share)
@@ -200,13 +209,18 @@ def plan_partitioned(
         jobs.append((sub, kept, sub_allowed, None, _spec(sub, kept, sub_allowed, seed), budget1))
     routes: list[EngineRoute] = []
     engines: set[str] = set()
-    for vehicles, result in zip(shares, _run_parts(jobs, workers, hard), strict=True):
+    phase1 = _run_parts(jobs, workers, hard)
+    for vehicles, result in zip(shares, phase1, strict=True):
         if result is None:
             continue
         engines.add(result.engine)
         for r in result.routes:
             routes.append(replace(r, vehicle=vehicles[r.vehicle]))
-    stats: dict[str, Any] = {"parts": len(parts), "phase1_s": round(time.monotonic() - t0, 2)}
+    stats: dict[str, Any] = {
+        "parts": len(parts),
+        "parts_solved": sum(1 for r in phase1 if r is not None),
+        "phase1_s": round(time.monotonic() - t0, 2),
+    }
 
     # Repair: per depot, regroup whole routes (and what was left out) into sectors shifted
     # by half a part, and re-solve each group starting from its current routes.

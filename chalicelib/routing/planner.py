@@ -5,19 +5,18 @@ exactly and say why every left-out stop was left out."""
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from typing import Any
 
 from chalicelib.routing.diagnosis import servability
 from chalicelib.routing.errors import NoPlanFound, SolverError
+from chalicelib.routing.insertion import has_room, insert_left_out
 from chalicelib.routing.instance import Instance, compile_problem
 from chalicelib.routing.model import (
     REASON_CAPACITY_SHORT,
     REASON_NOT_PROFITABLE,
+    REASON_TIME_SHORT,
     Load,
     Plan,
     PlannedBreak,
@@ -26,10 +25,18 @@ from chalicelib.routing.model import (
     Unassigned,
     Visit,
 )
-from chalicelib.routing.ortools_engine import OrToolsConfig, solve_ortools
-from chalicelib.routing.pyvrp_engine import expressible, solve_pyvrp
-from chalicelib.routing.schedule import Timing, simulate
-from chalicelib.routing.solution import EngineResult, EngineRoute
+from chalicelib.routing.ortools_engine import OrToolsConfig
+from chalicelib.routing.partition import plan_partitioned
+from chalicelib.routing.portfolio import (
+    Candidate,
+    EngineSpec,
+    evaluate,
+    pick_best,
+    run_portfolio,
+    tighten,
+)
+from chalicelib.routing.pyvrp_engine import expressible
+from chalicelib.routing.solution import EngineResult
 from chalicelib.routing.travel import TravelMatrix
 
 log = logging.getLogger(__name__)
@@ -38,157 +45,18 @@ log = logging.getLogger(__name__)
 PARTITION_ABOVE = 1200
 
 
-@dataclass(frozen=True)
-class EngineSpec:
-    engine: str  # "ortools" or "pyvrp"
-    seed: int = 0
-    ortools: OrToolsConfig = field(default_factory=OrToolsConfig)
-    max_iterations: int | None = None
-
-
-@dataclass
-class Candidate:
-    result: EngineResult
-    timings: list[Timing]
-    penalty: float
-    cost: float
-
-    @property
-    def score(self) -> tuple[float, float]:
-        return (round(self.penalty, 6), self.cost)
-
-
-# Filled by the parent right before forking, so workers inherit the instance (and its
-# matrices) without pickling it.
-_WORK: dict[str, Any] = {}
-
-
-def run_engine(
-    spec: EngineSpec,
-    inst: Instance,
-    nodes: list[int],
-    allowed: dict[int, list[int]],
-    deadline: float,
-    hint: list[EngineRoute] | None = None,
-) -> EngineResult:
-    if spec.engine == "pyvrp":
-        return solve_pyvrp(
-            inst,
-            nodes,
-            deadline=deadline,
-            seed=spec.seed,
-            max_iterations=spec.max_iterations,
-            hint=hint,
-        )
-    return solve_ortools(inst, nodes, allowed, deadline=deadline, config=spec.ortools, hint=hint)
-
-
-def _worker(spec: EngineSpec, conn: Connection) -> None:
-    try:
-        result = run_engine(
-            spec,
-            _WORK["inst"],
-            _WORK["nodes"],
-            _WORK["allowed"],
-            _WORK["deadline"],
-            _WORK.get("hint"),
-        )
-        conn.send(("ok", result))
-    except Exception as exc:  # a worker must report, whatever happened
-        log.exception("engine %s failed", spec.engine)
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
-
-
-def run_portfolio(
-    specs: Sequence[EngineSpec],
-    inst: Instance,
-    nodes: list[int],
-    allowed: dict[int, list[int]],
-    *,
-    engine_deadline: float,
-    hard_deadline: float,
-    hint: list[EngineRoute] | None = None,
-) -> tuple[list[EngineResult], list[str]]:
-    """Run each spec in its own forked process; whatever has not answered by
-    hard_deadline is killed. Returns the results and the errors."""
-    _WORK.update(inst=inst, nodes=nodes, allowed=allowed, deadline=engine_deadline, hint=hint)
-    ctx = mp.get_context("fork")
-    running = []
-    try:
-        for spec in specs:
-            receiver, sender = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(spec, sender), daemon=True)
-            proc.start()
-            sender.close()
-            running.append((spec, proc, receiver))
-    finally:
-        _WORK.clear()
-    results: list[EngineResult] = []
-    errors: list[str] = []
-    for spec, proc, receiver in running:
-        try:
-            if receiver.poll(max(hard_deadline - time.monotonic(), 0.0)):
-                status, payload = receiver.recv()
-                if status == "ok":
-                    results.append(payload)
-                else:
-                    errors.append(f"{spec.engine}: {payload}")
-            else:
-                errors.append(f"{spec.engine}: no answer before the time limit")
-        except EOFError:
-            errors.append(f"{spec.engine}: worker died (exit code {proc.exitcode})")
-        finally:
-            receiver.close()
-            proc.join(timeout=0.05)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    return results, errors
-
-
-def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Candidate | None:
-    """Re-time every route exactly. A route that breaks a constraint in exact time (an
-    engine bug, never seen in the benchmarks) is dropped and its stops count as left out,
-    so one bad route cannot cost the whole plan. None if a stop is visited twice."""
-    timings: list[Timing] = []
-    kept: list[EngineRoute] = []
-    served: set[int] = set()
-    cost = 0.0
-    for r in result.routes:
-        timing = simulate(inst, r.vehicle, r.nodes, r.depart, r.break_gaps)
-        if not timing.feasible:
-            timing = simulate(inst, r.vehicle, r.nodes)
-        if not timing.feasible:
-            log.warning(
-                "%s route of vehicle %d infeasible: %s", result.engine, r.vehicle, timing.violation
-            )
-            continue
-        veh = inst.vehicles[r.vehicle]
-        cost += (
-            veh.fixed_cost
-            + veh.cost_per_km * timing.distance / 1000.0
-            + veh.cost_per_hour * timing.duration / 3600.0
-        )
-        timings.append(timing)
-        kept.append(r)
-        served.update(r.nodes)
-    if len(served) != sum(len(r.nodes) for r in kept):
-        log.warning("%s visits a stop twice", result.engine)
-        return None
-    penalty = sum(inst.nodes[i].penalty for i in nodes if i not in served)
-    if len(kept) < len(result.routes):
-        result = EngineResult(result.engine, kept, result.stats)
-    return Candidate(result, timings, penalty, cost)
-
-
 def default_specs(
     inst: Instance, nodes: list[int], allowed: dict[int, list[int]], seed: int, workers: int
 ) -> list[EngineSpec]:
+    """PyVRP wherever it expresses the problem. Beside it, OR-Tools on textbook problems
+    (where it ties or wins now and then), and on real-depot ones (breaks, wages, mixed
+    fleets), where OR-Tools does not reach PyVRP's plans in the time, a second PyVRP with
+    another seed (on 1,000 stops the best of two seeds varies less than one by a few %)."""
     specs: list[EngineSpec] = []
     if expressible(inst, nodes, allowed):
         specs.append(EngineSpec("pyvrp", seed=seed))
+        if not textbook(inst):
+            specs.append(EngineSpec("pyvrp", seed=seed + 1))
     specs.append(EngineSpec("ortools", seed=seed))
     if len(specs) < workers:
         specs.append(
@@ -197,12 +65,88 @@ def default_specs(
     return specs[: max(workers, 1)]
 
 
+def ortools_specs(seed: int, workers: int) -> list[EngineSpec]:
+    """OR-Tools on every core, each with another metaheuristic, from the same hint."""
+    configs = [OrToolsConfig(), OrToolsConfig(metaheuristic="SIMULATED_ANNEALING")]
+    return [EngineSpec("ortools", seed=seed, ortools=c) for c in configs[: max(workers, 1)]]
+
+
+def relaxed_hint(
+    inst: Instance,
+    nodes: list[int],
+    allowed: dict[int, list[int]],
+    seed: int,
+    workers: int,
+    engine_deadline: float,
+    stats: dict[str, Any],
+) -> EngineResult | None:
+    """Where PyVRP cannot express the whole problem (pickups dropped at a depot that is not
+    the route's end), it plans the rest in the first 40% of the time; its best plan is
+    OR-Tools' first solution, which then adds what was left out."""
+    relaxed = [i for i in nodes if expressible(inst, [i], allowed)]
+    if not relaxed:
+        return None
+    deadline = time.monotonic() + 0.4 * (engine_deadline - time.monotonic())
+    specs = [EngineSpec("pyvrp", seed=seed + k) for k in range(max(workers, 1))]
+    results, errors = run_portfolio(
+        specs, inst, relaxed, allowed, engine_deadline=deadline, hard_deadline=deadline + 1.0
+    )
+    relaxed_stats: dict[str, Any] = {}
+    best = pick_best(inst, results, relaxed, relaxed_stats)
+    stats["relaxed"] = {"nodes": len(relaxed), "errors": errors, **relaxed_stats}
+    if best is None:
+        return None
+    return EngineResult("pyvrp-relaxed", best.result.routes, best.result.stats)
+
+
+def textbook(inst: Instance) -> bool:
+    """One per-km rate, no wages, no breaks: the problems PyVRP and OR-Tools both model
+    as plain distance."""
+    return len({v.cost_per_km for v in inst.vehicles}) == 1 and not any(
+        v.cost_per_hour or v.breaks for v in inst.vehicles
+    )
+
+
+def fill_in(
+    inst: Instance,
+    best: Candidate,
+    nodes: Sequence[int],
+    allowed: dict[int, list[int]],
+    deadline: float,
+    stats: dict[str, Any],
+) -> Candidate:
+    """Insert what the winning plan left out where it still fits, then start every route
+    as late as it can."""
+    # Re-timing the filled plan takes about a millisecond per stop: it is kept out of the
+    # insertion's time.
+    filled = insert_left_out(inst, best.result, nodes, allowed, deadline - 0.001 * len(nodes))
+    if filled is not best.result:
+        candidate = evaluate(inst, filled, nodes)
+        if candidate is not None and candidate.score < best.score:
+            stats["inserted"] = filled.stats.get("inserted", 0)
+            best = candidate
+    return tighten(inst, best, deadline)
+
+
+def left_out_reason(inst: Instance, best: Candidate | None, i: int, able: Sequence[int]) -> str:
+    """capacity_short when every vehicle able to serve the stop is too full for it;
+    time_short when one had room but not the time."""
+    node = inst.nodes[i]
+    if node.value is not None:
+        return REASON_NOT_PROFITABLE
+    carrying = {r.vehicle: r.nodes for r in best.result.routes} if best else {}
+    if any(has_room(inst, v, carrying.get(v, []), i) for v in able):
+        return REASON_TIME_SHORT
+    return REASON_CAPACITY_SHORT
+
+
 def assemble(
     inst: Instance,
     best: Candidate | None,
     nodes: Sequence[int],
     reasons: dict[int, str],
     stats: dict[str, Any],
+    allowed: dict[int, list[int]] | None = None,
 ) -> Plan:
     routes: list[Route] = []
     served: set[int] = set()
@@ -246,9 +190,8 @@ def assemble(
         unassigned.extend(Unassigned(sid, reason) for sid in inst.nodes[i].stop_ids)
     for i in nodes:
         if i not in served:
-            node = inst.nodes[i]
-            reason = REASON_NOT_PROFITABLE if node.value is not None else REASON_CAPACITY_SHORT
-            unassigned.extend(Unassigned(sid, reason) for sid in node.stop_ids)
+            reason = left_out_reason(inst, best, i, (allowed or {}).get(i, []))
+            unassigned.extend(Unassigned(sid, reason) for sid in inst.nodes[i].stop_ids)
     return Plan(
         routes=routes,
         unassigned=unassigned,
@@ -279,44 +222,39 @@ def plan(
     nodes = sorted(serv.allowed)
     stats: dict[str, Any] = {"nodes": len(nodes)}
     if len(nodes) > partition_above:
-        from chalicelib.routing.partition import plan_partitioned
-
-        best, stats2 = plan_partitioned(inst, nodes, serv.allowed, t0, hard, seed, workers)
+        # The parts end early enough to leave time for the fill-in across their borders.
+        parts_end = hard - min(0.05 * time_limit_s, 5.0)
+        best, stats2 = plan_partitioned(inst, nodes, serv.allowed, t0, parts_end, seed, workers)
         stats.update(stats2)
     elif not nodes:
         best = None
     else:
+        # What is left after the engines: their answers' transfer, re-timing and fill-in.
+        engine_deadline = hard - 0.04 * (hard - time.monotonic()) - 0.3
+        hint = None
+        if not specs and not expressible(inst, nodes, serv.allowed):
+            hint = relaxed_hint(inst, nodes, serv.allowed, seed, workers, engine_deadline, stats)
+            specs = ortools_specs(seed, workers)
         specs = list(specs) if specs else default_specs(inst, nodes, serv.allowed, seed, workers)
-        engine_deadline = hard - 0.08 * (hard - time.monotonic()) - 0.1
         results, errors = run_portfolio(
-            specs, inst, nodes, serv.allowed, engine_deadline=engine_deadline, hard_deadline=hard
+            specs,
+            inst,
+            nodes,
+            serv.allowed,
+            engine_deadline=engine_deadline,
+            hard_deadline=hard,
+            hint=hint.routes if hint else None,
         )
-        best = pick_best(inst, results, nodes, stats)
+        if hint is not None:
+            results.append(hint)
+        best = pick_best(inst, results, nodes, stats, deadline=hard - 0.3)
         stats["errors"] = errors
         if best is None:
             raise NoPlanFound("no engine produced a feasible plan: " + "; ".join(errors))
+    if best is not None:
+        best = fill_in(inst, best, nodes, serv.allowed, hard - 0.2, stats)
     stats["seconds"] = round(time.monotonic() - t0, 3)
-    return assemble(inst, best, nodes, serv.reasons, stats)
-
-
-def pick_best(
-    inst: Instance, results: Sequence[EngineResult], nodes: Sequence[int], stats: dict[str, Any]
-) -> Candidate | None:
-    best: Candidate | None = None
-    stats.setdefault("candidates", [])
-    for result in results:
-        candidate = evaluate(inst, result, nodes)
-        stats["candidates"].append(
-            {
-                "engine": result.engine,
-                "feasible": candidate is not None,
-                "cost": None if candidate is None else round(candidate.cost, 4),
-                "dropped_penalty": None if candidate is None else candidate.penalty,
-            }
-        )
-        if candidate is not None and (best is None or candidate.score < best.score):
-            best = candidate
-    return best
+    return assemble(inst, best, nodes, serv.reasons, stats, serv.allowed)
 
 
 __all__ = ["EngineSpec", "SolverError", "plan"]

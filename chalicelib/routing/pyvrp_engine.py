@@ -1,172 +1,387 @@
-"""PyVRP as a second engine of the portfolio, for the problems it can express exactly:
-one window per stop, no breaks, no skill restrictions, pickups returned to the vehicles'
-end depot, costs per km only (the same rate for every vehicle)."""
+"""PyVRP as an engine of the portfolio, for every problem it can express: vehicle types
+with their own capacity, fixed, per-km and per-hour costs, shifts and ranges; skills as
+profiles in which the stops a type may not serve are unreachable; several windows as a
+group of alternative clients; breaks folded into a shift shortened by their duration
+(placed afterwards by the exact re-timing, and repaired where that fails)."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from chalicelib.routing.errors import SolverError
 from chalicelib.routing.instance import NUM_DIMS, Instance
+from chalicelib.routing.model import TimeWindow
 from chalicelib.routing.ortools_engine import DIM_SCALE
+from chalicelib.routing.schedule import simulate
 from chalicelib.routing.solution import EngineResult, EngineRoute
 
 INT_MAX = 2**62
+# PyVRP sums costs in int64: all prizes together stay below this, whatever the penalties.
+PRIZE_BUDGET = 2**60
+# The smallest non-zero per-tick cost gets at least this many integer units, so rounding
+# the per-km and per-hour rates costs at most a tenth of a percent.
+COST_RESOLUTION = 10.0
+# Loads in thousandths (parcels) and grams and millilitres: PyVRP caps its penalty per
+# unit of excess load, and one parcel too many must cost more than a vehicle saved.
+GENERAL_LOAD_SCALE = (1000.0, 1000.0, 1000.0)
 
 
 def expressible(inst: Instance, nodes: Sequence[int], allowed: dict[int, list[int]]) -> bool:
-    vehicles = inst.vehicles
-    if not vehicles or any(v.breaks or v.cost_per_hour for v in vehicles):
-        return False
-    if len({v.cost_per_km for v in vehicles}) != 1 or vehicles[0].cost_per_km <= 0:
+    """PyVRP carries pickups to the end depot, so every pickup must be dropped there."""
+    if not inst.vehicles:
         return False
     end_depots = set(inst.end_node)
     for i in nodes:
         node = inst.nodes[i]
-        if len(node.windows) > 1 or len(allowed.get(i, ())) != len(vehicles):
-            return False
         if node.pair is not None and {inst.nodes[node.pair].depot} != end_depots:
             return False
     return True
 
 
+def exact(inst: Instance) -> bool:
+    """Whether PyVRP's plan needs no re-timing beyond rounding (no breaks folded in)."""
+    return not any(v.breaks for v in inst.vehicles)
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Integer units for PyVRP. `cost` integer units per cost unit; `per_km_only`: one
+    per-km rate and no hourly cost, where distance ticks are the cost units, as PyVRP is
+    tuned for. Otherwise costs span rates a few hundred times apart (a bike's km, a
+    driver's tenth of a second), so the penalties and loads are scaled up with them."""
+
+    cost: float
+    per_km_only: bool
+    load: tuple[float, float, float]
+    penalty_unit: float  # the largest cost of one tick, in integer units
+
+
+def scaling(inst: Instance) -> Scaling:
+    ts, ds = inst.time_scale, inst.dist_scale
+    per_km = {v.cost_per_km for v in inst.vehicles}
+    if len(per_km) == 1 and not any(v.cost_per_hour for v in inst.vehicles) and min(per_km) > 0:
+        return Scaling(ds * 1000.0 / min(per_km), True, DIM_SCALE, 1.0)
+    rates = [v.cost_per_km / 1000.0 / ds for v in inst.vehicles if v.cost_per_km > 0]
+    rates += [v.cost_per_hour / 3600.0 / ts for v in inst.vehicles if v.cost_per_hour > 0]
+    if not rates:
+        return Scaling(ds, False, GENERAL_LOAD_SCALE, 1.0)
+    cost = COST_RESOLUTION / min(rates)
+    return Scaling(cost, False, GENERAL_LOAD_SCALE, max(max(rates) * cost, 1.0))
+
+
+class StopAt:
+    """PyVRP's stop criterion at a wall-clock deadline (and optionally after N iterations).
+    PyVRP's own MaxRuntime starts counting at its first call, after the initial solution,
+    which on a thousand stops of a loaded machine can take seconds and overrun the limit;
+    the margin left before the deadline is for the last iteration."""
+
+    def __init__(self, deadline: float, max_iterations: int | None = None):
+        self.deadline = deadline
+        self.max_iterations = max_iterations
+        self.iterations = 0
+
+    def __call__(self, best_cost: int) -> bool:
+        self.iterations += 1
+        if self.max_iterations is not None and self.iterations > self.max_iterations:
+            return True
+        return time.monotonic() >= self.deadline
+
+
+@dataclass(frozen=True)
+class BreakFold:
+    """Every driver takes the same one break at the fixed instant `at`: PyVRP plans in a
+    timeline with the break cut out (real time = planned time before `at`, planned time
+    + duration from `at` on), which is exact once each window is mapped into it."""
+
+    at: float
+    duration: float
+    latest: float  # the break's own latest start
+
+
+def break_fold(inst: Instance, fraction: float = 0.5) -> BreakFold | None:
+    """The fixed instant, that fraction into the window in which a break may start while
+    still leaving room for the longest service in progress to end first; None unless every
+    vehicle owes the same single break."""
+    kinds = {v.breaks for v in inst.vehicles}
+    if len(kinds) != 1:
+        return None
+    (breaks,) = kinds
+    if len(breaks) != 1:
+        return None
+    b = breaks[0]
+    longest = max((n.service_s for n in inst.nodes if n.kind != "depot"), default=0.0)
+    latest = b.latest - longest
+    if latest < b.earliest:
+        return None
+    return BreakFold(b.earliest + fraction * (latest - b.earliest), b.duration, b.latest)
+
+
+def virtual_windows(
+    windows: Sequence[TimeWindow], fold: BreakFold | None
+) -> list[tuple[float, float] | None]:
+    """A stop's windows in the planning timeline: served before the break, a window keeps
+    its part up to the break; served after, it moves earlier by the break's length and
+    keeps its part from the break on. Several parts become alternative clients."""
+    if not windows:
+        return [None]
+    ordered = sorted(windows, key=lambda w: w.start)
+    if fold is None:
+        return [(w.start, w.end) for w in ordered]
+    parts: list[tuple[float, float] | None] = []
+    for w in ordered:
+        if w.start <= min(w.end, fold.at):
+            parts.append((w.start, min(w.end, fold.at)))
+        after = (max(w.start - fold.duration, fold.at), w.end - fold.duration)
+        if after[0] <= after[1]:
+            parts.append(after)
+    return parts
+
+
 def solve_pyvrp(
     inst: Instance,
     nodes: Sequence[int],
+    allowed: dict[int, list[int]] | None = None,
     *,
     deadline: float,
     seed: int = 0,
     max_iterations: int | None = None,
     hint: list[EngineRoute] | None = None,
+    break_at: float = 0.5,
 ) -> EngineResult:
+    """`break_at` places the fixed break (see `break_fold`) at that fraction of the
+    break's window."""
     import pyvrp
-    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     started = time.monotonic()
     ts, ds = inst.time_scale, inst.dist_scale
-    per_m = inst.vehicles[0].cost_per_km / 1000.0  # cost units per metre
+    fold = break_fold(inst, break_at)
+    units = scaling(inst)
+    scale = units.cost
+    nv = len(inst.vehicles)
+    allowed = allowed or {}
     depots = [i for i, n in enumerate(inst.nodes) if n.kind == "depot"]
     points = depots + list(nodes)
-    client_of = {g: k for k, g in enumerate(nodes)}
     locations = [
         pyvrp.Location(inst.nodes[g].location.lon, inst.nodes[g].location.lat) for g in points
     ]
 
     def amount(values: tuple[float, float, float]) -> list[int]:
-        return [math.ceil(values[k] * DIM_SCALE[k] - 1e-9) for k in range(NUM_DIMS)]
+        return [math.ceil(values[k] * units.load[k] - 1e-9) for k in range(NUM_DIMS)]
 
     total = np.zeros(NUM_DIMS)
     for g in nodes:
         node = inst.nodes[g]
         total += np.maximum(np.array(node.delivery), np.array(node.pickup))
-    fleet = np.sum([inst.capacity(v) for v in range(len(inst.vehicles))], axis=0)
+    fleet = np.sum([inst.capacity(v) for v in range(nv)], axis=0)
     # With room for everything, stops are required (PyVRP searches better that way); if the
     # result then leaves a stop out or is infeasible, the portfolio keeps the other plan.
     required = bool(np.all(total <= fleet * 0.97)) and all(
         inst.nodes[g].value is None for g in nodes
     )
-    clients = []
+    penalties = sum(inst.nodes[g].penalty for g in nodes if inst.nodes[g].value is None)
+    prize_scale = min(scale, PRIZE_BUDGET / max(penalties, 1.0))
+
+    clients: list[Any] = []
+    groups: list[Any] = []
+    node_of_client: list[int] = []
+    clients_of: dict[int, list[int]] = {}
     for k, g in enumerate(nodes):
         node = inst.nodes[g]
-        w = node.windows[0] if node.windows else None
-        clients.append(
-            pyvrp.Client(
-                location=len(depots) + k,
-                delivery=amount(node.delivery),
-                pickup=amount(node.pickup),
-                service_duration=math.ceil(node.service_s * ts - 1e-9),
-                tw_early=0 if w is None else math.ceil(w.start * ts - 1e-9),
-                tw_late=INT_MAX if w is None else math.floor(w.end * ts + 1e-9),
-                required=required,
-                prize=0 if required else round(node.penalty / per_m * ds),
+        windows = virtual_windows(node.windows, fold)
+        if not windows:
+            continue  # no service start fits around the fixed break: left to the fill-in
+        alternatives = len(windows) > 1
+        prize = round(node.penalty * (scale if node.value is not None else prize_scale))
+        group = len(groups) if alternatives else None
+        members = []
+        for w in windows:
+            members.append(len(clients))
+            node_of_client.append(g)
+            clients.append(
+                pyvrp.Client(
+                    location=len(depots) + k,
+                    delivery=amount(node.delivery),
+                    pickup=amount(node.pickup),
+                    service_duration=math.ceil(node.service_s * ts - 1e-9),
+                    tw_early=0 if w is None else math.ceil(w[0] * ts - 1e-9),
+                    tw_late=INT_MAX if w is None else math.floor(w[1] * ts + 1e-9),
+                    # A group's members are optional; the group itself is what is required.
+                    required=required and not alternatives,
+                    prize=0 if required else prize,
+                    group=group,
+                )
             )
-        )
+        clients_of[g] = members
+        if alternatives:
+            groups.append(pyvrp.ClientGroup(members, required=required))
     pyvrp_depots = [pyvrp.Depot(location=k) for k in range(len(depots))]
 
-    profiles: dict[tuple[str, float], int] = {}
+    # Unreachable: an arc into a barred stop takes longer than any shift (the time warp
+    # makes the route infeasible); both stay small enough that PyVRP's penalties times
+    # these violations cannot overflow int64.
+    horizon = max(v.shift.end for v in inst.vehicles) * ts
+    far_time = int(4 * horizon) + 1
+    profiles: dict[tuple[Any, ...], int] = {}
     dist_mats: list[Any] = []
     dur_mats: list[Any] = []
-    groups: dict[tuple[Any, ...], list[int]] = {}
+    type_of_sig: dict[tuple[Any, ...], list[int]] = {}
     for v, veh in enumerate(inst.vehicles):
-        pk = (inst.profile_key[v], inst.slowdown[v])
+        barred = tuple(k for k, g in enumerate(nodes) if allowed and v not in allowed.get(g, ()))
+        pk = (inst.profile_key[v], inst.slowdown[v], barred)
         if pk not in profiles:
             profiles[pk] = len(dist_mats)
             sub = np.ix_(points, points)
-            dist_mats.append(np.rint(inst.distance[pk[0]][sub] * ds).astype(np.int64))
-            dur = inst.duration[pk[0]][sub] * pk[1] * ts
-            dur_mats.append(np.ceil(dur - 1e-9).astype(np.int64))
+            # Rounded up where a range binds, so PyVRP's ranges hold in exact metres;
+            # textbook distances keep the nearest tick, as the benchmarks were run with.
+            metres = inst.distance[pk[0]][sub] * ds
+            dist = (np.rint(metres) if units.per_km_only else np.ceil(metres - 1e-9)).astype(
+                np.int64
+            )
+            dur = np.ceil(inst.duration[pk[0]][sub] * pk[1] * ts - 1e-9).astype(np.int64)
+            cols = [len(depots) + k for k in barred]
+            dist[:, cols] = 2 * int(dist.max()) + 1
+            dur[:, cols] = far_time
+            np.fill_diagonal(dist, 0)
+            np.fill_diagonal(dur, 0)
+            dist_mats.append(dist)
+            dur_mats.append(dur)
+        pause = sum(b.duration for b in veh.breaks)
         sig = (
-            depots.index(inst.start_node[v]),
-            depots.index(inst.end_node[v]),
+            inst.start_node[v],
+            inst.end_node[v],
             profiles[pk],
-            amount(inst.capacity(v)).__repr__(),
+            repr(amount(inst.capacity(v))),
             veh.shift,
+            pause,
             veh.max_duration_s,
             veh.distance_limit,
             veh.fixed_cost,
+            veh.cost_per_km,
+            veh.cost_per_hour,
         )
-        groups.setdefault(sig, []).append(v)
+        type_of_sig.setdefault(sig, []).append(v)
     vehicle_types = []
-    members: list[list[int]] = []
-    for sig, vs in groups.items():
+    members_of_type: list[list[int]] = []
+    per_km_only = units.per_km_only
+    for sig, vs in type_of_sig.items():
         veh = inst.vehicles[vs[0]]
-        cap = amount(inst.capacity(vs[0]))
         limit = veh.distance_limit
+        pause = float(sig[5])
+        # Folded break: the shift and the maximum duration lose the break's length, so
+        # wherever the re-timing places the break, the route still ends in time.
+        late = math.floor((veh.shift.end - pause) * ts + 1e-9)
+        early = math.ceil(veh.shift.start * ts - 1e-9)
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=len(vs),
-                capacity=cap,
-                start_depot=int(sig[0]),
-                end_depot=int(sig[1]),
-                fixed_cost=round(veh.fixed_cost / per_m * ds),
-                tw_early=math.ceil(veh.shift.start * ts - 1e-9),
-                tw_late=math.floor(veh.shift.end * ts + 1e-9),
+                capacity=amount(inst.capacity(vs[0])),
+                start_depot=depots.index(int(sig[0])),
+                end_depot=depots.index(int(sig[1])),
+                fixed_cost=round(veh.fixed_cost * scale),
+                tw_early=early,
+                tw_late=max(late, early),
                 shift_duration=INT_MAX
                 if veh.max_duration_s is None
-                else math.floor(veh.max_duration_s * ts),
+                else max(math.floor((veh.max_duration_s - pause) * ts), 0),
                 max_distance=INT_MAX if limit is None else math.floor(limit * ds),
-                unit_distance_cost=1,
+                unit_distance_cost=1
+                if per_km_only
+                else round(veh.cost_per_km / 1000.0 / ds * scale),
+                unit_duration_cost=round(veh.cost_per_hour / 3600.0 / ts * scale),
                 profile=int(sig[2]),
             )
         )
-        members.append(vs)
-    data = pyvrp.ProblemData(locations, clients, pyvrp_depots, vehicle_types, dist_mats, dur_mats)
+        members_of_type.append(vs)
+    data = pyvrp.ProblemData(
+        locations, clients, pyvrp_depots, vehicle_types, dist_mats, dur_mats, groups
+    )
     initial = None
     if hint:
-        type_of = {v: t for t, vs in enumerate(members) for v in vs}
-        hint_routes = [
-            pyvrp.Route(data, [client_of[g] for g in r.nodes if g in client_of], type_of[r.vehicle])
-            for r in hint
-            if any(g in client_of for g in r.nodes)
-        ]
+        type_of = {v: t for t, vs in enumerate(members_of_type) for v in vs}
+        hint_routes = []
+        for hinted in hint:
+            seq = [g for g in hinted.nodes if g in clients_of]
+            if not seq:
+                continue
+            timing = simulate(inst, hinted.vehicle, hinted.nodes, hinted.depart, hinted.break_gaps)
+            start_of = {
+                g: t if fold is None or t < fold.at else t - fold.duration
+                for g, t in zip(hinted.nodes, timing.starts, strict=True)
+            }
+            visits = [_client_for(inst, clients_of[g], clients, start_of[g] * ts) for g in seq]
+            hint_routes.append(pyvrp.Route(data, visits, type_of[hinted.vehicle]))
         initial = pyvrp.Solution(data, hint_routes)
     budget = max(deadline - time.monotonic(), 0.05)
-    stop: Any = MaxRuntime(budget)
-    if max_iterations is not None:
-        stop = MultipleCriteria([MaxRuntime(budget), MaxIterations(max_iterations)])
+    stop = StopAt(deadline - min(0.03 * budget, 1.5), max_iterations)
+    params = pyvrp.SolveParams(
+        penalty=pyvrp.PenaltyParams(
+            min_penalty=0.1 * units.penalty_unit, max_penalty=100_000.0 * units.penalty_unit
+        )
+    )
     result = pyvrp.solve(
-        data, stop=stop, seed=seed, display=False, collect_stats=False, initial_solution=initial
+        data,
+        stop=stop,
+        seed=seed,
+        display=False,
+        collect_stats=False,
+        initial_solution=initial,
+        params=params,
     )
     best = result.best
+    found = best.routes()
     if not best.is_feasible():
-        raise SolverError("PyVRP found no feasible solution")
-    free = [list(vs) for vs in members]
+        # Short of time (or of CPU on a loaded machine) the best solution may still break
+        # a constraint somewhere: its sound routes are kept, the fill-in places the rest.
+        found = [r for r in found if r.is_feasible()]
+        if not found:
+            raise SolverError("PyVRP found no feasible solution")
+    free = [list(vs) for vs in members_of_type]
     routes = []
-    for r in best.routes():
-        seq = [nodes[a.idx] for a in r if a.is_client()]
+    taken: set[int] = set()
+    for r in found:
+        # An infeasible solution may serve two alternatives of one stop: the first counts.
+        served = [a for a in r if a.is_client() and node_of_client[a.idx] not in taken]
+        seq = [node_of_client[a.idx] for a in served]
+        taken.update(seq)
         if not seq:
             continue
         # PyVRP carries pickups to the end depot: their drop nodes close the route.
         seq += [p for p in (inst.nodes[g].pair for g in seq) if p is not None]
         v = free[r.vehicle_type()].pop(0)
-        routes.append(EngineRoute(v, seq, r.start_time() / ts, None))
+        depart = r.start_time() / ts
+        gaps = None
+        if fold is not None:
+            # The break falls before the first stop served from the fixed instant on, or
+            # at the depot when the route starts after it or is back before it must start.
+            before = sum(1 for a in served if a.start_time / ts < fold.at)
+            if depart >= fold.at:
+                depart += fold.duration
+                gaps = [-1]
+            elif before < len(served):
+                gaps = [before]
+            else:
+                gaps = [-1] if r.end_time() / ts <= fold.latest else [len(seq)]
+        routes.append(EngineRoute(v, seq, depart, gaps))
     return EngineResult(
         "pyvrp",
         routes,
-        {"cost": best.distance_cost(), "seconds": time.monotonic() - started},
+        {
+            "cost": best.distance_cost(),
+            "feasible": best.is_feasible(),
+            "seconds": time.monotonic() - started,
+        },
     )
+
+
+def _client_for(inst: Instance, members: list[int], clients: list[Any], start: float) -> int:
+    """Of a stop's alternative clients, the one whose window holds the planned start."""
+    for c in members:
+        if clients[c].tw_early <= start + 1 <= clients[c].tw_late + 2:
+            return c
+    return members[-1]

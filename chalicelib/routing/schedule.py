@@ -28,6 +28,7 @@ class Timing:
     loads: list[tuple[float, ...]] = field(default_factory=list)
     start_load: tuple[float, ...] = (0.0, 0.0, 0.0)
     breaks: list[tuple[int, float, float]] = field(default_factory=list)
+    break_gaps: list[int] | None = None  # where each of the vehicle's breaks was placed
 
     @property
     def duration(self) -> float:
@@ -89,7 +90,7 @@ def simulate(
                 itertools.product(range(-1, n_gaps), repeat=len(veh.breaks))
             )
         else:
-            options = [[min(n_gaps - 1, n_gaps // 2 + k) for k in range(len(veh.breaks))]]
+            options = _gaps_near_windows(inst, v, seq, depart)
         best: Timing | None = None
         for gaps in options:
             timing = simulate(inst, v, seq, depart, gaps)
@@ -99,10 +100,11 @@ def simulate(
 
     traffic = inst.problem.traffic
     key = inst.profile_key[v]
+    placed = None if break_gaps is None else list(break_gaps)
     dist_m, dur_m = inst.distance[key], inst.duration[key]
     cap = inst.capacity(v)
     t = veh.shift.start if depart is None else depart
-    timing = Timing(True, None, start=t)
+    timing = Timing(True, None, start=t, break_gaps=placed)
     load = [0.0] * NUM_DIMS
     for i in seq:
         node = inst.nodes[i]
@@ -159,3 +161,56 @@ def simulate(
     if limit is not None and timing.distance > limit + EPS:
         fail("longer than the maximum route distance or range")
     return timing
+
+
+def _gaps_near_windows(
+    inst: Instance, v: int, seq: Sequence[int], depart: float | None
+) -> list[Sequence[int]]:
+    """Break placements worth trying on a long route: for each break, the legs that the
+    route, timed without breaks, is on around the break's window (breaks only delay the
+    route, so a leg that ends before the window opens cannot hold the break), and -1."""
+    veh = inst.vehicles[v]
+    free = simulate(inst, v, seq, depart, [-1] * len(veh.breaks))
+    leg_start = [free.start, *free.departures]
+    per_break = []
+    for b in veh.breaks:
+        near = [
+            g
+            for g, t in enumerate(leg_start)
+            if t <= b.latest + EPS and (g == len(seq) or free.starts[g] + b.duration >= b.earliest)
+        ]
+        per_break.append([-1, *near[-24:]])
+    options = list(itertools.product(*per_break))
+    return [list(o) for o in options[:200]]
+
+
+def latest_start(
+    inst: Instance,
+    v: int,
+    seq: Sequence[int],
+    depart: float | None = None,
+    break_gaps: Sequence[int] | None = None,
+) -> Timing:
+    """The route timed from the latest departure that keeps it feasible and no longer: a
+    route that leaves early only to wait costs more per hour for nothing."""
+    best = simulate(inst, v, seq, depart, break_gaps)
+    if not best.feasible and break_gaps is not None:
+        best = simulate(inst, v, seq, depart)
+    if not best.feasible or not seq:
+        return best
+    lo, hi = 0.0, sum(s - a for s, a in zip(best.starts, best.arrivals, strict=True))
+    hi = min(hi, inst.vehicles[v].shift.end - best.start)
+    gaps = best.break_gaps
+    base = best.start
+    for _ in range(20):
+        if hi - lo < 1.0:
+            break
+        mid = (lo + hi) / 2
+        trial = simulate(inst, v, seq, base + mid, gaps)
+        if not trial.feasible and gaps is not None:
+            trial = simulate(inst, v, seq, base + mid)
+        if trial.feasible and trial.duration <= best.duration + EPS:
+            best, lo = trial, mid
+        else:
+            hi = mid
+    return best
