@@ -8,9 +8,8 @@ from typing import Protocol
 
 import numpy as np
 
+from chalicelib.domain.geo import EARTH_RADIUS_M
 from chalicelib.routing.model import Location, SlowdownPeriod, VehicleProfile
-
-EARTH_RADIUS_M = 6_371_008.8
 
 
 class TravelMatrix(Protocol):
