@@ -29,24 +29,30 @@ def offset(origin: Location, north_m: float, east_m: float) -> Location:
     return Location(round(lat, 6), round(lon, 6))
 
 
+def customer_location(rng: random.Random) -> Location:
+    """Where a customer lives: six in ten in the dense centre, the rest in a ring 5-15 km out."""
+    if rng.random() < 0.6:
+        north, east = rng.gauss(0, 2500), rng.gauss(0, 3000)
+    else:
+        r = rng.uniform(5000, 15000)
+        a = rng.uniform(0, 2 * math.pi)
+        north, east = r * math.sin(a), r * math.cos(a)
+    return offset(CENTRE, north, east)
+
+
 def city_problem(n_stops: int, seed: int = 0, van_capacity: int = 120) -> Problem:
     """Times are seconds since midnight; windows are 2-hour slots from 08:00 to 20:00."""
     rng = random.Random(seed)
     stops = []
     for k in range(n_stops):
-        if rng.random() < 0.6:
-            north, east = rng.gauss(0, 2500), rng.gauss(0, 3000)
-        else:
-            r = rng.uniform(5000, 15000)
-            a = rng.uniform(0, 2 * math.pi)
-            north, east = r * math.sin(a), r * math.cos(a)
+        location = customer_location(rng)  # drawn first: the seeded instances stay the same
         parcels = rng.choice((1, 1, 1, 2, 2, 3))
         slot = rng.randrange(6)
         start = 8 * HOUR + slot * 2 * HOUR
         stops.append(
             Stop(
                 id=f"o{k + 1}",
-                location=offset(CENTRE, north, east),
+                location=location,
                 demand=Load(parcels=parcels, weight=round(parcels * rng.uniform(0.5, 6.0), 2)),
                 windows=(TimeWindow(start, start + 2 * HOUR),),
                 service_base_s=120.0,

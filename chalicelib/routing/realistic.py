@@ -9,7 +9,7 @@ import random
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.routing.city import CENTRE, DEPOT, HOUR, offset
+from chalicelib.routing.city import DEPOT, HOUR, customer_location
 from chalicelib.routing.model import (
     PROFILES,
     Break,
@@ -86,17 +86,12 @@ def realistic_problem(n_stops: int, seed: int = 1) -> Problem:
     rng = random.Random(seed)
     stops = []
     for k in range(n_stops):
-        if rng.random() < 0.6:
-            north, east = rng.gauss(0, 2500), rng.gauss(0, 3000)
-        else:
-            r = rng.uniform(5000, 15000)
-            a = rng.uniform(0, 2 * math.pi)
-            north, east = r * math.sin(a), r * math.cos(a)
+        location = customer_location(rng)  # drawn first: the seeded instances stay the same
         parcels = rng.choice((1, 1, 1, 2, 2, 3))
         stops.append(
             Stop(
                 id=f"o{k + 1}",
-                location=offset(CENTRE, north, east),
+                location=location,
                 demand=Load(parcels=parcels, weight=round(parcels * rng.uniform(0.5, 6.0), 2)),
                 windows=_windows(rng),
                 service_base_s=120.0,
