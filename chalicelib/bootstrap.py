@@ -48,7 +48,7 @@ from chalicelib.store.fulfilment_claims import FulfilmentClaims
 from chalicelib.store.lockers import LockerRepository
 from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.store.models.base import configure as configure_models
-from chalicelib.store.notify import NotificationLog
+from chalicelib.store.notification_log import NotificationLog
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.rate_limits import RateWindows
 from chalicelib.store.reconcile_cursors import ReconcileCursors

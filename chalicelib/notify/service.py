@@ -34,7 +34,7 @@ from chalicelib.notify.ports import (
 )
 from chalicelib.notify.rendering import Notice, Renderer, eta_window, local_time, locker_place
 from chalicelib.orders.views import tracking_url
-from chalicelib.store.notify import notification_key
+from chalicelib.store.notification_log import notification_key
 
 logger = Logger(child=True)
 

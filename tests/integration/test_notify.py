@@ -34,7 +34,7 @@ from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService, RetryPolicy
 from chalicelib.notify.sns_sms import SnsSms
 from chalicelib.orders.service import Action, Inbound
-from chalicelib.store.notify import NotificationLog
+from chalicelib.store.notification_log import NotificationLog
 from tests.builders import an_order
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.notify.messages import Channel, State
-from chalicelib.store.notify import NotificationLog, notification_key
+from chalicelib.store.notification_log import NotificationLog, notification_key
 
 NOW = datetime(2025, 5, 14, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
