@@ -22,6 +22,7 @@ from chalicelib.domain.lockers import (
     OpeningHours,
     ParcelState,
 )
+from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.lockers import (
     CompartmentItem,
@@ -95,20 +96,14 @@ def _compartment(item: CompartmentItem) -> Compartment:
 
 def _parcel(item: LockerParcelItem) -> LockerParcel:
     return LockerParcel(
-        locker_id=item.locker_id,
-        order_id=item.order_id,
-        depot_id=item.depot_id,
-        compartment_ids=tuple(item.compartment_ids),
-        state=ParcelState(item.state),
-        deposited_at=item.deposited_at,
-        pickup_by=item.pickup_by,
-        code_salt=item.code_salt,
-        code_hash=item.code_hash,
-        reminded=bool(item.reminded),
-        extended=bool(item.extended),
-        resends=int(item.resends or 0),
-        claimed_by=item.claimed_by,
-        route_id=item.route_id,
+        **read_as(LockerParcel, item)
+        | {
+            "compartment_ids": tuple(item.compartment_ids),
+            "state": ParcelState(item.state),
+            "reminded": bool(item.reminded),
+            "extended": bool(item.extended),
+            "resends": int(item.resends or 0),
+        }
     )
 
 
@@ -116,20 +111,8 @@ def _parcel_model(parcel: LockerParcel) -> LockerParcelItem:
     item = LockerParcelItem(
         locker_pk(parcel.locker_id),
         _parcel_sk(parcel.order_id),
-        locker_id=parcel.locker_id,
-        order_id=parcel.order_id,
-        depot_id=parcel.depot_id,
-        compartment_ids=list(parcel.compartment_ids),
-        state=str(parcel.state),
-        deposited_at=parcel.deposited_at,
-        pickup_by=parcel.pickup_by,
-        code_salt=parcel.code_salt,
-        code_hash=parcel.code_hash,
-        reminded=parcel.reminded,
-        extended=parcel.extended,
-        resends=parcel.resends,
-        claimed_by=parcel.claimed_by,
-        route_id=parcel.route_id,
+        **fields_of(parcel)
+        | {"compartment_ids": list(parcel.compartment_ids), "state": str(parcel.state)},
     )
     if parcel.state in (P.EXPIRED, P.RETRIEVAL_PLANNED):
         # Where the next dispatch runs of the depot find the parcels to take back (a planned
