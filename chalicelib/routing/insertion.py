@@ -16,7 +16,10 @@ TRIES_PER_STOP = 16
 
 
 def _load(inst: Instance, seq: Sequence[int]) -> list[float]:
-    return [sum(inst.nodes[i].delivery[k] for i in seq) for k in range(NUM_DIMS)]
+    """What the vehicle leaves the depot with, as `simulate` counts it: a drop's delivery is a
+    pickup brought back, not a load carried out."""
+    carried = [inst.nodes[i] for i in seq if inst.nodes[i].kind != "drop"]
+    return [sum(node.delivery[k] for node in carried) for k in range(NUM_DIMS)]
 
 
 def has_room(inst: Instance, v: int, seq: Sequence[int], i: int) -> bool:

@@ -44,11 +44,6 @@ def expressible(inst: Instance, nodes: Sequence[int], allowed: dict[int, list[in
     return True
 
 
-def exact(inst: Instance) -> bool:
-    """Whether PyVRP's plan needs no re-timing beyond rounding (no breaks folded in)."""
-    return not any(v.breaks for v in inst.vehicles)
-
-
 @dataclass(frozen=True)
 class Scaling:
     """Integer units for PyVRP. `cost` integer units per cost unit; `per_km_only`: one
@@ -227,6 +222,7 @@ def solve_pyvrp(
     # these violations cannot overflow int64.
     horizon = max(v.shift.end for v in inst.vehicles) * ts
     far_time = int(4 * horizon) + 1
+    ranged = any(veh.distance_limit is not None for veh in inst.vehicles)
     profiles: dict[tuple[Any, ...], int] = {}
     dist_mats: list[Any] = []
     dur_mats: list[Any] = []
@@ -240,9 +236,8 @@ def solve_pyvrp(
             # Rounded up where a range binds, so PyVRP's ranges hold in exact metres;
             # textbook distances keep the nearest tick, as the benchmarks were run with.
             metres = inst.distance[pk[0]][sub] * ds
-            dist = (np.rint(metres) if units.per_km_only else np.ceil(metres - 1e-9)).astype(
-                np.int64
-            )
+            nearest = units.per_km_only and not ranged
+            dist = (np.rint(metres) if nearest else np.ceil(metres - 1e-9)).astype(np.int64)
             dur = np.ceil(inst.duration[pk[0]][sub] * pk[1] * ts - 1e-9).astype(np.int64)
             cols = [len(depots) + k for k in barred]
             dist[:, cols] = 2 * int(dist.max()) + 1
@@ -314,7 +309,7 @@ def solve_pyvrp(
                 g: t if fold is None or t < fold.at else t - fold.duration
                 for g, t in zip(hinted.nodes, timing.starts, strict=True)
             }
-            visits = [_client_for(inst, clients_of[g], clients, start_of[g] * ts) for g in seq]
+            visits = [_client_for(clients_of[g], clients, start_of[g] * ts) for g in seq]
             hint_routes.append(pyvrp.Route(data, visits, type_of[hinted.vehicle]))
         initial = pyvrp.Solution(data, hint_routes)
     budget = max(deadline - time.monotonic(), 0.05)
@@ -379,7 +374,7 @@ def solve_pyvrp(
     )
 
 
-def _client_for(inst: Instance, members: list[int], clients: list[Any], start: float) -> int:
+def _client_for(members: list[int], clients: list[Any], start: float) -> int:
     """Of a stop's alternative clients, the one whose window holds the planned start."""
     for c in members:
         if clients[c].tw_early <= start + 1 <= clients[c].tw_late + 2:

@@ -179,9 +179,12 @@ def _gaps_near_windows(
             for g, t in enumerate(leg_start)
             if t <= b.latest + EPS and (g == len(seq) or free.starts[g] + b.duration >= b.earliest)
         ]
-        per_break.append([-1, *near[-24:]])
-    options = list(itertools.product(*per_break))
-    return [list(o) for o in options[:200]]
+        per_break.append(near)
+    # At most about 200 placements in all, each break keeping the legs nearest its window
+    # (a cut of the product itself would vary only the first break).
+    keep = max(1, min(24, round(200 ** (1 / max(1, len(per_break)))) - 1))
+    options = itertools.product(*([-1, *near[-keep:]] for near in per_break))
+    return [list(o) for o in options]
 
 
 def latest_start(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.routing.insertion import has_room
+from chalicelib.routing.instance import compile_problem
 from chalicelib.routing.model import Break, Depot, Load, Locker, SlowdownPeriod, TimeWindow
 from tests.unit.routing.scenarios import (
     a_problem,
@@ -263,3 +265,23 @@ def test_a_break_may_be_left_for_the_depot_when_the_route_ends_before_it():
     long_day = a_problem([a_stop("a", 10, 0, windows=window(690, 800))], vehicles=[driver])
     planned = solve_checked(long_day)
     assert len(planned.routes[0].breaks) == 1 or planned.routes[0].start >= 560
+
+
+def test_a_return_carried_back_takes_no_room_when_the_van_leaves():
+    """The fill-in's room check counts the load as the re-timing does: a drop brings a
+    pickup back to the depot, it is not loaded at the start."""
+    van = a_vehicle(capacity=Load(parcels=3))
+    problem = a_problem(
+        [
+            a_stop("deliver", 10, 0, demand=Load(parcels=1)),
+            a_stop("return", 12, 0, kind="pickup", demand=Load(parcels=2), drop_depot_id="d1"),
+            a_stop("extra", 11, 0, demand=Load(parcels=2)),
+        ],
+        vehicles=[van],
+    )
+    inst = compile_problem(problem)
+    node_of = {n.stop_ids[0]: i for i, n in enumerate(inst.nodes) if n.kind == "stop"}
+    drop = next(i for i, n in enumerate(inst.nodes) if n.kind == "drop")
+    route = [node_of["deliver"], node_of["return"], drop]
+    assert has_room(inst, 0, route, node_of["extra"])  # 1 parcel out + 2 more fit in 3
+    assert not has_room(inst, 0, [*route, node_of["extra"]], node_of["extra"])
