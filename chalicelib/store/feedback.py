@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.tracking import FeedbackItem
 from chalicelib.store.reads import get_one
-from chalicelib.store.transaction import Transaction
+from chalicelib.store.transaction import failing_as
 from chalicelib.tracking.feedback import Feedback, FeedbackAlreadyGiven
 
 
@@ -18,18 +18,13 @@ class FeedbackStore:
 
     def add(self, order_id: str, feedback: Feedback) -> None:
         """Store it; FeedbackAlreadyGiven if this order has feedback already."""
-        tx = Transaction()
-        tx.put(
+        with failing_as(FeedbackAlreadyGiven("feedback for this parcel was already received")):
             FeedbackItem(
                 *feedback_key(order_id),
                 rating=feedback.rating,
                 at=feedback.at,
                 comment=feedback.comment or None,
-            ),
-            condition=MainItem.pk.does_not_exist(),
-            on_fail=FeedbackAlreadyGiven("feedback for this parcel was already received"),
-        )
-        tx.commit()
+            ).save(condition=MainItem.pk.does_not_exist())
 
     def get(self, order_id: str) -> Feedback | None:
         item = get_one(FeedbackItem, *feedback_key(order_id))

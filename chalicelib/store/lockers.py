@@ -32,6 +32,7 @@ from chalicelib.store.models.lockers import (
     LockerParcelItem,
     OpeningHoursAttribute,
 )
+from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed
 
 C, P = CompartmentState, ParcelState
@@ -124,15 +125,6 @@ def _parcel_model(parcel: LockerParcel) -> LockerParcelItem:
     return item
 
 
-def _get[M: MainItem](model: type[M], pk: str, sk: str) -> M | None:
-    """One item, read consistently; None when it is not there (or is another type)."""
-    try:
-        item = model.get(pk, sk, consistent_read=True)
-    except model.DoesNotExist:
-        return None
-    return item if isinstance(item, model) else None
-
-
 def _update_if(item: MainItem, actions: Sequence[Action], condition: Condition) -> bool:
     """One conditional update; False when its condition did not hold."""
     try:
@@ -199,7 +191,7 @@ class LockerRepository:
 
     def get(self, locker_id: str) -> tuple[Locker, str, LockerFigures] | None:
         """The locker, its kiosk key's hash and its figures."""
-        item = _get(LockerItem, locker_pk(locker_id), _PROFILE)
+        item = get_one(LockerItem, locker_pk(locker_id), _PROFILE)
         if item is None:
             return None
         figures = LockerFigures(**{k: int(getattr(item, k) or 0) for k in FIGURES})
@@ -226,7 +218,7 @@ class LockerRepository:
         return [p for p in parcels if state is None or p.state is state]
 
     def parcel(self, locker_id: str, order_id: str) -> LockerParcel | None:
-        item = _get(_HELD, locker_pk(locker_id), _parcel_sk(order_id))
+        item = get_one(_HELD, locker_pk(locker_id), _parcel_sk(order_id))
         return _parcel(item) if item else None
 
     # -- writes that go into another object's transaction ----------------------------------
@@ -426,7 +418,7 @@ class LockerRepository:
     # -- the kiosk's lockout ---------------------------------------------------------------
 
     def locked_until(self, locker_id: str) -> int:
-        item = _get(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
+        item = get_one(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
         return int(item.locked_until or 0) if item else 0
 
     def record_failure(
@@ -435,7 +427,7 @@ class LockerRepository:
         """Count a failed pickup at the locker; the epoch it is locked until when this failure
         locks it (the limit reached within the window), else None."""
         for _ in range(5):
-            item = _get(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
+            item = get_one(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
             if item is None:
                 item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
             recent = [int(t) for t in item.failures or [] if int(t) > now - window_s]

@@ -36,7 +36,7 @@ from chalicelib.store.models.orders import (
     WindowAttribute,
 )
 from chalicelib.store.reads import get_one
-from chalicelib.store.transaction import Transaction
+from chalicelib.store.transaction import Transaction, failing_as
 
 # The order's own fields that the item holds as they are (the rest are typed maps).
 _SCALARS = tuple(
@@ -270,13 +270,10 @@ class OrderRepository:
 
     def claim_once(self, key: dict[str, str], *, route_id: str) -> None:
         """Write `key` unless it exists (DuplicateEvent then): an event id seen once."""
-        tx = Transaction()
-        tx.put(
-            ReceiptItem(key["pk"], key["sk"], route_id=route_id, expires_at=RECEIPT_TTL),
-            condition=_NEW,
-            on_fail=DuplicateEvent(f"event {key['pk']} was already processed"),
-        )
-        tx.commit()
+        with failing_as(DuplicateEvent(f"event {key['pk']} was already processed")):
+            ReceiptItem(key["pk"], key["sk"], route_id=route_id, expires_at=RECEIPT_TTL).save(
+                condition=_NEW
+            )
 
     def exists(self, key: dict[str, str]) -> bool:
         return get_one(ReceiptItem, key["pk"], key["sk"]) is not None
@@ -284,8 +281,9 @@ class OrderRepository:
     def record_receipt(self, order: Order, receipt: str) -> None:
         """Remember a storefront event that changed nothing (stale, too late), so a retry of it
         is known as a duplicate; raises DuplicateEvent if it was already remembered."""
-        tx = Transaction()
-        self._finish(tx, order, [], [], receipt)
+        key = _receipt_key(order.merchant_id, order.source, receipt)
+        with failing_as(DuplicateEvent(f"event {receipt} was already processed")):
+            receipt_model(*key, order.order_id).save(condition=_NEW)
 
     def receipt(self, merchant_id: str, source: str, event_id: str) -> str | None:
         """The order a processed storefront event applied to, or None if it is new."""

@@ -16,8 +16,6 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import ConcurrentUpdate, DomainError
 from chalicelib.store.models.base import transaction_connection
 
-MAX_ITEMS = 100  # DynamoDB's limit for one transaction
-
 
 class Transaction:
     """Up to 100 writes committed all or none. Each write names the error its condition means.

@@ -7,7 +7,7 @@ table name and endpoint (bootstrap does it from the settings); nothing connects 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.attributes import DiscriminatorAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
@@ -26,8 +26,6 @@ _POOL = 50
 class _StoreModel(Model):
     """A model whose table shares one connection (one botocore client, created once per
     container) with every other model, instead of one client per model class."""
-
-    table_label: ClassVar[str] = ""  # the table's logical name in CDK and the settings
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
@@ -53,7 +51,6 @@ class MainItem(_StoreModel):
         max_retry_attempts = _RETRIES
         max_pool_connections = _POOL
 
-    table_label = "main"
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     entity = DiscriminatorAttribute()
@@ -70,7 +67,6 @@ class OutboxItem(_StoreModel):
         max_pool_connections = _POOL
         stream_view_type = "NEW_IMAGE"
 
-    table_label = "outbox"
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     entity = DiscriminatorAttribute()
