@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
-from chalicelib.domain.times import utc_now
+from chalicelib.domain.times import iso_z, utc_now
 from chalicelib.tracking.route_events import FAILURE_REASONS, RouteEvent
 
 driver = Blueprint(__name__)
@@ -53,7 +53,7 @@ class RouteEventIn(_In):
         return self
 
     def to_event(self) -> RouteEvent:
-        at = self.at.isoformat() if self.at else utc_now()
+        at = iso_z(self.at, "milliseconds") if self.at else utc_now()
         proof = self.proof.model_dump(exclude_none=True) if self.proof else None
         return RouteEvent(
             self.type,

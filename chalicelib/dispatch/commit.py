@@ -16,12 +16,17 @@ from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop
 from chalicelib.domain.lockers import CompartmentState, allocate
 from chalicelib.domain.order import Order
-from chalicelib.domain.times import parse_iso, utc_now
+from chalicelib.domain.times import epoch_s, utc_now
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 from chalicelib.store.transaction import Transaction
 
 RESERVATION_GRACE = timedelta(hours=4)  # doors are held until the planned ETA plus this
+
+
+def _held_until(stop: RouteStop) -> int:
+    """Until when a stop's locker doors are held (epoch seconds)."""
+    return epoch_s(stop.eta) + int(RESERVATION_GRACE.total_seconds())
 
 
 class Committer:
@@ -69,7 +74,7 @@ class Committer:
                 ) -> str:
                     if stop.kind == "retrieval":
                         assert self._lockers is not None and stop.locker_id is not None
-                        until = int((parse_iso(stop.eta) + RESERVATION_GRACE).timestamp())
+                        until = _held_until(stop)
                         return self._lockers.plan_retrieval(
                             stop.locker_id, stop.order_id, run_id, route.route_id, until
                         )
@@ -172,7 +177,7 @@ class Committer:
         the planned ETA plus a grace, after which a route that never came gives them up."""
         assert self._lockers is not None and stop.locker_id is not None
         lockers, locker_id = self._lockers, stop.locker_id
-        until = int((parse_iso(stop.eta) + RESERVATION_GRACE).timestamp())
+        until = _held_until(stop)
         now = self._epoch()
 
         def reserve(tx: Transaction) -> None:

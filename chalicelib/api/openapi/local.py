@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import jobs
 from chalicelib.api.openapi.components import op
 
 
@@ -28,7 +29,7 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/local/schedules/{name}": {
             "post": op(
-                "Run a scheduled function now (locker_sweep, webhook_retries, reconcile), "
+                f"Run a scheduled function now ({', '.join(jobs.SCHEDULED)}), "
                 "optionally as of {time}: e.g. the locker sweep three days ahead",
                 None,
                 {"200": "{function, result}", "404": "no such function", "422": "invalid"},
