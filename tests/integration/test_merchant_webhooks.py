@@ -33,7 +33,7 @@ from chalicelib.merchant_webhooks.endpoints import (
     EndpointNotFound,
     EndpointService,
 )
-from chalicelib.merchant_webhooks.http_sender import RequestsSender
+from chalicelib.merchant_webhooks.http_sender import PinnedSender
 from chalicelib.orders.service import Action, Inbound
 from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.store.orders import message_as_dict, outbox_message
@@ -151,13 +151,13 @@ def hooks(aws: EmbeddedAws, **dispatcher: Any) -> Hooks:
     deliveries = WebhookDeliveryLog(f"WEBHOOK#due-test-{time.time_ns()}")
     clock = Clock()
     return Hooks(
-        EndpointService(repo, secrets, allow_loopback=True),
+        EndpointService(repo, secrets, allow_local_http=True),
         WebhookDispatcher(
             endpoints=repo,
             deliveries=deliveries,
             secrets=secrets,
             orders=bootstrap.order_repository(),
-            sender=RequestsSender(),
+            sender=PinnedSender(allow_local_http=True),
             public_base_url="https://lastmile.example",
             clock=clock,
             **dispatcher,
@@ -423,7 +423,7 @@ def test_an_unreachable_endpoint_is_a_failed_attempt_not_an_error(
     [outcome] = h.dispatcher.enqueue(message(place(merchant)))
 
     assert (outcome.state, outcome.status) == ("pending", None)
-    assert outcome.detail and "ConnectionError" in outcome.detail
+    assert outcome.detail and "ConnectionRefusedError" in outcome.detail
 
 
 def test_short_of_time_the_consumer_leaves_the_first_attempt_to_the_schedule(
