@@ -537,3 +537,36 @@ def test_an_endpoint_at_its_in_flight_limit_never_has_more_attempts_at_once(
         assert slow.most_at_once == 2
     finally:
         stop_receiver(slow)
+
+
+def test_no_attempt_starts_once_the_runs_budget_is_spent(
+    aws: EmbeddedAws, merchant: Merchant, receiver: Receiver
+) -> None:
+    ticks = itertools.count()
+    # Each look at the clock is a second later: the budget of 2.5 s lets two attempts start.
+    h = hooks(aws, fairness=Fairness(budget=timedelta(seconds=2.5)), monotonic=lambda: next(ticks))
+    endpoint, _ = h.endpoints.register(merchant.merchant_id, receiver.url)
+    start = h.clock.now
+    for n in range(6):
+        h.deliveries.create(a_due_delivery(endpoint, n), start, start)
+
+    outcomes = h.dispatcher.retry_due(start + timedelta(seconds=1))
+
+    assert len(outcomes) == len(receiver.received) == 2
+    assert len(h.deliveries.due(endpoint.endpoint_id, start + timedelta(seconds=1), 10)[0]) == 4
+
+
+def test_an_endpoint_with_nothing_pending_leaves_the_queue(
+    h: Hooks, merchant: Merchant, receiver: Receiver
+) -> None:
+    endpoint, _ = h.endpoints.register(merchant.merchant_id, receiver.url)
+    receiver.script = [503]
+    h.dispatcher.enqueue(message(place(merchant)))
+    assert [q.endpoint_id for q in h.deliveries.active()] == [endpoint.endpoint_id]
+
+    [retried] = h.dispatcher.retry_due(h.clock.now + timedelta(seconds=31))
+    assert retried.state == "delivered"
+    assert [q.endpoint_id for q in h.deliveries.active()] == [endpoint.endpoint_id]  # too soon
+
+    assert h.dispatcher.retry_due(h.clock.now + timedelta(minutes=10)) == []
+    assert h.deliveries.active() == []
