@@ -190,11 +190,14 @@ class WebhookDispatcher:
     def retry_due(self, now: datetime | None = None) -> list[Outcome]:
         """Try again the pending deliveries due by `now`, endpoint by endpoint in turn (see
         turns.py) until nothing is due or the budget is spent; what is left is taken by the
-        next run. Endpoints left with nothing pending drop out of the queue."""
+        next run. Endpoints left with nothing pending drop out of the queue. An attempt that
+        raises (a store or Secrets Manager error) stops its endpoint for the run, not the
+        others; the first such error is raised at the end, so the run shows as failed."""
         now = now or self._clock()
         stop_at = self._monotonic() + self._fair.budget.total_seconds()
         turns = Turns(self._turn(queued, now) for queued in self._deliveries.active())
         outcomes: list[Outcome] = []
+        first_error: Exception | None = None
         with ThreadPoolExecutor(max_workers=self._workers) as pool:
             running: dict[Future[Outcome], EndpointTurn] = {}
             while True:
@@ -215,13 +218,23 @@ class WebhookDispatcher:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for attempt in done:
                     turn = running.pop(attempt)
-                    outcome = attempt.result()
+                    try:
+                        outcome = attempt.result()
+                    except Exception as exc:  # raised below, once the others had their turn
+                        logger.exception(
+                            "webhooks out: attempt raised", endpoint_id=turn.queued.endpoint_id
+                        )
+                        first_error = first_error or exc
+                        turn.raised()
+                        continue
                     outcomes.append(outcome)
                     turn.ended(outcome.state == str(DeliveryState.DELIVERED))
                     turns.back(turn)
         for turn in turns.all:
-            if turn.exhausted:
+            if turn.exhausted and not turn.broken:
                 self._deliveries.settle(turn.queued, now)
+        if first_error is not None:
+            raise first_error
         return outcomes
 
     def _turn(self, queued: QueuedEndpoint, now: datetime) -> EndpointTurn:

@@ -50,39 +50,61 @@ class Sender(Protocol):
 
 class _Pinned:
     """What both connection kinds share: the socket goes to the checked address, whatever the
-    host name resolves to by now; `abort` ends a blocked read from another thread."""
+    host name resolves to by now; `abort` (from the deadline's timer thread) wakes whatever
+    the connection is blocked in: connecting, the TLS handshake, sending, reading."""
 
     address: str
     timeout: float | None
     port: int
-    _raw: socket.socket | None = None
-    aborted = False
+
+    def _pin(self, address: str) -> None:
+        self.address = address
+        self.aborted = False
+        self._closed = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()  # abort and close never race over the socket
 
     def _dial(self) -> socket.socket:
-        self._raw = socket.create_connection((self.address, self.port), self.timeout)
-        if self.aborted:  # the deadline passed while connecting
-            self._raw.close()
-            raise TimeoutError("deadline passed while connecting")
-        return self._raw
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        self._hold(raw)
+        return raw
+
+    def _hold(self, sock: socket.socket) -> None:
+        with self._lock:
+            if not self.aborted:
+                self._socket = sock
+                return
+        sock.close()
+        raise TimeoutError("the deadline passed while connecting")
 
     def abort(self) -> None:
-        self.aborted = True
-        if self._raw is not None:
+        with self._lock:
+            self.aborted = True
+            if self._socket is None or self._closed:
+                return
             try:
-                # The plain socket's shutdown even under TLS: it wakes a reader blocked in
-                # recv without touching the TLS object that thread is using.
-                socket.socket.shutdown(self._raw, socket.SHUT_RDWR)
+                # The plain socket's shutdown even under TLS: it wakes a thread blocked in
+                # recv or send without touching the TLS object that thread is using.
+                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
             except OSError:
-                pass  # closed already: nothing to wake
+                pass  # not connected any more: nothing to wake
+
+    def _closing(self) -> None:
+        with self._lock:
+            self._closed = True
 
 
 class PinnedHTTPConnection(_Pinned, http.client.HTTPConnection):
     def __init__(self, target: Target, address: str, timeout_s: float) -> None:
         http.client.HTTPConnection.__init__(self, target.host, target.port, timeout=timeout_s)
-        self.address = address
+        self._pin(address)
 
     def connect(self) -> None:
         self.sock = self._dial()
+
+    def close(self) -> None:
+        self._closing()
+        super().close()
 
 
 class PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
@@ -92,14 +114,22 @@ class PinnedHTTPSConnection(_Pinned, http.client.HTTPSConnection):
         http.client.HTTPSConnection.__init__(
             self, target.host, target.port, timeout=timeout_s, context=context
         )
-        self.address = address
+        self._pin(address)
         self._tls = context
 
     def connect(self) -> None:
-        raw = self._dial()
-        # SNI and the certificate check are for the name, not the address we dialled.
-        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
-        self._raw = self.sock
+        # SNI and the certificate check are for the name, not the address we dialled. The
+        # handshake waits until the TLS socket is held, so the deadline can wake it too.
+        tls = self._tls.wrap_socket(
+            self._dial(), server_hostname=self.host, do_handshake_on_connect=False
+        )
+        self._hold(tls)
+        self.sock = tls
+        tls.do_handshake()
+
+    def close(self) -> None:
+        self._closing()
+        super().close()
 
 
 def default_tls() -> ssl.SSLContext:

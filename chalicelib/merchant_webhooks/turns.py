@@ -45,6 +45,7 @@ class EndpointTurn:
         self.running = 0
         self.failures_in_a_row = 0
         self.exhausted = False  # nothing more due in this run
+        self.broken = False  # an attempt raised: none more this run
 
     @property
     def endpoint(self) -> Endpoint | None:
@@ -68,7 +69,7 @@ class EndpointTurn:
     @property
     def can_start(self) -> bool:
         limit = self._limit if self.sends and self._limit else self._full_limit
-        return not self.exhausted and not self.paused and self.running < limit
+        return not self.exhausted and not self.paused and not self.broken and self.running < limit
 
     def take(self) -> Delivery | None:
         """The next due delivery (counted in flight), or None when there is none left."""
@@ -90,6 +91,11 @@ class EndpointTurn:
             self._limit = self._full_limit
         elif delivered is False and self.sends:
             self.failures_in_a_row += 1
+
+    def raised(self) -> None:
+        """An attempt raised (our fault, not the endpoint's): the endpoint sits the run out."""
+        self.running -= 1
+        self.broken = True
 
 
 class Turns:

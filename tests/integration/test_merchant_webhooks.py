@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib import bootstrap
@@ -570,3 +571,30 @@ def test_an_endpoint_with_nothing_pending_leaves_the_queue(
 
     assert h.dispatcher.retry_due(h.clock.now + timedelta(minutes=10)) == []
     assert h.deliveries.active() == []
+
+
+def test_an_attempt_that_raises_stops_its_endpoint_not_the_run(
+    aws: EmbeddedAws, h: Hooks, merchant: Merchant, other_merchant: Merchant
+) -> None:
+    broken_receiver, fine_receiver = start_receiver(), start_receiver()
+    try:
+        broken, _ = h.endpoints.register(merchant.merchant_id, broken_receiver.url)
+        fine, _ = h.endpoints.register(other_merchant.merchant_id, fine_receiver.url)
+        # Half-made: its signing secret is gone, so an attempt cannot be signed and raises.
+        aws.client("secretsmanager").delete_secret(
+            SecretId=f"lastmile/merchants/{merchant.merchant_id}/endpoints/{broken.endpoint_id}",
+            ForceDeleteWithoutRecovery=True,
+        )
+        start = h.clock.now
+        for n in range(3):
+            h.deliveries.create(a_due_delivery(broken, n), start, start)
+            h.deliveries.create(a_due_delivery(fine, n), start, start)
+
+        with pytest.raises(GetParameterError):
+            h.dispatcher.retry_due(start + timedelta(seconds=1))
+
+        assert len(fine_receiver.received) == 3 and broken_receiver.received == []
+        assert {d.state for d in h.deliveries.for_endpoint(broken.endpoint_id)} == {"pending"}
+    finally:
+        stop_receiver(broken_receiver)
+        stop_receiver(fine_receiver)

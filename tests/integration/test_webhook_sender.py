@@ -258,3 +258,27 @@ def test_a_slow_drip_endpoint_is_cut_off_at_the_deadline(slow_drip: Drip) -> Non
         threading.Event().wait(0.1)
     [sent] = slow_drip.sent
     assert sent < 10
+
+
+def test_the_deadline_wakes_a_tls_handshake_that_never_finishes() -> None:
+    # An endpoint that accepts the connection and never says a word of TLS.
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True).start()
+    target = parse_target(
+        f"https://hooks.shop.example:{listener.getsockname()[1]}/h", allow_local_http=False
+    )
+    pinned = PinnedHTTPSConnection(target, "127.0.0.1", 60.0, ssl.create_default_context())
+    timer = threading.Timer(0.5, pinned.abort)
+    timer.start()
+    try:
+        with pytest.raises(OSError) as woken:
+            pinned.connect()
+        # Woken by the abort (the peer's end shut), not by the 60 s read timeout.
+        assert pinned.aborted and not isinstance(woken.value, TimeoutError)
+    finally:
+        timer.cancel()
+        pinned.close()
+        for sock in accepted:
+            sock.close()
+        listener.close()
