@@ -247,7 +247,6 @@ class WebhookDispatcher:
             fetch,
             in_flight=self._fair.in_flight_per_endpoint,
             pause_after=self._fair.pause_after_failures,
-            page=self._fair.page,
         )
 
     def _run(self, calls: Iterable[Callable[[], Outcome]]) -> list[Outcome]:

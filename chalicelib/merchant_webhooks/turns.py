@@ -28,7 +28,6 @@ class EndpointTurn:
         *,
         in_flight: int,
         pause_after: int,
-        page: int,
     ) -> None:
         self.queued = queued
         self._load = load
@@ -41,7 +40,6 @@ class EndpointTurn:
         self._limit: int | None = None  # set when the endpoint is first read
         self._full_limit = in_flight
         self._pause_after = pause_after
-        self._page = page
         self.running = 0
         self.failures_in_a_row = 0
         self.exhausted = False  # nothing more due in this run

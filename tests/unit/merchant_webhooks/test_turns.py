@@ -51,7 +51,6 @@ def turns_of(pages: Pages, endpoints: dict[str, Endpoint | None], **limits: int)
             pages,
             in_flight=limits.get("in_flight", 4),
             pause_after=limits.get("pause_after", 3),
-            page=pages.page,
         )
         for endpoint_id, endpoint in endpoints.items()
     )
