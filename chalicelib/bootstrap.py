@@ -30,10 +30,11 @@ from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.lockers.directory import LockerDirectory
 from chalicelib.lockers.kiosk import LockerKiosk
 from chalicelib.lockers.sweep import ExpirySweep
+from chalicelib.merchant_webhooks.addresses import SystemResolver
 from chalicelib.merchant_webhooks.dispatcher import WebhookDispatcher
 from chalicelib.merchant_webhooks.endpoint_secrets import EndpointSecrets
 from chalicelib.merchant_webhooks.endpoints import EndpointService
-from chalicelib.merchant_webhooks.http_sender import RequestsSender
+from chalicelib.merchant_webhooks.http_sender import PinnedSender
 from chalicelib.notify.messages import Sms
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
@@ -291,9 +292,13 @@ def endpoint_repository() -> EndpointRepository:
 
 @cache
 def webhook_endpoints() -> EndpointService:
-    """Merchants' webhook endpoints; plain-http loopback URLs only on the local stage."""
+    """Merchants' webhook endpoints; plain-http URLs to this machine only on the local stage
+    (its receivers), which the local runtime sets (LASTMILE_STAGE=local)."""
     return EndpointService(
-        endpoint_repository(), endpoint_secrets(), allow_loopback=settings().is_local
+        endpoint_repository(),
+        endpoint_secrets(),
+        allow_local_http=settings().is_local,
+        resolver=SystemResolver(),
     )
 
 
@@ -306,7 +311,7 @@ def merchant_webhooks() -> WebhookDispatcher:
         deliveries=WebhookDeliveryLog(),
         secrets=endpoint_secrets(),
         orders=order_repository(),
-        sender=RequestsSender(),
+        sender=PinnedSender(allow_local_http=s.is_local),
         public_base_url=s.public_base_url,
     )
 

@@ -49,3 +49,12 @@ class Delivery:
             "reason": self.reason,
         }
         return {k: v for k, v in shown.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class QueuedEndpoint:
+    """An endpoint with deliveries pending, as the retry job finds it."""
+
+    merchant_id: str
+    endpoint_id: str
+    touched_at: str  # when a write last left one of its deliveries pending

@@ -1,11 +1,13 @@
 """Delivering outbox messages to merchants' endpoints: one delivery per subscribed endpoint,
 tried at once, then on the backoff schedule by `retry_due` (a scheduled function, each
-minute) until delivered or abandoned; an endpoint that keeps failing is disabled."""
+minute, taking turns between endpoints within a time budget) until delivered or abandoned; an
+endpoint that keeps failing is disabled."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -16,10 +18,11 @@ from aws_lambda_powertools import Logger
 from chalicelib.domain.order import Order
 from chalicelib.domain.times import iso_z
 from chalicelib.merchant_webhooks.backoff import next_attempt
-from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
+from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState, QueuedEndpoint
 from chalicelib.merchant_webhooks.endpoints import Endpoint
 from chalicelib.merchant_webhooks.events import EVENT_TYPES, event_body, message_id, signed_headers
 from chalicelib.merchant_webhooks.http_sender import Answer, Sender
+from chalicelib.merchant_webhooks.turns import Cursor, EndpointTurn, Turns
 from chalicelib.orders.views import tracking_url
 
 logger = Logger(child=True)
@@ -50,11 +53,18 @@ class Endpoints(Protocol):
 
 
 class Deliveries(Protocol):
-    """The deliveries, each held by the token of its lease (None or False: not ours)."""
+    """The deliveries, each held by the token of its lease (None or False: not ours), queued
+    per endpoint."""
 
     def create(self, delivery: Delivery, due: datetime, now: datetime) -> str | None: ...
 
-    def due(self, now: datetime, limit: int) -> list[Delivery]: ...
+    def active(self) -> list[QueuedEndpoint]: ...
+
+    def due(
+        self, endpoint_id: str, now: datetime, limit: int, cursor: Cursor = None
+    ) -> tuple[list[Delivery], Cursor]: ...
+
+    def settle(self, queued: QueuedEndpoint, now: datetime) -> bool: ...
 
     def claim(self, delivery: Delivery, until: datetime) -> str | None: ...
 
@@ -65,6 +75,7 @@ class Deliveries(Protocol):
         *,
         state: DeliveryState,
         retry_at: datetime | None = None,
+        now: datetime | None = None,
         **fields: Any,
     ) -> bool: ...
 
@@ -76,6 +87,18 @@ class Outcome:
     status: int | None = None
     attempts: int = 0
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class Fairness:
+    """How a retry run shares its workers. The budget: the schedule runs each minute on a
+    function with a 120 s timeout; no attempt starts after 45 s and each ends by its 10 s
+    deadline, so a run is over before the next begins and long before the 2 min lease."""
+
+    budget: timedelta = timedelta(seconds=45)
+    in_flight_per_endpoint: int = 4  # of the 16 workers; 1 while the endpoint is failing
+    pause_after_failures: int = 3  # in a row, in this run: the rest waits for the next run
+    page: int = 25
 
 
 @dataclass(frozen=True)
@@ -101,7 +124,9 @@ class WebhookDispatcher:
         clock: Callable[[], datetime] = _utc_now,
         lease: timedelta = timedelta(minutes=2),  # longer than a notify invocation can run
         disable: DisablePolicy | None = None,
+        fairness: Fairness | None = None,
         workers: int = 16,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._endpoints = endpoints
         self._deliveries = deliveries
@@ -112,7 +137,9 @@ class WebhookDispatcher:
         self._clock = clock
         self._lease = lease
         self._disable = disable or DisablePolicy()
+        self._fair = fairness or Fairness()
         self._workers = workers
+        self._monotonic = monotonic
 
     def enqueue(
         self, message: Mapping[str, Any], now: datetime | None = None, *, attempt_now: bool = True
@@ -160,24 +187,66 @@ class WebhookDispatcher:
             partial(self._attempt, d, t, e, now) for d, t, e in now_attempts
         )
 
-    def retry_due(self, now: datetime | None = None, limit: int = 100) -> list[Outcome]:
-        """Try again every pending delivery due by `now` (at most `limit`). With 16 workers and
-        5 s timeouts (connect, then read) a run ends within about 70 s, well inside the 2 min
-        lease, so no claimed delivery is taken over while it waits for a worker."""
+    def retry_due(self, now: datetime | None = None) -> list[Outcome]:
+        """Try again the pending deliveries due by `now`, endpoint by endpoint in turn (see
+        turns.py) until nothing is due or the budget is spent; what is left is taken by the
+        next run. Endpoints left with nothing pending drop out of the queue. An attempt that
+        raises (a store or Secrets Manager error) stops its endpoint for the run, not the
+        others; the first such error is raised at the end, so the run shows as failed."""
         now = now or self._clock()
-        claimed = [
-            (delivery, token)
-            for delivery in self._deliveries.due(now, limit)
-            if (token := self._deliveries.claim(delivery, now + self._lease)) is not None
-        ]
-        endpoints: dict[tuple[str, str], Endpoint | None] = {}
-        for delivery, _ in claimed:
-            ref = (delivery.merchant_id, delivery.endpoint_id)
-            if ref not in endpoints:
-                endpoints[ref] = self._endpoints.get(*ref)
-        return self._run(
-            partial(self._attempt, d, t, endpoints[(d.merchant_id, d.endpoint_id)], now)
-            for d, t in claimed
+        stop_at = self._monotonic() + self._fair.budget.total_seconds()
+        turns = Turns(self._turn(queued, now) for queued in self._deliveries.active())
+        outcomes: list[Outcome] = []
+        first_error: Exception | None = None
+        with ThreadPoolExecutor(max_workers=self._workers) as pool:
+            running: dict[Future[Outcome], EndpointTurn] = {}
+            while True:
+                while len(running) < self._workers and self._monotonic() < stop_at:
+                    picked = turns.next()
+                    if picked is None:
+                        break
+                    turn, delivery = picked
+                    token = self._deliveries.claim(delivery, now + self._lease)
+                    if token is None:  # another run has it, or it is finished
+                        turn.ended(None)
+                        turns.back(turn)
+                        continue
+                    attempt = pool.submit(self._attempt, delivery, token, turn.endpoint, now)
+                    running[attempt] = turn
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for attempt in done:
+                    turn = running.pop(attempt)
+                    try:
+                        outcome = attempt.result()
+                    except Exception as exc:  # raised below, once the others had their turn
+                        logger.exception(
+                            "webhooks out: attempt raised", endpoint_id=turn.queued.endpoint_id
+                        )
+                        first_error = first_error or exc
+                        turn.raised()
+                        continue
+                    outcomes.append(outcome)
+                    turn.ended(outcome.state == str(DeliveryState.DELIVERED))
+                    turns.back(turn)
+        for turn in turns.all:
+            if turn.exhausted and not turn.broken:
+                self._deliveries.settle(turn.queued, now)
+        if first_error is not None:
+            raise first_error
+        return outcomes
+
+    def _turn(self, queued: QueuedEndpoint, now: datetime) -> EndpointTurn:
+        def fetch(endpoint_id: str, cursor: Cursor) -> tuple[list[Delivery], Cursor]:
+            return self._deliveries.due(endpoint_id, now, self._fair.page, cursor)
+
+        return EndpointTurn(
+            queued,
+            partial(self._endpoints.get, queued.merchant_id, queued.endpoint_id),
+            fetch,
+            in_flight=self._fair.in_flight_per_endpoint,
+            pause_after=self._fair.pause_after_failures,
         )
 
     def _run(self, calls: Iterable[Callable[[], Outcome]]) -> list[Outcome]:
@@ -209,7 +278,7 @@ class WebhookDispatcher:
             "last_answer": answer.detail or None,
         }
         if answer.ok:
-            self._record(delivery, token, DeliveryState.DELIVERED, None, recorded)
+            self._record(delivery, token, DeliveryState.DELIVERED, None, recorded, now)
             if not endpoint.healthy:
                 self._endpoints.succeeded(endpoint.merchant_id, endpoint.endpoint_id)
             return Outcome(
@@ -219,7 +288,7 @@ class WebhookDispatcher:
         state = DeliveryState.PENDING if retry_at else DeliveryState.ABANDONED
         if state is DeliveryState.ABANDONED:
             recorded["reason"] = f"no 2xx answer in {attempts} attempts"
-        self._record(delivery, token, state, retry_at, recorded)
+        self._record(delivery, token, state, retry_at, recorded, now)
         self._note_failure(endpoint, state, now, answer)
         return Outcome(endpoint.endpoint_id, str(state), answer.status, attempts, answer.detail)
 
@@ -230,8 +299,11 @@ class WebhookDispatcher:
         state: DeliveryState,
         retry_at: datetime | None,
         fields: dict[str, Any],
+        now: datetime,
     ) -> None:
-        if not self._deliveries.finish(delivery, token, state=state, retry_at=retry_at, **fields):
+        if not self._deliveries.finish(
+            delivery, token, state=state, retry_at=retry_at, now=now, **fields
+        ):
             # Our lease ran out mid-attempt and another attempt took the delivery over.
             logger.warning("webhooks out: delivery taken over", msg_id=delivery.msg_id)
 

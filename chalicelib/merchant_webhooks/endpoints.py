@@ -4,20 +4,25 @@ deleting, re-enabling one that was disabled for failing."""
 from __future__ import annotations
 
 import base64
-import ipaddress
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.domain.times import utc_now
+from chalicelib.merchant_webhooks.addresses import (
+    ResolutionFailed,
+    Resolver,
+    UnsafeUrl,
+    check_addresses,
+    is_localhost_name,
+    parse_target,
+)
 from chalicelib.merchant_webhooks.events import EVENT_TYPES
 
 MAX_ENDPOINTS = 10
-MAX_URL_LENGTH = 2048
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+RESOLVE_TIMEOUT_S = 2.0  # at registration, inside an API request
 
 
 class EndpointNotFound(NotFound):
@@ -76,33 +81,28 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def check_url(url: str, *, allow_loopback: bool = False) -> str:
+def check_url(url: str, *, allow_local_http: bool = False, resolver: Resolver | None = None) -> str:
     """The URL if lastmile may POST to it: https to a public host; plain http only to this
-    machine, and only where `allow_loopback` (local runtime, tests)."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
-        raise ValidationFailed(f"url: required, at most {MAX_URL_LENGTH} characters", field="url")
+    machine, and only where `allow_local_http` (the local stage). An address in any spelling
+    is checked as the resolver reads it; a name is resolved and every address it has now is
+    checked (a name that does not resolve yet is taken: each delivery checks again)."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018  (raises ValueError on a malformed port)
-    except ValueError as exc:
-        raise ValidationFailed(f"url: not a valid URL ({exc})", field="url") from exc
-    if parts.username or parts.password:
-        raise ValidationFailed("url: must not carry credentials", field="url")
-    if not host:
-        raise ValidationFailed("url: must name a host", field="url")
-    if host in _LOOPBACK_HOSTS:
-        if allow_loopback and parts.scheme in ("http", "https"):
-            return url
-        raise ValidationFailed("url: must not point at this machine", field="url")
-    if parts.scheme != "https":
-        raise ValidationFailed("url: must be https", field="url")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return url  # a host name
-    if not address.is_global:
-        raise ValidationFailed("url: must not be a private or reserved address", field="url")
+        target = parse_target(url, allow_local_http=allow_local_http)
+        if target.literal is not None:
+            check_addresses(target, [str(target.literal)])
+        elif is_localhost_name(target.host):
+            check_addresses(target, ["127.0.0.1"])
+        elif resolver is not None:
+            try:
+                addresses = resolver.resolve(target.host, target.port, RESOLVE_TIMEOUT_S)
+            except ResolutionFailed:
+                addresses = []
+            if addresses or target.scheme == "http":
+                check_addresses(target, addresses)
+        elif target.scheme == "http":
+            raise UnsafeUrl("plain http only to this machine (the local stage)")
+    except UnsafeUrl as exc:
+        raise ValidationFailed(f"url: {exc}", field="url") from exc
     return url
 
 
@@ -146,13 +146,15 @@ class EndpointService:
         store: EndpointStore,
         secrets: SecretStore,
         *,
-        allow_loopback: bool = False,
+        allow_local_http: bool = False,
+        resolver: Resolver | None = None,
         max_endpoints: int = MAX_ENDPOINTS,
         now: Callable[[], str] = utc_now,
     ) -> None:
         self._store = store
         self._secrets = secrets
-        self._allow_loopback = allow_loopback
+        self._allow_local_http = allow_local_http
+        self._resolver = resolver
         self._max = max_endpoints
         self._now = now
 
@@ -164,7 +166,7 @@ class EndpointService:
         endpoint = Endpoint(
             endpoint_id=new_endpoint_id(),
             merchant_id=merchant_id,
-            url=check_url(url, allow_loopback=self._allow_loopback),
+            url=check_url(url, allow_local_http=self._allow_local_http, resolver=self._resolver),
             types=check_types(types),
             created_at=self._now(),
         )

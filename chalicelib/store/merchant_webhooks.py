@@ -2,32 +2,42 @@
 
 Endpoints sit beside their merchant with a counter that holds the per-merchant limit under
 concurrent registrations; deliveries are created once per (message, endpoint) and leased
-through the due index."""
+through the due index, one partition per endpoint, with a marker per endpoint that has pending
+deliveries so the retry job can take turns between them."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import Attribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.times import iso_z
-from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
+from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState, QueuedEndpoint
 from chalicelib.merchant_webhooks.endpoints import Endpoint, EndpointLimitReached, EndpointNotFound
 from chalicelib.store.models.merchant_webhooks import (
     WebhookDeliveryItem,
     WebhookEndpointCountItem,
     WebhookEndpointItem,
+    WebhookQueueItem,
 )
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed
 
-DUE_PARTITION = "WEBHOOK#due"
+QUEUE = "WEBHOOK#due"
 KEEP_DAYS = 30  # a delivery is shown to its merchant this long
+# The markers of endpoints with pending deliveries are spread over this many index partitions:
+# every failed attempt touches one, and one partition takes about 1,000 writes a second.
+QUEUE_SHARDS = 8
+# A marker is removed only when its latest touch is older than this: every write that left a
+# delivery pending came before its touch, so by then the (eventually consistent) index shows
+# it, and "nothing pending" there means nothing is.
+SETTLE_AFTER = timedelta(minutes=5)
 
 
 def _merchant_pk(merchant_id: str) -> str:
@@ -235,15 +245,40 @@ _OUTCOME_FIELDS: dict[str, Attribute[Any]] = {
 
 class WebhookDeliveryLog:
     """One item per (outbox message, endpoint), created with a conditional put so a
-    redelivered message is delivered once. A pending delivery sits in gsi2 under its due
-    partition with its due time as sort key; whoever moves that sort key forward holds it."""
+    redelivered message is delivered once. A pending delivery sits in gsi2 under its
+    endpoint's due partition with its due time as sort key; whoever moves that sort key
+    forward holds it. An endpoint with pending deliveries has a queue marker, touched before
+    each write that leaves one pending, in the index's active partitions."""
 
-    def __init__(self, due_partition: str = DUE_PARTITION) -> None:
-        self._due = due_partition  # tests use their own, to see only their deliveries
+    def __init__(self, queue: str = QUEUE) -> None:
+        self._queue = queue  # tests use their own, to see only their deliveries
+
+    def _due_pk(self, endpoint_id: str) -> str:
+        return f"{self._queue}#{endpoint_id}"
+
+    def _active_pk(self, shard: int) -> str:
+        return f"{self._queue}#active#{shard}"
+
+    def _touch(self, merchant_id: str, endpoint_id: str, now: datetime) -> None:
+        """Mark the endpoint as having pending work; before the write that makes it pending,
+        so a crash between the two leaves a marker too many, never a delivery no one sees."""
+        q = WebhookQueueItem
+        shard = int(hashlib.sha256(endpoint_id.encode()).hexdigest()[:8], 16) % QUEUE_SHARDS
+        WebhookQueueItem(f"WEBHOOKQ#{endpoint_id}", "QUEUE").update(
+            [
+                q.entity.set(WebhookQueueItem),
+                q.endpoint_id.set(endpoint_id),
+                q.merchant_id.set(merchant_id),
+                q.touched_at.set(iso_z(now, "milliseconds")),
+                q.gsi2pk.set(self._active_pk(shard)),
+                q.gsi2sk.set(endpoint_id),
+            ]
+        )
 
     def create(self, delivery: Delivery, due: datetime, now: datetime) -> str | None:
         """Store a new pending delivery due at `due`; returns its token (the caller holds it
         until then), or None when this message was already given to this endpoint."""
+        self._touch(delivery.merchant_id, delivery.endpoint_id, now)
         token = _token(due)
         item = WebhookDeliveryItem(
             *delivery_key(delivery.endpoint_id, delivery.message_sk, delivery.order_id),
@@ -264,7 +299,7 @@ class WebhookDeliveryLog:
             reason=delivery.reason,
             created_at=iso_z(now, "milliseconds"),
             expires_at=now + timedelta(days=KEEP_DAYS),
-            gsi2pk=self._due,
+            gsi2pk=self._due_pk(delivery.endpoint_id),
             gsi2sk=token,
         )
         try:
@@ -275,17 +310,46 @@ class WebhookDeliveryLog:
             raise
         return token
 
-    def due(self, now: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries due by `now`, earliest first (the index is eventually
-        consistent: claim() is what decides)."""
+    def active(self) -> list[QueuedEndpoint]:
+        """Every endpoint with a queue marker (pending deliveries, or lately so)."""
         return [
-            _delivery(item)
-            for item in WebhookDeliveryItem.by_due.query(
-                self._due,
-                WebhookDeliveryItem.gsi2sk <= iso_z(now, "milliseconds") + "#~",
-                limit=limit,
-            )
+            QueuedEndpoint(item.merchant_id, item.endpoint_id, item.touched_at)
+            for shard in range(QUEUE_SHARDS)
+            for item in WebhookQueueItem.by_queue.query(self._active_pk(shard))
         ]
+
+    def due(
+        self, endpoint_id: str, now: datetime, limit: int, cursor: dict[str, Any] | None = None
+    ) -> tuple[list[Delivery], dict[str, Any] | None]:
+        """A page of the endpoint's pending deliveries due by `now`, earliest first, and the
+        cursor of the next page (None: no more). The index is eventually consistent: claim()
+        is what decides."""
+        found = WebhookDeliveryItem.by_due.query(
+            self._due_pk(endpoint_id),
+            WebhookDeliveryItem.gsi2sk <= iso_z(now, "milliseconds") + "#~",
+            limit=limit,
+            last_evaluated_key=cursor,
+        )
+        page = [_delivery(item) for item in found]
+        return page, (found.last_evaluated_key if page else None)
+
+    def settle(self, queued: QueuedEndpoint, now: datetime) -> bool:
+        """Remove the endpoint's marker when nothing of it is pending and its latest touch is
+        old enough for the index to show everything (True when removed). Conditional on that
+        touch, so a delivery made pending meanwhile keeps it."""
+        if now - datetime.fromisoformat(queued.touched_at) < SETTLE_AFTER:
+            return False
+        if list(WebhookDeliveryItem.by_due.query(self._due_pk(queued.endpoint_id), limit=1)):
+            return False
+        try:
+            WebhookQueueItem(f"WEBHOOKQ#{queued.endpoint_id}", "QUEUE").delete(
+                condition=WebhookQueueItem.touched_at == queued.touched_at
+            )
+        except DeleteError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
     def claim(self, delivery: Delivery, until: datetime) -> str | None:
         """Hold a due delivery until `until` (then it is due again, should this attempt die);
@@ -310,15 +374,18 @@ class WebhookDeliveryLog:
         *,
         state: DeliveryState,
         retry_at: datetime | None = None,
+        now: datetime | None = None,
         **fields: Any,
     ) -> bool:
-        """Record an attempt's outcome; pending again (due at `retry_at`) or done. False when
-        the token was no longer ours (the lease ran out and another attempt took over)."""
+        """Record an attempt's outcome (made at `now`); pending again (due at `retry_at`) or
+        done. False when the token was no longer ours (the lease ran out and another attempt
+        took over)."""
         d = WebhookDeliveryItem
         actions: list[Action] = [d.state.set(str(state))]
         actions += [_OUTCOME_FIELDS[n].set(v) for n, v in fields.items() if v is not None]
         if state is DeliveryState.PENDING:
             assert retry_at is not None
+            self._touch(delivery.merchant_id, delivery.endpoint_id, now or datetime.now(UTC))
             actions += [
                 d.gsi2sk.set(_token(retry_at)),
                 d.next_attempt_at.set(iso_z(retry_at, "milliseconds")),

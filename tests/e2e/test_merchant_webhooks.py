@@ -61,3 +61,28 @@ def test_order_events_reach_the_merchants_endpoint_signed(runtime: Runtime) -> N
         assert gone.status_code == 204
     finally:
         server.shutdown()
+
+
+def test_endpoints_at_private_addresses_are_refused_and_nothing_is_registered(
+    runtime: Runtime,
+) -> None:
+    merchant = runtime.admin(
+        "POST", "/v1/merchants", json={"name": "Probing", "depot_id": runtime.demo["depot_id"]}
+    ).json()
+    key = merchant["api_key"]
+    for url in (
+        "https://127.1/hooks",
+        "https://2130706433/hooks",
+        "https://0x7f000001/hooks",
+        "https://localhost./hooks",
+        "https://[::ffff:127.0.0.1]/hooks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://127.0.0.1:8443/hooks",  # https to this machine: refused here as in AWS
+        "http://10.0.0.1/hooks",  # the local stage's plain http is for this machine only
+        "https://user:pw@shop.example/hooks",
+    ):
+        refused = runtime.merchant(key, "POST", "/v1/webhook-endpoints", json={"url": url})
+        assert refused.status_code == 422, (url, refused.text)
+        assert refused.json()["error"]["field"] == "url"
+    listed = runtime.merchant(key, "GET", "/v1/webhook-endpoints").json()["endpoints"]
+    assert listed == []

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib import bootstrap
@@ -25,15 +26,16 @@ from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.merchant_webhooks.backoff import schedule
-from chalicelib.merchant_webhooks.deliveries import DeliveryState
-from chalicelib.merchant_webhooks.dispatcher import DisablePolicy, WebhookDispatcher
+from chalicelib.merchant_webhooks.deliveries import Delivery, DeliveryState
+from chalicelib.merchant_webhooks.dispatcher import DisablePolicy, Fairness, WebhookDispatcher
 from chalicelib.merchant_webhooks.endpoint_secrets import EndpointSecrets
 from chalicelib.merchant_webhooks.endpoints import (
+    Endpoint,
     EndpointLimitReached,
     EndpointNotFound,
     EndpointService,
 )
-from chalicelib.merchant_webhooks.http_sender import RequestsSender
+from chalicelib.merchant_webhooks.http_sender import PinnedSender
 from chalicelib.orders.service import Action, Inbound
 from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
 from chalicelib.store.orders import message_as_dict, outbox_message
@@ -59,6 +61,9 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     default: int = 200
     received: list[Received] = field(default_factory=list)
+    redirect_to: str = "http://127.0.0.1:9/elsewhere"  # the Location of a scripted 3xx
+    at_once: int = 0
+    most_at_once: int = 0  # the most POSTs it was answering at the same time
 
     @property
     def url(self) -> str:
@@ -66,14 +71,18 @@ class Receiver:
         return f"http://{host!s}:{port}/hooks"
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def start_receiver(delay_s: float = 0.0) -> Receiver:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             with lock:
+                box.at_once += 1
+                box.most_at_once = max(box.most_at_once, box.at_once)
+            time.sleep(delay_s)
+            with lock:
+                box.at_once -= 1
                 status = box.script.pop(0) if box.script else box.default
                 box.received.append(
                     Received(
@@ -81,6 +90,8 @@ def receiver() -> Iterator[Receiver]:
                     )
                 )
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("location", box.redirect_to)
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
@@ -90,11 +101,20 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     box = Receiver(server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return box
+
+
+def stop_receiver(box: Receiver) -> None:
+    box.server.shutdown()
+    box.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    box = start_receiver()
     yield box
-    server.shutdown()
-    server.server_close()
+    stop_receiver(box)
 
 
 _merchants = itertools.count(1)
@@ -151,13 +171,13 @@ def hooks(aws: EmbeddedAws, **dispatcher: Any) -> Hooks:
     deliveries = WebhookDeliveryLog(f"WEBHOOK#due-test-{time.time_ns()}")
     clock = Clock()
     return Hooks(
-        EndpointService(repo, secrets, allow_loopback=True),
+        EndpointService(repo, secrets, allow_local_http=True),
         WebhookDispatcher(
             endpoints=repo,
             deliveries=deliveries,
             secrets=secrets,
             orders=bootstrap.order_repository(),
-            sender=RequestsSender(),
+            sender=PinnedSender(allow_local_http=True),
             public_base_url="https://lastmile.example",
             clock=clock,
             **dispatcher,
@@ -423,7 +443,7 @@ def test_an_unreachable_endpoint_is_a_failed_attempt_not_an_error(
     [outcome] = h.dispatcher.enqueue(message(place(merchant)))
 
     assert (outcome.state, outcome.status) == ("pending", None)
-    assert outcome.detail and "ConnectionError" in outcome.detail
+    assert outcome.detail and "ConnectionRefusedError" in outcome.detail
 
 
 def test_short_of_time_the_consumer_leaves_the_first_attempt_to_the_schedule(
@@ -437,3 +457,144 @@ def test_short_of_time_the_consumer_leaves_the_first_attempt_to_the_schedule(
 
     assert (sent.state, sent.attempts) == ("delivered", 1)
     assert len(receiver.received) == 1
+
+
+def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
+    h: Hooks, merchant: Merchant, receiver: Receiver
+) -> None:
+    elsewhere = start_receiver()
+    try:
+        endpoint, _ = h.endpoints.register(merchant.merchant_id, receiver.url)
+        receiver.script, receiver.redirect_to = [302], elsewhere.url
+
+        [outcome] = h.dispatcher.enqueue(message(place(merchant)))
+
+        assert (outcome.state, outcome.status) == ("pending", 302)
+        assert len(receiver.received) == 1 and elsewhere.received == []
+        [delivery] = h.deliveries.for_endpoint(endpoint.endpoint_id)
+        assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 302)
+    finally:
+        stop_receiver(elsewhere)
+
+
+def a_due_delivery(endpoint: Endpoint, n: int) -> Delivery:
+    return Delivery(
+        endpoint_id=endpoint.endpoint_id,
+        merchant_id=endpoint.merchant_id,
+        order_id=f"ord_fair_{n}",
+        message_sk=f"2030-01-01T00:00:00.000Z#order.confirmed#{n:04d}",
+        message_type="order.confirmed",
+        msg_id=f"msg_fair_{endpoint.endpoint_id}_{n}",
+        body=json.dumps({"type": "order.confirmed", "data": {"n": n}}),
+    )
+
+
+def test_one_retry_run_delivers_a_quiet_endpoints_few_beside_a_failing_endpoints_many(
+    h: Hooks, merchant: Merchant, other_merchant: Merchant
+) -> None:
+    failing, quiet = start_receiver(), start_receiver()
+    try:
+        failing.default = 500
+        busy, _ = h.endpoints.register(merchant.merchant_id, failing.url)
+        calm, _ = h.endpoints.register(other_merchant.merchant_id, quiet.url)
+        start = h.clock.now
+        # The busy endpoint's 500 are all due before the quiet one's 5 (one shared queue,
+        # earliest first, would give a run to the busy endpoint alone).
+        for n in range(500):
+            h.deliveries.create(
+                a_due_delivery(busy, n), start - timedelta(minutes=10) + timedelta(seconds=n), start
+            )
+        for n in range(5):
+            h.deliveries.create(a_due_delivery(calm, n), start, start)
+
+        h.dispatcher.retry_due(start + timedelta(seconds=1))
+
+        assert sorted(json.loads(r.body)["data"]["n"] for r in quiet.received) == [0, 1, 2, 3, 4]
+        assert {d.state for d in h.deliveries.for_endpoint(calm.endpoint_id)} == {"delivered"}
+        # The failing endpoint had its share: at most its in-flight limit, then paused after
+        # three failures in a row; the rest stay due for the next run.
+        fair = Fairness()
+        assert 3 <= len(failing.received) <= fair.in_flight_per_endpoint + fair.pause_after_failures
+        assert len(h.deliveries.due(busy.endpoint_id, start + timedelta(seconds=1), 500)[0]) >= 490
+    finally:
+        stop_receiver(failing)
+        stop_receiver(quiet)
+
+
+def test_an_endpoint_at_its_in_flight_limit_never_has_more_attempts_at_once(
+    aws: EmbeddedAws, merchant: Merchant
+) -> None:
+    h = hooks(aws, fairness=Fairness(in_flight_per_endpoint=2))
+    slow = start_receiver(delay_s=0.2)
+    try:
+        endpoint, _ = h.endpoints.register(merchant.merchant_id, slow.url)
+        start = h.clock.now
+        for n in range(8):
+            h.deliveries.create(a_due_delivery(endpoint, n), start, start)
+
+        h.dispatcher.retry_due(start + timedelta(seconds=1))
+
+        assert len(slow.received) == 8
+        assert slow.most_at_once == 2
+    finally:
+        stop_receiver(slow)
+
+
+def test_no_attempt_starts_once_the_runs_budget_is_spent(
+    aws: EmbeddedAws, merchant: Merchant, receiver: Receiver
+) -> None:
+    ticks = itertools.count()
+    # Each look at the clock is a second later: the budget of 2.5 s lets two attempts start.
+    h = hooks(aws, fairness=Fairness(budget=timedelta(seconds=2.5)), monotonic=lambda: next(ticks))
+    endpoint, _ = h.endpoints.register(merchant.merchant_id, receiver.url)
+    start = h.clock.now
+    for n in range(6):
+        h.deliveries.create(a_due_delivery(endpoint, n), start, start)
+
+    outcomes = h.dispatcher.retry_due(start + timedelta(seconds=1))
+
+    assert len(outcomes) == len(receiver.received) == 2
+    assert len(h.deliveries.due(endpoint.endpoint_id, start + timedelta(seconds=1), 10)[0]) == 4
+
+
+def test_an_endpoint_with_nothing_pending_leaves_the_queue(
+    h: Hooks, merchant: Merchant, receiver: Receiver
+) -> None:
+    endpoint, _ = h.endpoints.register(merchant.merchant_id, receiver.url)
+    receiver.script = [503]
+    h.dispatcher.enqueue(message(place(merchant)))
+    assert [q.endpoint_id for q in h.deliveries.active()] == [endpoint.endpoint_id]
+
+    [retried] = h.dispatcher.retry_due(h.clock.now + timedelta(seconds=31))
+    assert retried.state == "delivered"
+    assert [q.endpoint_id for q in h.deliveries.active()] == [endpoint.endpoint_id]  # too soon
+
+    assert h.dispatcher.retry_due(h.clock.now + timedelta(minutes=10)) == []
+    assert h.deliveries.active() == []
+
+
+def test_an_attempt_that_raises_stops_its_endpoint_not_the_run(
+    aws: EmbeddedAws, h: Hooks, merchant: Merchant, other_merchant: Merchant
+) -> None:
+    broken_receiver, fine_receiver = start_receiver(), start_receiver()
+    try:
+        broken, _ = h.endpoints.register(merchant.merchant_id, broken_receiver.url)
+        fine, _ = h.endpoints.register(other_merchant.merchant_id, fine_receiver.url)
+        # Half-made: its signing secret is gone, so an attempt cannot be signed and raises.
+        aws.client("secretsmanager").delete_secret(
+            SecretId=f"lastmile/merchants/{merchant.merchant_id}/endpoints/{broken.endpoint_id}",
+            ForceDeleteWithoutRecovery=True,
+        )
+        start = h.clock.now
+        for n in range(3):
+            h.deliveries.create(a_due_delivery(broken, n), start, start)
+            h.deliveries.create(a_due_delivery(fine, n), start, start)
+
+        with pytest.raises(GetParameterError):
+            h.dispatcher.retry_due(start + timedelta(seconds=1))
+
+        assert len(fine_receiver.received) == 3 and broken_receiver.received == []
+        assert {d.state for d in h.deliveries.for_endpoint(broken.endpoint_id)} == {"pending"}
+    finally:
+        stop_receiver(broken_receiver)
+        stop_receiver(fine_receiver)

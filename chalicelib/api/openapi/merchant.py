@@ -92,7 +92,9 @@ def paths() -> dict[str, dict[str, Any]]:
                     "400": "body is not JSON",
                     "401": "bad key",
                     "409": "10 endpoints already",
-                    "422": "invalid url or type (named)",
+                    "422": "invalid url or type (named): the url must be https to a host whose "
+                    "every address is public (no private, loopback, link-local or reserved "
+                    "address in any spelling), port 443 or from 1024, no credentials",
                 },
                 "WebhookEndpointIn",
                 ("merchant",),

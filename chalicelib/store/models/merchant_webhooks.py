@@ -54,3 +54,17 @@ class WebhookDeliveryItem(MainItem, discriminator="webhook_delivery"):
 
     # Pending deliveries by due time (then the holder's random tail) in `WEBHOOK#due...`.
     by_due = Gsi2Index["WebhookDeliveryItem"]()
+
+
+class WebhookQueueItem(MainItem, discriminator="webhook_queue"):
+    """pk WEBHOOKQ#<endpoint id>, sk QUEUE: the endpoint has (or had until lately) pending
+    deliveries. In the index (gsi2) under one of a few `<queue>#active#<shard>` partitions, so
+    the retry job finds the endpoints with work without reading anyone's deliveries."""
+
+    endpoint_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    touched_at = UnicodeAttribute()  # the latest write that left one of its deliveries pending
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+
+    by_queue = Gsi2Index["WebhookQueueItem"]()

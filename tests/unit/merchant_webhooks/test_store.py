@@ -4,6 +4,7 @@ limit, the failure record, deliveries created once and held by the token of thei
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,37 +111,95 @@ def test_a_message_is_given_to_an_endpoint_once() -> None:
 def test_a_due_delivery_is_held_by_the_latest_token_only() -> None:
     log = WebhookDeliveryLog("WEBHOOK#due-unit")
     created = log.create(a_delivery(), NOW, NOW)
-    assert log.due(NOW - timedelta(seconds=1), 10) == []
+    assert log.due("ep_1", NOW - timedelta(seconds=1), 10)[0] == []
 
-    [due] = log.due(NOW, 10)
+    [due] = log.due("ep_1", NOW, 10)[0]
     assert due.due == created
     token = log.claim(due, NOW + LEASE)
     assert token is not None and token != created
     assert log.claim(due, NOW + LEASE) is None  # seen before the other claim: not ours
     assert log.finish(due, str(created), state=DeliveryState.DELIVERED) is False
-    assert log.due(NOW + timedelta(seconds=1), 10) == []  # leased until NOW + LEASE
+    assert log.due("ep_1", NOW + timedelta(seconds=1), 10)[0] == []  # leased until NOW + LEASE
 
     assert log.finish(due, token, state=DeliveryState.DELIVERED, attempts=1, last_status=200)
     [done] = log.for_endpoint("ep_1")
     assert (done.state, done.attempts, done.last_status) == (DeliveryState.DELIVERED, 1, 200)
     assert done.due is None and done.next_attempt_at is None  # out of the due index
-    assert log.due(NOW + timedelta(days=1), 10) == []
+    assert log.due("ep_1", NOW + timedelta(days=1), 10)[0] == []
 
 
 def test_a_failed_attempt_is_due_again_at_its_retry_time() -> None:
     log = WebhookDeliveryLog("WEBHOOK#due-unit")
     token = log.create(a_delivery(), NOW, NOW)
-    [due] = log.due(NOW, 10)
+    [due] = log.due("ep_1", NOW, 10)[0]
     retry_at = NOW + timedelta(minutes=5)
 
     assert log.finish(due, str(token), state=DeliveryState.PENDING, retry_at=retry_at, attempts=1)
 
-    assert log.due(retry_at - timedelta(seconds=1), 10) == []
-    [again] = log.due(retry_at, 10)
+    assert log.due("ep_1", retry_at - timedelta(seconds=1), 10)[0] == []
+    [again] = log.due("ep_1", retry_at, 10)[0]
     assert (again.attempts, again.next_attempt_at) == (1, "2025-05-14T09:05:00.000Z")
 
 
-def test_each_due_partition_sees_only_its_own_deliveries() -> None:
+def test_each_queue_sees_only_its_own_deliveries_and_endpoints() -> None:
     WebhookDeliveryLog("WEBHOOK#due-other").create(a_delivery(), NOW, NOW)
 
-    assert WebhookDeliveryLog("WEBHOOK#due-unit").due(NOW, 10) == []
+    mine = WebhookDeliveryLog("WEBHOOK#due-unit")
+    assert mine.due("ep_1", NOW, 10) == ([], None) and mine.active() == []
+
+
+def a_delivery_of(endpoint_id: str, n: int) -> Delivery:
+    return replace(
+        a_delivery(f"2025-05-14T09:00:{n:02d}.000Z#order.confirmed#abcd"), endpoint_id=endpoint_id
+    )
+
+
+def test_deliveries_are_queued_per_endpoint_and_paged() -> None:
+    log = WebhookDeliveryLog("WEBHOOK#due-unit")
+    for n in range(5):
+        log.create(a_delivery_of("ep_a", n), NOW, NOW)
+    log.create(a_delivery_of("ep_b", 0), NOW, NOW)
+
+    assert sorted(q.endpoint_id for q in log.active()) == ["ep_a", "ep_b"]
+    first, cursor = log.due("ep_a", NOW, 3)
+    assert len(first) == 3 and cursor is not None
+    rest, end = log.due("ep_a", NOW, 3, cursor)
+    assert len(rest) == 2 and end is None
+    assert {d.message_sk for d in first + rest} == {
+        a_delivery_of("ep_a", n).message_sk for n in range(5)
+    }
+    [only_b] = log.due("ep_b", NOW, 10)[0]
+    assert only_b.endpoint_id == "ep_b"
+
+
+def test_an_endpoint_leaves_the_queue_only_when_nothing_is_pending_and_its_touch_is_old() -> None:
+    log = WebhookDeliveryLog("WEBHOOK#due-unit")
+    token = log.create(a_delivery(), NOW, NOW)
+    [queued] = log.active()
+    assert queued.touched_at == "2025-05-14T09:00:00.000Z"
+
+    later = NOW + timedelta(hours=1)
+    assert log.settle(queued, later) is False  # a delivery is pending
+    [due] = log.due("ep_1", NOW, 10)[0]
+    assert log.finish(due, str(token), state=DeliveryState.DELIVERED)
+    assert log.settle(queued, NOW + timedelta(minutes=1)) is False  # touched too lately
+    assert log.settle(queued, later) is True
+    assert log.active() == []
+
+
+def test_a_touch_after_the_read_keeps_the_endpoint_queued() -> None:
+    log = WebhookDeliveryLog("WEBHOOK#due-unit")
+    first = log.create(a_delivery(), NOW, NOW)
+    [due] = log.due("ep_1", NOW, 10)[0]
+    log.finish(due, str(first), state=DeliveryState.DELIVERED)
+    [seen] = log.active()  # the run reads the marker; then another delivery touches it
+    later = NOW + timedelta(hours=1)
+    second = log.create(a_delivery("2025-05-14T10:00:00.000Z#order.planned#abcd"), later, later)
+    [due] = log.due("ep_1", later, 10)[0]
+    log.finish(due, str(second), state=DeliveryState.DELIVERED)
+
+    # Nothing is pending now, but the removal is conditional on the touch the run read: had
+    # the second delivery still been pending and not yet in the index, it is kept.
+    assert log.settle(seen, later + timedelta(hours=1)) is False
+    [fresh] = log.active()
+    assert log.settle(fresh, later + timedelta(hours=1)) is True
