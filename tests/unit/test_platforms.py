@@ -36,7 +36,7 @@ def test_woocommerce_order_maps_with_meta_coordinates() -> None:
     assert isinstance(inbound, Inbound)
     assert inbound.external_id == "4821"
     assert inbound.event_id == "4821@2026-11-20T10:41:09"
-    assert inbound.source_updated_at == "2026-11-20T10:41:09+00:00"
+    assert inbound.source_updated_at == "2026-11-20T10:41:09.000Z"
     d = inbound.draft
     assert d is not None
     assert d.customer.name == "Mary Somerville"
@@ -115,7 +115,7 @@ def test_standard_payload_maps_to_the_canonical_order() -> None:
     assert isinstance(inbound, Inbound)
     assert inbound.external_id == "SO-2026-000871"
     assert inbound.event_id == "msg_5"
-    assert inbound.source_updated_at == "2026-11-20T12:05:30+00:00"
+    assert inbound.source_updated_at == "2026-11-20T12:05:30.000Z"
     assert inbound.draft is not None
     assert len(inbound.draft.parcels) == 2
 
