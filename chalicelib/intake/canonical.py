@@ -66,7 +66,11 @@ EventId = Annotated[
 ]
 """A platform's event id carried in a body (Stripe's): a receipt is keyed by it."""
 
-StoreTime = Annotated[AwareDatetime, AfterValidator(storable)]
+StoreTime = Annotated[
+    AwareDatetime,
+    AfterValidator(storable),
+    Field(description="ISO 8601 with an offset (Z or +hh:mm), in the years 2000 to 2099"),
+]
 """An instant with an offset, between 2000 and 2099 (stored as UTC, `Z`, milliseconds)."""
 
 
