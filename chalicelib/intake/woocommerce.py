@@ -101,11 +101,9 @@ def event_id(order: WooOrder) -> str:
     # X-WC-Webhook-Delivery-ID is only unique per second; the order's own modification time is
     # what identifies one version of it (in WooCommerce's own spelling, UTC without offset).
     modified = order.date_modified_gmt
-    return (
-        f"{order.id}@{modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
-        if modified
-        else (f"{order.id}@unknown")
-    )
+    if modified is None:
+        return f"{order.id}@unknown"
+    return f"{order.id}@{modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def translate(topic: str, payload: Any) -> Inbound | Ignored:
