@@ -254,11 +254,11 @@ BAD: list[tuple[str, str, Change, str]] = [
     ("shopify", "time is garbage", _set("updated_at", "garbage"), "updated_at"),
     ("shopify", "time is naive", _set("updated_at", "2026-11-20T09:14:28"), "updated_at"),
     ("shopify", "time in year 9999", _set("updated_at", "9999-12-31T23:59:59Z"), "updated_at"),
-    ("shopify", "latitude is infinite", _set("shipping_address.latitude", 1e400), "address.lat"),
+    ("shopify", "latitude out of range", _set("shipping_address.latitude", 1e308), "address.lat"),
     (
         "shopify",
         "quantity past any parcel",
-        _set("line_items.0.quantity", 10**30),
+        _set("line_items.0.quantity", 10**12),
         "line_items.0.quantity",
     ),
     ("shopify", "id over 255 bytes", _external_id(BIG), "id"),
@@ -308,12 +308,17 @@ BAD: list[tuple[str, str, Change, str]] = [
 ]
 
 
+# A number no DynamoDB item can hold may be refused by the JSON parser already (400) rather
+# than by the field's validation (422 naming it): either keeps it out of the store.
+PARSER_MAY_REFUSE = {"weight underflows"}
+
+
 @pytest.mark.parametrize(
-    ("platform", "change", "named"),
-    [pytest.param(p, c, n, id=f"{p}: {what}") for p, what, c, n in BAD],
+    ("platform", "what", "change", "named"),
+    [pytest.param(p, what, c, n, id=f"{p}: {what}") for p, what, c, n in BAD],
 )
 def test_a_bad_value_is_refused_naming_the_field_and_nothing_is_written(
-    runtime: Runtime, shop: dict, platform: str, change: Change, named: str
+    runtime: Runtime, shop: dict, platform: str, what: str, change: Change, named: str
 ) -> None:
     good = an_event(platform)
     bad = copy.deepcopy(good)
@@ -322,8 +327,11 @@ def test_a_bad_value_is_refused_naming_the_field_and_nothing_is_written(
 
     response = bad.send(runtime, shop)
 
-    assert response.status_code == 422, response.text
-    assert response.json()["error"]["field"] == named
+    if what in PARSER_MAY_REFUSE and response.status_code == 400:
+        assert response.json()["error"]["code"] == "malformed_body"
+    else:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["field"] == named
     assert orders_for(runtime, shop, bad.external_id) == []
     assert len(orders_for(runtime, shop)) == before
     # The same event made valid is new: no receipt of its event id and no lookup of its order
