@@ -206,7 +206,7 @@ LNG = {"key": "_shipping_lng", "value": "-3.1858"}
     [
         ({"date_modified_gmt": "garbage"}, "date_modified_gmt"),
         ({"date_modified_gmt": "9999-12-31T23:59:59"}, "date_modified_gmt"),
-        ({"id": "\u00e9" * 128 + "x"}, "id"),  # 129 characters, 257 bytes
+        ({"id": "\u00e9" * 128}, "id"),  # 128 characters, but 256 bytes
         ({"meta_data": [{"key": "_shipping_lat", "value": 10**400}, LNG]}, "address.lat"),
         ({"meta_data": [{"key": "_shipping_lat", "value": "nan"}, LNG]}, "address.lat"),
         (
