@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.config import settings
-from chalicelib.domain.order import Address, OrderMessage
+from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
@@ -26,13 +26,17 @@ def _merchant() -> Any:
 def create_order() -> Any:
     merchant = _merchant()
     request = merchant_api.current_request
-    draft = parse_body(request, CanonicalOrder).to_draft()
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        key = check_id(key, field="Idempotency-Key", max_bytes=MAX_EVENT_ID_BYTES)
+    order = parse_body(request, CanonicalOrder)
     inbound = Inbound(
         source="api",
         action=Action.UPSERT,
-        external_id=draft.external_id,
-        draft=draft,
-        event_id=request.headers.get("idempotency-key"),
+        external_id=order.external_id,
+        draft=order.to_draft(),
+        event_id=key,
+        source_updated_at=order.source_updated_at,
     )
     result = bootstrap.orders().ingest(merchant, inbound)
     assert result.order is not None

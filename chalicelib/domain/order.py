@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any, Literal, get_args
 
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus, check_move
 from chalicelib.domain.times import utc_now
 
@@ -28,6 +29,39 @@ OrderMessage = Literal[
     "order.cancelled",
 ]
 ORDER_MESSAGES: tuple[str, ...] = get_args(OrderMessage)
+
+
+# The store keys an order's lookups by its external id and a storefront event's receipt by its
+# event id, percent-encoded (up to 3 bytes for each byte of UTF-8): these keep the merchant
+# index's sort key under DynamoDB's 1,024 bytes and a receipt's key under 2,048, whatever the
+# characters. Counted in bytes, not characters: 128 emoji are 512 bytes.
+MAX_EXTERNAL_ID_BYTES = 255
+MAX_EVENT_ID_BYTES = 512
+
+
+def utf8_bytes(value: str) -> int:
+    """How many bytes `value` takes in UTF-8 (what DynamoDB counts); ValueError if it cannot be
+    encoded at all (a lone surrogate, which JSON's `\\ud800` escape can carry)."""
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ValueError("is not valid Unicode text") from exc
+
+
+def check_id(value: str, *, field: str, max_bytes: int) -> str:
+    """`value` if it is a non-empty id of at most `max_bytes` UTF-8 bytes; ValidationFailed
+    naming `field` otherwise."""
+    try:
+        size = utf8_bytes(value)
+    except ValueError as exc:
+        raise ValidationFailed(f"{field}: {exc}", field=field) from exc
+    if not value.strip():
+        raise ValidationFailed(f"{field}: must not be empty", field=field)
+    if size > max_bytes:
+        raise ValidationFailed(
+            f"{field}: must be at most {max_bytes} bytes in UTF-8 (is {size})", field=field
+        )
+    return value
 
 
 class DeliveryType(StrEnum):

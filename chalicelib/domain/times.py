@@ -33,3 +33,19 @@ def epoch_s(text: str) -> int:
 
 def from_epoch(seconds: float, timespec: Precision = "seconds") -> str:
     return iso_z(datetime.fromtimestamp(seconds, UTC), timespec)
+
+
+# The instants a stored time may hold: beyond these, date arithmetic downstream (an ETA, a TTL,
+# a local day) overflows or is meaningless, and no storefront's order dates from them.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def storable(moment: datetime) -> datetime:
+    """`moment` if it is aware and between EARLIEST and LATEST; ValueError otherwise (a
+    validator's error, so the field at fault is named)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("needs a time zone offset (e.g. Z or +01:00)")
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year - 1}")
+    return moment

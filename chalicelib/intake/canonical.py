@@ -1,11 +1,14 @@
 """The canonical order schema every intake path validates against (pydantic, published as JSON
-Schema), and its translation into the domain's OrderDraft."""
+Schema), and its translation into the domain's OrderDraft. Every value is checked against what
+the store can hold and later requests can read, so nothing stored breaks them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -17,6 +20,8 @@ from pydantic import (
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.order import (
+    MAX_EVENT_ID_BYTES,
+    MAX_EXTERNAL_ID_BYTES,
     Address,
     Customer,
     Delivery,
@@ -24,16 +29,66 @@ from chalicelib.domain.order import (
     OrderDraft,
     Parcel,
     Window,
+    utf8_bytes,
 )
+from chalicelib.domain.times import iso_z, storable
 
 MAX_PARCELS = 500
+MIN_WEIGHT_KG = 0.001  # a gram, Shopify's unit; smaller is a mistake (and 1e-200 no number
+# DynamoDB holds: its numbers stop at 1e-130)
+COORDINATE_DECIMALS = 7  # about a centimetre; also keeps a tiny float from underflowing DynamoDB
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None
 
 
+def _bytes_at_most(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        if utf8_bytes(value) > limit:
+            raise ValueError(f"must be at most {limit} bytes in UTF-8")
+        return value
+
+    return AfterValidator(check)
+
+
+ExternalId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    _bytes_at_most(MAX_EXTERNAL_ID_BYTES),
+    Field(description=f"at most 128 characters and {MAX_EXTERNAL_ID_BYTES} bytes in UTF-8"),
+]
+"""The storefront's order id: lookups and the merchant's index are keyed by it."""
+
+EventId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_EVENT_ID_BYTES),
+    _bytes_at_most(MAX_EVENT_ID_BYTES),
+]
+"""A platform's event id carried in a body (Stripe's): a receipt is keyed by it."""
+
+StoreTime = Annotated[
+    AwareDatetime,
+    AfterValidator(storable),
+    Field(description="ISO 8601 with an offset (Z or +hh:mm), in the years 2000 to 2099"),
+]
+"""An instant with an offset, between 2000 and 2099 (stored as UTC, `Z`, milliseconds)."""
+
+
+def _coordinate(value: float) -> float:
+    # + 0.0 turns -0.0 (what rounding a tiny negative gives) into 0.0.
+    return round(value, COORDINATE_DECIMALS) + 0.0
+
+
+Coordinate = AfterValidator(_coordinate)
+
+
+def stored_time(moment: datetime | None) -> str | None:
+    """A validated instant in the house format (domain/times.py), or None."""
+    return iso_z(moment, "milliseconds") if moment is not None else None
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class CustomerIn(_Model):
@@ -58,8 +113,8 @@ class AddressIn(_Model):
     country: Annotated[
         str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
     ] = Field(description="ISO 3166-1 alpha-2 country code")
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lng: float | None = Field(default=None, ge=-180, le=180)
+    lat: Annotated[float, Field(ge=-90, le=90), Coordinate] | None = None
+    lng: Annotated[float, Field(ge=-180, le=180), Coordinate] | None = None
 
     @model_validator(mode="after")
     def _both_coordinates_or_none(self) -> AddressIn:
@@ -69,13 +124,13 @@ class AddressIn(_Model):
 
 
 class ParcelIn(_Model):
-    weight_kg: float = Field(gt=0, le=1000)
+    weight_kg: float = Field(ge=MIN_WEIGHT_KG, le=1000)
     size: Literal["S", "M", "L"] | None = None
 
 
 class WindowIn(_Model):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: StoreTime
+    end: StoreTime
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> WindowIn:
@@ -99,18 +154,20 @@ class DeliveryIn(_Model):
 class CanonicalOrder(_Model):
     """An order as lastmile accepts it from any storefront."""
 
-    external_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)
-    ]
+    external_id: ExternalId
     customer: CustomerIn
     address: AddressIn
     parcels: list[ParcelIn] = Field(min_length=1, max_length=MAX_PARCELS)
     delivery: DeliveryIn = DeliveryIn()
-    updated_at: AwareDatetime | None = Field(
+    updated_at: StoreTime | None = Field(
         default=None,
         description="When the platform last changed the order: an older update never "
         "overwrites a newer one.",
     )
+
+    @property
+    def source_updated_at(self) -> str | None:
+        return stored_time(self.updated_at)
 
     def to_draft(self) -> OrderDraft:
         window = self.delivery.window
@@ -122,7 +179,9 @@ class CanonicalOrder(_Model):
             delivery=Delivery(
                 type=DeliveryType(self.delivery.type),
                 locker_id=self.delivery.locker_id,
-                window=Window(start=window.start.isoformat(), end=window.end.isoformat())
+                window=Window(
+                    start=iso_z(window.start, "milliseconds"), end=iso_z(window.end, "milliseconds")
+                )
                 if window
                 else None,
             ),

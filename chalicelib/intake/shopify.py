@@ -1,4 +1,6 @@
-"""Shopify order webhooks: HMAC verification on the raw body and translation to one Inbound."""
+"""Shopify order webhooks: HMAC verification on the raw body and translation to one Inbound.
+The topic header is not signed: it only says that the body is an order; what to do with the
+order (keep it or cancel it) is read from the signed body."""
 
 from __future__ import annotations
 
@@ -7,16 +9,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib.intake.canonical import parse_order, validation_failed
+from chalicelib.intake.canonical import (
+    ExternalId,
+    StoreTime,
+    parse_order,
+    stored_time,
+    validation_failed,
+)
 from chalicelib.intake.signatures import verify_base64_hmac
 from chalicelib.orders.service import Action, Ignored, Inbound
 
 SOURCE = "shopify"
-TOPICS = {
-    "orders/create": Action.UPSERT,
-    "orders/updated": Action.UPSERT,
-    "orders/cancelled": Action.CANCEL,
-}
+# The topics whose body is an order. Which of them a delivery came under decides nothing: a
+# signed orders/create body re-sent as orders/cancelled is still an open order.
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
+ORDER_GID = "gid://shopify/Order/"
 
 # Note attributes a checkout (or an app on it) sets to choose how and when to deliver.
 ATTR_DELIVERY = "lastmile_delivery_type"
@@ -55,8 +62,9 @@ class ShopifyCustomer(_Model):
 
 
 class ShopifyLineItem(_Model):
-    quantity: int = Field(ge=0)
-    grams: int = Field(default=0, ge=0)
+    # Bounded so that an order's total weight is a float (canonical bounds it further).
+    quantity: int = Field(ge=0, le=1_000_000)
+    grams: int = Field(default=0, ge=0, le=10_000_000)
     requires_shipping: bool = True
 
 
@@ -66,8 +74,10 @@ class ShopifyNoteAttribute(_Model):
 
 
 class ShopifyOrder(_Model):
-    id: str  # Shopify ids exceed 2**53: kept as strings end to end
-    updated_at: str | None = None
+    id: ExternalId  # Shopify ids exceed 2**53: kept as strings end to end
+    admin_graphql_api_id: str | None = None
+    updated_at: StoreTime | None = None
+    cancelled_at: StoreTime | None = None
     email: str | None = None
     contact_email: str | None = None
     phone: str | None = None
@@ -78,14 +88,19 @@ class ShopifyOrder(_Model):
 
 
 def translate(topic: str, event_id: str | None, payload: Any) -> Inbound | Ignored:
-    """The Inbound this webhook asks for, or why lastmile has nothing to do with it."""
-    action = TOPICS.get(topic)
-    if action is None:
-        return Ignored(f"topic {topic!r} is not handled")
+    """The Inbound this webhook asks for, or why lastmile has nothing to do with it. The action
+    is the body's: cancelled when its `cancelled_at` is set, else the order as it now is."""
+    if topic not in ORDER_TOPICS:
+        return Ignored(f"topic {topic[:80]!r} is not handled")
     try:
         order = ShopifyOrder.model_validate(payload)
     except ValidationError as exc:
         raise validation_failed(exc) from exc
+    gid = order.admin_graphql_api_id
+    if gid is not None and not gid.startswith(ORDER_GID):
+        # Another resource's signed body (a fulfilment, a refund) sent under an order topic.
+        return Ignored("body is not an order")
+    action = Action.CANCEL if order.cancelled_at is not None else Action.UPSERT
     draft = None
     if action is Action.UPSERT:
         # Local pickup and digital orders are valid Shopify orders that are not ours to carry;
@@ -101,7 +116,7 @@ def translate(topic: str, event_id: str | None, payload: Any) -> Inbound | Ignor
         external_id=order.id,
         draft=draft,
         event_id=event_id,
-        source_updated_at=order.updated_at,
+        source_updated_at=stored_time(order.updated_at),
     )
 
 

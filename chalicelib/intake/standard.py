@@ -6,10 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chalicelib.domain.errors import SignatureInvalid, ValidationFailed
-from chalicelib.intake.canonical import parse_canonical
+from chalicelib.domain.order import MAX_EVENT_ID_BYTES, check_id
+from chalicelib.intake.canonical import (
+    ExternalId,
+    StoreTime,
+    parse_canonical,
+    stored_time,
+    validation_failed,
+)
 from chalicelib.orders.service import Action, Ignored, Inbound
 
 SOURCE = "generic"
@@ -30,8 +38,17 @@ def verify(raw_body: bytes, headers: Mapping[str, str], secrets: Iterable[str]) 
             Webhook(secret).verify(raw_body, wanted, json_parse=False)
         except (WebhookVerificationError, ValueError):
             continue  # a malformed header is as bad as a wrong one
-        return wanted["webhook-id"]
+        # Signed, but still a key of ours: bounded like every event id.
+        return check_id(wanted["webhook-id"], field="webhook-id", max_bytes=MAX_EVENT_ID_BYTES)
     raise SignatureInvalid("webhook-signature does not match or the timestamp is out of range")
+
+
+class Cancellation(BaseModel):
+    """The `data` of an `order.cancelled`: which order, no more of it is needed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    external_id: ExternalId
+    updated_at: StoreTime | None = None
 
 
 def translate(webhook_id: str, payload: Any) -> Inbound | Ignored:
@@ -39,21 +56,21 @@ def translate(webhook_id: str, payload: Any) -> Inbound | Ignored:
         raise ValidationFailed("type: required", field="type")
     action = TYPES.get(payload["type"])
     if action is None:
-        return Ignored(f"type {payload['type']!r} is not handled")
+        return Ignored(f"type {payload['type'][:80]!r} is not handled")
     data = payload.get("data")
     if not isinstance(data, dict):
         raise ValidationFailed("data: must be an object", field="data")
-    updated_at = data.get("updated_at") if isinstance(data.get("updated_at"), str) else None
     if action is Action.CANCEL:
-        external_id = data.get("external_id")
-        if not isinstance(external_id, str) or not external_id:
-            raise ValidationFailed("data.external_id: required", field="data.external_id")
+        try:
+            cancel = Cancellation.model_validate(data)
+        except ValidationError as exc:
+            raise validation_failed(exc, prefix="data.") from exc
         return Inbound(
             source=SOURCE,
             action=action,
-            external_id=external_id,
+            external_id=cancel.external_id,
             event_id=webhook_id,
-            source_updated_at=updated_at,
+            source_updated_at=stored_time(cancel.updated_at),
         )
     order = parse_canonical(data, prefix="data.")
     return Inbound(
@@ -62,5 +79,5 @@ def translate(webhook_id: str, payload: Any) -> Inbound | Ignored:
         external_id=order.external_id,
         draft=order.to_draft(),
         event_id=webhook_id,
-        source_updated_at=order.updated_at.isoformat() if order.updated_at else None,
+        source_updated_at=order.source_updated_at,
     )

@@ -14,6 +14,7 @@ from chalicelib.domain.errors import (
     MerchantNotFound,
     SignatureInvalid,
 )
+from chalicelib.domain.order import MAX_EVENT_ID_BYTES, check_id
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake import shopify, standard, stripe_checkout, woocommerce
 from chalicelib.orders.service import Ignored, IntakeResult, OrderService
@@ -26,6 +27,15 @@ def parse_json(raw_body: bytes) -> Any:
         return json.loads(raw_body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedBody(f"body is not valid JSON: {exc}") from exc
+
+
+def _shopify_event_id(headers: Mapping[str, str]) -> str | None:
+    """The delivery's event id (a receipt is keyed by it), bounded like every event id."""
+    for header in ("X-Shopify-Event-Id", "X-Shopify-Webhook-Id"):
+        value = headers.get(header.lower())
+        if value:
+            return check_id(value, field=header, max_bytes=MAX_EVENT_ID_BYTES)
+    return None
 
 
 class WebhookIntake:
@@ -53,9 +63,7 @@ class WebhookIntake:
             self._accounts.webhook_secrets(merchant.merchant_id, "shopify"),
         )
         inbound = shopify.translate(
-            headers.get("x-shopify-topic", ""),
-            headers.get("x-shopify-event-id") or headers.get("x-shopify-webhook-id"),
-            parse_json(raw_body),
+            headers.get("x-shopify-topic", ""), _shopify_event_id(headers), parse_json(raw_body)
         )
         return self._ingest(merchant, inbound)
 

@@ -3,12 +3,12 @@ connected account becomes an order of that merchant."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.domain.errors import SignatureInvalid
-from chalicelib.intake.canonical import parse_order, validation_failed
+from chalicelib.intake.canonical import EventId, ExternalId, parse_order, validation_failed
 from chalicelib.orders.service import Action, Ignored, Inbound
 
 SOURCE = "stripe"
@@ -58,7 +58,7 @@ class StripeCollected(_Model):
 
 
 class CheckoutSession(_Model):
-    id: str
+    id: ExternalId
     payment_status: str
     customer_details: StripeCustomerDetails | None = None
     shipping_details: StripeShipping | None = None  # API versions before 2025-03-31
@@ -72,9 +72,9 @@ class CheckoutSession(_Model):
 
 
 class StripeEvent(_Model):
-    id: str
-    type: str
-    account: str | None = None
+    id: EventId
+    type: Annotated[str, Field(max_length=200)]
+    account: EventId | None = None  # a connected account's id: the merchant is looked up by it
     data: dict[str, Any]
 
 
@@ -107,6 +107,7 @@ def translate(event: StripeEvent) -> Inbound | Ignored:
 
 
 def _number(value: str | None) -> float | None:
+    # Metadata is text; "1e999" reads as infinity, which the canonical order refuses by name.
     try:
         return float(value) if value else None
     except ValueError:

@@ -1,14 +1,19 @@
-"""WooCommerce order webhooks: HMAC verification, the unsigned creation ping, translation."""
+"""WooCommerce order webhooks: HMAC verification, the unsigned creation ping, translation. The
+topic header is not signed: the action is read from the signed body (its `status`; a body of
+only an id is what WooCommerce sends when an order is deleted)."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from chalicelib.intake.canonical import parse_order, validation_failed
+from chalicelib.domain.times import storable
+from chalicelib.intake.canonical import ExternalId, parse_order, stored_time, validation_failed
 from chalicelib.intake.signatures import verify_base64_hmac
 from chalicelib.orders.service import Action, Ignored, Inbound
 
@@ -56,17 +61,32 @@ class WooMeta(_Model):
 
 
 class WooLineItem(_Model):
-    quantity: int = Field(ge=0)
+    quantity: int = Field(ge=0, le=1_000_000)
 
 
 class WooShippingLine(_Model):
     method_id: str | None = None
 
 
+def _gmt(moment: datetime) -> datetime:
+    # WooCommerce's `_gmt` dates carry no offset: they are UTC by name.
+    return storable(moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment)
+
+
+GmtTime = Annotated[datetime, AfterValidator(_gmt)]
+
+
+class WooDeleted(_Model):
+    """What WooCommerce sends when an order is deleted: its id, nothing else."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+    id: ExternalId
+
+
 class WooOrder(_Model):
-    id: str
-    status: str
-    date_modified_gmt: str | None = None
+    id: ExternalId
+    status: str = Field(max_length=64)
+    date_modified_gmt: GmtTime | None = None
     billing: WooAddress = WooAddress()
     shipping: WooAddress = WooAddress()
     line_items: list[WooLineItem] = Field(default_factory=list, max_length=500)
@@ -79,28 +99,33 @@ class WooOrder(_Model):
 
 def event_id(order: WooOrder) -> str:
     # X-WC-Webhook-Delivery-ID is only unique per second; the order's own modification time is
-    # what identifies one version of it.
-    return f"{order.id}@{order.date_modified_gmt or 'unknown'}"
+    # what identifies one version of it (in WooCommerce's own spelling, UTC without offset).
+    modified = order.date_modified_gmt
+    if modified is None:
+        return f"{order.id}@unknown"
+    return f"{order.id}@{modified.astimezone(UTC):%Y-%m-%dT%H:%M:%S}"
 
 
 def translate(topic: str, payload: Any) -> Inbound | Ignored:
+    """The Inbound a delivery under an order topic asks for, decided by its body alone."""
     if topic not in ORDER_TOPICS:
-        return Ignored(f"topic {topic!r} is not handled")
-    if topic == "order.deleted":
-        order_id = str(payload.get("id")) if isinstance(payload, dict) else ""
-        if not order_id or order_id == "None":
-            return Ignored("deleted order without id")
+        return Ignored(f"topic {topic[:80]!r} is not handled")
+    if isinstance(payload, dict) and payload.keys() == {"id"}:
+        try:
+            deleted = WooDeleted.model_validate(payload)
+        except ValidationError as exc:
+            raise validation_failed(exc) from exc
         return Inbound(
             source=SOURCE,
             action=Action.CANCEL,
-            external_id=order_id,
-            event_id=f"{order_id}@deleted",
+            external_id=deleted.id,
+            event_id=f"{deleted.id}@deleted",
         )
     try:
         order = WooOrder.model_validate(payload)
     except ValidationError as exc:
         raise validation_failed(exc) from exc
-    updated = f"{order.date_modified_gmt}+00:00" if order.date_modified_gmt else None
+    updated = stored_time(order.date_modified_gmt)
     if order.status in CANCELLED_STATUSES:
         return Inbound(
             source=SOURCE,
@@ -124,10 +149,17 @@ def translate(topic: str, payload: Any) -> Inbound | Ignored:
 
 
 def _coordinate(value: Any) -> float | None:
+    """A number from meta data (WooCommerce stores them as text); None when it is none. An
+    infinite one stays so, for the canonical order to refuse by name."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
     try:
-        return float(value) if value not in (None, "") else None
+        number = float(value)
     except (TypeError, ValueError):
         return None
+    except OverflowError:  # an integer past float's range
+        return math.inf
+    return number
 
 
 def canonical(order: WooOrder) -> dict[str, Any]:

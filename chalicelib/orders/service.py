@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -17,21 +17,26 @@ from chalicelib.domain.errors import (
     DuplicateEvent,
     IllegalTransition,
     OrderNotFound,
+    ValidationFailed,
 )
 from chalicelib.domain.lifecycle import EDITABLE, OrderStatus, can_move
 from chalicelib.domain.order import (
+    MAX_EVENT_ID_BYTES,
+    MAX_EXTERNAL_ID_BYTES,
     NO_COORDINATES,
     Address,
     Order,
     OrderDraft,
     TimelineEvent,
+    check_id,
     needs_triage,
     receive,
     revise,
     triage,
+    utf8_bytes,
 )
 from chalicelib.domain.tenancy import Merchant
-from chalicelib.domain.times import utc_now
+from chalicelib.domain.times import parse_iso, utc_now
 from chalicelib.geocoding import Geocoder, NoGeocoder, NotLocated
 from chalicelib.store.orders import OrderRepository
 
@@ -108,6 +113,12 @@ class OrderService:
 
     def ingest(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
         """Apply one storefront event exactly once, whatever the retries and races."""
+        # Every edge bounds these under its own names; this is the store's last word on its keys.
+        check_id(inbound.external_id, field="external_id", max_bytes=MAX_EXTERNAL_ID_BYTES)
+        if inbound.event_id is not None:
+            check_id(inbound.event_id, field="event_id", max_bytes=MAX_EVENT_ID_BYTES)
+        if inbound.source_updated_at is not None and _instant(inbound.source_updated_at) is None:
+            raise ValidationFailed("updated_at: not an ISO 8601 time", field="updated_at")
         for _ in range(ATTEMPTS):
             if inbound.event_id:
                 seen = self._orders.receipt(merchant.merchant_id, inbound.source, inbound.event_id)
@@ -224,6 +235,8 @@ class OrderService:
         return found
 
     def find(self, merchant: Merchant, external_id: str | None) -> list[Order]:
+        if external_id is not None and _unstorable_id(external_id):
+            return []  # no order can carry it, and the index cannot be asked about it
         return self._orders.list_for_merchant(merchant.merchant_id, external_id)
 
     def by_tracking_code(self, code: str) -> tuple[Order, list[TimelineEvent]]:
@@ -234,8 +247,25 @@ class OrderService:
         return found
 
 
+def _unstorable_id(external_id: str) -> bool:
+    try:
+        return utf8_bytes(external_id) > MAX_EXTERNAL_ID_BYTES
+    except ValueError:
+        return True
+
+
 def _is_older(incoming: str | None, stored: str | None) -> bool:
-    """True when the storefront's copy predates (or equals) the one already applied."""
+    """True when the storefront's copy predates (or equals) the one already applied. A stored
+    time that cannot be read (written before intake validated times) loses to any new one."""
     if incoming is None or stored is None:
         return False
-    return datetime.fromisoformat(incoming) <= datetime.fromisoformat(stored)
+    new, previous = _instant(incoming), _instant(stored)
+    return new is not None and previous is not None and new <= previous
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        moment = parse_iso(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -115,7 +115,7 @@ def test_a_late_older_update_does_not_win(runtime: Runtime) -> None:
     assert send(runtime, older, topic="orders/updated").json()["outcome"] == "stale"
     [order] = orders_for(runtime, external_id)
     assert order["address"]["line1"] == "14 Marchmont Street"
-    assert order["source_updated_at"] == "2026-11-20T10:00:00+00:00"
+    assert order["source_updated_at"] == "2026-11-20T10:00:00.000Z"
 
 
 def test_an_update_before_the_create_still_makes_one_order(runtime: Runtime) -> None:

@@ -3,8 +3,8 @@ import json
 import pytest
 
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.order import DeliveryType
-from chalicelib.intake.canonical import MAX_PARCELS, order_json_schema, parse_order
+from chalicelib.domain.order import DeliveryType, Window
+from chalicelib.intake.canonical import MAX_PARCELS, order_json_schema, parse_canonical, parse_order
 from tests.builders import an_order
 
 
@@ -35,6 +35,21 @@ def test_valid_order_becomes_a_draft() -> None:
         ),
         ({"delivery": {"type": "locker"}}, "delivery"),
         ({"delivery": {"type": "drone-drop"}}, "delivery.type"),
+        ({"parcels": [{"weight_kg": 1e-200}]}, "parcels.0.weight_kg"),
+        ({"parcels": [{"weight_kg": float("nan")}]}, "parcels.0.weight_kg"),
+        ({"external_id": "\U0001f4e6" * 64}, "external_id"),  # 64 characters, 256 bytes
+        ({"updated_at": "garbage"}, "updated_at"),
+        ({"updated_at": "2026-11-20T10:00:00"}, "updated_at"),
+        ({"updated_at": "1999-12-31T23:59:59Z"}, "updated_at"),
+        (
+            {
+                "delivery": {
+                    "type": "home",
+                    "window": {"start": "9999-12-31T10:00:00Z", "end": "9999-12-31T12:00:00Z"},
+                }
+            },
+            "delivery.window.start",
+        ),
     ],
 )
 def test_bad_fields_are_named(overrides: dict, field: str) -> None:
@@ -59,3 +74,21 @@ def test_schema_is_published_as_json_schema() -> None:
     schema = order_json_schema()
     json.dumps(schema)
     assert set(schema["required"]) == {"external_id", "customer", "address", "parcels"}
+
+
+def test_times_are_kept_in_the_house_format() -> None:
+    window = {"start": "2026-11-21T10:00:00+01:00", "end": "2026-11-21T12:00:00.5+01:00"}
+    order = parse_canonical(
+        an_order(
+            updated_at="2026-11-20T10:00:00-05:00", delivery={"type": "home", "window": window}
+        )
+    )
+    assert order.source_updated_at == "2026-11-20T15:00:00.000Z"
+    assert order.to_draft().delivery.window == Window(
+        start="2026-11-21T09:00:00.000Z", end="2026-11-21T11:00:00.500Z"
+    )
+
+
+def test_an_id_of_many_multibyte_characters_under_the_byte_limit_is_kept() -> None:
+    external_id = "\U0001f4e6" * 63  # 252 bytes
+    assert parse_order(an_order(external_id=external_id)).external_id == external_id

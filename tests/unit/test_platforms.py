@@ -36,7 +36,7 @@ def test_woocommerce_order_maps_with_meta_coordinates() -> None:
     assert isinstance(inbound, Inbound)
     assert inbound.external_id == "4821"
     assert inbound.event_id == "4821@2026-11-20T10:41:09"
-    assert inbound.source_updated_at == "2026-11-20T10:41:09+00:00"
+    assert inbound.source_updated_at == "2026-11-20T10:41:09.000Z"
     d = inbound.draft
     assert d is not None
     assert d.customer.name == "Mary Somerville"
@@ -115,7 +115,7 @@ def test_standard_payload_maps_to_the_canonical_order() -> None:
     assert isinstance(inbound, Inbound)
     assert inbound.external_id == "SO-2026-000871"
     assert inbound.event_id == "msg_5"
-    assert inbound.source_updated_at == "2026-11-20T12:05:30+00:00"
+    assert inbound.source_updated_at == "2026-11-20T12:05:30.000Z"
     assert inbound.draft is not None
     assert len(inbound.draft.parcels) == 2
 
@@ -176,3 +176,90 @@ def test_stripe_unpaid_and_other_events_are_acknowledged_and_ignored() -> None:
     assert isinstance(stripe_checkout.translate(stripe_checkout.parse_event(payload)), Ignored)
     other = sample("stripe", "checkout_session_completed", type="charge.refunded")
     assert isinstance(stripe_checkout.translate(stripe_checkout.parse_event(other)), Ignored)
+
+
+# --- the topic routes, the signed body decides -------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", sorted(woocommerce.ORDER_TOPICS))
+def test_woocommerce_open_order_is_never_cancelled_whatever_the_topic(topic: str) -> None:
+    inbound = woocommerce.translate(topic, sample("woocommerce", "order_created"))
+    assert isinstance(inbound, Inbound)
+    assert inbound.action is Action.UPSERT
+
+
+@pytest.mark.parametrize("topic", sorted(woocommerce.ORDER_TOPICS))
+def test_woocommerce_deletion_body_cancels_whatever_the_topic(topic: str) -> None:
+    inbound = woocommerce.translate(topic, {"id": 4821})
+    assert isinstance(inbound, Inbound)
+    assert (inbound.action, inbound.event_id) == (Action.CANCEL, "4821@deleted")
+
+
+# --- values the store and later requests must be able to read -----------------------------------
+
+
+LNG = {"key": "_shipping_lng", "value": "-3.1858"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"date_modified_gmt": "garbage"}, "date_modified_gmt"),
+        ({"date_modified_gmt": "9999-12-31T23:59:59"}, "date_modified_gmt"),
+        ({"id": "\u00e9" * 128}, "id"),  # 128 characters, but 256 bytes
+        ({"meta_data": [{"key": "_shipping_lat", "value": 10**400}, LNG]}, "address.lat"),
+        ({"meta_data": [{"key": "_shipping_lat", "value": "nan"}, LNG]}, "address.lat"),
+        (
+            {"meta_data": [{"key": "_lastmile_weight_kg", "value": "1e-200"}]},
+            "parcels.0.weight_kg",
+        ),
+    ],
+)
+def test_woocommerce_values_that_would_break_a_later_request_are_refused(
+    overrides: dict, field: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        woocommerce.translate("order.created", sample("woocommerce", "order_created", **overrides))
+    assert caught.value.field == field
+
+
+def test_standard_webhook_id_is_bounded_in_bytes() -> None:
+    body = json.dumps(sample("standard", "order_created")).encode()
+    headers = standard_headers(WHSEC, body, msg_id="msg_" + "\u4e00" * 200)  # 604 bytes
+    with pytest.raises(ValidationFailed) as caught:
+        standard.verify(body, headers, [WHSEC])
+    assert caught.value.field == "webhook-id"
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"external_id": "SO-1", "updated_at": "garbage"}, "data.updated_at"),
+        ({"external_id": "\U0001f4e6" * 64}, "data.external_id"),
+        ({"external_id": ""}, "data.external_id"),
+    ],
+)
+def test_standard_cancellation_values_are_validated(data: dict, field: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        standard.translate("msg_7", {"type": "order.cancelled", "data": data})
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda p: p.update(id="evt_" + "\U0001f4e6" * 130), "id"),
+        (lambda p: p.update(account="acct_" + "x" * 600), "account"),
+        (lambda p: p["data"]["object"].update(id="cs_" + "\u00e9" * 127), "data.object.id"),
+        (
+            lambda p: p["data"]["object"]["metadata"].update(lastmile_weight_kg="1e999"),
+            "parcels.0.weight_kg",
+        ),
+    ],
+)
+def test_stripe_values_that_would_break_a_later_request_are_refused(change, field: str) -> None:
+    payload = sample("stripe", "checkout_session_completed")
+    change(payload)
+    with pytest.raises(ValidationFailed) as caught:
+        stripe_checkout.translate(stripe_checkout.parse_event(payload))
+    assert caught.value.field == field

@@ -48,7 +48,7 @@ def test_real_sample_maps_to_one_canonical_order() -> None:
     inbound = translate(shopify_sample())
     assert inbound.action is Action.UPSERT
     assert inbound.external_id == "5987654321098765432"  # beyond 2**53, kept exact
-    assert inbound.source_updated_at == "2026-11-20T09:14:28+00:00"
+    assert inbound.source_updated_at == "2026-11-20T09:14:28.000Z"
     d = inbound.draft
     assert d is not None
     assert d.customer.name == "Ada Lovelace"
@@ -66,7 +66,7 @@ def test_real_sample_maps_to_one_canonical_order() -> None:
 
 
 def test_big_ids_survive_as_strings() -> None:
-    raw = b'{"id": 820982911946154508123, "line_items": []}'
+    raw = b'{"id": 820982911946154508123, "cancelled_at": "2026-11-20T11:02:10Z", "line_items": []}'
     import json
 
     inbound = shopify.translate("orders/cancelled", None, json.loads(raw))
@@ -135,3 +135,60 @@ def test_address_without_a_city_is_refused() -> None:
     with pytest.raises(ValidationFailed) as caught:
         shopify.translate("orders/create", "evt-1", sample)
     assert caught.value.field == "address.city"
+
+
+# --- the topic routes, the signed body decides -------------------------------------------------
+
+
+@pytest.mark.parametrize("topic", sorted(shopify.ORDER_TOPICS))
+def test_an_open_order_is_never_cancelled_whatever_the_topic_says(topic: str) -> None:
+    inbound = translate(shopify_sample(), topic=topic)
+    assert inbound.action is Action.UPSERT
+    assert inbound.draft is not None
+
+
+@pytest.mark.parametrize("topic", sorted(shopify.ORDER_TOPICS))
+def test_a_cancelled_order_is_cancelled_whatever_the_topic_says(topic: str) -> None:
+    inbound = translate(shopify_sample("orders_cancelled"), topic=topic)
+    assert inbound.action is Action.CANCEL
+
+
+def test_another_resources_body_under_an_order_topic_is_ignored() -> None:
+    fulfilment = shopify_sample(admin_graphql_api_id="gid://shopify/Fulfillment/4451")
+    result = shopify.translate("orders/cancelled", "evt-1", fulfilment)
+    assert isinstance(result, Ignored)
+    assert "not an order" in result.reason
+
+
+# --- values the store and later requests must be able to read -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"updated_at": "garbage"}, "updated_at"),
+        ({"updated_at": "2026-11-20T09:14:28"}, "updated_at"),  # naive: which zone?
+        ({"updated_at": "9999-12-31T23:59:59+00:00"}, "updated_at"),
+        ({"cancelled_at": "yesterday"}, "cancelled_at"),
+        ({"id": "\U0001f4e6" * 70}, "id"),  # 70 characters, 280 bytes
+        ({"line_items": [{"quantity": 10**30, "grams": 10**30}]}, "line_items.0.quantity"),
+    ],
+)
+def test_values_that_would_break_a_later_request_are_refused(overrides: dict, field: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        shopify.translate("orders/create", "evt-1", shopify_sample(**overrides))
+    assert caught.value.field == field
+
+
+def test_the_updated_time_is_stored_in_the_house_format() -> None:
+    inbound = translate(shopify_sample(updated_at="2026-11-20T04:14:28.123456-05:00"))
+    assert inbound.source_updated_at == "2026-11-20T09:14:28.123Z"
+
+
+def test_a_coordinate_too_small_for_the_store_is_kept_as_zero() -> None:
+    sample = shopify_sample()
+    sample["shipping_address"] |= {"latitude": 1e-200, "longitude": -1e-200}
+    d = translate(sample).draft
+    assert d is not None
+    assert (d.address.lat, d.address.lng) == (0.0, 0.0)
+    assert str(d.address.lng) == "0.0"  # not -0.0

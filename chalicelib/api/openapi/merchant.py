@@ -7,7 +7,17 @@ from typing import Any
 
 from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn
 from chalicelib.api.openapi.components import add_model, op
+from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "The same key again answers with the order it made and changes nothing; "
+    f"at most {MAX_EVENT_ID_BYTES} bytes in UTF-8 (422 naming Idempotency-Key otherwise).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_EVENT_ID_BYTES},
+}
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -26,6 +36,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "CanonicalOrder",
                 ("merchant",),
+                query=[IDEMPOTENCY_KEY],
             ),
             "get": op(
                 "List orders, optionally by external_id",
