@@ -63,9 +63,9 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_poo
 
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(
-        service, endpoint_url=settings().aws_endpoint_url, config=_CLIENT_CONFIG
-    )
+    s = settings()
+    endpoint = s.sns_endpoint_url if service == "sns" else s.aws_endpoint_url
+    return boto3.session.Session().client(service, endpoint_url=endpoint, config=_CLIENT_CONFIG)
 
 
 @cache

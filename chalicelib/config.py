@@ -17,6 +17,7 @@ class Settings:
     public_base_url: str
     stripe_webhook_secret_name: str
     aws_endpoint_url: str | None
+    sns_endpoint_url: str | None  # SNS alone elsewhere (the local runtime's outage gate)
     aws_region: str
     geocoder: str  # "amazon-location" or "none"
     dispatch_bucket: str
@@ -51,6 +52,7 @@ def settings() -> Settings:
             "LASTMILE_STRIPE_WEBHOOK_SECRET_NAME", "lastmile/platform/stripe-webhook"
         ),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        sns_endpoint_url=env.get("AWS_ENDPOINT_URL_SNS") or env.get("AWS_ENDPOINT_URL") or None,
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
         geocoder=env.get("LASTMILE_GEOCODER", "amazon-location"),
         dispatch_bucket=env.get("LASTMILE_DISPATCH_BUCKET", "lastmile-dispatch"),

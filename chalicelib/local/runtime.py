@@ -22,9 +22,11 @@ from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
+from chalicelib.local.outages import VendorOutages
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
 from chalicelib.local.sendgrid_fake import SendGridFake
+from chalicelib.local.sns_gate import SnsGate
 from chalicelib.local.stepfunctions import LambdaContext, LocalStepFunctions
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
 
@@ -70,6 +72,7 @@ class LocalRuntime:
         self.workflow: LocalStepFunctions | None = None
         self.scheduler: LocalScheduler | None = None
         self.sendgrid: SendGridFake | None = None
+        self.sns_gate: SnsGate | None = None
         self.notify_poller: StreamPoller | None = None
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
@@ -79,6 +82,9 @@ class LocalRuntime:
         self.aws.start()
         self.sendgrid = SendGridFake().start()
         os.environ["LASTMILE_SENDGRID_HOST"] = self.sendgrid.host
+        # SMS reach moto's SNS through a gate that can be taken down (POST /local/vendors/...).
+        self.sns_gate = SnsGate(self.aws.endpoint).start()
+        os.environ["AWS_ENDPOINT_URL_SNS"] = self.sns_gate.endpoint
         os.environ.update(
             {
                 "LASTMILE_STAGE": "local",
@@ -127,7 +133,8 @@ class LocalRuntime:
             config_from_disk=chalice_config,
         )
         os.environ.update(config.environment_variables)
-        serve_local_routes(app, self.sendgrid)
+        outages = VendorOutages({"sendgrid": self.sendgrid.outage, "sns": self.sns_gate.outage})
+        serve_local_routes(app, self.sendgrid, outages)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
@@ -156,6 +163,8 @@ class LocalRuntime:
             self.notify_poller.stop()
         if self.sendgrid is not None:
             self.sendgrid.stop()
+        if self.sns_gate is not None:
+            self.sns_gate.stop()
         if self.workflow is not None:
             self.workflow.close()
         self.aws.stop()
