@@ -35,9 +35,13 @@ from chalicelib.merchant_webhooks.endpoint_secrets import EndpointSecrets
 from chalicelib.merchant_webhooks.endpoints import EndpointService
 from chalicelib.merchant_webhooks.http_sender import RequestsSender
 from chalicelib.notify.messages import Sms
+from chalicelib.notify.parking import RetrySchedule
+from chalicelib.notify.redrive import Redrive
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
 from chalicelib.notify.sns_sms import SnsSms
+from chalicelib.notify.sqs_parking import SqsParking
+from chalicelib.notify.stream_records import DynamoDbStreamRecords
 from chalicelib.orders.service import OrderService
 from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
@@ -266,6 +270,26 @@ def notifications() -> NotificationService:
 
 
 @cache
+def parking() -> SqsParking:
+    """Outbox work parked after a failure: the retry queue and the dead-letter queue."""
+    s = settings()
+    if not s.notify_retry_queue_url or not s.notify_dead_letter_queue_url:
+        raise RuntimeError("LASTMILE_NOTIFY_RETRY_QUEUE_URL and LASTMILE_NOTIFY_DLQ_URL are unset")
+    return SqsParking(client("sqs"), s.notify_retry_queue_url, s.notify_dead_letter_queue_url)
+
+
+@cache
+def retry_schedule() -> RetrySchedule:
+    return RetrySchedule.parse(settings().notify_retry_delays_s)
+
+
+@cache
+def redrive() -> Redrive:
+    """Dead-lettered outbox work put back (operators, `lastmile ops redrive`)."""
+    return Redrive(parking(), DynamoDbStreamRecords(client("dynamodbstreams")))
+
+
+@cache
 def dispatch_repository() -> DispatchRepository:
     store()
     return DispatchRepository()
@@ -355,6 +379,9 @@ def reset() -> None:
         locker_choices,
         locker_sweep,
         notifications,
+        parking,
+        retry_schedule,
+        redrive,
         dispatch_repository,
         tracking_limiter,
         endpoint_secrets,
