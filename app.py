@@ -15,6 +15,7 @@ from chalicelib.api.driver import driver
 from chalicelib.api.lockers import lockers_api
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
+from chalicelib.api.ops import ops
 from chalicelib.api.storefront_webhooks import storefront_webhooks
 from chalicelib.api.tracking import tracking
 from chalicelib.dispatch.optimiser import handler as optimiser
@@ -48,6 +49,7 @@ app.register_blueprint(admin)
 app.register_blueprint(driver)
 app.register_blueprint(lockers_api)
 app.register_blueprint(merchant_api)
+app.register_blueprint(ops)
 app.register_blueprint(storefront_webhooks)
 app.register_blueprint(tracking)
 app.register_blueprint(openapi)
@@ -100,11 +102,18 @@ def dispatch_tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @app.lambda_function(name="notify")
 def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The outbox table's stream (an event source mapping with ReportBatchItemFailures, made by
-    the CDK app)."""
+    """The outbox table's stream (an event source mapping with ReportBatchItemFailures, bisect
+    and an on-failure destination, made by the CDK app)."""
     # Close to the timeout, first attempts are left to `webhook_retries` (due at once).
     attempt_now = context is None or context.get_remaining_time_in_millis() > 30_000
     return jobs.notify(event, attempt_now=attempt_now)
+
+
+@app.lambda_function(name="notify_retries")
+def notify_retries(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The outbox's retry queue (an SQS event source mapping with ReportBatchItemFailures, made
+    by the CDK app): work a handler failed, parked with a delay, attempted again."""
+    return jobs.notify_retries(event)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="webhook_retries")

@@ -36,9 +36,13 @@ from chalicelib.merchant_webhooks.endpoint_secrets import EndpointSecrets
 from chalicelib.merchant_webhooks.endpoints import EndpointService
 from chalicelib.merchant_webhooks.http_sender import PinnedSender
 from chalicelib.notify.messages import Sms
+from chalicelib.notify.parking import RetrySchedule
+from chalicelib.notify.redrive import Redrive
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService
 from chalicelib.notify.sns_sms import SnsSms
+from chalicelib.notify.sqs_parking import SqsParking
+from chalicelib.notify.stream_records import DynamoDbStreamRecords
 from chalicelib.orders.service import OrderService
 from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
@@ -64,9 +68,9 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_poo
 
 @cache
 def client(service: str) -> Any:
-    return boto3.session.Session().client(
-        service, endpoint_url=settings().aws_endpoint_url, config=_CLIENT_CONFIG
-    )
+    s = settings()
+    endpoint = s.sns_endpoint_url if service == "sns" else s.aws_endpoint_url
+    return boto3.session.Session().client(service, endpoint_url=endpoint, config=_CLIENT_CONFIG)
 
 
 @cache
@@ -267,6 +271,26 @@ def notifications() -> NotificationService:
 
 
 @cache
+def parking() -> SqsParking:
+    """Outbox work parked after a failure: the retry queue and the dead-letter queue."""
+    s = settings()
+    if not s.notify_retry_queue_url or not s.notify_dead_letter_queue_url:
+        raise RuntimeError("LASTMILE_NOTIFY_RETRY_QUEUE_URL and LASTMILE_NOTIFY_DLQ_URL are unset")
+    return SqsParking(client("sqs"), s.notify_retry_queue_url, s.notify_dead_letter_queue_url)
+
+
+@cache
+def retry_schedule() -> RetrySchedule:
+    return RetrySchedule.parse(settings().notify_retry_delays_s)
+
+
+@cache
+def redrive() -> Redrive:
+    """Dead-lettered outbox work put back (operators, `lastmile ops redrive`)."""
+    return Redrive(parking(), DynamoDbStreamRecords(client("dynamodbstreams")))
+
+
+@cache
 def dispatch_repository() -> DispatchRepository:
     store()
     return DispatchRepository()
@@ -360,6 +384,9 @@ def reset() -> None:
         locker_choices,
         locker_sweep,
         notifications,
+        parking,
+        retry_schedule,
+        redrive,
         dispatch_repository,
         tracking_limiter,
         endpoint_secrets,

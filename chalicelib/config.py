@@ -17,6 +17,7 @@ class Settings:
     public_base_url: str
     stripe_webhook_secret_name: str
     aws_endpoint_url: str | None
+    sns_endpoint_url: str | None  # SNS alone elsewhere (the local runtime's outage gate)
     aws_region: str
     geocoder: str  # "amazon-location" or "none"
     dispatch_bucket: str
@@ -30,6 +31,9 @@ class Settings:
     sendgrid_host: str
     email_sender: str
     sms_sender_id: str
+    notify_retry_queue_url: str
+    notify_dead_letter_queue_url: str
+    notify_retry_delays_s: str  # e.g. "30,60,120": the wait before each retry of parked work
 
     @property
     def is_local(self) -> bool:
@@ -51,6 +55,7 @@ def settings() -> Settings:
             "LASTMILE_STRIPE_WEBHOOK_SECRET_NAME", "lastmile/platform/stripe-webhook"
         ),
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        sns_endpoint_url=env.get("AWS_ENDPOINT_URL_SNS") or env.get("AWS_ENDPOINT_URL") or None,
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
         geocoder=env.get("LASTMILE_GEOCODER", "amazon-location"),
         dispatch_bucket=env.get("LASTMILE_DISPATCH_BUCKET", "lastmile-dispatch"),
@@ -70,4 +75,10 @@ def settings() -> Settings:
         sendgrid_host=env.get("LASTMILE_SENDGRID_HOST", "https://api.sendgrid.com"),
         email_sender=env.get("LASTMILE_EMAIL_SENDER", "notifications@lastmile.example"),
         sms_sender_id=env.get("LASTMILE_SMS_SENDER_ID", ""),
+        notify_retry_queue_url=env.get("LASTMILE_NOTIFY_RETRY_QUEUE_URL", ""),
+        notify_dead_letter_queue_url=env.get("LASTMILE_NOTIFY_DLQ_URL", ""),
+        # Two hours of retries, backing off to SQS's longest delay; then the dead-letter queue.
+        notify_retry_delays_s=env.get(
+            "LASTMILE_NOTIFY_RETRY_DELAYS_S", "30,60,120,300,600,900,900,900,900,900,900,900"
+        ),
     )

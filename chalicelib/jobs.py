@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import bootstrap
-from chalicelib.merchant_webhooks.outbox import each
 from chalicelib.notify.consumer import consume
+from chalicelib.notify.parked_consumer import retry_parked
+from chalicelib.notify.parking import OUTBOX_HANDLERS, Handler
 
 
 def reconcile() -> dict[str, Any]:
@@ -31,18 +32,36 @@ def locker_sweep(at: datetime) -> dict[str, int]:
     return bootstrap.locker_sweep().sweep(now=at.timestamp())
 
 
-def notify(event: dict[str, Any], *, attempt_now: bool) -> dict[str, Any]:
-    """A batch of the outbox table's stream: each message's email and SMS, once per channel
-    (chalicelib/notify), the merchant's webhooks (chalicelib/merchant_webhooks), and Shopify's
-    fulfilment with our tracking (chalicelib/fulfilment). No one's failure holds the others
-    back. Without `attempt_now`, first webhook attempts are left to `webhook_retries`."""
+def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
+    """Each outbox message's consumers, by the names parked work carries: its email and SMS,
+    once per channel (chalicelib/notify), the merchant's webhooks (chalicelib/merchant_webhooks),
+    and Shopify's fulfilment with our tracking (chalicelib/fulfilment). Without `attempt_now`,
+    first webhook attempts are left to `webhook_retries`."""
     hooks = bootstrap.merchant_webhooks()
 
     def webhooks(message: dict[str, Any]) -> None:
         hooks.enqueue(message, attempt_now=attempt_now)
 
-    handlers = (bootstrap.notifications().handle, webhooks, bootstrap.fulfilment().handle)
-    return consume(event, each(*handlers))
+    handlers: dict[str, Handler] = {
+        "notifications": bootstrap.notifications().handle,
+        "webhooks": webhooks,
+        "fulfilment": bootstrap.fulfilment().handle,
+    }
+    if tuple(handlers) != OUTBOX_HANDLERS:  # redriven stream batches are parked by these names
+        raise RuntimeError(f"outbox handlers {tuple(handlers)} are not {OUTBOX_HANDLERS}")
+    return handlers
+
+
+def notify(event: dict[str, Any], *, attempt_now: bool) -> dict[str, Any]:
+    """A batch of the outbox table's stream, given to every handler; a handler that fails has
+    its work parked for later attempts, so no one's failure holds the others back."""
+    handlers = outbox_handlers(attempt_now=attempt_now)
+    return consume(event, handlers, bootstrap.parking(), bootstrap.retry_schedule())
+
+
+def notify_retries(event: dict[str, Any]) -> dict[str, Any]:
+    """A batch of the retry queue: each parked piece of work, attempted again by its handler."""
+    return retry_parked(event, outbox_handlers(), bootstrap.parking(), bootstrap.retry_schedule())
 
 
 # Each scheduled job run as of the time EventBridge scheduled it for. Only the locker sweep

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from chalice import Blueprint, Chalice
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -15,6 +15,7 @@ from chalicelib.api.http import json_response, parse_body, route
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound
 from chalicelib.local.capture import captured_messages
+from chalicelib.local.outages import MAX_OUTAGE_S, UnknownVendor, VendorOutages
 
 
 class Scripted(Protocol):
@@ -27,9 +28,19 @@ class NotTheLocalStage(RuntimeError):
     """The local routes were about to be served by a stage other than `local`."""
 
 
+class UnknownVendorError(NotFound):
+    code = "unknown_vendor"
+
+
 class VendorScriptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     statuses: list[int] = Field(min_length=1, max_length=20)
+
+
+class OutageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal[429, 500, 502, 503, 504]
+    seconds: float = Field(ge=0, le=MAX_OUTAGE_S)  # 0 ends an outage now
 
 
 class ScheduledRunIn(BaseModel):
@@ -37,8 +48,9 @@ class ScheduledRunIn(BaseModel):
     time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
 
 
-def local_blueprint(sendgrid: Scripted) -> Blueprint:
+def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) -> Blueprint:
     """The local routes, speaking to this runtime's stand-ins."""
+    outages = outages or VendorOutages({})
     local = Blueprint(__name__)
 
     @route(local, "/local/outbox", methods=["GET"])
@@ -52,6 +64,20 @@ def local_blueprint(sendgrid: Scripted) -> Blueprint:
         body = parse_body(local.current_request, VendorScriptIn)
         sendgrid.script(body.statuses)
         return json_response({"scripted": body.statuses})
+
+    @route(local, "/local/vendors/{vendor}/outage", methods=["POST"])
+    def vendor_outage(vendor: str) -> Any:
+        """Take a vendor's stand-in down: every call it gets answers `status` for `seconds`,
+        then it recovers. A vendor with no stand-in in this runtime is 404 `unknown_vendor`
+        (an outage nobody applies would make a fault test pass for nothing)."""
+        body = parse_body(local.current_request, OutageIn)
+        try:
+            outages.begin(vendor, body.status, body.seconds)
+        except UnknownVendor:
+            raise UnknownVendorError(
+                f"no local stand-in for {vendor!r}; one of {', '.join(outages.vendors)}"
+            ) from None
+        return json_response({"vendor": vendor, "status": body.status, "seconds": body.seconds})
 
     @route(local, "/local/schedules/{name}", methods=["POST"])
     def run_schedule(name: str) -> Any:
@@ -67,9 +93,11 @@ def local_blueprint(sendgrid: Scripted) -> Blueprint:
     return local
 
 
-def serve_local_routes(app: Chalice, sendgrid: Scripted) -> None:
+def serve_local_routes(
+    app: Chalice, sendgrid: Scripted, outages: VendorOutages | None = None
+) -> None:
     """Add the local routes to `app`: in the local stage only, so that no other stage ever
     answers them."""
     if not settings().is_local:
         raise NotTheLocalStage(f"the local routes are not served in stage {settings().stage}")
-    app.register_blueprint(local_blueprint(sendgrid))
+    app.register_blueprint(local_blueprint(sendgrid, outages))

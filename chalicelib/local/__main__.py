@@ -7,7 +7,7 @@ import os
 import secrets
 import sys
 
-from chalicelib.local.runtime import LocalRuntime
+from chalicelib.local.runtime import LOCAL_RETRY_DELAYS_S, LOCAL_STREAM_RETRIES, LocalRuntime
 
 
 def main() -> int:
@@ -18,6 +18,8 @@ def main() -> int:
         stripe_secret=os.environ.get("STRIPE_WEBHOOK_SECRET")
         or "whsec_local_" + secrets.token_hex(16),
         seed=os.environ.get("LASTMILE_SEED", "demo") != "none",
+        retry_delays_s=os.environ.get("LASTMILE_NOTIFY_RETRY_DELAYS_S", LOCAL_RETRY_DELAYS_S),
+        stream_retries=int(os.environ.get("LASTMILE_LOCAL_STREAM_RETRIES", LOCAL_STREAM_RETRIES)),
     ).start()
     info = runtime.describe()
     print(runtime.banner(), flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
 import socket
@@ -18,6 +19,7 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
+from chalicelib.notify.retry_queues import DEAD_LETTER_QUEUE, MAX_RECEIVES, RETRY_QUEUE
 from chalicelib.store.schema import TABLES, TableSpec
 
 REGION = "eu-west-1"
@@ -186,3 +188,28 @@ def create_tables(client: Any, names: dict[str, str] | None = None) -> dict[str,
         create_table(client, spec, name)
         created[spec.env_var] = name
     return created
+
+
+def create_queues(client: Any, suffix: str = "") -> dict[str, str]:
+    """The outbox's retry and dead-letter queues as production declares them (the retry
+    queue's redrive policy included), their names ending in `suffix`; returns env var -> URL."""
+    dead = client.create_queue(
+        QueueName=DEAD_LETTER_QUEUE.local_name + suffix,
+        Attributes={
+            "VisibilityTimeout": str(DEAD_LETTER_QUEUE.visibility_timeout_s),
+            "MessageRetentionPeriod": str(DEAD_LETTER_QUEUE.retention_s),
+        },
+    )["QueueUrl"]
+    dead_arn = client.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    redrive = {"deadLetterTargetArn": dead_arn, "maxReceiveCount": MAX_RECEIVES}
+    retry = client.create_queue(
+        QueueName=RETRY_QUEUE.local_name + suffix,
+        Attributes={
+            "VisibilityTimeout": str(RETRY_QUEUE.visibility_timeout_s),
+            "MessageRetentionPeriod": str(RETRY_QUEUE.retention_s),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    return {RETRY_QUEUE.env_var: retry, DEAD_LETTER_QUEUE.env_var: dead}

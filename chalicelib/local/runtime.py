@@ -20,11 +20,14 @@ from chalicelib import bootstrap, jobs
 from chalicelib.api.local import serve_local_routes
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
-from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
+from chalicelib.local.aws import REGION, EmbeddedAws, create_queues, create_tables
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
+from chalicelib.local.outages import VendorOutages
+from chalicelib.local.queue_poller import QueuePoller
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
 from chalicelib.local.sendgrid_fake import SendGridFake
+from chalicelib.local.sns_gate import SnsGate
 from chalicelib.local.stepfunctions import LambdaContext, LocalStepFunctions
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
 
@@ -33,6 +36,13 @@ class _Server(ThreadedHTTPServer):
     # Storefronts retry in bursts; the default listen backlog of 5 resets connections.
     request_queue_size = 256
 
+
+# Parked outbox work retried as in a deployed stage, on a schedule of seconds instead of
+# minutes (LASTMILE_NOTIFY_RETRY_DELAYS_S), so an outage and its recovery show in a minute.
+LOCAL_RETRY_DELAYS_S = "1,2,4,8,16"
+# Retries of a stream record the notify function could not finish, before it is dead-lettered
+# (the deployed mapping's maximum_retry_attempts is larger; each local retry waits a second).
+LOCAL_STREAM_RETRIES = 3
 
 # The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
 # reconcile: it would call the storefronts' real APIs).
@@ -58,6 +68,8 @@ class LocalRuntime:
         stripe_secret: str,
         seed: bool = True,
         fire_schedules: bool = True,
+        retry_delays_s: str = LOCAL_RETRY_DELAYS_S,
+        stream_retries: int = LOCAL_STREAM_RETRIES,
     ) -> None:
         self.port = port
         self.admin_key = admin_key
@@ -65,12 +77,16 @@ class LocalRuntime:
         self.base_url = f"http://127.0.0.1:{port}"
         self._seed = seed
         self._fire_schedules = fire_schedules
+        self._retry_delays_s = retry_delays_s
+        self._stream_retries = stream_retries
         self.aws = EmbeddedAws()
         self.demo: DemoData | None = None
         self.workflow: LocalStepFunctions | None = None
         self.scheduler: LocalScheduler | None = None
         self.sendgrid: SendGridFake | None = None
+        self.sns_gate: SnsGate | None = None
         self.notify_poller: StreamPoller | None = None
+        self.retry_poller: QueuePoller | None = None
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -79,6 +95,9 @@ class LocalRuntime:
         self.aws.start()
         self.sendgrid = SendGridFake().start()
         os.environ["LASTMILE_SENDGRID_HOST"] = self.sendgrid.host
+        # SMS reach moto's SNS through a gate that can be taken down (POST /local/vendors/...).
+        self.sns_gate = SnsGate(self.aws.endpoint).start()
+        os.environ["AWS_ENDPOINT_URL_SNS"] = self.sns_gate.endpoint
         os.environ.update(
             {
                 "LASTMILE_STAGE": "local",
@@ -87,9 +106,12 @@ class LocalRuntime:
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_DEV": os.environ.get("POWERTOOLS_DEV", "false"),
+                "LASTMILE_NOTIFY_RETRY_DELAYS_S": self._retry_delays_s,
             }
         )
         os.environ.update(create_tables(self.aws.client("dynamodb")))
+        queues = create_queues(self.aws.client("sqs"))
+        os.environ.update(queues)
         os.environ.setdefault("LASTMILE_GEOCODER", "none")  # moto has no Amazon Location
         bootstrap.reset()
         self.aws.client("secretsmanager").create_secret(
@@ -103,13 +125,33 @@ class LocalRuntime:
             Name=bootstrap.settings().sendgrid_api_key_secret_name, SecretString="SG.local-fake"
         )
         # The outbox stream, polled the way Lambda's event source mapping reads it, into the
-        # notify function's own handler, with the context Lambda would give it.
-        notify_timeout = chalice_config["lambda_functions"]["notify"]["lambda_timeout"]
-        notify = app_py.notify
+        # notify function's own handler, with the context Lambda would give it; what it gives
+        # up on goes to the dead-letter queue, as the mapping's on-failure destination.
+        timeouts = {
+            name: chalice_config["lambda_functions"][name]["lambda_timeout"]
+            for name in ("notify", "notify_retries")
+        }
+        notify, notify_retries = app_py.notify, app_py.notify_retries
+        sqs = self.aws.client("sqs")
+        dead_letters = queues["LASTMILE_NOTIFY_DLQ_URL"]
         self.notify_poller = StreamPoller(
             self.aws.client("dynamodbstreams"),
             stream_arn(self.aws.client("dynamodb"), bootstrap.settings().outbox_table),
-            lambda event: notify(event, function_context("notify", notify_timeout)),
+            lambda event: notify(event, function_context("notify", timeouts["notify"])),
+            region=REGION,
+            max_retries=self._stream_retries,
+            on_failure=lambda failure: sqs.send_message(
+                QueueUrl=dead_letters, MessageBody=json.dumps(failure)
+            ),
+            function_arn=function_context("notify", 0).invoked_function_arn,
+        ).start()
+        # Parked work, read from the retry queue as Lambda's SQS event source reads it.
+        self.retry_poller = QueuePoller(
+            sqs,
+            queues["LASTMILE_NOTIFY_RETRY_QUEUE_URL"],
+            lambda event: notify_retries(
+                event, function_context("notify_retries", timeouts["notify_retries"])
+            ),
             region=REGION,
         ).start()
         if self._seed:
@@ -127,7 +169,8 @@ class LocalRuntime:
             config_from_disk=chalice_config,
         )
         os.environ.update(config.environment_variables)
-        serve_local_routes(app, self.sendgrid)
+        outages = VendorOutages({"sendgrid": self.sendgrid.outage, "sns": self.sns_gate.outage})
+        serve_local_routes(app, self.sendgrid, outages)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
@@ -154,8 +197,12 @@ class LocalRuntime:
             self.scheduler.stop()
         if self.notify_poller is not None:
             self.notify_poller.stop()
+        if self.retry_poller is not None:
+            self.retry_poller.stop()
         if self.sendgrid is not None:
             self.sendgrid.stop()
+        if self.sns_gate is not None:
+            self.sns_gate.stop()
         if self.workflow is not None:
             self.workflow.close()
         self.aws.stop()

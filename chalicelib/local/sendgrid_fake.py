@@ -1,7 +1,7 @@
 """A local stand-in for SendGrid's v3 mail/send: answers like SendGrid (202 with X-Message-Id,
 or the errors it documents), records each accepted email (with its attachments, such as a
-pickup code's inline QR code) for `GET /local/outbox`, and can be scripted to answer a sequence
-of statuses (429, 500, 400...) for tests."""
+pickup code's inline QR code) for `GET /local/outbox`, can be scripted to answer a sequence
+of statuses (429, 500, 400...) for tests, and taken down for a while (`outage`)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from chalicelib.local import capture
+from chalicelib.local.outages import Outage
 
 _ERRORS = {
     400: "The request body is invalid.",
@@ -43,6 +44,7 @@ class SendGridFake:
         self.requests: list[Received] = []  # every request, whatever was answered
         self.accepted: list[dict[str, Any]] = []  # what was captured, as in /local/outbox
         self._script: deque[int] = deque()
+        self.outage = Outage()  # while it lasts, every request gets its status
         self._lock = threading.Lock()
         fake = self
 
@@ -97,8 +99,9 @@ class SendGridFake:
         except ValueError:
             body = None
         with self._lock:
-            scripted = self._script.popleft() if self._script else None
-            status = scripted or self._check(path, headers, body)
+            down = self.outage.status()
+            scripted = self._script.popleft() if self._script and not down else None
+            status = down or scripted or self._check(path, headers, body)
             self.requests.append(Received(status, body if isinstance(body, dict) else {}, headers))
             if status != 202:
                 return status, _error(status), {}

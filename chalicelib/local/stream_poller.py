@@ -1,19 +1,24 @@
 """Local stand-in for Lambda's DynamoDB stream event source: reads a table's stream in moto,
 hands Lambda-shaped batches to a handler, and honours its partial batch response by reading
-again from the first failed record after a pause (as ReportBatchItemFailures does)."""
+again from the first failed record after a pause (as ReportBatchItemFailures does). After
+`max_retries` retries of one record, it gives up on that record as bisect-on-error ends: its
+failure record (the batch's metadata, shaped as Lambda sends it) goes to `on_failure`, and
+the shard moves on; without `on_failure` it is discarded, as Lambda discards it."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
+FailureDestination = Callable[[dict[str, Any]], None]
 
 
 def stream_arn(dynamodb_client: Any, table: str) -> str:
@@ -33,6 +38,9 @@ class StreamPoller:
         batch_size: int = 100,
         start_at: str = "TRIM_HORIZON",  # or LATEST: only what is written from now on
         region: str = "eu-west-1",
+        max_retries: int = 10,  # the mapping's maximum_retry_attempts (infra/)
+        on_failure: FailureDestination | None = None,
+        function_arn: str = "",
     ) -> None:
         self._streams = streams_client
         self._arn = arn
@@ -42,13 +50,18 @@ class StreamPoller:
         self._batch_size = batch_size
         self._start_at = start_at
         self._region = region
+        self._max_retries = max_retries
+        self._on_failure = on_failure
+        self._function_arn = function_arn
         self._iterators: dict[str, str] = {}  # shard id -> where to read next
+        self._tries: dict[str, tuple[str, int]] = {}  # shard id -> (failing record, attempts)
         self._resume_at = 0.0  # after a failure, not before this (monotonic clock)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.batches = 0  # handed to the handler (for tests and the dispatch bench)
         self.failures = 0  # batches that came back with failures or raised
+        self.dead_lettered = 0  # records given up on after their retries
 
     def open(self) -> StreamPoller:
         """Position on every shard (done by the first poll when not called)."""
@@ -91,16 +104,67 @@ class StreamPoller:
         if failed:
             self.failures += 1
             first = min(failed, key=int)
+            previous, tries = self._tries.get(shard_id, ("", 0))
+            tries = tries + 1 if previous == first else 1
+            if tries > self._max_retries:
+                self._give_up(
+                    shard_id, next(r for r in event["Records"] if _seq(r) == first), tries
+                )
+                self._tries.pop(shard_id, None)
+                resume = "AFTER_SEQUENCE_NUMBER"
+            else:
+                self._tries[shard_id] = (first, tries)
+                resume = "AT_SEQUENCE_NUMBER"
+                self._resume_at = time.monotonic() + self._retry_pause_s
             self._iterators[shard_id] = self._streams.get_shard_iterator(
                 StreamArn=self._arn,
                 ShardId=shard_id,
-                ShardIteratorType="AT_SEQUENCE_NUMBER",
+                ShardIteratorType=resume,
                 SequenceNumber=first,
             )["ShardIterator"]
-            self._resume_at = time.monotonic() + self._retry_pause_s
         else:
+            self._tries.pop(shard_id, None)
             self._iterators[shard_id] = page["NextShardIterator"]
         return len(records)
+
+    def _give_up(self, shard_id: str, record: dict[str, Any], attempts: int) -> None:
+        """What Lambda sends to the on-failure destination once bisecting has narrowed the
+        failure to one record and its retries are used up: the batch's metadata, not the
+        record (it stays readable in the stream for 24 hours)."""
+        created = record["dynamodb"].get("ApproximateCreationDateTime")
+        arrival = (
+            datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
+            if isinstance(created, int | float)
+            else None
+        )
+        failure = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self._function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": _seq(record),
+                "endSequenceNumber": _seq(record),
+                "approximateArrivalOfFirstRecord": arrival,
+                "approximateArrivalOfLastRecord": arrival,
+                "batchSize": 1,
+                "streamArn": self._arn,
+            },
+        }
+        self.dead_lettered += 1
+        if self._on_failure is None:
+            log.error("stream record discarded after %d attempts: %s", attempts, failure)
+            return
+        log.error("stream record dead-lettered after %d attempts", attempts)
+        self._on_failure(failure)
 
     def _lambda_shaped(self, record: dict[str, Any]) -> dict[str, Any]:
         """A record as Lambda delivers it: the stream's ARN and region, epoch seconds."""
@@ -133,3 +197,7 @@ class StreamPoller:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _seq(record: dict[str, Any]) -> str:
+    return str(record["dynamodb"]["SequenceNumber"])

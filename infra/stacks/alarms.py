@@ -1,11 +1,13 @@
 """The alarms that page someone: the API answering 5xx, Lambda functions failing, dispatch runs
-failing or timing out, a locker kiosk locking after repeated wrong pickup codes."""
+failing or timing out, a locker kiosk locking after repeated wrong pickup codes, outbox work
+dead-lettered."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.aws_cloudwatch_actions import SnsAction
 from constructs import Construct
@@ -102,3 +104,19 @@ def state_machine_alarms(
             "A lastmile dispatch run timed out (its orders stay claimed until their lease ends).",
         ),
     ]
+
+
+def dead_letters_alarm(scope: Construct, topic: sns.ITopic, queue: sqs.IQueue) -> cloudwatch.Alarm:
+    """Outbox work that failed every attempt (or a stream batch Lambda gave up on) waits in the
+    dead-letter queue for `lastmile ops redrive`: one is worth a look."""
+    metric = queue.metric_approximate_number_of_messages_visible(
+        statistic=cloudwatch.Stats.MAXIMUM, period=PERIOD
+    )
+    return _alarm(
+        scope,
+        "NotifyDeadLettersAlarm",
+        metric,
+        topic,
+        "Outbox work (emails, SMS, webhooks, fulfilments) is in the dead-letter queue: "
+        "see `lastmile ops parked`, fix the cause, then `lastmile ops redrive`.",
+    )

@@ -6,18 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jsii
 from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as _lambda
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
+from chalicelib.notify.retry_queues import DEAD_LETTER_QUEUE, MAX_RECEIVES, RETRY_QUEUE, QueueSpec
 from chalicelib.store.schema import TABLES
 
 from . import api_package
-from .alarms import api_5xx_alarm, lambda_errors_alarm
+from .alarms import api_5xx_alarm, dead_letters_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
 from .lockers import Lockers
 from .tables import build_tables
@@ -30,6 +33,7 @@ SECRETS_PREFIX = "lastmile"
 # The resources `chalice package` names in its template (kept as logical ids by the construct).
 API_HANDLER = "APIHandler"
 NOTIFY_FUNCTION = "notify"  # app.py's outbox stream consumer
+NOTIFY_RETRIES_FUNCTION = "notify_retries"  # app.py's consumer of parked outbox work
 API_ROLE = "DefaultRole"
 REST_API = "RestAPI"
 
@@ -45,6 +49,21 @@ class _PrecompiledChalice(Chalice):
         api_package.finish(REPO_ROOT, Path(self._sam_package_dir))
 
 
+@jsii.implements(_lambda.IEventSourceDlq)
+class _QueueDestination:
+    """A stream mapping's on-failure destination. Not `SqsDlq`: it grants the function's role,
+    which a Chalice function imported into the construct does not expose; the role is granted
+    where it is known (LastmileStack._notify)."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(
+        self, target: _lambda.IEventSourceMapping, target_handler: _lambda.IFunction
+    ) -> _lambda.DlqDestinationConfig:
+        return _lambda.DlqDestinationConfig(destination=self._queue.queue_arn)
+
+
 class LastmileStack(Stack):
     """A stage (dev, prod) as one CloudFormation stack named `lastmile-<stage>`."""
 
@@ -55,6 +74,14 @@ class LastmileStack(Stack):
         self.stage = stage
 
         self.tables = build_tables(self)
+        # Parked outbox work and what still fails after its attempts (chalicelib/notify).
+        self.dead_letters = self._queue(DEAD_LETTER_QUEUE)
+        self.retries = self._queue(
+            RETRY_QUEUE,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letters, max_receive_count=MAX_RECEIVES
+            ),
+        )
         self.alarm_topic = sns.Topic(self, "Alarms", display_name=f"lastmile {stage} alarms")
         # The dispatch workflow's bucket, optimiser, schedule group...: what the app's functions
         # are told about; its state machine joins once the app's functions exist (below).
@@ -100,6 +127,10 @@ class LastmileStack(Stack):
             "LASTMILE_ADMIN_KEY_SHA256": admin_key_sha256.value_as_string,
             "LASTMILE_PUBLIC_BASE_URL": public_base_url.value_as_string,
         }
+        environment |= {
+            RETRY_QUEUE.env_var: self.retries.queue_url,
+            DEAD_LETTER_QUEUE.env_var: self.dead_letters.queue_url,
+        }
         environment |= self.dispatch.environment
         environment |= self.lockers.environment
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
@@ -124,9 +155,23 @@ class LastmileStack(Stack):
         for spec in TABLES:
             CfnOutput(self, f"{spec.logical_id}Name", value=self.tables[spec.env_var].table_name)
 
+    def _queue(self, spec: QueueSpec, **options: Any) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            spec.logical_id,
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
+            retention_period=Duration.seconds(spec.retention_s),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            **options,
+        )
+
     def _notify(self) -> None:
-        """The outbox table's stream feeds the notify function, which reports the records it
-        could not finish (ReportBatchItemFailures) so only those come back."""
+        """The outbox table's stream feeds the notify function, which parks what a handler
+        failed in the retry queue, read by the notify_retries function. A record whose work
+        could not even be parked is reported (ReportBatchItemFailures) and retried, the batch
+        bisected to find it; after its retries, or once too old to redrive from the stream
+        (which keeps 24 hours), its batch's metadata goes to the dead-letter queue."""
         outbox = next(self.tables[s.env_var] for s in TABLES if s.stream_view)
         _lambda.EventSourceMapping(
             self,
@@ -136,9 +181,26 @@ class LastmileStack(Stack):
             starting_position=_lambda.StartingPosition.TRIM_HORIZON,
             batch_size=25,
             report_batch_item_failures=True,
-            retry_attempts=50,  # a vendor outage of hours, with backoff, before a record ages out
-            max_record_age=Duration.hours(24),
+            bisect_batch_on_error=True,
+            retry_attempts=10,
+            max_record_age=Duration.hours(6),
+            on_failure=_QueueDestination(self.dead_letters),
         )
+        _lambda.EventSourceMapping(
+            self,
+            "NotifyRetriesFromQueue",
+            target=self.api.get_function(to_cfn_resource_name(NOTIFY_RETRIES_FUNCTION)),
+            event_source_arn=self.retries.queue_arn,
+            batch_size=10,
+            report_batch_item_failures=True,
+        )
+        # Both functions share the API role: the stream's failures and parked work are sent,
+        # the retry queue read, and the dead letters read by the operators' redrive.
+        role = self.api.get_role(API_ROLE)
+        for queue in (self.retries, self.dead_letters):
+            queue.grant_send_messages(role)
+            queue.grant_consume_messages(role)
+        dead_letters_alarm(self, self.alarm_topic, self.dead_letters)
         # SMS go to phone numbers, which have no ARN to scope Publish to.
         self.api.get_role(API_ROLE).add_to_principal_policy(
             iam.PolicyStatement(

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,9 +82,18 @@ class Runtime:
 
 @pytest.fixture(scope="session")
 def runtime() -> Iterator[Runtime]:
+    with local_runtime() as started:
+        yield started
+
+
+@contextmanager
+def local_runtime(settings: dict[str, str] | None = None) -> Iterator[Runtime]:
+    """A local runtime of its own, started as `make run` starts it, with `settings` (e.g. a
+    quicker retry schedule) in its environment."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LASTMILE_"))}
     env |= {"PORT": str(port), "LASTMILE_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1"}
+    env |= settings or {}
     proc = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local"],
         cwd=ROOT,
@@ -110,12 +120,14 @@ def runtime() -> Iterator[Runtime]:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("local runtime did not start:\n" + "".join(log[-60:]))
-    yield Runtime(base_url=ready["base_url"], info=ready, log=log)
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield Runtime(base_url=ready["base_url"], info=ready, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -38,3 +38,17 @@ def test_the_outbox_lists_the_captured_messages(runtime: Runtime) -> None:
     answer = requests.get(runtime.url("/local/outbox"), timeout=10)
     assert answer.status_code == 200
     assert isinstance(answer.json()["messages"], list)
+
+
+def test_a_vendor_outage_is_taken_and_ended_and_an_unknown_vendor_is_404(runtime: Runtime) -> None:
+    def outage(vendor: str, body: dict[str, int]) -> requests.Response:
+        return requests.post(runtime.url(f"/local/vendors/{vendor}/outage"), json=body, timeout=10)
+
+    for vendor in ("sendgrid", "sns"):
+        down = outage(vendor, {"status": 503, "seconds": 30})
+        assert down.status_code == 200, down.text
+        assert outage(vendor, {"status": 503, "seconds": 0}).status_code == 200
+    unknown = outage("pigeons", {"status": 503, "seconds": 5})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "unknown_vendor"
+    assert outage("sendgrid", {"status": 418, "seconds": 5}).status_code == 422

@@ -24,15 +24,19 @@ from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake.canonical import CanonicalOrder
 from chalicelib.local import capture
-from chalicelib.local.aws import REGION, EmbeddedAws
+from chalicelib.local.aws import REGION, EmbeddedAws, create_queues
+from chalicelib.local.queue_poller import QueuePoller
 from chalicelib.local.sendgrid_fake import SendGridFake
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.notify.consumer import consume
 from chalicelib.notify.messages import Sms
+from chalicelib.notify.parked_consumer import retry_parked
+from chalicelib.notify.parking import RetrySchedule
 from chalicelib.notify.sendgrid_email import SendGridEmail
 from chalicelib.notify.service import NotificationService, RetryPolicy
 from chalicelib.notify.sns_sms import SnsSms
+from chalicelib.notify.sqs_parking import SqsParking
 from chalicelib.orders.service import Action, Inbound
 from chalicelib.store.notification_log import NotificationLog
 from tests.builders import an_order
@@ -99,6 +103,7 @@ class Notify:
     poller: StreamPoller
     waits: list[float]
     sns: ThrottledSns
+    retries: QueuePoller  # parked work, from the retry queue
 
 
 @pytest.fixture
@@ -123,20 +128,41 @@ def notify(aws: EmbeddedAws, sendgrid: SendGridFake) -> Iterator[Notify]:
         sleep=waits.append,
         pickup_codes=PICKUP_CODES,
     )
+    sqs = aws.client("sqs")
+    queues = create_queues(sqs, suffix=f"-{time.time_ns()}")  # this test's own
+    parking = SqsParking(
+        sqs, queues["LASTMILE_NOTIFY_RETRY_QUEUE_URL"], queues["LASTMILE_NOTIFY_DLQ_URL"]
+    )
+    handlers = {"notifications": service.handle}
+    schedule = RetrySchedule((0, 0))  # due again at once: the test gives it back by hand
+    retries = QueuePoller(
+        sqs,
+        queues["LASTMILE_NOTIFY_RETRY_QUEUE_URL"],
+        lambda event: retry_parked(event, handlers, parking, schedule),
+        wait_s=0,
+    )
     poller = StreamPoller(
         aws.client("dynamodbstreams"),
         stream_arn(aws.client("dynamodb"), settings.outbox_table),
-        lambda event: consume(event, service.handle),
+        lambda event: consume(event, handlers, parking, schedule),
         interval_s=0.05,
         retry_pause_s=0,
         start_at="LATEST",  # this test's messages only: the stream holds the whole session's
         region=REGION,
     ).open()
-    yield Notify(service, poller, waits, sns)
+    yield Notify(service, poller, waits, sns, retries)
     poller.stop()
 
 
 _external = itertools.count(1)
+
+
+class NoParking:
+    def park(self, work: Any, delay_s: int) -> None:
+        raise AssertionError(f"nothing should fail here: {work}")
+
+    def dead_letter(self, work: Any) -> None:
+        raise AssertionError(f"nothing should fail here: {work}")
 
 
 def place(merchant: Merchant, **customer: Any) -> Order:
@@ -206,10 +232,17 @@ def test_the_same_stream_record_delivered_twice_sends_once(
     notify: Notify, sendgrid: SendGridFake, merchant: Merchant
 ) -> None:
     service = notify.service
+    handlers = {"notifications": service.handle}
+    schedule = RetrySchedule((0,))
+
+    def consume_twice(event: dict[str, Any]) -> dict[str, Any]:
+        consume(event, handlers, NoParking(), schedule)
+        return consume(event, handlers, NoParking(), schedule)
+
     twice = StreamPoller(
         notify.poller._streams,
         notify.poller._arn,
-        lambda event: [consume(event, service.handle), consume(event, service.handle)][1],
+        consume_twice,
         start_at="LATEST",
     ).open()
     phone = a_phone()
@@ -248,7 +281,7 @@ def test_sns_throttled_once_is_retried_and_recorded(notify: Notify, merchant: Me
     assert (sms["state"], sms["attempts"], sms["to"]) == ("sent", 2, phone)
 
 
-def test_sns_down_for_a_whole_call_is_sent_when_the_stream_redelivers(
+def test_sns_down_for_a_whole_call_is_sent_when_its_parked_work_comes_back(
     notify: Notify, sendgrid: SendGridFake, merchant: Merchant
 ) -> None:
     notify.sns.failures = 3  # every try of the first delivery
@@ -258,9 +291,9 @@ def test_sns_down_for_a_whole_call_is_sent_when_the_stream_redelivers(
     notify.poller.poll_once()
     sms = record(notify.service, order.order_id, "sms")
     assert (sms["state"], sms["vendor_status"]) == ("retry", "Throttling")
-    assert sms_to(phone) == [] and notify.poller.failures == 1
+    assert sms_to(phone) == [] and notify.poller.failures == 0  # parked: the stream moved on
 
-    notify.poller.poll_once()  # read again from the failed record
+    assert notify.retries.poll_once() == 1  # the parked work, from SQS
 
     assert len(sms_to(phone)) == 1
     assert record(notify.service, order.order_id, "sms")["state"] == "sent"

@@ -16,10 +16,16 @@ from chalice.test import Client
 
 from chalicelib.api.local import NotTheLocalStage, serve_local_routes
 from chalicelib.config import settings
+from chalicelib.local.outages import Outage, VendorOutages
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
-LOCAL_ROUTES = {"/local/outbox", "/local/vendors/sendgrid/script", "/local/schedules/{name}"}
+LOCAL_ROUTES = {
+    "/local/outbox",
+    "/local/vendors/sendgrid/script",
+    "/local/vendors/{vendor}/outage",
+    "/local/schedules/{name}",
+}
 
 
 class ScriptedVendor:
@@ -84,3 +90,34 @@ def test_the_local_stage_serves_them_with_its_stand_ins(stage: pytest.MonkeyPatc
         unknown = client.http.post("/local/schedules/nightly", headers=headers, body=b"{}")
         assert unknown.status_code == 404
         assert "locker_sweep, webhook_retries, reconcile" in unknown.json_body["error"]["message"]
+
+
+def test_an_outage_is_begun_on_the_named_stand_in_only(stage: pytest.MonkeyPatch) -> None:
+    stage.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    sendgrid, sns = Outage(), Outage()
+    serve_local_routes(probe, ScriptedVendor(), VendorOutages({"sendgrid": sendgrid, "sns": sns}))
+    headers = {"Content-Type": "application/json"}
+    with Client(probe, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        down = client.http.post(
+            "/local/vendors/sendgrid/outage",
+            headers=headers,
+            body=b'{"status": 503, "seconds": 60}',
+        )
+        assert down.status_code == 200, down.body
+        assert down.json_body == {"vendor": "sendgrid", "status": 503, "seconds": 60}
+        assert sendgrid.status() == 503 and sns.status() is None
+        no_stand_in = client.http.post(
+            "/local/vendors/stripe/outage", headers=headers, body=b'{"status": 503, "seconds": 5}'
+        )
+        assert no_stand_in.status_code == 404
+        assert no_stand_in.json_body["error"]["code"] == "unknown_vendor"
+        not_an_outage = client.http.post(
+            "/local/vendors/sns/outage", headers=headers, body=b'{"status": 404, "seconds": 5}'
+        )
+        assert not_an_outage.status_code == 422 and sns.status() is None
+        over = client.http.post(
+            "/local/vendors/sendgrid/outage", headers=headers, body=b'{"status": 503, "seconds": 0}'
+        )
+        assert over.status_code == 200 and sendgrid.status() is None

@@ -16,6 +16,7 @@ from chalicelib.api.openapi import (
     local,
     lockers,
     merchant,
+    ops,
     storefront_webhooks,
     tracking,
 )
@@ -25,7 +26,7 @@ from chalicelib.config import settings
 openapi = Blueprint(__name__)
 
 # One per blueprint that app.py registers; the merchant's first, for its canonical order.
-AUDIENCES = (merchant, admin, driver, lockers, tracking, storefront_webhooks)
+AUDIENCES = (merchant, admin, ops, driver, lockers, tracking, storefront_webhooks)
 
 
 def paths() -> dict[str, dict[str, Any]]:

@@ -27,6 +27,17 @@ def paths() -> dict[str, dict[str, Any]]:
                 tags=("local",),
             )
         },
+        "/local/vendors/{vendor}/outage": {
+            "post": op(
+                "Take a vendor's stand-in down (sendgrid, sns): {status: 429|500|502|503|504, "
+                "seconds} answers every call with `status` for `seconds`, then it recovers; "
+                "seconds 0 ends it. A vendor with no stand-in in this runtime (stripe, shopify, "
+                "carriers so far) is 404 unknown_vendor",
+                None,
+                {"200": "{vendor, status, seconds}", "404": "unknown_vendor", "422": "invalid"},
+                tags=("local",),
+            )
+        },
         "/local/schedules/{name}": {
             "post": op(
                 f"Run a scheduled function now ({', '.join(jobs.SCHEDULED)}), "
