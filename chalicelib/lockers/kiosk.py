@@ -301,10 +301,10 @@ class LockerKiosk:
                     break  # collected by a concurrent try of the same code: used
                 except ConcurrentUpdate:
                     continue  # the order moved meanwhile (a reminder): the code still holds
-                self._repo.refund_attempt(locker_id, seen.window_ends)
+                self._refund(locker_id, seen)
                 return opened
             else:  # the right code, but the writes kept colliding: not the customer's fault
-                self._repo.refund_attempt(locker_id, seen.window_ends)
+                self._refund(locker_id, seen)
                 raise ConcurrentUpdate("the locker is busy; try the code again")
         if seen.attempts == LOCKOUT_FAILURES:
             self._lock(locker_id, now, seen)
@@ -362,11 +362,32 @@ class LockerKiosk:
             "compartment_ids": list(parcel.compartment_ids),
         }
 
+    def _refund(self, locker_id: str, seen: KioskAttempts) -> None:
+        """The right code's attempt back; the doors are open already, so a throttled refund
+        leaves one attempt counted rather than turning the pickup into an error."""
+        try:
+            self._repo.refund_attempt(locker_id, seen.window_ends)
+        except AttemptNotCounted as exc:
+            logger.warning(
+                "a right code's attempt not given back",
+                extra={"locker_id": locker_id, "error": str(exc)},
+            )
+
     def _lock(self, locker_id: str, now: int, seen: KioskAttempts) -> None:
         """The window's last check was refused: lock the kiosk; the one write that locks it
         alerts (concurrent refusals of the same lockout do not)."""
         until = max(seen.window_ends, now + LOCK_S)
-        if not self._repo.lock(locker_id, now, until):
+        try:
+            locked = self._repo.lock(locker_id, now, until)
+        except AttemptNotCounted as exc:
+            # The window's checks are spent all the same (its count is at 5): nothing more is
+            # looked at until it ends; only the longer lock and its alert are missing.
+            logger.error(
+                "kiosk lockout not recorded",
+                extra={"locker_id": locker_id, "alert": "kiosk_lockout", "error": str(exc)},
+            )
+            return
+        if not locked:
             return
         logger.warning(
             "locker kiosk locked after repeated wrong pickup codes",

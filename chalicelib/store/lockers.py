@@ -6,6 +6,7 @@ takes), one item per parcel held (its pickup code's salt and hash), one per live
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -180,6 +181,17 @@ def _attempts(item: KioskLockoutItem) -> KioskAttempts:
 _THROTTLED = frozenset(
     {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 )
+
+
+@contextmanager
+def _throttled_as(error: DomainError) -> Iterator[None]:
+    """A write DynamoDB throttled (after the SDK's own retries) raises `error`."""
+    try:
+        yield
+    except UpdateError as exc:
+        if exc.cause_response_code not in _THROTTLED:
+            raise
+        raise error from exc
 
 
 def _update_if(item: MainItem, actions: Sequence[Action], condition: Condition) -> bool:
@@ -541,21 +553,18 @@ class LockerRepository:
             KioskLockoutItem.attempts.set(1),
             *common,
         ]
-        try:
+        with _throttled_as(AttemptNotCounted(f"locker {locker_id}'s attempts are throttled")):
             for _ in range(3):  # each miss means another attempt just opened or closed it
                 if _update_if(item, [KioskLockoutItem.attempts.add(1), *common], live):
                     return _attempts(item)
                 if _update_if(item, fresh, KioskLockoutItem.window_ends.does_not_exist() | ~live):
                     return _attempts(item)
-        except UpdateError as exc:
-            if exc.cause_response_code not in _THROTTLED:
-                raise
-            raise AttemptNotCounted(f"locker {locker_id}'s attempts are throttled") from exc
         raise AttemptNotCounted(f"locker {locker_id}'s attempt window keeps changing")
 
     def lock(self, locker_id: str, now: int, until: int) -> bool:
         """Lock the kiosk until `until` (its window held open as long); True for the one write
-        that locked it, False if it was locked already (one lockout, one alert)."""
+        that locked it, False if it was locked already (one lockout, one alert).
+        AttemptNotCounted if DynamoDB throttled it."""
         item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
         actions = [
             KioskLockoutItem.window_ends.set(until),
@@ -565,16 +574,18 @@ class LockerRepository:
         unlocked = KioskLockoutItem.locked_until.does_not_exist() | (
             KioskLockoutItem.locked_until <= now
         )
-        return _update_if(item, actions, unlocked)
+        with _throttled_as(AttemptNotCounted(f"locker {locker_id}'s lock was throttled")):
+            return _update_if(item, actions, unlocked)
 
-    def refund_attempt(self, locker_id: str, window_ends: int) -> None:
+    def refund_attempt(self, locker_id: str, window_ends: int) -> bool:
         """Give back a right code's attempt, in the window it was counted in (never a reset:
-        one code, one attempt back)."""
+        one code, one attempt back). AttemptNotCounted if DynamoDB throttled it."""
         item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
         same_window = (KioskLockoutItem.window_ends == window_ends) & (
             KioskLockoutItem.attempts > 0
         )
-        _update_if(item, [KioskLockoutItem.attempts.add(-1)], same_window)
+        with _throttled_as(AttemptNotCounted(f"locker {locker_id}'s refund was throttled")):
+            return _update_if(item, [KioskLockoutItem.attempts.add(-1)], same_window)
 
     def kiosk_attempts(self, locker_id: str) -> KioskAttempts:
         item = get_one(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
