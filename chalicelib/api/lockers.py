@@ -173,7 +173,7 @@ def deposit(locker_id: str) -> Any:
 @route(lockers_api, "/v1/lockers/{locker_id}/pickups", methods=["POST"])
 def pickup(locker_id: str) -> Any:
     kiosk = bootstrap.locker_kiosk()
-    locker = kiosk.kiosk(locker_id, bearer(lockers_api.current_request))
+    locker = kiosk.authenticate_kiosk(locker_id, bearer(lockers_api.current_request))
     body = parse_body(lockers_api.current_request, PickupIn)
     return json_response(kiosk.pickup_at(locker, body.code))
 

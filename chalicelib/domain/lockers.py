@@ -22,7 +22,9 @@ EXTENSION_HOURS = 48  # the one extension a customer may ask for
 REMINDER_BEFORE = timedelta(hours=24)
 MAX_RESENDS = 3  # new codes a customer may ask for per parcel
 CODE_DIGITS = 8
-LOCKOUT_FAILURES = 5  # failed pickups at one locker within LOCKOUT_WINDOW lock it ...
+# Pickup attempts looked at per LOCKOUT_WINDOW at one locker (each counted before its code is);
+# the last of them refused locks the kiosk ...
+LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 LOCKOUT_FOR = timedelta(minutes=15)  # ... for this long
 # An order's parcels one locker takes: each parcel is a door written in the deposit's (and the

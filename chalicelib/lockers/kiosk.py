@@ -137,7 +137,7 @@ class LockerKiosk:
 
     # -- who is at the locker ------------------------------------------------------------------
 
-    def kiosk(self, locker_id: str, key: str | None) -> Locker:
+    def authenticate_kiosk(self, locker_id: str, key: str | None) -> Locker:
         """The locker whose kiosk key this is, else AuthenticationFailed."""
         found = self._repo.get(locker_id)
         # The same answer for an unknown locker and a wrong key: a kiosk key opens one locker.
@@ -152,7 +152,7 @@ class LockerKiosk:
             if not DRIVER_TOKEN.fullmatch(credential):
                 raise AuthenticationFailed("a valid driver token for this order's route is needed")
             return
-        self.kiosk(locker_id, credential)
+        self.authenticate_kiosk(locker_id, credential)
 
     def _caller(
         self, locker_id: str, credential: str | None, order_id: str
@@ -166,7 +166,7 @@ class LockerKiosk:
             self._tokens.check(route_id, credential)
             locker = self._directory.locker(locker_id)
         else:
-            locker = self.kiosk(locker_id, credential)
+            locker = self.authenticate_kiosk(locker_id, credential)
             order = self._orders.get(order_id)
         if order is None or order.depot_id != locker.depot_id:
             raise OrderNotFound(f"no order {order_id} for this locker")
@@ -276,10 +276,10 @@ class LockerKiosk:
         its code is looked at, and only the first 5 of a 15-minute window are looked at: the
         5th refused locks the kiosk's pickups for 15 minutes (KioskLocked), and the operators
         are alerted once. A right code gives its own attempt back."""
-        return self.pickup_at(self.kiosk(locker_id, key), code)
+        return self.pickup_at(self.authenticate_kiosk(locker_id, key), code)
 
     def pickup_at(self, locker: Locker, code: str) -> dict[str, Any]:
-        """`pickup` at a locker whose kiosk key was checked (`kiosk`)."""
+        """`pickup` at a locker whose kiosk key was checked (`authenticate_kiosk`)."""
         locker_id = locker.locker_id
         now = self._now()
         try:
