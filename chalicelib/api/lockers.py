@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.domain.errors import AuthenticationFailed, MalformedBody, ValidationFailed
-from chalicelib.domain.lockers import DAYS, SIZES, LockerAddress, OpeningHours, parcel_sizes
+from chalicelib.domain.lockers import (
+    CODE_DIGITS,
+    DAYS,
+    SIZES,
+    LockerAddress,
+    OpeningHours,
+    parcel_sizes,
+)
 from chalicelib.lockers.admin import NewLocker
 
 lockers_api = Blueprint(__name__)
@@ -93,11 +100,11 @@ class LockerIn(_In):
 
 
 class OrderRefIn(_In):
-    order_id: str = Field(min_length=1, max_length=64)
+    order_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class PickupIn(_In):
-    code: str = Field(min_length=1, max_length=64)
+    code: str = Field(pattern=rf"^[0-9]{{{CODE_DIGITS}}}$")
 
 
 @route(lockers_api, "/v1/lockers", methods=["POST"])
@@ -150,24 +157,32 @@ def _point(near: str | None) -> tuple[float, float]:
     return lat, lng
 
 
+# The kiosk's routes check who calls before they read the body: a wrong kiosk key is 401
+# whatever it sent. A driver token is checked against the route of the order the body names.
+
+
 @route(lockers_api, "/v1/lockers/{locker_id}/deposits", methods=["POST"])
 def deposit(locker_id: str) -> Any:
-    body = parse_body(lockers_api.current_request, OrderRefIn)
     credential = bearer(lockers_api.current_request)
-    result = bootstrap.locker_kiosk().deposit(locker_id, credential, body.order_id)
-    return json_response(result, status=201)
+    kiosk = bootstrap.locker_kiosk()
+    kiosk.check_caller(locker_id, credential)
+    body = parse_body(lockers_api.current_request, OrderRefIn)
+    return json_response(kiosk.deposit(locker_id, credential, body.order_id), status=201)
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}/pickups", methods=["POST"])
 def pickup(locker_id: str) -> Any:
+    kiosk = bootstrap.locker_kiosk()
+    locker = kiosk.authenticate_kiosk(locker_id, bearer(lockers_api.current_request))
     body = parse_body(lockers_api.current_request, PickupIn)
-    key = bearer(lockers_api.current_request)
-    return json_response(bootstrap.locker_kiosk().pickup(locker_id, key, body.code))
+    return json_response(kiosk.pickup_at(locker, body.code))
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}/retrievals", methods=["POST"])
 def retrieve(locker_id: str) -> Any:
     """A driver takes an uncollected parcel back (planned by dispatch after it expired)."""
-    body = parse_body(lockers_api.current_request, OrderRefIn)
     credential = bearer(lockers_api.current_request)
-    return json_response(bootstrap.locker_kiosk().retrieve(locker_id, credential, body.order_id))
+    kiosk = bootstrap.locker_kiosk()
+    kiosk.check_caller(locker_id, credential)
+    body = parse_body(lockers_api.current_request, OrderRefIn)
+    return json_response(kiosk.retrieve(locker_id, credential, body.order_id))

@@ -22,9 +22,16 @@ EXTENSION_HOURS = 48  # the one extension a customer may ask for
 REMINDER_BEFORE = timedelta(hours=24)
 MAX_RESENDS = 3  # new codes a customer may ask for per parcel
 CODE_DIGITS = 8
-LOCKOUT_FAILURES = 5  # failed pickups at one locker within LOCKOUT_WINDOW lock it ...
+# Pickup attempts looked at per LOCKOUT_WINDOW at one locker (each counted before its code is);
+# the last of them refused locks the kiosk ...
+LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 LOCKOUT_FOR = timedelta(minutes=15)  # ... for this long
+# An order's parcels one locker takes: each parcel is a door written in the deposit's (and the
+# pickup's, the expiry's) one transaction, beside the parcel, its live code, the locker's
+# figures and the order's own writes, within DynamoDB's 100 items a transaction.
+MAX_LOCKER_PARCELS = 90
+TRANSACTION_ITEMS = 100  # DynamoDB's limit on one TransactWriteItems
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -210,6 +217,7 @@ class LockerParcel:
     resends: int = 0
     claimed_by: str | None = None
     route_id: str | None = field(default=None)
+    code_key: str = ""  # the key of its live-code entry (code_key()), "" once the code is gone
 
     def to_dict(self) -> dict[str, Any]:
         """The parcel as JSON (a dispatch run's snapshot of the retrievals it claimed)."""
@@ -248,6 +256,42 @@ def code_hash(pepper: bytes, salt: str, locker_id: str, code: str) -> str:
     its locker (the same digits mean nothing at another)."""
     message = f"{salt}:{locker_id}:{code}".encode()
     return hmac.new(pepper, message, hashlib.sha256).hexdigest()
+
+
+def code_key(pepper: bytes, locker_id: str, code: str) -> str:
+    """The key of a code among its locker's live codes: unsalted (so the same digits at the same
+    locker give the same key and a second parcel cannot be issued them), keyed like the hash."""
+    return hmac.new(pepper, f"{locker_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class LiveCode:
+    """A locker's live pickup code: which parcel it opens, its salted hash, and when the sweep
+    next has something to do about it (the reminder, then the deadline)."""
+
+    locker_id: str
+    key: str  # code_key()
+    order_id: str
+    code_salt: str
+    code_hash: str
+    due: int  # epoch seconds
+
+
+def next_due(pickup_by: int, reminded: bool) -> int:
+    """When the sweep next looks at a parcel: its reminder, then its deadline (epoch s)."""
+    return pickup_by if reminded else pickup_by - int(REMINDER_BEFORE.total_seconds())
+
+
+def live_code(parcel: LockerParcel, pickup_by: int) -> LiveCode:
+    """The live-code entry of a parcel just given its code (`pickup_by` its deadline, epoch s)."""
+    return LiveCode(
+        locker_id=parcel.locker_id,
+        key=parcel.code_key,
+        order_id=parcel.order_id,
+        code_salt=parcel.code_salt,
+        code_hash=parcel.code_hash,
+        due=next_due(pickup_by, parcel.reminded),
+    )
 
 
 def is_code_shaped(code: str) -> bool:

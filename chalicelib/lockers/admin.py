@@ -18,7 +18,7 @@ from chalicelib.domain.lockers import (
     new_locker_id,
 )
 from chalicelib.domain.tenancy import key_hash
-from chalicelib.domain.times import utc_now
+from chalicelib.domain.times import from_epoch, utc_now
 from chalicelib.store.lockers import LockerRepository
 
 
@@ -85,6 +85,8 @@ class LockerAdmin:
             counts = by_size.setdefault(c.size, {})
             counts[c.state_at(now)] = counts.get(c.state_at(now), 0) + 1
         held = sum(1 for c in compartments if not c.available(now))
+        attempts = self._repo.kiosk_attempts(locker_id)
+        live = attempts.window_ends > now
         return {
             **locker.public(),
             "depot_id": locker.depot_id,
@@ -102,5 +104,13 @@ class LockerAdmin:
                 "by_size": by_size,
                 "occupancy": round(held / len(compartments), 3) if compartments else 0.0,
                 **figures.view(),
+            },
+            "kiosk": {
+                "attempts": attempts.attempts if live else 0,
+                "window_ends": from_epoch(attempts.window_ends) if live else None,
+                "locked_until": from_epoch(attempts.locked_until)
+                if attempts.locked_until > now
+                else None,
+                "lockouts": attempts.lockouts,
             },
         }

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import ConcurrentUpdate, Conflict
 from chalicelib.domain.lifecycle import EDITABLE, OrderStatus
 from chalicelib.domain.lockers import (
     EXTENSION_HOURS,
@@ -17,6 +17,7 @@ from chalicelib.domain.lockers import (
     Locker,
     LockerParcel,
     ParcelState,
+    live_code,
     new_pickup_code,
     new_salt,
     parcel_sizes,
@@ -25,11 +26,13 @@ from chalicelib.domain.order import Delivery, DeliveryType, Order, TimelineEvent
 from chalicelib.domain.times import epoch_s, from_epoch, iso_z, parse_iso
 from chalicelib.lockers.codes import PickupCodeKeys, code_message
 from chalicelib.lockers.directory import LockerDirectory
-from chalicelib.store.lockers import LockerRepository
-from chalicelib.store.orders import OrderRepository
+from chalicelib.lockers.kiosk import check_transaction_size
+from chalicelib.store.lockers import CodeTaken, LockerRepository
+from chalicelib.store.orders import Message, OrderRepository
 from chalicelib.store.transaction import Transaction
 
 S, P = OrderStatus, ParcelState
+DRAWS = 3  # codes drawn for one rotation before giving up (each clash is 1 in 10^6)
 CHOICE_RADIUS_M = 10_000  # lockers offered to a customer are at most this far from them
 
 
@@ -45,12 +48,14 @@ class LockerChoices:
         keys: PickupCodeKeys,
         directory: LockerDirectory,
         clock: Callable[[], float] = time.time,
+        codes: Callable[[], str] = new_pickup_code,
     ) -> None:
         self._repo = repo
         self._orders = orders
         self._keys = keys
         self._directory = directory
         self._clock = clock
+        self._codes = codes
 
     def locker(self, locker_id: str) -> Locker:
         return self._directory.locker(locker_id)
@@ -82,33 +87,47 @@ class LockerChoices:
         if not extend and parcel.resends >= MAX_RESENDS:
             raise NotOffered("a new code was already sent several times; contact the sender")
         locker = self.locker(parcel.locker_id)
-        code = new_pickup_code()
-        salt = new_salt()
         pickup_by = parcel.pickup_by
         if extend:
             pickup_by = iso_z(parse_iso(parcel.pickup_by) + timedelta(hours=EXTENSION_HOURS))
-        rotated = replace(
-            parcel,
-            code_salt=salt,
-            code_hash=self._keys.hash(salt, locker.locker_id, code),
-            pickup_by=pickup_by,
-            extended=parcel.extended or extend,
-            reminded=parcel.reminded and not extend,
-            resends=parcel.resends + (0 if extend else 1),
-        )
-        tx = Transaction()
-        self._repo.put_parcel(tx, rotated, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
-        at = from_epoch(self._clock(), "milliseconds")
         kind = "extend" if extend else "resend"
-        event = TimelineEvent(at, order.status, f"order.pickup_code_{kind}")
-        self._orders.save(
-            replace(order, updated_at=at, version=order.version + 1),
-            [event],
-            expected_version=order.version,
-            messages=[code_message(self._keys, locker, rotated, code, rotated=kind)],
-            tx=tx,
-        )
-        return pickup_by
+        for _ in range(DRAWS):
+            code, salt = self._codes(), new_salt()
+            key = self._keys.key(locker.locker_id, code)
+            if key == parcel.code_key:
+                continue  # the same digits again are not a new code
+            rotated = replace(
+                parcel,
+                code_salt=salt,
+                code_hash=self._keys.hash(salt, locker.locker_id, code),
+                code_key=key,
+                pickup_by=pickup_by,
+                extended=parcel.extended or extend,
+                reminded=parcel.reminded and not extend,
+                resends=parcel.resends + (0 if extend else 1),
+            )
+            tx = Transaction()
+            self._repo.put_parcel(tx, rotated, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
+            self._repo.drop_code(tx, parcel)
+            self._repo.claim_code(tx, live_code(rotated, epoch_s(pickup_by)))
+            at = from_epoch(self._clock(), "milliseconds")
+            event = TimelineEvent(at, order.status, f"order.pickup_code_{kind}")
+            messages: list[Message] = [
+                code_message(self._keys, locker, rotated, code, rotated=kind)
+            ]
+            check_transaction_size(tx, 1, len(messages), f"a new code for {order.order_id}")
+            try:
+                self._orders.save(
+                    replace(order, updated_at=at, version=order.version + 1),
+                    [event],
+                    expected_version=order.version,
+                    messages=messages,
+                    tx=tx,
+                )
+            except CodeTaken:
+                continue  # live at this locker already: draw again
+            return pickup_by
+        raise ConcurrentUpdate("no new pickup code could be drawn; try again")
 
     # -- another locker, or home ---------------------------------------------------------------
 

@@ -1,7 +1,8 @@
-"""The platform key behind pickup codes (one secret in Secrets Manager, two uses derived from it):
-the pepper of their stored hashes, and the seal on the one copy that travels in the outbox to
-notify/ so the customer can be sent it. A sealed code is AES-GCM under a derived key: the
-outbox table and its stream never hold a code in the clear."""
+"""The platform key behind pickup codes (one secret in Secrets Manager, three uses derived from
+it): the pepper of their stored hashes, the key of a code among its locker's live codes, and the
+seal on the one copy that travels in the outbox to notify/ so the customer can be sent it. A
+sealed code is AES-GCM under a derived key: the outbox table and its stream never hold a code in
+the clear."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.domain.lockers import Locker, LockerParcel, code_hash
+from chalicelib.domain.lockers import Locker, LockerParcel, code_hash, code_key
 from chalicelib.store.orders import Message
 
 SEAL_PREFIX = "v1."
@@ -38,6 +39,10 @@ class PickupCodeKeys:
 
     def hash(self, salt: str, locker_id: str, code: str) -> str:
         return code_hash(self._derived("pickup-code-hash"), salt, locker_id, code)
+
+    def key(self, locker_id: str, code: str) -> str:
+        """The code's key among the locker's live codes (the same digits, the same key)."""
+        return code_key(self._derived("pickup-code-key"), locker_id, code)
 
     def matches(self, salt: str, locker_id: str, code: str, stored: str) -> bool:
         return hmac.compare_digest(self.hash(salt, locker_id, code), stored)

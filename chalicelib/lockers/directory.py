@@ -13,6 +13,9 @@ from chalicelib.domain.lockers import Locker, allocate, free_by_size
 from chalicelib.store.lockers import LockerRepository
 
 NEAR_LIMIT = 5
+# Lockers whose doors one search reads at most, nearest first: a public page or a checkout
+# asking near a crowd of full lockers reads ten lockers' doors, not every locker's of the depot.
+NEAR_CANDIDATES = 10
 
 
 class LockerDirectory:
@@ -36,14 +39,15 @@ class LockerDirectory:
         exclude: str | None = None,
         radius_m: float | None = None,
     ) -> list[dict[str, Any]]:
-        """The depot's lockers nearest (lat, lng) with a free compartment for every parcel."""
+        """The depot's lockers nearest (lat, lng) with a free compartment for every parcel, among
+        the NEAR_CANDIDATES nearest (one query of each one's doors, stopping at `limit`)."""
         now = int(self._clock())
         found = []
         lockers = sorted(
             (lk for lk in self._repo.for_depot(depot_id) if lk.locker_id != exclude),
             key=lambda lk: great_circle_m(lat, lng, lk.lat, lk.lng),
         )
-        for locker in lockers:
+        for locker in lockers[:NEAR_CANDIDATES]:
             away = great_circle_m(lat, lng, locker.lat, locker.lng)
             if radius_m is not None and away > radius_m:
                 break

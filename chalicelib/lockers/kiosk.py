@@ -1,9 +1,11 @@
 """At the locker: a driver's deposits and retrievals, a customer's pickup by code (once, at the
-right locker, never by guessing: wrong codes lock the kiosk for a while)."""
+right locker, never by guessing: every attempt is counted before its code is looked at, and
+wrong codes lock the kiosk for a while)."""
 
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from chalicelib.domain.errors import (
     AuthenticationFailed,
     ConcurrentUpdate,
+    Conflict,
     Forbidden,
     IllegalTransition,
     LockerFull,
@@ -26,12 +29,15 @@ from chalicelib.domain.lockers import (
     LOCKOUT_FAILURES,
     LOCKOUT_FOR,
     LOCKOUT_WINDOW,
+    MAX_LOCKER_PARCELS,
+    TRANSACTION_ITEMS,
     CompartmentState,
     Locker,
     LockerParcel,
     ParcelState,
     allocate,
     is_code_shaped,
+    live_code,
     new_pickup_code,
     new_salt,
     parcel_sizes,
@@ -41,8 +47,15 @@ from chalicelib.domain.tenancy import key_hash
 from chalicelib.domain.times import epoch_s, from_epoch, utc_now
 from chalicelib.lockers.codes import PickupCodeKeys, code_message
 from chalicelib.lockers.directory import LockerDirectory
-from chalicelib.store.lockers import CompartmentTaken, LockerRepository, ParcelChanged
-from chalicelib.store.orders import OrderRepository
+from chalicelib.store.lockers import (
+    AttemptNotCounted,
+    CodeTaken,
+    CompartmentTaken,
+    KioskAttempts,
+    LockerRepository,
+    ParcelChanged,
+)
+from chalicelib.store.orders import Message, OrderRepository
 from chalicelib.store.transaction import Transaction
 
 logger = Logger(child=True)
@@ -50,6 +63,10 @@ logger = Logger(child=True)
 S, P = OrderStatus, ParcelState
 DEPOSITABLE = frozenset({S.PLANNED, S.OUT_FOR_DELIVERY})
 ATTEMPTS = 3  # re-reads after losing a door or the order to a concurrent write
+# The shape of what dispatch/driver_tokens.py issues ("drv_" and base64url; loose enough for a
+# token that also carries its route, day and expiry), checked before the body is read.
+DRIVER_TOKEN = re.compile(r"drv_[A-Za-z0-9_.~-]{16,512}")
+WINDOW_S, LOCK_S = int(LOCKOUT_WINDOW.total_seconds()), int(LOCKOUT_FOR.total_seconds())
 
 
 class PickupRefused(Forbidden):
@@ -64,9 +81,25 @@ class PickupRefused(Forbidden):
 class KioskLocked(TooManyAttempts):
     code = "kiosk_locked"
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many wrong codes at this locker; try again in {retry_after} s")
+    def __init__(self, retry_after: int, why: str = "too many wrong codes at this locker") -> None:
+        super().__init__(f"{why}; try again in {retry_after} s")
         self.retry_after = retry_after
+
+
+class TooManyParcels(Conflict):
+    """More parcels than one locker deposit can hold (its doors and one transaction)."""
+
+    code = "too_many_parcels"
+
+
+def check_transaction_size(tx: Transaction, events: int, messages: int, what: str) -> None:
+    """Before an order's save adds its own writes (the order, its events, its messages) to
+    `tx`: the whole must stay within one DynamoDB transaction, else a clear refusal, not a 500."""
+    size = len(tx) + 1 + events + messages
+    if size > TRANSACTION_ITEMS:
+        raise TooManyParcels(
+            f"{what} needs {size} writes in one transaction; DynamoDB takes {TRANSACTION_ITEMS}"
+        )
 
 
 class DriverTokens(Protocol):
@@ -88,6 +121,7 @@ class LockerKiosk:
         tokens: DriverTokens,
         stop_served: StopServed | None = None,
         clock: Callable[[], float] = time.time,
+        codes: Callable[[], str] = new_pickup_code,
     ) -> None:
         self._repo = repo
         self._orders = orders
@@ -96,18 +130,29 @@ class LockerKiosk:
         self._tokens = tokens
         self._stop_served = stop_served
         self._clock = clock
+        self._codes = codes  # where new pickup codes come from (the CSPRNG; a test's own)
 
     def _now(self) -> int:
         return int(self._clock())
 
     # -- who is at the locker ------------------------------------------------------------------
 
-    def _kiosk(self, locker_id: str, key: str | None) -> Locker:
+    def authenticate_kiosk(self, locker_id: str, key: str | None) -> Locker:
+        """The locker whose kiosk key this is, else AuthenticationFailed."""
         found = self._repo.get(locker_id)
         # The same answer for an unknown locker and a wrong key: a kiosk key opens one locker.
         if found is None or not key or not hmac.compare_digest(key_hash(key), found[1]):
             raise AuthenticationFailed("a valid kiosk key for this locker is required")
         return found[0]
+
+    def check_caller(self, locker_id: str, credential: str | None) -> None:
+        """Before the request's body is read: a kiosk key must be this locker's; a driver token
+        must look like one (whose route it is needs the order the body names)."""
+        if credential and credential.startswith("drv_"):
+            if not DRIVER_TOKEN.fullmatch(credential):
+                raise AuthenticationFailed("a valid driver token for this order's route is needed")
+            return
+        self.authenticate_kiosk(locker_id, credential)
 
     def _caller(
         self, locker_id: str, credential: str | None, order_id: str
@@ -121,7 +166,7 @@ class LockerKiosk:
             self._tokens.check(route_id, credential)
             locker = self._directory.locker(locker_id)
         else:
-            locker = self._kiosk(locker_id, credential)
+            locker = self.authenticate_kiosk(locker_id, credential)
             order = self._orders.get(order_id)
         if order is None or order.depot_id != locker.depot_id:
             raise OrderNotFound(f"no order {order_id} for this locker")
@@ -150,6 +195,11 @@ class LockerKiosk:
             if order.status is S.IN_LOCKER and held and held.state is P.DEPOSITED:
                 self._served(order.route_id, order_id, at)  # if the first try could not say
                 return deposited_view(held)  # a retried deposit: the same doors, no new code
+            if len(order.parcels) > MAX_LOCKER_PARCELS:
+                raise TooManyParcels(
+                    f"order {order_id} has {len(order.parcels)} parcels; one locker deposit "
+                    f"takes at most {MAX_LOCKER_PARCELS}"
+                )
             if order.status not in DEPOSITABLE:
                 raise IllegalTransition(f"order {order_id} is {order.status}: not to deposit")
             now = self._now()
@@ -164,7 +214,8 @@ class LockerKiosk:
             chosen = allocate(sizes, mine) or allocate(sizes, mine + others)
             if chosen is None:
                 raise self._full(locker, sizes)
-            code = new_pickup_code()
+            code, salt = self._codes(), new_salt()
+            pickup_by = now + locker.holding_hours * 3600
             parcel = LockerParcel(
                 locker_id=locker_id,
                 order_id=order_id,
@@ -172,24 +223,28 @@ class LockerKiosk:
                 compartment_ids=tuple(c.compartment_id for c in chosen),
                 state=P.DEPOSITED,
                 deposited_at=at,
-                pickup_by=from_epoch(now + locker.holding_hours * 3600),
-                code_salt=new_salt(),
-                code_hash="",
+                pickup_by=from_epoch(pickup_by),
+                code_salt=salt,
+                code_hash=self._keys.hash(salt, locker_id, code),
+                code_key=self._keys.key(locker_id, code),
             )
-            parcel = replace(parcel, code_hash=self._keys.hash(parcel.code_salt, locker_id, code))
             tx = Transaction()
             self._repo.occupy(tx, locker_id, list(parcel.compartment_ids), order_id, now)
             self._repo.put_parcel(tx, parcel)
+            self._repo.claim_code(tx, live_code(parcel, pickup_by))
             self._repo.count(tx, locker_id, deposits=1)
             moved, events = _into_locker(order, locker, at)
+            messages: list[Message] = [code_message(self._keys, locker, parcel, code)]
+            check_transaction_size(tx, len(events), len(messages), f"depositing {order_id}")
             try:
                 self._orders.save(
-                    moved,
-                    events,
-                    expected_version=order.version,
-                    messages=[code_message(self._keys, locker, parcel, code)],
-                    tx=tx,
+                    moved, events, expected_version=order.version, messages=messages, tx=tx
                 )
+            except CodeTaken:
+                # The digits drawn are live at this locker already: draw again (1 in 10^6 with
+                # a hundred parcels waiting), so one code never opens two parcels.
+                logger.info("pickup code drawn again", extra={"locker_id": locker_id})
+                continue
             except (CompartmentTaken, ConcurrentUpdate, ParcelChanged):
                 order = self._orders.get(order_id) or order
                 continue  # another deposit took a door, or the order moved: look again
@@ -217,37 +272,72 @@ class LockerKiosk:
 
     def pickup(self, locker_id: str, key: str | None, code: str) -> dict[str, Any]:
         """Open the compartment(s) a pickup code was issued for, once. Wrong, used, expired or
-        another locker's code: PickupRefused; 5 of those within 15 minutes lock the kiosk's
-        pickups for 15 minutes (KioskLocked), and the operators are alerted."""
-        locker = self._kiosk(locker_id, key)
+        another locker's code: PickupRefused. Every attempt is counted (one atomic ADD) before
+        its code is looked at, and only the first 5 of a 15-minute window are looked at: the
+        5th refused locks the kiosk's pickups for 15 minutes (KioskLocked), and the operators
+        are alerted once. A right code gives its own attempt back."""
+        return self.pickup_at(self.authenticate_kiosk(locker_id, key), code)
+
+    def pickup_at(self, locker: Locker, code: str) -> dict[str, Any]:
+        """`pickup` at a locker whose kiosk key was checked (`authenticate_kiosk`)."""
+        locker_id = locker.locker_id
         now = self._now()
-        locked = self._repo.locked_until(locker_id)
-        if locked > now:
-            raise KioskLocked(locked - now)
+        try:
+            seen = self._repo.count_attempt(locker_id, now, WINDOW_S)
+        except AttemptNotCounted as exc:
+            # Not counted, so not looked at: a guess never gets past an uncounted attempt.
+            raise KioskLocked(1, "the locker is busy") from exc
+        if seen.locked_until > now:
+            raise KioskLocked(seen.locked_until - now)
+        if seen.attempts > LOCKOUT_FAILURES:
+            # The window's checks are spent (by concurrent guesses, or ones not yet answered).
+            raise KioskLocked(max(1, seen.window_ends - now))
         match = self._match(locker_id, code, now) if is_code_shaped(code) else None
         if match is not None:
             for _ in range(ATTEMPTS):
                 try:
-                    return self._collect(locker, match, now)
+                    opened = self._collect(locker, match, now)
                 except ParcelChanged:
                     break  # collected by a concurrent try of the same code: used
                 except ConcurrentUpdate:
                     continue  # the order moved meanwhile (a reminder): the code still holds
+                self._refund(locker_id, seen)
+                return opened
             else:  # the right code, but the writes kept colliding: not the customer's fault
+                self._refund(locker_id, seen)
                 raise ConcurrentUpdate("the locker is busy; try the code again")
-        self._failed(locker_id, now)
+        if seen.attempts == LOCKOUT_FAILURES:
+            self._lock(locker_id, now, seen)
         raise PickupRefused()
 
     def _match(self, locker_id: str, code: str, now: int) -> LockerParcel | None:
-        # Every live parcel's hash is computed and compared (constant time each), so how long
-        # the answer takes says nothing about which parcel, if any, was close.
-        found = None
-        for parcel in self._repo.parcels(locker_id, P.DEPOSITED):
-            if self._keys.matches(parcel.code_salt, locker_id, code, parcel.code_hash):
-                found = parcel
-        if found is None or epoch_s(found.pickup_by) <= now:
+        # Every live code's hash is computed and compared (constant time each), so how long the
+        # answer takes says nothing about which parcel, if any, was close. Live codes are unique
+        # by construction (claim_code); should one still match two parcels, it opens neither.
+        live = self._repo.live_codes(locker_id)
+        found = [c for c in live if self._keys.matches(c.code_salt, locker_id, code, c.code_hash)]
+        if len(found) > 1:
+            logger.error(
+                "a pickup code matches several parcels; refused",
+                extra={
+                    "locker_id": locker_id,
+                    "order_ids": [c.order_id for c in found],
+                    "alert": "pickup_code_clash",
+                },
+            )
+            _alert("PickupCodeClashes")
             return None
-        return found
+        if not found:
+            return None
+        parcel = self._repo.parcel(locker_id, found[0].order_id)
+        if (
+            parcel is None
+            or parcel.state is not P.DEPOSITED
+            or parcel.code_hash != found[0].code_hash
+            or epoch_s(parcel.pickup_by) <= now
+        ):
+            return None
+        return parcel
 
     def _collect(self, locker: Locker, parcel: LockerParcel, now: int) -> dict[str, Any]:
         order = self._orders.get(parcel.order_id)
@@ -255,43 +345,55 @@ class LockerKiosk:
             raise ParcelChanged(f"order {parcel.order_id} is gone")
         at = from_epoch(self._clock(), "milliseconds")
         tx = Transaction()
-        collected = replace(parcel, state=P.COLLECTED, code_hash="", code_salt="")
+        collected = replace(parcel, state=P.COLLECTED, code_hash="", code_salt="", code_key="")
         self._repo.put_parcel(tx, collected, expect=(P.DEPOSITED,), expect_hash=parcel.code_hash)
+        self._repo.drop_code(tx, parcel)
         self._repo.vacate(tx, locker.locker_id, parcel.compartment_ids, parcel.order_id)
         dwell = max(0, now - epoch_s(parcel.deposited_at))
         self._repo.count(tx, locker.locker_id, pickups=1, dwell_s_total=dwell)
         moved = order.moved_to(S.COLLECTED, at=at)
         event = TimelineEvent(at, moved.status, "order.collected")
-        self._orders.save(
-            moved,
-            [event],
-            expected_version=order.version,
-            messages=[("order.collected", {"locker": locker.public()})],
-            tx=tx,
-        )
+        messages: list[Message] = [("order.collected", {"locker": locker.public()})]
+        check_transaction_size(tx, 1, len(messages), f"collecting {parcel.order_id}")
+        self._orders.save(moved, [event], expected_version=order.version, messages=messages, tx=tx)
         return {
             "order_id": parcel.order_id,
             "compartment_id": parcel.compartment_ids[0],
             "compartment_ids": list(parcel.compartment_ids),
         }
 
-    def _failed(self, locker_id: str, now: int) -> None:
-        locked = self._repo.record_failure(
-            locker_id,
-            now,
-            int(LOCKOUT_WINDOW.total_seconds()),
-            LOCKOUT_FAILURES,
-            int(LOCKOUT_FOR.total_seconds()),
-        )
-        if locked is not None:
+    def _refund(self, locker_id: str, seen: KioskAttempts) -> None:
+        """The right code's attempt back; the doors are open already, so a throttled refund
+        leaves one attempt counted rather than turning the pickup into an error."""
+        try:
+            self._repo.refund_attempt(locker_id, seen.window_ends)
+        except AttemptNotCounted as exc:
             logger.warning(
-                "locker kiosk locked after repeated wrong pickup codes",
-                extra={"locker_id": locker_id, "locked_until": locked, "alert": "kiosk_lockout"},
+                "a right code's attempt not given back",
+                extra={"locker_id": locker_id, "error": str(exc)},
             )
-            with single_metric(
-                name="KioskLockouts", unit=MetricUnit.Count, value=1, namespace="lastmile"
-            ) as metric:
-                metric.add_dimension(name="service", value="lastmile")
+
+    def _lock(self, locker_id: str, now: int, seen: KioskAttempts) -> None:
+        """The window's last check was refused: lock the kiosk; the one write that locks it
+        alerts (concurrent refusals of the same lockout do not)."""
+        until = max(seen.window_ends, now + LOCK_S)
+        try:
+            locked = self._repo.lock(locker_id, now, until)
+        except AttemptNotCounted as exc:
+            # The window's checks are spent all the same (its count is at 5): nothing more is
+            # looked at until it ends; only the longer lock and its alert are missing.
+            logger.error(
+                "kiosk lockout not recorded",
+                extra={"locker_id": locker_id, "alert": "kiosk_lockout", "error": str(exc)},
+            )
+            return
+        if not locked:
+            return
+        logger.warning(
+            "locker kiosk locked after repeated wrong pickup codes",
+            extra={"locker_id": locker_id, "locked_until": until, "alert": "kiosk_lockout"},
+        )
+        _alert("KioskLockouts")
 
     # -- retrievals ----------------------------------------------------------------------------
 
@@ -315,6 +417,7 @@ class LockerKiosk:
         )
         self._repo.vacate(tx, locker_id, parcel.compartment_ids, order_id)
         event = TimelineEvent(at, order.status, "order.retrieved_from_locker")
+        check_transaction_size(tx, 1, 0, f"retrieving {order_id}")
         self._orders.save(
             replace(order, updated_at=at, version=order.version + 1),
             [event],
@@ -336,6 +439,13 @@ class LockerKiosk:
                 "route not told of a locker stop served; the next event re-times it",
                 extra={"route_id": route_id, "order_id": order_id, "error": str(exc)},
             )
+
+
+def _alert(metric: str) -> None:
+    """One count of an alarm's metric (infra/stacks/lockers.py alarms on KioskLockouts with
+    exactly this namespace and dimension)."""
+    with single_metric(name=metric, unit=MetricUnit.Count, value=1, namespace="lastmile") as m:
+        m.add_dimension(name="service", value="lastmile")
 
 
 def deposited_view(parcel: LockerParcel) -> dict[str, Any]:

@@ -1,20 +1,24 @@
 """Lockers in the main table, one partition each: the profile (with running figures), one item
 per compartment (so a reservation or a deposit is a conditional write on exactly the doors it
-takes), one item per parcel held (its pickup code's salt and hash), and the kiosk's lockout."""
+takes), one item per parcel held (its pickup code's salt and hash), one per live pickup code
+(unique in the locker, and the sweep's index of what is due), and the kiosk's lockout."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
-from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, DomainError
+from chalicelib.domain.errors import AlreadyExists, DomainError
 from chalicelib.domain.lockers import (
     Compartment,
     CompartmentState,
+    LiveCode,
     Locker,
     LockerAddress,
     LockerFigures,
@@ -27,6 +31,7 @@ from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.lockers import (
     CompartmentItem,
     KioskLockoutItem,
+    LiveCodeItem,
     LockerAddressAttribute,
     LockerItem,
     LockerParcelItem,
@@ -49,11 +54,31 @@ class ParcelChanged(DomainError):
     """The parcel is no longer in the state this write expected (collected, expired, rotated)."""
 
 
+class CodeTaken(DomainError):
+    """Another live code of the locker has the same key: the same digits (draw again)."""
+
+
+class AttemptNotCounted(DomainError):
+    """The kiosk's attempt could not be counted (its lockout item kept changing, or DynamoDB
+    throttled it): the code is not looked at."""
+
+
+@dataclass(frozen=True)
+class KioskAttempts:
+    """The kiosk's current window as one counted attempt left it."""
+
+    attempts: int  # counted in the window so far, this one included
+    window_ends: int  # epoch seconds
+    locked_until: int  # epoch seconds, 0 if never locked
+    lockouts: int
+
+
 def locker_pk(locker_id: str) -> str:
     return f"LOCKER#{locker_id}"
 
 
 _PROFILE, _LOCKOUT = "PROFILE", "LOCKOUT"
+DUE = "LOCKER_DUE"  # gsi1 key of every locker's live codes, by when they are next due
 
 
 def _compartment_sk(compartment_id: str) -> str:
@@ -62,6 +87,14 @@ def _compartment_sk(compartment_id: str) -> str:
 
 def _parcel_sk(order_id: str) -> str:
     return f"PARCEL#{order_id}"
+
+
+def _code_sk(key: str) -> str:
+    return f"CODE#{key}"
+
+
+def _due_sk(due: int, locker_id: str, order_id: str) -> str:
+    return f"{due:011d}#{locker_id}#{order_id}"
 
 
 def _retrieval_index(depot_id: str) -> str:
@@ -123,6 +156,42 @@ def _parcel_model(parcel: LockerParcel) -> LockerParcelItem:
     if parcel.state in (P.COLLECTED, P.RETRIEVED):
         item.expires_at = KEEP_FINISHED
     return item
+
+
+def _live_code(item: LiveCodeItem) -> LiveCode:
+    return LiveCode(
+        locker_id=item.locker_id,
+        key=item.sk.removeprefix("CODE#"),
+        order_id=item.order_id,
+        code_salt=item.code_salt,
+        code_hash=item.code_hash,
+        due=int(item.due),
+    )
+
+
+def _attempts(item: KioskLockoutItem) -> KioskAttempts:
+    return KioskAttempts(
+        attempts=int(item.attempts or 0),
+        window_ends=int(item.window_ends or 0),
+        locked_until=int(item.locked_until or 0),
+        lockouts=int(item.lockouts or 0),
+    )
+
+
+_THROTTLED = frozenset(
+    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+)
+
+
+@contextmanager
+def _throttled_as(error: DomainError) -> Iterator[None]:
+    """A write DynamoDB throttled (after the SDK's own retries) raises `error`."""
+    try:
+        yield
+    except UpdateError as exc:
+        if exc.cause_response_code not in _THROTTLED:
+            raise
+        raise error from exc
 
 
 def _update_if(item: MainItem, actions: Sequence[Action], condition: Condition) -> bool:
@@ -209,13 +278,6 @@ class LockerRepository:
             locker_pk(locker_id), _DOOR.sk.startswith("COMP#"), consistent_read=True
         )
         return [_compartment(item) for item in found]
-
-    def parcels(self, locker_id: str, state: ParcelState | None = None) -> list[LockerParcel]:
-        found = _HELD.query(
-            locker_pk(locker_id), _HELD.sk.startswith("PARCEL#"), consistent_read=True
-        )
-        parcels = [_parcel(item) for item in found]
-        return [p for p in parcels if state is None or p.state is state]
 
     def parcel(self, locker_id: str, order_id: str) -> LockerParcel | None:
         item = get_one(_HELD, locker_pk(locker_id), _parcel_sk(order_id))
@@ -415,36 +477,119 @@ class LockerRepository:
         released = _update_if(item, actions, (_HELD.claimed_by == run_id) & _RETRIEVABLE)
         return "released" if released else "untouched"
 
+    # -- live pickup codes ------------------------------------------------------------------
+
+    def claim_code(self, tx: Transaction, code: LiveCode) -> None:
+        """Make a code live at its locker, in `tx`: CodeTaken if a live code there has its key
+        (the same digits), so no two parcels of a locker are ever issued one code."""
+        tx.put(
+            LiveCodeItem(
+                locker_pk(code.locker_id),
+                _code_sk(code.key),
+                locker_id=code.locker_id,
+                order_id=code.order_id,
+                code_salt=code.code_salt,
+                code_hash=code.code_hash,
+                due=code.due,
+                gsi1pk=DUE,
+                gsi1sk=_due_sk(code.due, code.locker_id, code.order_id),
+            ),
+            condition=LiveCodeItem.pk.does_not_exist(),
+            on_fail=CodeTaken(f"a live code of locker {code.locker_id} has that key"),
+        )
+
+    def drop_code(self, tx: Transaction, parcel: LockerParcel) -> None:
+        """The parcel's code is no longer live (collected, expired, replaced), in `tx`."""
+        if not parcel.code_key:
+            return  # deposited before live codes were kept: nothing to drop
+        tx.delete(
+            LiveCodeItem(locker_pk(parcel.locker_id), _code_sk(parcel.code_key)),
+            condition=LiveCodeItem.order_id == parcel.order_id,
+            on_fail=ParcelChanged(f"the code of {parcel.order_id} changed meanwhile"),
+        )
+
+    def code_due(self, tx: Transaction, parcel: LockerParcel, due: int) -> None:
+        """When the sweep next looks at the parcel's code (its reminder sent: the deadline)."""
+        if not parcel.code_key:
+            return
+        tx.update(
+            LiveCodeItem(locker_pk(parcel.locker_id), _code_sk(parcel.code_key)),
+            [
+                LiveCodeItem.due.set(due),
+                LiveCodeItem.gsi1sk.set(_due_sk(due, parcel.locker_id, parcel.order_id)),
+            ],
+            condition=LiveCodeItem.order_id == parcel.order_id,
+            on_fail=ParcelChanged(f"the code of {parcel.order_id} changed meanwhile"),
+        )
+
+    def live_codes(self, locker_id: str) -> list[LiveCode]:
+        """The locker's live codes: one per parcel waiting in it, so at most one per door."""
+        found = LiveCodeItem.query(
+            locker_pk(locker_id), LiveCodeItem.sk.startswith("CODE#"), consistent_read=True
+        )
+        return [_live_code(item) for item in found]
+
+    def due_codes(self, now: int) -> Iterator[LiveCode]:
+        """Every locker's live codes due by `now` (a reminder or a deadline), soonest first;
+        the index is eventually consistent, so each is checked again where it is written."""
+        found = LiveCodeItem.due_codes.query(DUE, LiveCodeItem.gsi1sk < f"{now + 1:011d}")
+        return (_live_code(item) for item in found)
+
     # -- the kiosk's lockout ---------------------------------------------------------------
 
-    def locked_until(self, locker_id: str) -> int:
-        item = get_one(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
-        return int(item.locked_until or 0) if item else 0
+    def count_attempt(self, locker_id: str, now: int, window_s: int) -> KioskAttempts:
+        """Count one pickup attempt before its code is looked at: one ADD in the kiosk's live
+        window, or a new window when none is live. Concurrent attempts each count."""
+        item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
+        # An update writes no discriminator of itself; an older item's TTL is let go (the
+        # count must not vanish mid-window).
+        common = [
+            KioskLockoutItem.entity.set(KioskLockoutItem),
+            KioskLockoutItem.expires_at.remove(),
+        ]
+        live = KioskLockoutItem.window_ends > now
+        fresh = [
+            KioskLockoutItem.window_ends.set(now + window_s),
+            KioskLockoutItem.attempts.set(1),
+            *common,
+        ]
+        with _throttled_as(AttemptNotCounted(f"locker {locker_id}'s attempts are throttled")):
+            for _ in range(3):  # each miss means another attempt just opened or closed it
+                if _update_if(item, [KioskLockoutItem.attempts.add(1), *common], live):
+                    return _attempts(item)
+                if _update_if(item, fresh, KioskLockoutItem.window_ends.does_not_exist() | ~live):
+                    return _attempts(item)
+        raise AttemptNotCounted(f"locker {locker_id}'s attempt window keeps changing")
 
-    def record_failure(
-        self, locker_id: str, now: int, window_s: int, limit: int, lock_s: int
-    ) -> int | None:
-        """Count a failed pickup at the locker; the epoch it is locked until when this failure
-        locks it (the limit reached within the window), else None."""
-        for _ in range(5):
-            item = get_one(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
-            if item is None:
-                item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
-            recent = [int(t) for t in item.failures or [] if int(t) > now - window_s]
-            recent.append(now)
-            locks = len(recent) >= limit
-            item.failures = [] if locks else recent
-            if locks:
-                item.locked_until = now + lock_s
-            item.expires_at = datetime.fromtimestamp(now + window_s + lock_s + 86_400, UTC)
-            try:
-                item.save()  # on the version read: a failure counted meanwhile fails it
-            except PutError as exc:
-                if not condition_failed(exc):
-                    raise
-                continue  # count on top of the failure counted meanwhile
-            return now + lock_s if locks else None
-        raise ConcurrentUpdate(f"locker {locker_id}'s lockout keeps changing")
+    def lock(self, locker_id: str, now: int, until: int) -> bool:
+        """Lock the kiosk until `until` (its window held open as long); True for the one write
+        that locked it, False if it was locked already (one lockout, one alert).
+        AttemptNotCounted if DynamoDB throttled it."""
+        item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
+        actions = [
+            KioskLockoutItem.window_ends.set(until),
+            KioskLockoutItem.locked_until.set(until),
+            KioskLockoutItem.lockouts.add(1),
+        ]
+        unlocked = KioskLockoutItem.locked_until.does_not_exist() | (
+            KioskLockoutItem.locked_until <= now
+        )
+        with _throttled_as(AttemptNotCounted(f"locker {locker_id}'s lock was throttled")):
+            return _update_if(item, actions, unlocked)
+
+    def refund_attempt(self, locker_id: str, window_ends: int) -> bool:
+        """Give back a right code's attempt, in the window it was counted in (never a reset:
+        one code, one attempt back). AttemptNotCounted if DynamoDB throttled it."""
+        item = KioskLockoutItem(locker_pk(locker_id), _LOCKOUT)
+        same_window = (KioskLockoutItem.window_ends == window_ends) & (
+            KioskLockoutItem.attempts > 0
+        )
+        with _throttled_as(AttemptNotCounted(f"locker {locker_id}'s refund was throttled")):
+            return _update_if(item, [KioskLockoutItem.attempts.add(-1)], same_window)
+
+    def kiosk_attempts(self, locker_id: str) -> KioskAttempts:
+        item = get_one(KioskLockoutItem, locker_pk(locker_id), _LOCKOUT)
+        return _attempts(item) if item else KioskAttempts(0, 0, 0, 0)
 
 
 _FREED = [

@@ -17,8 +17,9 @@ from constructs import Construct
 from .alarms import kiosk_lockouts_alarm, lambda_errors_alarm
 
 SWEEP_FUNCTION = "locker_sweep"  # app.py's @app.schedule
-# chalicelib/lockers/kiosk.py `_failed` emits KioskLockouts through Powertools'
-# single_metric with exactly this namespace and dimension (an alarm matches the set exactly).
+# chalicelib/lockers/kiosk.py `_alert` emits KioskLockouts (and PickupCodeClashes) through
+# Powertools' single_metric with exactly this namespace and dimension (an alarm matches the set
+# exactly).
 METRICS_NAMESPACE = "lastmile"
 METRICS_DIMENSIONS = {"service": "lastmile"}
 

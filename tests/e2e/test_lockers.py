@@ -313,3 +313,100 @@ def test_a_drivers_deposited_event_fills_its_stops_locker(runtime: Runtime) -> N
     [door] = locker_view(runtime, world, "J")["compartments"]
     assert door["state"] == "occupied" and door["order_id"] == placed["order_id"]
     assert len(pickup_codes(runtime, placed["order_id"])) == 1
+
+
+def test_a_hundred_guesses_at_once_are_all_counted_and_five_looked_at(runtime: Runtime) -> None:
+    world = setup(runtime, {"K": ["M"]})
+    placed = place(runtime, world, 1, "K")
+    dispatch(runtime, world["depot_id"])
+    assert kiosk(runtime, world, "K", "deposits", order_id=placed["order_id"]).status_code == 201
+    [code] = pickup_codes(runtime, placed["order_id"])
+    alerts_before = sum("locker kiosk locked" in line for line in runtime.log)
+    wrong = [c for c in (f"{n:08d}" for n in range(20_000_000, 20_000_101)) if c != code][:100]
+
+    def guess(wrong_code: str) -> requests.Response:
+        return kiosk(runtime, world, "K", "pickups", code=wrong_code)
+
+    with ThreadPoolExecutor(100) as pool:
+        answers = list(pool.map(guess, wrong))
+
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {403, 429}, [a.text for a in answers if a.status_code not in (403, 429)]
+    # A 403 is a code looked at (and refused); a 429 one that never was.
+    assert statuses.count(403) == 5 and statuses.count(429) == 95
+    assert {a.json()["error"]["code"] for a in answers} == {"pickup_refused", "kiosk_locked"}
+    assert all(0 < int(a.headers["Retry-After"]) <= 900 for a in answers if a.status_code == 429)
+    view = locker_view(runtime, world, "K")
+    assert view["kiosk"]["attempts"] == 100, "every concurrent guess counted"
+    assert view["kiosk"]["lockouts"] == 1 and view["kiosk"]["locked_until"]
+    assert [d["state"] for d in view["compartments"]] == ["occupied"], "nothing opened"
+    for _ in range(40):  # the alert is logged by the request that locked it, maybe last
+        alerts = sum("locker kiosk locked" in line for line in runtime.log) - alerts_before
+        if alerts:
+            break
+        time.sleep(0.05)
+    assert alerts == 1, "one alert per lockout, not per refused guess"
+    assert kiosk(runtime, world, "K", "pickups", code=code).status_code == 429
+    assert order_status(runtime, world, placed["order_id"])["status"] == "in_locker"
+
+
+def test_the_kiosk_key_is_checked_before_the_body(runtime: Runtime) -> None:
+    world = setup(runtime, {"L": ["M"]})
+    placed = place(runtime, world, 1, "L")
+    locker_id = world["lockers"]["L"]["locker_id"]
+    right = world["lockers"]["L"]["kiosk_key"]
+
+    def post(path: str, key: str, body: bytes) -> requests.Response:
+        return requests.post(
+            runtime.url(f"/v1/lockers/{locker_id}/{path}"),
+            data=body,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+            timeout=30,
+        )
+
+    for path in ("pickups", "deposits", "retrievals"):
+        for body in (b"{not json", b"[" * 100_000, b'{"code": "' + b"9" * 2_000_000 + b'"}'):
+            answer = post(path, "kiosk_wrong", body)
+            assert answer.status_code == 401, (path, body[:20], answer.text)
+            assert answer.json()["error"]["code"] == "unauthorized"
+        assert post(path, "drv_" + "x" * 600, b"{not json").status_code == 401, "not a token"
+        assert post(path, right, b"{not json").status_code == 400
+    refused = {
+        b'{"code": "1234567"}': "code",
+        b'{"code": "12345678 "}': None,  # surrounding space is trimmed: a code, refused 403
+        b'{"code": "1234567a"}': "code",
+        b'{"code": 12345678}': "code",
+    }
+    for body, field in refused.items():
+        answer = post("pickups", right, body)
+        if field is None:
+            assert answer.status_code == 403, answer.text
+        else:
+            assert answer.status_code == 422, answer.text
+            assert field in answer.text
+    long_id = b'{"order_id": "' + b"o" * 65 + b'"}'
+    for body in (long_id, b'{"order_id": "ord_\\u00e9"}'):
+        answer = post("deposits", right, body)
+        assert answer.status_code == 422 and "order_id" in answer.text, answer.text
+    assert order_status(runtime, world, placed["order_id"])["status"] == "ready"
+    assert locker_view(runtime, world, "L")["kiosk"]["attempts"] == 1, "only the 8 digits"
+
+
+def test_a_120_parcel_locker_order_is_refused_whole_at_the_kiosk(runtime: Runtime) -> None:
+    world = setup(runtime, {"N": ["S"] * 99})
+    body = an_order(external_id=f"lk-{world['depot_id']}-big")
+    body["parcels"] = [{"weight_kg": 0.2, "size": "S"}] * 120
+    body["delivery"] = {"type": "locker", "locker_id": world["lockers"]["N"]["locker_id"]}
+    made = runtime.merchant(world["api_key"], "POST", "/v1/orders", json=body)
+    assert made.status_code == 201, made.text
+    order_id = made.json()["order_id"]
+
+    answer = kiosk(runtime, world, "N", "deposits", order_id=order_id)
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "too_many_parcels"
+    assert "120 parcels" in answer.json()["error"]["message"]
+    view = locker_view(runtime, world, "N")
+    assert {d["state"] for d in view["compartments"]} == {"free"}
+    assert view["figures"]["deposits"] == 0
+    assert order_status(runtime, world, order_id)["status"] == "ready"

@@ -187,17 +187,17 @@ def test_a_cancelled_planned_locker_order_gives_its_doors_back(
     assert [c.state for c in repo.compartments(locker_id)] == ["free"]
 
 
-def test_failures_at_the_same_moment_all_count_towards_the_lockout() -> None:
+def test_attempts_at_the_same_moment_each_count_once() -> None:
     repo = bootstrap.locker_repository()
     now = int(time.time())
 
-    def fail(_: int) -> int | None:
-        return repo.record_failure("lkr_busy", now, window_s=900, limit=5, lock_s=900)
+    def attempt(_: int) -> int:
+        return repo.count_attempt("lkr_busy", now, window_s=900).attempts
 
-    with ThreadPoolExecutor(5) as pool:
-        locks = list(pool.map(fail, range(5)))
+    with ThreadPoolExecutor(20) as pool:
+        numbers = sorted(pool.map(attempt, range(100)))
 
-    assert locks.count(now + 900) == 1, "exactly the fifth failure locks the kiosk"
-    assert locks.count(None) == 4
-    assert repo.locked_until("lkr_busy") == now + 900
-    assert repo.locked_until("lkr_quiet") == 0, "another locker's kiosk is not locked"
+    assert numbers == list(range(1, 101)), "each attempt its own number: none lost, none twice"
+    assert repo.kiosk_attempts("lkr_busy").attempts == 100
+    assert repo.kiosk_attempts("lkr_quiet").attempts == 0, "another locker's count is its own"
+    assert repo.count_attempt("lkr_busy", now + 900, window_s=900).attempts == 1, "a new window"

@@ -4,6 +4,7 @@ pickup code is kept and bound to its locker."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from chalicelib.domain.lockers import (
     ALWAYS_OPEN,
@@ -14,7 +15,9 @@ from chalicelib.domain.lockers import (
     ParcelState,
     allocate,
     code_hash,
+    code_key,
     is_code_shaped,
+    live_code,
     new_pickup_code,
     open_periods,
 )
@@ -92,3 +95,25 @@ def test_a_parcel_travels_as_json_and_back() -> None:
 def test_deadlines_read_back_to_the_second() -> None:
     assert from_epoch(1_746_090_000) == "2025-05-01T09:00:00Z"
     assert epoch_s("2025-05-01T09:00:00Z") == 1_746_090_000
+
+
+def test_a_code_key_is_the_same_for_the_same_digits_at_the_same_locker_only() -> None:
+    pepper = b"p" * 32
+    key = code_key(pepper, "lkr_a", "12345678")
+    assert key == code_key(pepper, "lkr_a", "12345678"), "unsalted: a clash is found by key"
+    assert key != code_key(pepper, "lkr_b", "12345678")
+    assert key != code_key(pepper, "lkr_a", "12345679")
+    assert key != code_key(b"q" * 32, "lkr_a", "12345678"), "keyed: the table alone tells nothing"
+    assert "12345678" not in key
+
+
+def test_a_live_code_is_due_at_its_reminder_then_at_its_deadline() -> None:
+    parcel = LockerParcel(
+        "lkr_a", "ord_1", "dep_1", ("M1",), ParcelState.DEPOSITED,
+        "2025-05-01T09:00:00Z", "2025-05-04T09:00:00Z", "salt", "hash", code_key="k",
+    )  # fmt: skip
+    deadline = epoch_s(parcel.pickup_by)
+    fresh = live_code(parcel, deadline)
+    assert (fresh.key, fresh.order_id, fresh.code_hash) == ("k", "ord_1", "hash")
+    assert fresh.due == deadline - 24 * 3600
+    assert live_code(replace(parcel, reminded=True), deadline).due == deadline

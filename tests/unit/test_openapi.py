@@ -126,8 +126,11 @@ def test_locker_replies_describe_what_the_service_answers() -> None:
         "holding_hours": 72,
         "compartments": [{"compartment_id": "A1", "size": "M", "state": "free"}],
         "figures": figures | LockerFigures(deposits=3, pickups=2, expiries=1).view(),
+        "kiosk": {"attempts": 0, "window_ends": None, "locked_until": None, "lockouts": 0},
     }
     valid("LockerView", view)
+    locked = {"attempts": 7, "window_ends": "2025-05-01T09:15:00Z", "lockouts": 1}
+    valid("LockerView", view | {"kiosk": locked | {"locked_until": "2025-05-01T09:15:00Z"}})
     with pytest.raises(ValidationError):
         valid("LockerView", {**view, "compartments": [{"compartment_id": "A1", "size": "XL"}]})
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.api.lockers import CLOCK, LockerIn, OrderRefIn, PickupIn
 from chalicelib.api.openapi.components import add_model, object_schema, op, query
-from chalicelib.domain.lockers import CODE_DIGITS, SIZES
+from chalicelib.domain.lockers import CODE_DIGITS, MAX_LOCKER_PARCELS, SIZES
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -74,13 +74,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 {
                     "201": "deposited",
                     "400": "body is not JSON",
-                    "401": "not this locker's kiosk key (or an unknown locker), or not the "
-                    "driver token of the order's route",
+                    "401": "not this locker's kiosk key (or an unknown locker; checked before "
+                    "the body is read), or not the driver token of the order's route",
                     "404": "no such order in the locker's depot (with a driver token: or no "
                     "such locker)",
-                    "409": "locker_full (the message names the nearest locker with room), or "
-                    "illegal_transition (the order is not planned or out for delivery)",
-                    "422": "order_id missing",
+                    "409": "locker_full (the message names the nearest locker with room), "
+                    "illegal_transition (the order is not planned or out for delivery), or "
+                    f"too_many_parcels (more than {MAX_LOCKER_PARCELS} parcels in one order)",
+                    "422": "order_id missing or not an id",
                 },
                 "OrderRefIn",
                 ("kiosks", "drivers"),
@@ -89,17 +90,19 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/v1/lockers/{locker_id}/pickups": {
             "post": op(
-                "Open the compartment(s) a pickup code was issued for, once. After 5 refused "
-                "codes in 15 minutes the locker's pickups answer 429 for 15 minutes (and the "
-                "operators are alerted)",
+                "Open the compartment(s) a pickup code was issued for, once. The kiosk key is "
+                "checked before the body is read. Every attempt is counted before its code is "
+                "looked at, and at most 5 are looked at in a 15-minute window: the 5th refused "
+                "locks the locker's pickups for 15 minutes (the operators are alerted once), "
+                "concurrent attempts past the 5th answer 429 too",
                 "kiosk",
                 {
                     "200": "opened",
                     "400": "body is not JSON",
-                    "401": "not this locker's kiosk key (or an unknown locker)",
+                    "401": "not this locker's kiosk key (or an unknown locker), whatever the body",
                     "403": "pickup_refused: a wrong, used or expired code, or another "
                     "locker's (one answer for all)",
-                    "422": "code missing",
+                    "422": f"code missing or not {CODE_DIGITS} digits",
                     "429": "kiosk_locked (Retry-After: seconds until it opens again)",
                 },
                 "PickupIn",
@@ -119,7 +122,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "planned to retrieve it",
                     "404": "no such order, or it is not in this locker",
                     "409": "illegal_transition: the parcel has not expired (or was collected)",
-                    "422": "order_id missing",
+                    "422": "order_id missing or not an id",
                 },
                 "OrderRefIn",
                 ("kiosks", "drivers"),
@@ -161,6 +164,7 @@ def locker_replies() -> dict[str, Any]:
         "address": text | {"description": "line1, city postcode (when the locker has one)"},
     }
     public_required = ["locker_id", "name", "lat", "lng", "opening_hours"]
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
     deadline = text | {"format": "date-time", "description": "UTC; after it the code expires"}
     return {
         "LockerCreated": object_schema(
@@ -220,8 +224,19 @@ def locker_replies() -> dict[str, Any]:
                         "expiry_rate": ratio | {"description": "expiries / (pickups + expiries)"},
                     }
                 ),
+                "kiosk": object_schema(
+                    {
+                        "attempts": count
+                        | {"description": "pickup attempts counted in the current window"},
+                        "window_ends": nullable_time
+                        | {"description": "when the current window of attempts ends"},
+                        "locked_until": nullable_time
+                        | {"description": "pickups answer 429 until then (null: not locked)"},
+                        "lockouts": count | {"description": "lockouts so far"},
+                    }
+                ),
             },
-            [*public_required, "depot_id", "holding_hours", "compartments", "figures"],
+            [*public_required, "depot_id", "holding_hours", "compartments", "figures", "kiosk"],
         ),
         "Deposit": object_schema(
             {

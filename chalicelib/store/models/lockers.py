@@ -10,7 +10,6 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
-    VersionAttribute,
 )
 
 from chalicelib.store.models.base import Gsi1Index, Gsi2Index, MainItem
@@ -87,6 +86,7 @@ class LockerParcelItem(MainItem, discriminator="locker_parcel"):
     claimed_by = UnicodeAttribute(null=True)
     claimed_until = NumberAttribute(null=True)  # epoch seconds
     route_id = UnicodeAttribute(null=True)
+    code_key = UnicodeAttribute(default="")
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
@@ -95,14 +95,29 @@ class LockerParcelItem(MainItem, discriminator="locker_parcel"):
     awaiting_retrieval = Gsi2Index["LockerParcelItem"]()
 
 
-class KioskLockoutItem(MainItem, discriminator="kiosk_lockout"):
-    """sk LOCKOUT: the locker's recent failed pickups (epoch seconds) and until when its kiosk
-    is locked; `version` makes concurrent failures count on top of each other."""
+class LiveCodeItem(MainItem, discriminator="live_code"):
+    """sk CODE#<code key>: one of the locker's live pickup codes (written only if no live code
+    of the locker has that key, deleted with the code), the parcel it opens and its salted hash;
+    in gsi1 under LOCKER_DUE by when the sweep next has something to do about it."""
 
-    failures: ListAttribute[int] = ListAttribute(
-        of=NumberAttribute,  # type: ignore[arg-type]  # see OpeningHoursAttribute.days
-        default=list,
-    )
-    locked_until = NumberAttribute(default=0)
-    version = VersionAttribute()
+    locker_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    code_salt = UnicodeAttribute()
+    code_hash = UnicodeAttribute()
+    due = NumberAttribute()  # epoch seconds
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+    # Every locker's live codes by when they are next due: what the sweep reads.
+    due_codes = Gsi1Index["LiveCodeItem"]()
+
+
+class KioskLockoutItem(MainItem, discriminator="kiosk_lockout"):
+    """sk LOCKOUT: the kiosk's current window of pickup attempts (each counted by one ADD before
+    its code is looked at), until when it is locked, and how many lockouts it has had."""
+
+    window_ends = NumberAttribute(null=True)  # epoch seconds
+    attempts = NumberAttribute(null=True)  # in the window, counted before checking
+    locked_until = NumberAttribute(null=True)  # epoch seconds
+    lockouts = NumberAttribute(null=True)
     expires_at = TTLAttribute(null=True)
