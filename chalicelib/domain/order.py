@@ -26,6 +26,8 @@ OrderMessage = Literal[
     "order.locker_expired",
     "order.locker_full",
     "order.cancelled",
+    "order.replanning",  # told "planned", then the run failed: a new time will follow
+    "order.needs_attention",  # no run can plan it as it stands: the merchant acts
 ]
 ORDER_MESSAGES: tuple[str, ...] = get_args(OrderMessage)
 
