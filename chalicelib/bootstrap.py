@@ -52,7 +52,7 @@ from chalicelib.store.models.base import configure as configure_models
 from chalicelib.store.notification_log import NotificationLog
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.rate_limits import RateWindows
-from chalicelib.store.reconcile_cursors import ReconcileCursors
+from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotation
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
@@ -136,7 +136,9 @@ def storefront_intake() -> WebhookIntake:
 @cache
 def reconcile() -> ReconcileService:
     store()
-    return ReconcileService(accounts(), orders(), ReconcileCursors(), platform_clients())
+    return ReconcileService(
+        accounts(), orders(), ReconcileCursors(), platform_clients(), rotation=ReconcileRotation()
+    )
 
 
 @cache
