@@ -17,6 +17,7 @@ from chalicelib.dispatch.problem import TOO_MANY_PARCELS
 from chalicelib.domain.dispatch import Run, RunStatus, new_run_id
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.times import iso_z
+from chalicelib.local import dispatch_faults
 from chalicelib.local.dispatch import execution_arn
 from chalicelib.local.stepfunctions import LocalStepFunctions
 from chalicelib.lockers.admin import NewLocker
@@ -236,3 +237,30 @@ def test_a_locker_order_too_big_for_a_transaction_is_left_out_and_the_run_succee
     assert (held.status, held.attention_reason) == (OrderStatus.NEEDS_ATTENTION, TOO_MANY_PARCELS)
     doors = bootstrap.locker_repository().compartments(locker.locker_id)
     assert all(c.order_id is None for c in doors), "no door held for it"
+
+
+def test_an_injected_commit_crash_halfway_fails_the_run_and_corrects_only_the_planned(
+    sfn: Workflow,
+) -> None:
+    runner, _ = sfn
+    merchant = tenant()
+    placed = [place(merchant, n) for n in range(6)]
+    dispatch_faults.inject(runner, "commit_crash_halfway")
+    try:
+        run = run_to_end(sfn, merchant.depot_id)
+    finally:
+        dispatch_faults.clear(runner)
+
+    assert run["execution"]["status"] == "FAILED" and "InjectedCrash" in run["error"]
+    told = [o for o in placed if "order.planned" in outbox_types(o.order_id)]
+    assert len(told) == 3, "half were planned (and told) before the crash"
+    for placed_order in placed:
+        assert order(placed_order.order_id).status is OrderStatus.READY
+        corrections = outbox_types(placed_order.order_id).count("order.replanning")
+        assert corrections == (1 if placed_order in told else 0)
+    # Cleared: the next run plans them all.
+    again = run_to_end(sfn, merchant.depot_id)
+    assert again["status"] == "succeeded"
+    assert {s["order_id"] for r in again["routes"] for s in r["stops"]} == {
+        o.order_id for o in placed
+    }
