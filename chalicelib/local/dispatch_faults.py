@@ -9,7 +9,9 @@ machine calls through), never a branch in product code.
                                             # it a run that died outside the Catch (reaper)
     clear(runner)                           # every task back to app.py's handler
 
-A fault holds until cleared (a run retried by the state machine meets it again).
+A fault holds until cleared (a run retried by the state machine meets it again). The local
+runtime serves them too: POST /local/dispatch/faults {fault}, DELETE /local/dispatch/faults,
+POST /local/dispatch-runs/{run_id}/stop (chalicelib/api/local.py).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import bootstrap
+from chalicelib.domain.errors import NotFound
 from chalicelib.local.dispatch import execution_arn, register_task
-from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.local.stepfunctions import LocalStepFunctions, active_runner
 from chalicelib.routing.errors import SolverError
 from chalicelib.store.dispatch import DispatchRepository
 
@@ -79,11 +82,19 @@ FAULTS: dict[str, tuple[str, Handler]] = {
     "finish_crash": ("dispatch_finish", _finish_crash),
     "stuck_run": ("dispatch_build", _stuck_run),
 }
-_injected: set[str] = set()
+_injected: set[str] = set()  # the workflow's functions replaced
+_faults: set[str] = set()  # the faults in force
 
 
-def inject(runner: LocalStepFunctions, fault: str) -> None:
-    """Make the workflow's runs meet `fault` (one of FAULTS) until `clear`."""
+def injected() -> list[str]:
+    """The faults in force."""
+    return sorted(_faults)
+
+
+def inject(runner: LocalStepFunctions | None, fault: str) -> None:
+    """Make the workflow's runs meet `fault` (one of FAULTS) until `clear`; `runner` None is
+    this process's running workflow."""
+    runner = runner or active_runner()
     if fault not in FAULTS:
         raise ValueError(f"no fault {fault!r}; one of {', '.join(FAULTS)}")
     function, handler = FAULTS[fault]
@@ -91,18 +102,27 @@ def inject(runner: LocalStepFunctions, fault: str) -> None:
         _stuck.clear()
     register_task(runner, function, handler)
     _injected.add(function)
+    _faults.add(fault)
 
 
-def clear(runner: LocalStepFunctions) -> None:
+def clear(runner: LocalStepFunctions | None = None) -> None:
     """Every replaced task back to app.py's handler; stuck tasks let go."""
+    runner = runner or active_runner()
     _stuck.set()
     for function in sorted(_injected):
         register_task(runner, function)
     _injected.clear()
+    _faults.clear()
 
 
-def stop_execution(state_machine_arn: str, run_id: str) -> None:
-    """Stop a run's execution, as its timeout or an operator would: no Catch runs."""
-    bootstrap.client("stepfunctions").stop_execution(
-        executionArn=execution_arn(state_machine_arn, run_id), cause="stopped (injected)"
-    )
+def stop_execution(run_id: str, state_machine_arn: str | None = None) -> str:
+    """Stop a run's execution, as its timeout or an operator would: no Catch runs. Its status
+    after (ABORTED, or how it had ended already)."""
+    arn = state_machine_arn or bootstrap.settings().dispatch_state_machine_arn
+    client = bootstrap.client("stepfunctions")
+    execution = execution_arn(arn, run_id)
+    try:
+        client.stop_execution(executionArn=execution, cause="stopped (injected)")
+    except client.exceptions.ExecutionDoesNotExist as exc:
+        raise NotFound(f"no execution of run {run_id}") from exc
+    return str(client.describe_execution(executionArn=execution)["status"])

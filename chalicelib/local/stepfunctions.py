@@ -218,6 +218,13 @@ def _unless_stopped(original: Callable[..., Any]) -> Callable[..., Any]:
     return set_state
 
 
+def active_runner() -> LocalStepFunctions:
+    """The instance receiving this process's invocations (the local runtime's workflow)."""
+    if _active is None:
+        raise RuntimeError("no local Step Functions is running in this process")
+    return _active
+
+
 def _skip_wait(waiter: object, env: object, wait_seconds: int) -> None:
     _record_sleep(wait_seconds)
 

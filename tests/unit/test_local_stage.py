@@ -19,7 +19,13 @@ from chalicelib.config import settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
-LOCAL_ROUTES = {"/local/outbox", "/local/vendors/sendgrid/script", "/local/schedules/{name}"}
+LOCAL_ROUTES = {
+    "/local/outbox",
+    "/local/vendors/sendgrid/script",
+    "/local/schedules/{name}",
+    "/local/dispatch/faults",
+    "/local/dispatch-runs/{run_id}/stop",
+}
 
 
 class ScriptedVendor:

@@ -122,3 +122,12 @@ def test_a_route_too_big_for_its_item_is_cut_and_the_rest_left_out() -> None:
     assert set(left_out.values()) == {"route_too_long"}
     small = replace(route, stops=stops[:100])
     assert _fitting(small, {}) is small
+
+
+def test_the_local_fault_route_takes_exactly_the_faults_there_are() -> None:
+    from typing import get_args
+
+    from chalicelib.api.local import DispatchFaultIn
+    from chalicelib.local.dispatch_faults import FAULTS
+
+    assert set(get_args(DispatchFaultIn.model_fields["fault"].annotation)) == set(FAULTS)
