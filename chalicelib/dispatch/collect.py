@@ -5,6 +5,7 @@ conditional writes, and snapshots them for the later steps."""
 from __future__ import annotations
 
 from chalicelib.dispatch.concurrent_writes import in_parallel
+from chalicelib.dispatch.problem import PLANNING_REASONS
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN, ReadyOrder
 from chalicelib.domain.order import Order
@@ -36,9 +37,14 @@ class Collector:
             # A retried Collect claims its own orders again (the condition lets it).
             return self._repo.claim(ready.order_id, run_id, now=now, until=until)
 
-        # The index lists them oldest first; a claim lost to a race (another run, an edit)
-        # makes room for the next one, so a full run takes `limit` whenever that many wait.
-        waiting = [r for r in self._repo.ready_orders(depot_id) if r.claimable(run_id, now)]
+        # The index lists them oldest first. Under a cap, orders no finished run has passed
+        # over go first (those left out for the fleet being full have had their turn), so a
+        # backlog of left-outs never holds new orders back. A claim lost to a race (another
+        # run, an edit) makes room for the next one: a full run takes `limit` if that many wait.
+        waiting = sorted(
+            (r for r in self._repo.ready_orders(depot_id) if r.claimable(run_id, now)),
+            key=lambda r: r.left_out_for in PLANNING_REASONS,
+        )
         claimed: list[Order] = []
         while waiting and len(claimed) < limit:
             batch, waiting = waiting[: limit - len(claimed)], waiting[limit - len(claimed) :]

@@ -264,3 +264,24 @@ def test_an_injected_commit_crash_halfway_fails_the_run_and_corrects_only_the_pl
     assert {s["order_id"] for r in again["routes"] for s in r["stops"]} == {
         o.order_id for o in placed
     }
+
+
+def test_under_a_cap_new_orders_go_before_those_a_full_fleet_left_out(sfn: Workflow) -> None:
+    merchant = tenant(vehicles=1, capacity=3)
+    placed = [place(merchant, n) for n in range(5)]
+    first = run_to_end(sfn, merchant.depot_id)
+    left = {u["order_id"]: u["reason"] for u in first["unassigned"]}
+    assert len(left) == 2 and set(left.values()) == {"capacity_short"}, left
+    assert {o.order_id for o in placed} >= set(left)
+    bootstrap.accounts().set_dispatch_policy(
+        merchant.depot_id, {"time_limit_s": 3, "max_orders_per_run": 3}
+    )
+    fresh = {place(merchant, n).order_id for n in range(10, 13)}
+
+    second = run_to_end(sfn, merchant.depot_id)
+
+    claimed = {s["order_id"] for r in second["routes"] for s in r["stops"]} | {
+        u["order_id"] for u in second["unassigned"]
+    }
+    assert claimed == fresh, "the new orders first; the left-out wait for room"
+    assert all(stored(o).status == "ready" and stored(o).claimed_by is None for o in left)
