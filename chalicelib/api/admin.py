@@ -61,7 +61,8 @@ class DispatchPolicyIn(_In):
         default=MAX_ORDERS_PER_RUN,
         ge=1,
         le=20_000,
-        description="orders one run claims, oldest first; the rest wait for the next run",
+        description="orders one run claims (new before passed-over ones, oldest first); the "
+        "rest wait for the next run",
     )
 
     @model_validator(mode="after")

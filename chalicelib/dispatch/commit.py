@@ -25,7 +25,8 @@ RESERVATION_GRACE = timedelta(hours=4)  # doors are held until the planned ETA p
 # A route is one item: its stops must stay under DynamoDB's 400 KB (with room for the live
 # changes a route takes later: states, ETAs, delay flags).
 ROUTE_MAX_BYTES = int(ITEM_MAX_BYTES * 0.8)
-# What each result of committing one stop leaves the run's figures and the stop.
+# The results of committing a stop that take it off its route, and the reason it is left out
+# with (None: the order changed since the claim, and is no longer this run's to leave out).
 _DROPPED = {"changed": None, "full": problems.LOCKER_FULL, "too_large": problems.TOO_MANY_PARCELS}
 
 

@@ -25,6 +25,14 @@ logger = Logger(child=True)
 START_GRACE_S = 300
 OVERRUN_GRACE_S = 300  # past the state machine's own timeout, which Step Functions enforces
 METRIC = "DispatchRunsReaped"  # namespace lastmile, dimension service=lastmile (infra alarm)
+# The error a reaped run is failed with (its `error`, the orders' reason), by how it ended.
+_ERRORS = {
+    "ABORTED": "ExecutionAborted",
+    "TIMED_OUT": "ExecutionTimedOut",
+    "FAILED": "ExecutionFailed",
+    "SUCCEEDED": "ExecutionSucceededUnsettled",
+    "OVERRAN": "ExecutionOverran",
+}
 
 
 class Executions(Protocol):
@@ -116,7 +124,7 @@ class Reaper:
             self._executions.stop(run_id, "overran the state machine's timeout; reaped")
             execution = "OVERRAN"
         error = {
-            "Error": f"Execution{(execution or 'NeverStarted').title().replace('_', '')}",
+            "Error": _ERRORS.get(execution or "", "ExecutionNeverStarted"),
             "Cause": f"the run's execution ended {execution or 'before it began'} outside the "
             "state machine's Catch; released by the reaper",
         }

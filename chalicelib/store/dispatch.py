@@ -393,9 +393,7 @@ class DispatchRepository:
             return False
         return True
 
-    def needs_attention(
-        self, order: Order, run_id: str, reason: str, at: str, **extra: Any
-    ) -> bool:
+    def needs_attention(self, order: Order, run_id: str, reason: str, at: str) -> bool:
         """A claimed order no run can plan leaves the ready set for a person: needs_attention
         with the reason, its timeline event and the merchant's `order.needs_attention`, in one
         transaction conditional on this run's claim (so it is written, and told, once)."""
@@ -425,7 +423,6 @@ class DispatchRepository:
                 "order.needs_attention",
                 at,
                 reason=reason,
-                **extra,
             )
         )
         try:

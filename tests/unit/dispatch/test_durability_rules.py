@@ -131,3 +131,46 @@ def test_the_local_fault_route_takes_exactly_the_faults_there_are() -> None:
     from chalicelib.local.dispatch_faults import FAULTS
 
     assert set(get_args(DispatchFaultIn.model_fields["fault"].annotation)) == set(FAULTS)
+
+
+def test_a_reaped_run_is_failed_with_an_error_naming_how_its_execution_ended() -> None:
+    from chalicelib.dispatch.reaper import Reaper
+
+    released: list[dict[str, object]] = []
+
+    class Executions:
+        def status(self, name: str) -> str | None:
+            return None
+
+        def stop(self, name: str, cause: str) -> None:
+            raise AssertionError("nothing to stop")
+
+    def release(event: dict[str, object]) -> dict[str, object]:
+        released.append(event)
+        return {"settled": True, "released": 2}
+
+    reaper = Reaper(None, Executions(), release)  # type: ignore[arg-type]
+    for execution, name in (
+        ("ABORTED", "ExecutionAborted"),
+        ("TIMED_OUT", "ExecutionTimedOut"),
+        (None, "ExecutionNeverStarted"),
+    ):
+        [reaped] = reaper._reap("dep_1", "run_1", execution, Verdict.REAP)
+        assert released[-1]["error"]["Error"] == name  # type: ignore[index]
+        assert (reaped.run_id, reaped.execution, reaped.released) == ("run_1", execution, 2)
+
+
+def test_an_order_a_person_fixed_counts_as_new_again() -> None:
+    from chalicelib.domain.lifecycle import OrderStatus
+
+    held = replace(
+        an_order(1, window(-3, -1)),
+        status=OrderStatus.NEEDS_ATTENTION,
+        attention_reason=WINDOW_PASSED,
+        unassigned_reason=WINDOW_PASSED,
+    )
+    fixed = held.moved_to(OrderStatus.READY, at=iso_z(NOW))
+    assert (fixed.attention_reason, fixed.unassigned_reason) == (None, None)
+    # Only leaving needs_attention clears it: a left-out order planned keeps its history.
+    left = replace(an_order(2), unassigned_reason=rm.REASON_CAPACITY_SHORT)
+    assert left.moved_to(OrderStatus.PLANNED, at=iso_z(NOW)).unassigned_reason == "capacity_short"
