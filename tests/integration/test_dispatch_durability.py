@@ -91,9 +91,10 @@ def test_a_stopped_run_is_reaped_its_orders_ready_and_the_depot_free(
     [metric] = reaped_metrics(capfd.readouterr().out)
     assert metric["DispatchRunsReaped"] == [1.0] and metric["service"] == "lastmile"
     assert bootstrap.dispatch_reaper().sweep()["reaped"] == [], "reaped once"
-    # The depot is free: a new run starts and plans the released orders.
+    # The depot is free: a new run starts (and, its Build let go, fails inside the Catch).
     new_id, started = bootstrap.dispatch().start(merchant.depot_id)
     assert started and new_id != run_id
+    assert runner.wait(execution_arn(arn, new_id))["status"] == "FAILED"
 
 
 def test_a_run_whose_execution_never_began_is_reaped_after_its_grace() -> None:
