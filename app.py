@@ -100,6 +100,12 @@ def dispatch_tick(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return bootstrap.dispatch().tick(event["depot_id"], event.get("trigger", "wave"))
 
 
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="dispatch_reaper")
+def dispatch_reaper(event: CloudWatchEvent) -> dict[str, Any]:
+    """Runs that died outside the state machine's Catch: orders released, depot unlocked."""
+    return jobs.dispatch_reaper()
+
+
 @app.lambda_function(name="notify")
 def notify(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The outbox table's stream (an event source mapping with ReportBatchItemFailures, bisect

@@ -16,6 +16,7 @@ from chalicelib.accounts.service import AccountService
 from chalicelib.config import settings
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
+from chalicelib.dispatch.reaper import Reaper
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
 from chalicelib.domain.times import utc_now
@@ -56,7 +57,7 @@ from chalicelib.store.models.base import configure as configure_models
 from chalicelib.store.notification_log import NotificationLog
 from chalicelib.store.orders import OrderRepository
 from chalicelib.store.rate_limits import RateWindows
-from chalicelib.store.reconcile_cursors import ReconcileCursors
+from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotation
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
@@ -140,21 +141,32 @@ def storefront_intake() -> WebhookIntake:
 @cache
 def reconcile() -> ReconcileService:
     store()
-    return ReconcileService(accounts(), orders(), ReconcileCursors(), platform_clients())
+    return ReconcileService(
+        accounts(), orders(), ReconcileCursors(), platform_clients(), rotation=ReconcileRotation()
+    )
 
 
 @cache
-def dispatch() -> DispatchService:
+def dispatch(repo: DispatchRepository | None = None) -> DispatchService:
+    """The dispatch service (on another repository: the local runtime's injected faults)."""
     s = settings()
     return DispatchService(
-        dispatch_repository(),
+        repo or dispatch_repository(),
         Artifacts(client("s3"), s.dispatch_bucket),
         accounts(),
-        StepFunctionsExecutions(client("stepfunctions"), s.dispatch_state_machine_arn),
+        dispatch_executions(),
         driver_tokens(),
         lockers=locker_repository(),
         alternative=lambda order: locker_choices().alternative(order),
     )
+
+
+def dispatch_executions() -> StepFunctionsExecutions:
+    return StepFunctionsExecutions(client("stepfunctions"), settings().dispatch_state_machine_arn)
+
+
+def dispatch_reaper() -> Reaper:
+    return Reaper(dispatch_repository(), dispatch_executions(), dispatch().release)
 
 
 @cache

@@ -18,6 +18,11 @@ def reconcile() -> dict[str, Any]:
     return bootstrap.reconcile().run().as_dict()
 
 
+def dispatch_reaper() -> dict[str, Any]:
+    """Dispatch runs that died outside the state machine's Catch, released (dispatch/reaper)."""
+    return bootstrap.dispatch_reaper().sweep()
+
+
 def webhook_retries() -> dict[str, Any]:
     """Merchant webhook deliveries due for another attempt (chalicelib/merchant_webhooks)."""
     outcomes = bootstrap.merchant_webhooks().retry_due()
@@ -70,4 +75,5 @@ SCHEDULED: dict[str, Callable[[datetime], dict[str, Any]]] = {
     "locker_sweep": locker_sweep,
     "webhook_retries": lambda at: webhook_retries(),
     "reconcile": lambda at: reconcile(),
+    "dispatch_reaper": lambda at: dispatch_reaper(),
 }

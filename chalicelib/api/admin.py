@@ -12,6 +12,7 @@ from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, raw_body, route
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
+from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN
 from chalicelib.domain.tenancy import Vehicle
 from chalicelib.intake.storefront_webhooks import parse_json
 from chalicelib.reconcile.connections import check_connection
@@ -56,6 +57,13 @@ class DispatchPolicyIn(_In):
     horizon_hours: float = Field(default=12.0, ge=1, le=168)
     time_limit_s: int = Field(default=60, ge=5, le=MAX_SOLVER_TIME_LIMIT_S)
     weights: WeightsIn = Field(default_factory=WeightsIn)
+    max_orders_per_run: int = Field(
+        default=MAX_ORDERS_PER_RUN,
+        ge=1,
+        le=20_000,
+        description="orders one run claims (new before passed-over ones, oldest first); the "
+        "rest wait for the next run",
+    )
 
     @model_validator(mode="after")
     def _waves_are_times(self) -> DispatchPolicyIn:

@@ -14,6 +14,7 @@ from chalicelib import jobs
 from chalicelib.api.http import json_response, parse_body, route
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound
+from chalicelib.local import dispatch_faults
 from chalicelib.local.capture import captured_messages
 from chalicelib.local.outages import MAX_OUTAGE_S, UnknownVendor, VendorOutages
 
@@ -46,6 +47,11 @@ class OutageIn(BaseModel):
 class ScheduledRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
+
+
+class DispatchFaultIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fault: Literal["optimiser_crash", "commit_crash_halfway", "finish_crash", "stuck_run"]
 
 
 def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) -> Blueprint:
@@ -89,6 +95,24 @@ def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) ->
         body = parse_body(local.current_request, ScheduledRunIn)
         result = job(body.time or datetime.now(UTC))
         return json_response({"function": name, "result": result})
+
+    @route(local, "/local/dispatch/faults", methods=["POST"])
+    def inject_dispatch_fault() -> Any:
+        """Make the dispatch workflow's runs meet a fault until cleared (local/dispatch_faults)."""
+        body = parse_body(local.current_request, DispatchFaultIn)
+        dispatch_faults.inject(None, body.fault)
+        return json_response({"faults": dispatch_faults.injected()})
+
+    @route(local, "/local/dispatch/faults", methods=["DELETE"])
+    def clear_dispatch_faults() -> Any:
+        dispatch_faults.clear()
+        return json_response({"faults": dispatch_faults.injected()})
+
+    @route(local, "/local/dispatch-runs/{run_id}/stop", methods=["POST"])
+    def stop_dispatch_run(run_id: str) -> Any:
+        """Stop a run's execution as its timeout or an operator would: no Catch runs (the
+        reaper, POST /local/schedules/dispatch_reaper, releases it)."""
+        return json_response({"run_id": run_id, "status": dispatch_faults.stop_execution(run_id)})
 
     return local
 

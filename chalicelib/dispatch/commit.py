@@ -13,15 +13,21 @@ from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.eta import changed_etas, without_stop
 from chalicelib.dispatch.planned_routes import planned_routes
 from chalicelib.dispatch.snapshots import RunSnapshots
-from chalicelib.domain.dispatch import PlannedRoute, RouteStop
+from chalicelib.domain.dispatch import ITEM_MAX_BYTES, PlannedRoute, RouteStop
 from chalicelib.domain.lockers import CompartmentState, allocate
 from chalicelib.domain.order import Order
 from chalicelib.domain.times import epoch_s, utc_now
-from chalicelib.store.dispatch import DispatchRepository
+from chalicelib.store.dispatch import DispatchRepository, route_item_bytes
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 from chalicelib.store.transaction import Transaction
 
 RESERVATION_GRACE = timedelta(hours=4)  # doors are held until the planned ETA plus this
+# A route is one item: its stops must stay under DynamoDB's 400 KB (with room for the live
+# changes a route takes later: states, ETAs, delay flags).
+ROUTE_MAX_BYTES = int(ITEM_MAX_BYTES * 0.8)
+# The results of committing a stop that take it off its route, and the reason it is left out
+# with (None: the order changed since the claim, and is no longer this run's to leave out).
+_DROPPED = {"changed": None, "full": problems.LOCKER_FULL, "too_large": problems.TOO_MANY_PARCELS}
 
 
 def _held_until(stop: RouteStop) -> int:
@@ -56,7 +62,7 @@ class Committer:
         at = utc_now()
         routes: list[PlannedRoute] = []
         solve_s, engines = 0.0, set()
-        outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0}
+        outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0, "too_large": 0}
         for part in sorted(parts):
             problem = self._snapshots.problem(run_id, part)
             plan = self._snapshots.plan(run_id, part)
@@ -64,6 +70,7 @@ class Committer:
             engines.add(plan.engine)
             left_out |= {u.stop_id: u.reason for u in plan.unassigned}
             found = planned_routes(plan, problem, depot_id, run_id, len(routes), t0)
+            found = [_fitting(route, left_out) for route in found]
             doors = self._doors(found, plan.locker_allocation, orders)
             for route in found:
 
@@ -90,10 +97,10 @@ class Committer:
                     route.stops, in_parallel(commit_stop, route.stops), strict=True
                 ):
                     outcome[result] += 1
-                    if result in ("changed", "full"):  # amended, cancelled; or no door left
+                    if result in _DROPPED:  # amended, cancelled; no door left; too many doors
                         kept = without_stop(kept, stop.order_id)
-                    if result == "full":
-                        left_out[stop.order_id] = problems.LOCKER_FULL
+                        if (reason := _DROPPED[result]) is not None:
+                            left_out[stop.order_id] = reason
                 for order_id, eta in changed_etas(route, kept).items():
                     self._repo.set_eta(order_id, route.route_id, eta)
                 routes.append(replace(kept, version=1))
@@ -117,6 +124,11 @@ class Committer:
             "unassigned": len(unassigned),
             "changed_during_run": outcome["changed"],
             "locker_full_at_commit": outcome["full"],
+            "needs_attention": sum(
+                1
+                for order_id, reason in unassigned.items()
+                if order_id in orders and problems.needs_a_person(reason, orders[order_id])
+            ),
             "retrievals": sum(1 for r in routes for stop in r.stops if stop.kind == "retrieval"),
             "routes": len(used),
             "distance_km": round(sum(r.distance_m for r in used) / 1000, 1),
@@ -192,7 +204,10 @@ class Committer:
 
     def _leave_out(self, order: Order, run_id: str, reason: str) -> bool:
         """Back to ready with the reason; a customer whose locker was full hears so once, with
-        the nearest other locker that has room, and may choose it or home delivery."""
+        the nearest other locker that has room, and may choose it or home delivery. An order
+        no later run can plan goes to needs_attention instead (problem.NEEDS_A_PERSON)."""
+        if problems.needs_a_person(reason, order):
+            return self._repo.needs_attention(order, run_id, reason, utc_now())
         message = None
         if reason == problems.LOCKER_FULL:
             extra: dict[str, Any] = {"locker": self._locker_view(order)}
@@ -206,3 +221,14 @@ class Committer:
         locker_id = order.delivery.locker_id
         found = self._lockers.get(locker_id) if self._lockers and locker_id else None
         return found[0].public() if found else {"locker_id": locker_id}
+
+
+def _fitting(route: PlannedRoute, left_out: dict[str, str]) -> PlannedRoute:
+    """The route cut to what its item can hold: the last stops are left out for the next run
+    (route_too_long). Only a route of a few thousand stops is cut: a stop is about 200 bytes."""
+    while route.stops and route_item_bytes(route) > ROUTE_MAX_BYTES:
+        keep = max(1, len(route.stops) * 9 // 10) if len(route.stops) > 1 else 0
+        for stop in route.stops[keep:]:
+            left_out[stop.order_id] = problems.ROUTE_TOO_LONG
+        route = replace(route, stops=route.stops[:keep])
+    return route

@@ -8,20 +8,60 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.dispatch import DispatchPolicy
+from chalicelib.domain.dispatch import PLAN_WRITES, TRANSACTION_MAX_ITEMS, DispatchPolicy
 from chalicelib.domain.lockers import ALWAYS_OPEN, Locker, LockerParcel, open_periods, parcel_sizes
 from chalicelib.domain.order import DeliveryType, Order
 from chalicelib.domain.tenancy import Depot, Vehicle
 from chalicelib.domain.times import parse_iso
 from chalicelib.routing import model as rm
 
-# Orders left out before solving, each for a reason the planner cannot see. They stay ready
-# for a later run (a window ahead of the horizon comes into it; a passed one needs a person).
+# Orders left out before solving, each for a reason the planner cannot see. Some wait for a
+# later run (a window ahead of the horizon comes into it), some need a person (NEEDS_A_PERSON).
 WINDOW_PASSED = "window_passed"
 AFTER_HORIZON = "after_horizon"
 LOCKER_UNKNOWN = "locker_unknown"
 LOCKER_FULL = rm.REASON_LOCKER_FULL
 LOCKER_CLOSED = "locker_closed"  # not open at all within the horizon
+# More parcels than one transaction can reserve doors for, beside the order's own writes.
+TOO_MANY_PARCELS = "too_many_parcels"
+ROUTE_TOO_LONG = "route_too_long"  # its route's item would pass 400 KB: cut at commit
+LOCKER_MAX_PARCELS = TRANSACTION_MAX_ITEMS - PLAN_WRITES
+
+# Reasons no later run can change on its own: the time is gone (a passed window, one no
+# vehicle reaches in time even alone), the locker is unknown, the order is bigger than every
+# vehicle or than a transaction. Such an order leaves the ready set as needs_attention with
+# the reason, and the merchant is told (`order.needs_attention`); amending it re-triages it.
+# Every other reason waits for the next run: the fleet busy (capacity_short, time_short), a
+# locker full or closed, a window after the horizon or outside today's shifts (shifts change).
+NEEDS_A_PERSON = frozenset(
+    {
+        WINDOW_PASSED,
+        LOCKER_UNKNOWN,
+        TOO_MANY_PARCELS,
+        rm.REASON_WINDOW_UNREACHABLE,
+        rm.REASON_OVER_CAPACITY,
+    }
+)
+
+
+def needs_a_person(reason: str, order: Order) -> bool:
+    """Whether no later run can plan the order by itself. Unreachable in time is final only
+    for an order with a window: without one, it means today's shifts end too soon."""
+    if reason == rm.REASON_WINDOW_UNREACHABLE:
+        return order.delivery.window is not None
+    return reason in NEEDS_A_PERSON
+
+
+# Every reason a finished run gives an order back for. Such an order waits for the next run
+# but does not start one (a rolling trigger counts the orders no finished run passed over:
+# new ones, ones a cap rolled over, ones a failed run released).
+PLANNING_REASONS = NEEDS_A_PERSON | {
+    AFTER_HORIZON,
+    LOCKER_FULL,
+    LOCKER_CLOSED,
+    ROUTE_TOO_LONG,
+    *rm.REASONS,
+}
 
 PART_MAX_STOPS = 1500  # one optimiser invocation plans this many (partitioning itself inside)
 MIN_SHIFT_S = 600  # a shift with less left than this takes no route
@@ -77,6 +117,8 @@ def _stop(
         at_locker = lockers.get(order.delivery.locker_id or "")
         if at_locker is None:
             return LOCKER_UNKNOWN
+        if len(order.parcels) > LOCKER_MAX_PARCELS:
+            return TOO_MANY_PARCELS
     windows: tuple[rm.TimeWindow, ...] = ()
     if order.delivery.window:
         start = _seconds(order.delivery.window.start, t0)

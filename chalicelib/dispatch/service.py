@@ -99,10 +99,13 @@ class DispatchService:
         orders wait."""
         policy = DispatchPolicy.from_dict(self._accounts.depot(depot_id).dispatch)
         if trigger == "rolling":
+            # Not the orders a finished run gave back for a planning reason: they wait for the
+            # next run, but starting one for them alone would plan nothing new, every N minutes.
+            now = self._epoch()
             waiting = sum(
                 1
                 for ready in self._repo.ready_orders(depot_id)
-                if ready.claimed_until < self._epoch()
+                if ready.claimed_until < now and ready.left_out_for not in problems.PLANNING_REASONS
             )
             if waiting < policy.rolling_min_orders:
                 return {"depot_id": depot_id, "started": False, "waiting": waiting}
@@ -112,8 +115,13 @@ class DispatchService:
     # -- the state machine's steps -----------------------------------------------------------
 
     def collect(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Claim the depot's ready orders for this run; snapshot them for the later steps."""
-        claimed = self._collector.collect(event["run_id"], event["depot_id"], self._epoch())
+        """Claim the depot's ready orders for this run (up to its policy's cap); snapshot them
+        for the later steps."""
+        run_id, depot_id = event["run_id"], event["depot_id"]
+        policy = DispatchPolicy.from_dict(self._accounts.depot(depot_id).dispatch)
+        claimed = self._collector.collect(
+            run_id, depot_id, self._epoch(), limit=policy.max_orders_per_run
+        )
         return {**_run_fields(event), "claimed": claimed}
 
     def build(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -172,14 +180,22 @@ class DispatchService:
 
     def release(self, event: dict[str, Any]) -> dict[str, Any]:
         """After a failure: every order the run claimed or planned is ready again, with the
-        reason; its routes are withdrawn; the run is failed and the depot free."""
+        reason (a planned one's customer told it is being re-planned); its routes are
+        withdrawn; the run is failed and the depot free. Safe to run again, and run by the
+        reaper too for a run that died outside the state machine's Catch; `settled` says
+        whether this call was the one that failed the run."""
         run_id, depot_id = event["run_id"], event["depot_id"]
         error = event.get("error") or {}
         cause = f"{error.get('Error', 'error')}: {str(error.get('Cause', ''))[:500]}"
         run = self._repo.get_run(run_id)
         if run is not None and run.status is RunStatus.SUCCEEDED:
             self._repo.end(depot_id, run_id)  # it had finished; only the lock was left
-            return {**_run_fields(event), "status": str(run.status), "released": 0}
+            return {
+                **_run_fields(event),
+                "status": str(run.status),
+                "released": 0,
+                "settled": False,
+            }
         reason = f"dispatch run {run_id} failed ({error.get('Error', 'error')})"
         at = utc_now()
         ids = {
@@ -196,13 +212,18 @@ class DispatchService:
         )
         released = outcomes.count("released") + self._release_lockers(run_id)
         self._repo.delete_routes(run_id)
-        self._repo.settle(run_id, RunStatus.FAILED, at, error=cause)
+        settled = self._repo.settle(run_id, RunStatus.FAILED, at, error=cause)
         self._repo.end(depot_id, run_id)
         logger.warning(
             "dispatch run failed; orders released",
             extra={"run_id": run_id, "released": released, "error": cause},
         )
-        return {**_run_fields(event), "status": str(RunStatus.FAILED), "released": released}
+        return {
+            **_run_fields(event),
+            "status": str(RunStatus.FAILED),
+            "released": released,
+            "settled": settled,
+        }
 
     def _release_lockers(self, run_id: str) -> int:
         """A failed run's locker doors held for its orders, and its retrievals, given back."""

@@ -19,6 +19,11 @@ FUNCTIONS = {
 }
 
 TICK = "dispatch_tick"  # target of the depots' EventBridge Scheduler schedules
+REAPER = "dispatch_reaper"  # app.py's schedule that releases runs that died outside the Catch
+
+# The definition's TimeoutSeconds (a test holds them equal): an execution still running past
+# it plus a grace has overrun, and the reaper stops it.
+EXECUTION_TIMEOUT_S = 3600
 
 # The optimiser is deployed by the CDK app as its own function (ortools is too big to sit
 # beside the API code); every other entry point is a Chalice lambda_function.

@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# DynamoDB's limits that a run's writes are sized against: items in one transaction, and a
+# planned order's own writes in its transaction (the order, its timeline event, its outbox
+# message) beside one per locker door it reserves.
+TRANSACTION_MAX_ITEMS = 100
+PLAN_WRITES = 3
+ITEM_MAX_BYTES = 400 * 1024
+MAX_ORDERS_PER_RUN = 2000  # a depot policy's default cap; the rest wait for the next run
+
 
 class RunStatus(StrEnum):
     RUNNING = "running"
@@ -28,6 +36,7 @@ class DispatchPolicy:
     fixed_cost: float = 0.0
     cost_per_km: float = 1.0
     cost_per_hour: float = 0.0
+    max_orders_per_run: int = MAX_ORDERS_PER_RUN
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> DispatchPolicy:
@@ -43,6 +52,7 @@ class DispatchPolicy:
             fixed_cost=float(weights.get("fixed_cost", 0.0)),
             cost_per_km=float(weights.get("cost_per_km", 1.0)),
             cost_per_hour=float(weights.get("cost_per_hour", 0.0)),
+            max_orders_per_run=int(d.get("max_orders_per_run") or MAX_ORDERS_PER_RUN),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +71,7 @@ class DispatchPolicy:
                 "cost_per_km": self.cost_per_km,
                 "cost_per_hour": self.cost_per_hour,
             },
+            "max_orders_per_run": self.max_orders_per_run,
         }
 
 
@@ -118,6 +129,19 @@ class ReadyOrder:
     order_id: str
     claimed_by: str | None = None
     claimed_until: int = 0
+    left_out_for: str | None = None  # why the last run that claimed it gave it back
+
+    def claimable(self, run_id: str, now: int) -> bool:
+        return self.claimed_by in (None, run_id) or self.claimed_until < now
+
+
+@dataclass(frozen=True)
+class HeldDepot:
+    """A depot whose one-run lock a run holds, until when (epoch seconds)."""
+
+    depot_id: str
+    run_id: str
+    lease_until: int
 
 
 def new_run_id() -> str:

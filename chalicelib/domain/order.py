@@ -27,6 +27,8 @@ OrderMessage = Literal[
     "order.locker_expired",
     "order.locker_full",
     "order.cancelled",
+    "order.replanning",  # told "planned", then the run failed: a new time will follow
+    "order.needs_attention",  # no run can plan it as it stands: the merchant acts
 ]
 ORDER_MESSAGES: tuple[str, ...] = get_args(OrderMessage)
 
@@ -161,11 +163,15 @@ class Order:
     def moved_to(self, target: OrderStatus, *, at: str, reason: str | None = None) -> Order:
         """This order in `target` status; raises IllegalTransition for a move not allowed."""
         check_move(self.status, target)
+        # Out of needs_attention (a person amended it), the last run's reason no longer holds:
+        # the order counts as new towards the depot's rolling trigger again.
+        fixed = self.status is OrderStatus.NEEDS_ATTENTION and target is not self.status
         return replace(
             self,
             status=target,
             updated_at=at,
             attention_reason=reason if target is OrderStatus.NEEDS_ATTENTION else None,
+            unassigned_reason=None if fixed else self.unassigned_reason,
             version=self.version + 1,
         )
 

@@ -46,7 +46,7 @@ LOCAL_STREAM_RETRIES = 3
 
 # The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
 # reconcile: it would call the storefronts' real APIs).
-SCHEDULES = {"locker_sweep": 900.0, "webhook_retries": 60.0}
+SCHEDULES = {"locker_sweep": 900.0, "webhook_retries": 60.0, "dispatch_reaper": 300.0}
 
 
 def function_context(function: str, timeout_s: float) -> LambdaContext:

@@ -10,7 +10,9 @@ calls one of our Python handlers (in-process, or in a spawned process), and noth
     sfn.close()  # shuts the process pool down and undoes the patches
 
 The patches on moto are process-global: the instance created last receives every invocation
-and sleep, and a function it has not registered gets moto's own (echo) behaviour.
+and sleep, and a function it has not registered gets moto's own (echo) behaviour. StopExecution
+is made to behave as in AWS: the execution is ABORTED at once, and what its running task
+answers later changes nothing (moto would leave it RUNNING until the task returns, then FAILED).
 """
 
 from __future__ import annotations
@@ -148,6 +150,8 @@ def _install(instance: LocalStepFunctions) -> None:
     global _active
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.backend.execution import Execution
 
     with _patch_lock:
         _active = instance
@@ -165,6 +169,14 @@ def _install(instance: LocalStepFunctions) -> None:
         wait = wait_function.WaitFunction
         _originals[(wait, "_wait_interval")] = wait.__dict__["_wait_interval"]
         wait._wait_interval = _skip_wait  # type: ignore[method-assign,assignment]
+        for cls, attr, patched in (
+            (Execution, "stop", _aborted_at_once),
+            (Environment, "set_error", _unless_stopped),
+            (Environment, "set_timed_out", _unless_stopped),
+        ):
+            original = cls.__dict__[attr]
+            _originals[(cls, attr)] = original
+            setattr(cls, attr, patched(original))
 
 
 def _uninstall(instance: LocalStepFunctions) -> None:
@@ -176,6 +188,41 @@ def _uninstall(instance: LocalStepFunctions) -> None:
         for (owner, attr), original in _originals.items():
             setattr(owner, attr, original)
         _originals.clear()
+
+
+def _aborted_at_once(original: Callable[..., Any]) -> Callable[..., Any]:
+    """StopExecution: the program is told to stop, and the execution reads ABORTED now."""
+
+    def stop(execution: Any, stop_date: Any, error: Any, cause: Any) -> None:
+        from moto.stepfunctions.parser.api import ExecutionStatus
+
+        original(execution, stop_date, error, cause)
+        if execution.exec_status == ExecutionStatus.RUNNING:
+            execution.exec_status = ExecutionStatus.ABORTED
+            execution.stop_date = stop_date
+
+    return stop
+
+
+def _unless_stopped(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A stopped program stays stopped: the error its interrupted task raises afterwards (or
+    the interpreter's own, failing to go on from a stopped state) is not its outcome."""
+
+    def set_state(env: Any, *args: Any, **kwargs: Any) -> None:
+        from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+        if isinstance(env._program_state, ProgramStopped):
+            return
+        original(env, *args, **kwargs)
+
+    return set_state
+
+
+def active_runner() -> LocalStepFunctions:
+    """The instance receiving this process's invocations (the local runtime's workflow)."""
+    if _active is None:
+        raise RuntimeError("no local Step Functions is running in this process")
+    return _active
 
 
 def _skip_wait(waiter: object, env: object, wait_seconds: int) -> None:

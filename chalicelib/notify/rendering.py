@@ -32,6 +32,8 @@ STATUS_WORDS = {
     "order.locker_expired": "Not collected",
     "order.locker_full": "Locker full",
     "order.cancelled": "Cancelled",
+    "order.replanning": "Being re-planned",
+    "order.needs_attention": "Not yet scheduled",
 }
 
 

@@ -66,3 +66,11 @@ class Cursors(Protocol):
         """Move the cursor forward to `to`; False (and nothing written) if it is already there
         or beyond."""
         ...
+
+
+class Rotation(Protocol):
+    """Where the merchants' rotation stands between runs: the last merchant id visited."""
+
+    def after(self) -> str | None: ...
+
+    def moved_to(self, merchant_id: str) -> None: ...

@@ -1,8 +1,12 @@
-"""The catch-up run: for every merchant connection, pull the orders changed since its cursor and
-feed each through the webhook translators and `OrderService.ingest`, then move the cursor."""
+"""The catch-up run: for each merchant connection, pull the orders changed since its cursor and
+feed each through the webhook translators and `OrderService.ingest`, then move the cursor. A
+run visits merchants in a rotation, within a budget of merchants and seconds, starting after
+the one the last run ended with (a persisted cursor): every merchant is reached in turn, and
+none starves behind the others however many there are."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +19,7 @@ from chalicelib.domain.errors import DomainError, ValidationFailed
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake import shopify, woocommerce
 from chalicelib.orders.service import Ignored, Inbound
-from chalicelib.reconcile.ports import Accounts, ClientsFactory, Cursors, Intake
+from chalicelib.reconcile.ports import Accounts, ClientsFactory, Cursors, Intake, Rotation
 
 logger = Logger(child=True)
 
@@ -26,6 +30,15 @@ OVERLAP = timedelta(minutes=5)
 # Shopify keeps retrying a webhook, so nothing it gave up on is lost between connecting and now.
 FIRST_LOOKBACK = timedelta(days=2)
 REJECTED = "rejected"  # a pulled order the intake path refused (it would have 4xx'd as a webhook)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much one run may do: merchants visited, and seconds (the function's timeout is 600:
+    a run stops starting merchants well before it, so none is cut off halfway)."""
+
+    merchants: int = 100
+    seconds: float = 420.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,8 @@ class MerchantRun:
 @dataclass
 class RunSummary:
     runs: list[MerchantRun] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)  # merchant ids, in the order visited
+    merchants: int = 0  # how many there are in all
 
     @property
     def totals(self) -> Counter[str]:
@@ -110,6 +125,8 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "merchants": self.merchants,
+            "visited": len(self.visited),
             "connections": len(self.runs),
             "failed": len(self.failed),
             "outcomes": dict(self.totals),
@@ -130,6 +147,9 @@ class ReconcileService:
         clients_factory: ClientsFactory,
         clock: Callable[[], datetime] = _utc_now,
         platforms: tuple[Platform, ...] = PLATFORMS,
+        rotation: Rotation | None = None,
+        budget: Budget = Budget(),
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._accounts = accounts
         self._orders = orders
@@ -137,18 +157,35 @@ class ReconcileService:
         self._clients = clients_factory
         self._clock = clock
         self._platforms = platforms
+        self._rotation = rotation
+        self._budget = budget
+        self._timer = timer
 
     def run(self) -> RunSummary:
-        """Catch up every connected merchant; one merchant's failure is recorded, not raised."""
-        summary = RunSummary()
-        for merchant in self._accounts.merchants():
+        """Catch up the next merchants of the rotation, within the budget; one merchant's
+        failure is recorded, not raised."""
+        merchants = sorted(self._accounts.merchants(), key=lambda m: m.merchant_id)
+        summary = RunSummary(merchants=len(merchants))
+        after = self._rotation.after() if self._rotation else None
+        start = next((i for i, m in enumerate(merchants) if m.merchant_id > (after or "")), 0)
+        turn = merchants[start:] + merchants[:start]
+        began = self._timer()
+        for merchant in turn[: self._budget.merchants]:
+            if self._timer() - began > self._budget.seconds:
+                break  # the rest of the turn is where the next run starts
             for platform in self._platforms:
                 credentials = self._accounts.connection(merchant.merchant_id, platform.name)
                 if credentials is not None:
                     summary.runs.append(self._catch_up(merchant, platform, credentials))
+            summary.visited.append(merchant.merchant_id)
+            if self._rotation is not None:
+                # After each merchant, so a run cut short still hands on where it got to.
+                self._rotation.moved_to(merchant.merchant_id)
         logger.info(
             "reconciled",
             extra={
+                "merchants": len(merchants),
+                "visited": len(summary.visited),
                 "connections": len(summary.runs),
                 "failed": len(summary.failed),
                 "outcomes": dict(summary.totals),

@@ -3,6 +3,7 @@ orders, order claims, and the per-order commit and release writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,6 +11,9 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.dispatch import (
+    PLAN_WRITES,
+    TRANSACTION_MAX_ITEMS,
+    HeldDepot,
     PlannedRoute,
     ReadyOrder,
     RouteStop,
@@ -43,8 +47,10 @@ from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed, failing_as
 
 UNASSIGNED_PER_ITEM = 400  # left-out orders per item (an item holds at most 400 KB)
+HELD = "DISPATCH#HELD"  # gsi1 partition of the depots' locks while a run holds them
 
 PLANNED, READY = str(OrderStatus.PLANNED), str(OrderStatus.READY)
+ATTENTION = str(OrderStatus.NEEDS_ATTENTION)
 OUT = str(OrderStatus.OUT_FOR_DELIVERY)
 RUNNING = str(RunStatus.RUNNING)
 
@@ -147,7 +153,11 @@ class DispatchRepository:
         tx = Transaction()
         tx.put(
             DepotRunLockItem(
-                *_lock_key(run.depot_id), active_run_id=run.run_id, lease_until=lease_until
+                *_lock_key(run.depot_id),
+                active_run_id=run.run_id,
+                lease_until=lease_until,
+                gsi1pk=HELD,
+                gsi1sk=run.depot_id,
             ),
             condition=DepotRunLockItem.active_run_id.does_not_exist()
             | (DepotRunLockItem.lease_until < now),
@@ -172,12 +182,23 @@ class DispatchRepository:
                 actions=[
                     DepotRunLockItem.active_run_id.remove(),
                     DepotRunLockItem.lease_until.remove(),
+                    DepotRunLockItem.gsi1pk.remove(),
+                    DepotRunLockItem.gsi1sk.remove(),
                 ],
                 condition=DepotRunLockItem.active_run_id == run_id,
             )
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
+
+    def held_depots(self) -> list[HeldDepot]:
+        """Every depot a run holds (its lock in the sparse index; the reaper checks each run
+        itself, so the index's lag only delays it by a sweep)."""
+        return [
+            HeldDepot(item.gsi1sk or "", item.active_run_id, int(item.lease_until or 0))
+            for item in DepotRunLockItem.held.query(HELD)
+            if item.active_run_id and item.gsi1sk
+        ]
 
     def active_run(self, depot_id: str, now: int) -> str | None:
         lock = get_one(DepotRunLockItem, *_lock_key(depot_id))
@@ -244,7 +265,12 @@ class DispatchRepository:
         """The depot's ready orders and their claims (the index lags writes by a moment;
         every claim checks the order itself)."""
         return [
-            ReadyOrder(item.order_id, item.claimed_by, int(item.claimed_until or 0))
+            ReadyOrder(
+                item.order_id,
+                item.claimed_by,
+                int(item.claimed_until or 0),
+                item.unassigned_reason,
+            )
             for item in OrderItem.by_depot_status.query(depot_status_key(depot_id, READY))
         ]
 
@@ -282,10 +308,13 @@ class DispatchRepository:
         """Move one claimed order to planned on `route_id`, with its timeline event and the
         outbox message (and what `also` adds: its locker doors), in one transaction.
         "planned"; "already" when a retried commit finds it done; "changed" when the order
-        changed since the claim (left alone)."""
+        changed since the claim (left alone); "too_large" when its writes would not fit in one
+        transaction (nothing written: its locker doors are too many)."""
         tx = Transaction()
         if also is not None:
             also(tx)
+            if len(tx) + PLAN_WRITES > TRANSACTION_MAX_ITEMS:
+                return "too_large"
         tx.update(
             _order(order.order_id),
             [
@@ -364,6 +393,44 @@ class DispatchRepository:
             return False
         return True
 
+    def needs_attention(self, order: Order, run_id: str, reason: str, at: str) -> bool:
+        """A claimed order no run can plan leaves the ready set for a person: needs_attention
+        with the reason, its timeline event and the merchant's `order.needs_attention`, in one
+        transaction conditional on this run's claim (so it is written, and told, once)."""
+        tx = Transaction()
+        tx.update(
+            _order(order.order_id),
+            [
+                OrderItem.status.set(ATTENTION),
+                OrderItem.gsi2pk.set(depot_status_key(order.depot_id, ATTENTION)),
+                OrderItem.attention_reason.set(reason),
+                OrderItem.updated_at.set(at),
+                OrderItem.version.add(1),
+                *_unclaimed(run_id, reason),
+            ],
+            condition=(OrderItem.claimed_by == run_id) & (OrderItem.status == READY),
+            on_fail=_Changed(order.order_id),
+        )
+        event = TimelineEvent(
+            at=at, status=OrderStatus.NEEDS_ATTENTION, type="order.needs_attention", note=reason
+        )
+        tx.put(timeline_model(order.order_id, 0, event))
+        tx.put(
+            outbox_message(
+                order.order_id,
+                order.merchant_id,
+                ATTENTION,
+                "order.needs_attention",
+                at,
+                reason=reason,
+            )
+        )
+        try:
+            tx.commit()
+        except _Changed:
+            return False
+        return True
+
     def put_route(self, route: PlannedRoute) -> None:
         """Write a route whole (a retried commit writes the same item again, not a second)."""
         route_to_model(route).save()
@@ -385,8 +452,10 @@ class DispatchRepository:
 
     def release_order(self, order_id: str, run_id: str, reason: str, at: str) -> str:
         """Undo whatever `run_id` did to one order: a claim is dropped, a planned order goes
-        back to ready, both keeping the reason. "released", or "untouched" if the run no
-        longer holds it."""
+        back to ready, both keeping the reason; a planned order's customer, told "planned",
+        is told it is being re-planned (`order.replanning`, in the same transaction as the
+        move, which only this run's planned order can make: once per order and run).
+        "released", or "untouched" if the run no longer holds it."""
         if self.leave_unassigned(order_id, run_id, reason):
             return "released"
         order = get_one(OrderItem, *order_key(order_id))
@@ -411,6 +480,7 @@ class DispatchRepository:
             at=at, status=OrderStatus.READY, type="order.released", note=reason[:500]
         )
         tx.put(timeline_model(order_id, 0, event))
+        tx.put(outbox_message(order_id, order.merchant_id, READY, "order.replanning", at))
         try:
             tx.commit()
         except _Changed:
@@ -448,6 +518,12 @@ class DispatchRepository:
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
+
+
+def route_item_bytes(route: PlannedRoute) -> int:
+    """About what the route's item weighs in DynamoDB (names and values as sent: a little
+    over the billed size), to keep it under the 400 KB an item may hold."""
+    return len(json.dumps(route_to_model(route).serialize(), separators=(",", ":")).encode())
 
 
 def _unclaimed(run_id: str, reason: str) -> list[Action]:

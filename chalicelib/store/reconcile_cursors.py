@@ -1,5 +1,6 @@
 """Catch-up cursors in the main table: per merchant and platform, the newest platform change
-time already applied. Only ever moves forward, whatever runs overlap."""
+time already applied (only ever moves forward, whatever runs overlap); and the rotation's
+place among the merchants (one item: runs never overlap, the function's concurrency is 1)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import PutError
 
 from chalicelib.domain.times import utc_now
-from chalicelib.store.models.reconcile import ReconcileCursorItem
+from chalicelib.store.models.reconcile import ReconcileCursorItem, ReconcileRotationItem
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import condition_failed
 
@@ -48,3 +49,17 @@ class ReconcileCursors:
                 return False
             raise
         return True
+
+
+ROTATION_KEY = ("RECONCILE#ROTATION", "CURSOR")
+
+
+class ReconcileRotation:
+    def after(self) -> str | None:
+        item = get_one(ReconcileRotationItem, *ROTATION_KEY)
+        return item.after_merchant_id if item else None
+
+    def moved_to(self, merchant_id: str) -> None:
+        ReconcileRotationItem(
+            *ROTATION_KEY, after_merchant_id=merchant_id, written_at=utc_now()
+        ).save()

@@ -1,6 +1,6 @@
 """The alarms that page someone: the API answering 5xx, Lambda functions failing, dispatch runs
-failing or timing out, a locker kiosk locking after repeated wrong pickup codes, outbox work
-dead-lettered."""
+failing, timing out or reaped, a locker kiosk locking after repeated wrong pickup codes, outbox
+work dead-lettered."""
 
 from __future__ import annotations
 
@@ -81,6 +81,29 @@ def kiosk_lockouts_alarm(
         topic,
         "A locker kiosk locked its pickups after 5 wrong codes in 15 minutes; the log line "
         "'locker kiosk locked after repeated wrong pickup codes' names the locker.",
+    )
+
+
+def reaped_runs_alarm(
+    scope: Construct, topic: sns.ITopic, *, id: str, namespace: str, dimensions: dict[str, str]
+) -> cloudwatch.Alarm:
+    """The app's own count of dispatch runs the reaper released (chalicelib/dispatch/reaper.py):
+    a run died outside the state machine's Catch (timed out, stopped, a task killed). Nothing
+    was lost, but nothing was planned either, and the cause wants a person."""
+    metric = cloudwatch.Metric(
+        namespace=namespace,
+        metric_name="DispatchRunsReaped",
+        dimensions_map=dimensions,
+        statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+    )
+    return _alarm(
+        scope,
+        id,
+        metric,
+        topic,
+        "A lastmile dispatch run died outside its state machine's Catch and was reaped (its "
+        "orders are ready again); the log line 'dispatch run reaped' names the run.",
     )
 
 

@@ -29,11 +29,16 @@ from constructs import Construct
 
 from chalicelib.dispatch import workflow
 
-from .alarms import lambda_errors_alarm, state_machine_alarms
+from .alarms import lambda_errors_alarm, reaped_runs_alarm, state_machine_alarms
 from .optimiser import optimiser_function
 
 # The Chalice lambda_function that the depots' schedules invoke: {depot_id, trigger}.
 TICK_FUNCTION = workflow.TICK
+REAPER_FUNCTION = workflow.REAPER  # app.py's @app.schedule
+# chalicelib/dispatch/reaper.py emits DispatchRunsReaped through Powertools' single_metric with
+# exactly this namespace and dimension (an alarm matches the set exactly).
+METRICS_NAMESPACE = "lastmile"
+METRICS_DIMENSIONS = {"service": "lastmile"}
 ARTIFACT_DAYS = 30
 SCHEDULER = "scheduler.amazonaws.com"
 
@@ -190,6 +195,16 @@ class Dispatch(Construct):
         )
         # Schedules invoke the tick asynchronously: its errors show nowhere else.
         lambda_errors_alarm(self, self._topic, id="TickErrorsAlarm", function_name=tick.ref)
+        # The reaper: each run it releases, and the reaper itself failing (a run left held).
+        reaped_runs_alarm(
+            self,
+            self._topic,
+            id="DispatchRunsReapedAlarm",
+            namespace=METRICS_NAMESPACE,
+            dimensions=METRICS_DIMENSIONS,
+        )
+        reaper = api.get_resource(to_cfn_resource_name(REAPER_FUNCTION))
+        lambda_errors_alarm(self, self._topic, id="ReaperErrorsAlarm", function_name=reaper.ref)
         stack = Stack.of(self)
         CfnOutput(stack, "DispatchStateMachineArn", value=self.state_machine.state_machine_arn)
         CfnOutput(stack, "DispatchBucketName", value=self.bucket.bucket_name)
@@ -249,9 +264,10 @@ class Dispatch(Construct):
     def _grant(self, role: iam.IRole) -> None:
         stack = Stack.of(self)
         self.state_machine.grant_start_execution(role)
+        # Describe: the reaper asks how a held run's execution stands; Stop: one that overran.
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["states:DescribeExecution"],
+                actions=["states:DescribeExecution", "states:StopExecution"],
                 resources=[
                     stack.format_arn(
                         service="states",

@@ -240,6 +240,8 @@ def test_the_api_role_may_run_dispatch_and_manage_the_schedules(
     assert allows(statements, "states:StartExecution", {"Ref": machine})
     [describe] = [s for s in statements if "states:DescribeExecution" in as_list(s["Action"])]
     assert evaluate(describe["Resource"]) == arn("states", f"execution:{name}:*")
+    # The reaper stops an execution that overran, of this state machine only.
+    assert "states:StopExecution" in as_list(describe["Action"])
 
     objects = {"Fn::Join": ["", [get_att_arn(bucket), "/*"]]}
     for action in ("s3:GetObject*", "s3:PutObject", "s3:DeleteObject*"):
@@ -317,6 +319,27 @@ def test_alarms_watch_the_runs_and_the_optimiser(template: dict[str, Any]) -> No
     alarm("AWS/States", "ExecutionsTimedOut", "StateMachineArn", {"Ref": machine})
     alarm("AWS/Lambda", "Errors", "FunctionName", {"Ref": optimiser_id(template)})
     alarm("AWS/Lambda", "Errors", "FunctionName", {"Ref": chalice_function_id(template, TICK)})
+    reaper = chalice_function_id(template, workflow.REAPER)
+    alarm("AWS/Lambda", "Errors", "FunctionName", {"Ref": reaper})
+    # The app's own count of reaped runs, with the dimension set the reaper emits, exactly.
+    reaped = alarm("lastmile", "DispatchRunsReaped", "service", "lastmile")
+    assert (reaped["Statistic"], reaped["Period"]) == ("Sum", 300)
+    assert reaped["TreatMissingData"] == "notBreaching"
+
+
+def test_the_reaper_sweeps_every_five_minutes_one_at_a_time(template: dict[str, Any]) -> None:
+    reaper = template["Resources"][chalice_function_id(template, workflow.REAPER)]["Properties"]
+    assert reaper["Handler"] == f"app.{workflow.REAPER}"
+    schedules = [e for e in reaper["Events"].values() if e["Type"] == "Schedule"]
+    assert [e["Properties"]["Schedule"] for e in schedules] == ["rate(5 minutes)"]
+    assert reaper["ReservedConcurrentExecutions"] == 1
+    # It waits out the release of a big run (what the Release task may take).
+    assert reaper["Timeout"] >= 600
+
+
+def test_the_reaper_knows_the_state_machine_timeout() -> None:
+    asl = json.loads(workflow.ASL_PATH.read_text())
+    assert asl["TimeoutSeconds"] == workflow.EXECUTION_TIMEOUT_S
 
 
 def test_outputs_name_the_state_machine_and_the_bucket(template: dict[str, Any]) -> None:

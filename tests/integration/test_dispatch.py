@@ -167,8 +167,11 @@ def test_a_run_plans_every_order_or_says_why_not(sfn: tuple[LocalStepFunctions, 
             assert (planned.route_id, planned.eta) == (route["route_id"], stop["eta"])
             assert outbox_types(planned.order_id).count("order.planned") == 1
     assert order(gone.order_id).unassigned_reason == "window_passed"
-    assert order(heavy.order_id).status is OrderStatus.READY
-    assert stored(heavy.order_id).claimed_by is None
+    # Neither can any later run plan: both wait for a person, with the reason.
+    for held, reason in ((gone, "window_passed"), (heavy, "over_capacity")):
+        assert order(held.order_id).status is OrderStatus.NEEDS_ATTENTION
+        assert order(held.order_id).attention_reason == reason
+        assert stored(held.order_id).claimed_by is None
     figures = run["figures"]
     assert (figures["orders"], figures["planned"], figures["unassigned"]) == (14, 12, 2)
     assert figures["routes"] == len(run["routes"]) and figures["distance_km"] > 0

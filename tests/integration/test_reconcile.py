@@ -24,7 +24,7 @@ from chalicelib.reconcile.ports import ClientsFactory, PlatformOrders
 from chalicelib.reconcile.service import OVERLAP, MerchantRun, ReconcileService, RunSummary
 from chalicelib.reconcile.shopify_client import ShopifyOrders
 from chalicelib.reconcile.woocommerce_client import WooCommerceOrders
-from chalicelib.store.reconcile_cursors import ReconcileCursors
+from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotation
 from tests.builders import shopify_headers, woocommerce_headers
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -363,3 +363,12 @@ def test_the_scheduled_entry_point_is_composed_from_bootstrap() -> None:
     built = bootstrap.reconcile()
     assert isinstance(built, ReconcileService)
     assert bootstrap.reconcile() is built, "built once per container"
+
+
+def test_the_rotation_is_kept_in_the_table_between_runs() -> None:
+    bootstrap.store()
+    rotation = ReconcileRotation()
+    rotation.moved_to("mer_0042")
+    assert ReconcileRotation().after() == "mer_0042", "a later run (a new container) reads it"
+    rotation.moved_to("mer_0007")  # the turn wrapped round: it may go back
+    assert ReconcileRotation().after() == "mer_0007"

@@ -25,6 +25,8 @@ LOCAL_ROUTES = {
     "/local/vendors/sendgrid/script",
     "/local/vendors/{vendor}/outage",
     "/local/schedules/{name}",
+    "/local/dispatch/faults",
+    "/local/dispatch-runs/{run_id}/stop",
 }
 
 

@@ -38,6 +38,30 @@ def paths() -> dict[str, dict[str, Any]]:
                 tags=("local",),
             )
         },
+        "/local/dispatch/faults": {
+            "post": op(
+                "Make dispatch runs meet a fault until cleared: {fault: optimiser_crash|"
+                "commit_crash_halfway|finish_crash|stuck_run}",
+                None,
+                {"200": "{faults} in force", "422": "no such fault"},
+                tags=("local",),
+            ),
+            "delete": op(
+                "Clear every dispatch fault (stuck tasks let go)",
+                None,
+                {"200": "{faults: []}"},
+                tags=("local",),
+            ),
+        },
+        "/local/dispatch-runs/{run_id}/stop": {
+            "post": op(
+                "Stop a run's execution as its timeout would (no Catch runs; the reaper, "
+                "POST /local/schedules/dispatch_reaper, releases it)",
+                None,
+                {"200": "{run_id, status}", "404": "no execution of that run"},
+                tags=("local",),
+            )
+        },
         "/local/schedules/{name}": {
             "post": op(
                 f"Run a scheduled function now ({', '.join(jobs.SCHEDULED)}), "

@@ -11,15 +11,20 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 
-from chalicelib.store.models.base import MainItem
+from chalicelib.store.models.base import Gsi1Index, MainItem
 
 
 class DepotRunLockItem(MainItem, discriminator="dispatch_lock"):
     """pk DEPOT#<id>, sk DISPATCH: the run dispatching the depot, until its lease ends (a run
-    that vanished gives the depot up then)."""
+    that vanished gives the depot up then). While held, it is in gsi1 under DISPATCH#HELD
+    (sparse: a free depot's lock has no gsi1 keys), where the reaper finds every held depot."""
 
     active_run_id = UnicodeAttribute(null=True)
     lease_until = NumberAttribute(null=True)  # epoch seconds
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)  # <depot id>
+
+    held = Gsi1Index["DepotRunLockItem"]()
 
 
 class DispatchRunItem(MainItem, discriminator="dispatch_run"):

@@ -15,3 +15,10 @@ class ReconcileCursorItem(MainItem, discriminator="reconcile_cursor"):
     platform = UnicodeAttribute()
     changed_to = UnicodeAttribute()
     written_at = UnicodeAttribute()
+
+
+class ReconcileRotationItem(MainItem, discriminator="reconcile_rotation"):
+    """pk RECONCILE#ROTATION, sk CURSOR: the merchant the last catch-up run visited last."""
+
+    after_merchant_id = UnicodeAttribute()
+    written_at = UnicodeAttribute()

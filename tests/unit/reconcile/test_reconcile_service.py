@@ -4,7 +4,9 @@ merchant's failure stays its own."""
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,7 @@ from chalicelib.reconcile.ports import (
     PlatformOrders,
     PlatformUnavailable,
 )
-from chalicelib.reconcile.service import FIRST_LOOKBACK, OVERLAP, ReconcileService
+from chalicelib.reconcile.service import FIRST_LOOKBACK, OVERLAP, Budget, ReconcileService
 
 EVENTS = Path(__file__).parents[2] / "events" / "reconcile"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -273,3 +275,69 @@ def test_a_cursor_never_moves_backwards_through_the_port(stamp: timedelta) -> No
     cursors.advance("m1", "shopify", NOW)
     assert cursors.advance("m1", "shopify", NOW + stamp) is False
     assert cursors.get("m1", "shopify") == NOW
+
+
+class MemoryRotation:
+    def __init__(self) -> None:
+        self.last: str | None = None
+
+    def after(self) -> str | None:
+        return self.last
+
+    def moved_to(self, merchant_id: str) -> None:
+        self.last = merchant_id
+
+
+def rotating(
+    merchants: int, budget: Budget, timer: Any = None
+) -> tuple[ReconcileService, dict[str, Pages]]:
+    """`merchants` merchants, each connected to Shopify; a rotation persisted in memory."""
+    ids = [f"m{n:02d}" for n in range(merchants)]
+    accounts = Accounts(
+        {(m, "shopify"): {"id": m} for m in ids}, *(a_merchant(m) for m in reversed(ids))
+    )
+    platforms = {m: Pages([]) for m in ids}
+
+    def factory(platform: str, credentials: dict[str, Any]) -> PlatformOrders:
+        return platforms[credentials["id"]]
+
+    extra = {"timer": timer} if timer else {}
+    return (
+        ReconcileService(
+            accounts,
+            RecordingIntake(),
+            MemoryCursors(),
+            factory,
+            clock=lambda: NOW,
+            rotation=MemoryRotation(),
+            budget=budget,
+            **extra,
+        ),
+        platforms,
+    )
+
+
+@pytest.mark.parametrize(("merchants", "per_run"), [(7, 3), (9, 3), (5, 5), (3, 10), (11, 4)])
+def test_with_a_budget_of_n_merchants_each_is_visited_within_ceil_m_over_n_runs(
+    merchants: int, per_run: int
+) -> None:
+    reconcile, platforms = rotating(merchants, Budget(merchants=per_run))
+    rounds = math.ceil(merchants / per_run)
+
+    for _ in range(3):  # and again in every later window of that many runs
+        visited = [reconcile.run().visited for _ in range(rounds)]
+        assert all(len(v) == min(per_run, merchants) for v in visited)
+        assert set(itertools.chain(*visited)) == set(platforms), visited
+    assert all(len(p.asked) >= 3 for p in platforms.values()), "every one asked each window"
+
+
+def test_a_run_out_of_time_hands_on_where_it_stopped() -> None:
+    ticks = itertools.count()
+    # The timer moves 10 "seconds" at each look; the budget allows 25: two merchants a run.
+    reconcile, _ = rotating(6, Budget(merchants=100, seconds=25), timer=lambda: 10 * next(ticks))
+
+    first, second = reconcile.run(), reconcile.run()
+
+    assert first.visited == ["m00", "m01"]
+    assert second.visited == ["m02", "m03"]
+    assert first.as_dict()["merchants"] == 6 and first.as_dict()["visited"] == 2
