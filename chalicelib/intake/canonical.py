@@ -15,7 +15,6 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.order import (
     Address,
     Customer,
@@ -25,6 +24,7 @@ from chalicelib.domain.order import (
     Parcel,
     Window,
 )
+from chalicelib.request_bodies import validation_failed
 
 MAX_PARCELS = 500
 
@@ -139,12 +139,6 @@ def parse_canonical(data: Any, *, prefix: str = "") -> CanonicalOrder:
 
 def parse_order(data: Any) -> OrderDraft:
     return parse_canonical(data).to_draft()
-
-
-def validation_failed(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
-    first = exc.errors()[0]
-    where = prefix + (".".join(str(part) for part in first["loc"]) or "body")
-    return ValidationFailed(f"{where}: {first['msg']}", field=where)
 
 
 def order_json_schema() -> dict[str, Any]:

@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+    ThreadedHTTPServer,
+)
 
 from chalicelib import bootstrap, jobs
 from chalicelib.api.local import serve_local_routes
@@ -32,6 +40,21 @@ from chalicelib.local.stream_poller import StreamPoller, stream_arn
 class _Server(ThreadedHTTPServer):
     # Storefronts retry in bursts; the default listen backlog of 5 resets connections.
     request_queue_size = 256
+
+
+class _Handler(ChaliceRequestHandler):
+    """Chalice's request handler, with the gateway's own refusals in the API's error shape, as
+    the deployed stage's gateway responses give them (infra/stacks/gateway_responses.py): a path
+    no route matches is 404 `not_found` (API Gateway's 403 "Missing Authentication Token")."""
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError):
+            status, code, message = 404, "not_found", "no such path"
+        else:
+            status, code, message = error.CODE, "error", "the gateway refused the request"
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        headers = {**error.headers, "Content-Type": "application/json"}
+        self._send_http_response(status, headers, body)
 
 
 # The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
@@ -131,7 +154,9 @@ class LocalRuntime:
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-        self._server = LocalDevServer(app, config, "127.0.0.1", self.port, server_cls=_Server)
+        self._server = LocalDevServer(
+            app, config, "127.0.0.1", self.port, handler_cls=_Handler, server_cls=_Server
+        )
         self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
         self._thread.start()
         return self
