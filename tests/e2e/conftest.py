@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -79,11 +80,13 @@ class Runtime:
         return requests.request(method, self.url(path), headers=headers, timeout=30, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def runtime() -> Iterator[Runtime]:
+@contextmanager
+def started_runtime(**env_vars: str) -> Iterator[Runtime]:
+    """A local runtime of its own (`env_vars` added to its environment), stopped on exit."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LASTMILE_"))}
     env |= {"PORT": str(port), "LASTMILE_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1"}
+    env |= env_vars
     proc = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local"],
         cwd=ROOT,
@@ -110,12 +113,20 @@ def runtime() -> Iterator[Runtime]:
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail("local runtime did not start:\n" + "".join(log[-60:]))
-    yield Runtime(base_url=ready["base_url"], info=ready, log=log)
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield Runtime(base_url=ready["base_url"], info=ready, log=log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Runtime]:
+    with started_runtime() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")
