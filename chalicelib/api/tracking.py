@@ -36,6 +36,9 @@ from chalicelib.tracking.rate_limit import RateLimited
 tracking = Blueprint(__name__)
 
 FORM = ["application/x-www-form-urlencoded"]
+# A button's form has no fields: it may come with no body and no Content-Type, which Chalice
+# takes for JSON. No field of it is read.
+BUTTON = [*FORM, "application/json"]
 
 
 class FeedbackIn(BaseModel):
@@ -237,7 +240,7 @@ def track_page_locker(tracking_code: str) -> Any:
     tracking,
     "/track/{tracking_code}/pickup-code",
     methods=["POST"],
-    content_types=FORM,
+    content_types=BUTTON,
     refuse=_page_refusal,
 )
 def track_page_pickup_code(tracking_code: str) -> Any:
@@ -251,7 +254,7 @@ def track_page_pickup_code(tracking_code: str) -> Any:
     tracking,
     "/track/{tracking_code}/extension",
     methods=["POST"],
-    content_types=FORM,
+    content_types=BUTTON,
     refuse=_page_refusal,
 )
 def track_page_extension(tracking_code: str) -> Any:

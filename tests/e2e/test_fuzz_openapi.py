@@ -10,6 +10,7 @@ the same cases on every run, about a minute on two cores."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,9 @@ CHECKS = [
 
 # Cases per operation and pass: real ids with valid data, then generated ids, then invalid data.
 PASSES = (
-    ("real ids", GenerationMode.POSITIVE, True, 15),
-    ("generated ids", GenerationMode.POSITIVE, False, 5),
-    ("invalid data", GenerationMode.NEGATIVE, True, 8),
+    ("real ids", GenerationMode.POSITIVE, True, 20),
+    ("generated ids", GenerationMode.POSITIVE, False, 6),
+    ("invalid data", GenerationMode.NEGATIVE, True, 10),
 )
 
 # The local stage's own routes script the vendors' stand-ins and run jobs on demand: tools of
@@ -55,6 +56,8 @@ class Tenant:
     keys: dict[str, str]
     ids: dict[str, str]
     requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
 
 
@@ -133,33 +136,44 @@ def _fuzz(operation: Any, tenant: Tenant, base_url: str, security: list[dict[str
             continue
         fixed = {n: tenant.ids[n] for n in names if n in tenant.ids} if real_ids else None
         strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed)
-
-        @hypothesis.settings(
-            max_examples=examples,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=strategy)
-        def run(case: Any) -> None:
-            tenant.requests += 1
-            where = f"{operation.label} ({label})"
-            try:
-                case.call_and_validate(
-                    base_url=base_url, headers=headers, checks=CHECKS, timeout=30
-                )
-            except (AssertionError, BaseExceptionGroup) as exc:
-                if where not in tenant.failures:
-                    curl = case.as_curl_command(headers=headers, base_url=base_url)
-                    tenant.failures[where] = f"{str(exc)[:1500]}\n    {curl[:1500]}"
-
         try:
-            run()
+            _run_pass(strategy, examples, f"{operation.label} ({label})", tenant, base_url, headers)
         except hypothesis.errors.Unsatisfiable:
             # Invalid data of an operation that takes none (no body, query or path id).
             assert mode is GenerationMode.NEGATIVE, operation.label
+
+
+def _run_pass(
+    strategy: Any,
+    examples: int,
+    where: str,
+    tenant: Tenant,
+    base_url: str,
+    headers: dict[str, str],
+) -> None:
+    """`examples` cases of `strategy` sent; the first failure of each pass kept with its curl."""
+
+    @hypothesis.settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=strategy)
+    def run(case: Any) -> None:
+        tenant.requests += 1
+        try:
+            response = case.call(base_url=base_url, headers=headers, timeout=30)
+            tenant.statuses[response.status_code] += 1
+            case.validate_response(response, checks=CHECKS)
+        except (AssertionError, BaseExceptionGroup) as exc:
+            if where not in tenant.failures:
+                curl = case.as_curl_command(headers=headers, base_url=base_url)
+                tenant.failures[where] = f"{str(exc)[:1500]}\n    {curl[:1500]}"
+
+    run()
 
 
 def test_every_operation_fuzzed_answers_as_documented_and_never_5xx(
@@ -174,11 +188,14 @@ def test_every_operation_fuzzed_answers_as_documented_and_never_5xx(
         if operation.path.startswith(NOT_FUZZED):
             continue
         security = document["paths"][operation.path][operation.method.lower()]["security"]
+        began = time.monotonic()
         _fuzz(operation, tenant, fuzzed.base_url, security)
+        tenant.seconds[operation.label] += time.monotonic() - began
         operations += 1
     seconds = time.monotonic() - started
     print(
         f"\nfuzzed {operations} operations with {tenant.requests} requests in {seconds:.0f} s; "
-        f"{len(tenant.failures)} failing"
+        f"{len(tenant.failures)} failing; by status: {dict(sorted(tenant.statuses.items()))}; "
+        f"slowest: {[(op, round(s)) for op, s in tenant.seconds.most_common(4)]}"
     )
     assert not tenant.failures, "\n\n".join(f"{k}:\n{v}" for k, v in tenant.failures.items())

@@ -18,6 +18,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"201": "created", "401": "not an operator", "409": "exists", "422": "invalid"},
                 "DepotIn",
                 ("operator",),
+                replies={"201": "DepotCreated"},
             )
         },
         "/v1/depots/{depot_id}/vehicles": {
@@ -32,12 +33,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "FleetIn",
                 ("operator",),
+                replies={"200": "Fleet"},
             ),
             "get": op(
                 "The depot's fleet",
                 "operator",
                 {"200": "the fleet", "401": "not an operator", "404": "no such depot"},
                 tags=("operator",),
+                replies={"200": "Fleet"},
             ),
         },
         "/v1/depots/{depot_id}/dispatch-policy": {
@@ -52,6 +55,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "DispatchPolicyIn",
                 ("operator",),
+                replies={"200": "DispatchPolicy"},
             )
         },
         "/v1/depots/{depot_id}/dispatch": {
@@ -60,6 +64,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"202": "run started or running", "401": "not an operator", "404": "no depot"},
                 tags=("operator",),
+                replies={"202": "DispatchStarted"},
             )
         },
         "/v1/dispatch-runs/{run_id}": {
@@ -69,6 +74,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"200": "the run", "401": "not an operator", "404": "no such run"},
                 tags=("operator",),
+                replies={"200": "DispatchRun"},
             )
         },
         "/v1/merchants": {
@@ -83,6 +89,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "MerchantIn",
                 ("operator",),
+                replies={"201": "MerchantCreated"},
             )
         },
         "/v1/merchants/{merchant_id}/connections/{platform}": {
@@ -112,6 +119,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "SecretRotationIn",
                 ("operator",),
+                replies={"200": "SecretRotated"},
             )
         },
     }

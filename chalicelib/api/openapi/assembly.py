@@ -16,10 +16,16 @@ from chalicelib.api.openapi import (
     local,
     lockers,
     merchant,
+    replies,
     storefront_webhooks,
     tracking,
 )
-from chalicelib.api.openapi.components import ERROR_SCHEMA, SECURITY_SCHEMES, op
+from chalicelib.api.openapi.components import (
+    ERROR_SCHEMA,
+    SECURITY_SCHEMES,
+    add_common_refusals,
+    op,
+)
 from chalicelib.config import settings
 
 openapi = Blueprint(__name__)
@@ -31,7 +37,11 @@ AUDIENCES = (merchant, admin, driver, lockers, tracking, storefront_webhooks)
 def paths() -> dict[str, dict[str, Any]]:
     """Every route's path item, with the parameters its path names."""
     items: dict[str, dict[str, Any]] = {
-        "/openapi.json": {"get": op("This document", None, {"200": "OpenAPI 3.1"})}
+        "/openapi.json": {
+            "get": op(
+                "This document", None, {"200": "OpenAPI 3.1"}, replies={"200": "OpenApiDocument"}
+            )
+        }
     }
     for audience in AUDIENCES:
         items |= audience.paths()
@@ -44,6 +54,9 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                 for n in names
             ]
+        for operation in item.values():
+            if isinstance(operation, dict):
+                add_common_refusals(operation, has_path_ids=bool(names))
     return items
 
 
@@ -52,6 +65,8 @@ def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for audience in AUDIENCES:
         audience.add_schemas(schemas)
+    schemas |= replies.schemas()
+    schemas["OpenApiDocument"] = {"type": "object", "required": ["openapi", "paths"]}
     schemas["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",

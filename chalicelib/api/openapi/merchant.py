@@ -26,12 +26,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "CanonicalOrder",
                 ("merchant",),
+                replies={"201": "Order", "200": "Order"},
             ),
             "get": op(
                 "List orders, optionally by external_id",
                 "merchant",
                 {"200": "orders", "401": "bad key"},
                 tags=("merchant",),
+                replies={"200": "Orders"},
             ),
         },
         "/v1/orders/{order_id}": {
@@ -40,6 +42,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the order", "401": "bad key", "404": "not yours or none"},
                 tags=("merchant",),
+                replies={"200": "Order"},
             ),
             "patch": op(
                 "Fix an order's address; a held order continues",
@@ -53,6 +56,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "AmendmentIn",
                 ("merchant",),
+                replies={"200": "Order"},
             ),
         },
         "/v1/notification-preferences": {
@@ -62,12 +66,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"200": "the preferences", "401": "bad key", "422": "unknown type or channel"},
                 "NotificationPreferencesIn",
                 ("merchant",),
+                replies={"200": "NotificationPreferences"},
             ),
             "get": op(
                 "The customer messages switched off",
                 "merchant",
                 {"200": "the preferences", "401": "bad key"},
                 tags=("merchant",),
+                replies={"200": "NotificationPreferences"},
             ),
         },
         "/v1/orders/{order_id}/notifications": {
@@ -80,6 +86,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such order",
                 },
                 tags=("merchant",),
+                replies={"200": "SentMessages"},
             )
         },
         "/v1/webhook-endpoints": {
@@ -96,12 +103,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "WebhookEndpointIn",
                 ("merchant",),
+                replies={"201": "WebhookEndpointCreated"},
             ),
             "get": op(
                 "The merchant's webhook endpoints (no secrets), with any disabled_at and reason",
                 "merchant",
                 {"200": "{endpoints: [...]}", "401": "bad key"},
                 tags=("merchant",),
+                replies={"200": "WebhookEndpoints"},
             ),
         },
         "/v1/webhook-endpoints/{endpoint_id}": {
@@ -118,6 +127,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the endpoint", "401": "bad key", "404": "no such endpoint"},
                 tags=("merchant",),
+                replies={"200": "WebhookEndpoint"},
             )
         },
     }
