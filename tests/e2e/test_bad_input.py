@@ -144,6 +144,16 @@ CASES = [
         "depot_id",
     ),
     Bad(
+        "3000-byte external id in a query",
+        "GET",
+        f"/v1/orders?external_id={MULTIBYTE_ID}",
+        None,
+        422,
+        "validation_failed",
+        "external_id",
+        who="merchant",
+    ),
+    Bad(
         "3000-byte locker id on the tracking API",
         "POST",
         "/v1/track/{order_code}/locker",

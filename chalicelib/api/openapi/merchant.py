@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn
-from chalicelib.api.openapi.components import add_model, op
+from chalicelib.api.merchant import (
+    MAX_EXTERNAL_ID,
+    AmendmentIn,
+    NotificationPreferencesIn,
+    WebhookEndpointIn,
+)
+from chalicelib.api.openapi.components import add_model, op, query
 from chalicelib.intake.canonical import CanonicalOrder
 
 
@@ -31,8 +36,15 @@ def paths() -> dict[str, dict[str, Any]]:
             "get": op(
                 "List orders, optionally by external_id",
                 "merchant",
-                {"200": "orders", "401": "bad key"},
+                {"200": "orders", "401": "bad key", "422": "external_id too long"},
                 tags=("merchant",),
+                query=[
+                    query(
+                        "external_id",
+                        "the storefront's order id (one order per source)",
+                        maxLength=MAX_EXTERNAL_ID,
+                    )
+                ],
                 replies={"200": "Orders"},
             ),
         },
