@@ -53,7 +53,9 @@ class _Handler(ChaliceRequestHandler):
         else:
             status, code, message = error.CODE, "error", "the gateway refused the request"
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
-        headers = {**error.headers, "Content-Type": "application/json"}
+        # Chalice's x-amzn-ErrorType (UnauthorizedException) would say what this is not.
+        request_id = {k: v for k, v in error.headers.items() if k.lower() == "x-amzn-requestid"}
+        headers = {**request_id, "Content-Type": "application/json"}
         self._send_http_response(status, headers, body)
 
 

@@ -424,3 +424,23 @@ def test_an_empty_put_leaves_the_dispatch_policy_as_it_was(world: World) -> None
     answer = world.runtime.admin("PUT", f"/v1/depots/{world.depot_id}/dispatch-policy")
     assert answer.status_code == 400
     assert world.store.holds(world.depot_id, '"06:15"'), "the policy was reset"
+
+
+def test_the_largest_fleet_allowed_fits_its_one_item_and_one_vehicle_more_is_422(
+    runtime: Runtime,
+) -> None:
+    """500 vehicles of the longest ids, times and skills: stored whole (DynamoDB's 400 KB)."""
+    depot_id = runtime.depot("Largest fleet")
+    shift = {"start": "2030-06-01T08:00:00.123456+14:00", "end": "2030-06-01T18:00:00.123456+14:00"}
+    vehicle = VAN | {"profile": "electric_van", "shift": shift}
+    skills = [f"skill-{n:02d}-abcdefg" for n in range(20)]  # 16 characters each
+    fleet = [
+        vehicle | {"vehicle_id": f"{n:03d}".ljust(64, "v"), "skills": skills} for n in range(500)
+    ]
+    put = runtime.admin("PUT", f"/v1/depots/{depot_id}/vehicles", json={"vehicles": fleet})
+    assert put.status_code == 200, put.text[:500]
+    stored = runtime.admin("GET", f"/v1/depots/{depot_id}/vehicles").json()["vehicles"]
+    assert len(stored) == 500 and stored[499]["skills"] == skills
+    one_more = [*fleet, vehicle | {"vehicle_id": "one-more"}]
+    refused = runtime.admin("PUT", f"/v1/depots/{depot_id}/vehicles", json={"vehicles": one_more})
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "vehicles"
