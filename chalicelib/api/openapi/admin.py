@@ -8,6 +8,19 @@ from typing import Any
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.openapi.components import add_model, op
 
+POLICY_EXAMPLE = {"waves": ["07:00", "12:30"], "horizon_hours": 12, "time_limit_s": 10}
+FLEET_EXAMPLE = {
+    "vehicles": [
+        {
+            "vehicle_id": "van-1",
+            "profile": "van",
+            "capacity": {"parcels": 120, "weight_kg": 800},
+            "shift": {"start": "2030-06-03T08:00:00+01:00", "end": "2030-06-03T18:00:00+01:00"},
+            "skills": ["fridge"],
+        }
+    ]
+}
+
 
 def paths() -> dict[str, dict[str, Any]]:
     return {
@@ -19,6 +32,13 @@ def paths() -> dict[str, dict[str, Any]]:
                 "DepotIn",
                 ("operator",),
                 replies={"201": "DepotCreated"},
+                example={
+                    "name": "London Bridge",
+                    "lat": 51.5,
+                    "lng": -0.12,
+                    "timezone": "Europe/London",
+                    "dispatch": POLICY_EXAMPLE,
+                },
             )
         },
         "/v1/depots/{depot_id}/vehicles": {
@@ -34,6 +54,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "FleetIn",
                 ("operator",),
                 replies={"200": "Fleet"},
+                example=FLEET_EXAMPLE,
             ),
             "get": op(
                 "The depot's fleet",
@@ -56,6 +77,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "DispatchPolicyIn",
                 ("operator",),
                 replies={"200": "DispatchPolicy"},
+                example=POLICY_EXAMPLE,
             )
         },
         "/v1/depots/{depot_id}/dispatch": {

@@ -28,9 +28,11 @@ def op(
     tags: tuple[str, ...] = (),
     replies: dict[str, str] | None = None,
     query: list[dict[str, Any]] | None = None,
+    example: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One operation. `security`: the scheme, or schemes any one of which will do; `replies`:
-    the schema of a success's body by status; `query`: its query parameters."""
+    the schema of a success's body by status; `query`: its query parameters; `example`: a
+    body it takes (the fuzzer sends it too)."""
     operation: dict[str, Any] = {
         "summary": summary,
         "tags": list(tags),
@@ -40,6 +42,8 @@ def op(
     operation["security"] = [{scheme: []} for scheme in schemes]
     if body:
         operation["requestBody"] = {"required": True, **_json({"$ref": REF + body})}
+        if example is not None:
+            operation["requestBody"]["content"]["application/json"]["example"] = example
     if query:
         operation["parameters"] = query
     return operation

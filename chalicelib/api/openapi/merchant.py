@@ -14,6 +14,22 @@ from chalicelib.api.merchant import (
 from chalicelib.api.openapi.components import add_model, op, query
 from chalicelib.intake.canonical import CanonicalOrder
 
+ADDRESS_EXAMPLE = {
+    "line1": "1 Tower Bridge Rd",
+    "city": "London",
+    "postcode": "SE1 2UP",
+    "country": "GB",
+    "lat": 51.5055,
+    "lng": -0.0754,
+}
+ORDER_EXAMPLE = {
+    "external_id": "1001",
+    "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+447700900123"},
+    "address": ADDRESS_EXAMPLE,
+    "parcels": [{"weight_kg": 1.2, "size": "M"}],
+    "delivery": {"type": "home"},
+}
+
 
 def paths() -> dict[str, dict[str, Any]]:
     return {
@@ -32,6 +48,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "CanonicalOrder",
                 ("merchant",),
                 replies={"201": "Order", "200": "Order"},
+                example=ORDER_EXAMPLE,
             ),
             "get": op(
                 "List orders, optionally by external_id",
@@ -69,6 +86,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "AmendmentIn",
                 ("merchant",),
                 replies={"200": "Order"},
+                example={"address": ADDRESS_EXAMPLE},
             ),
         },
         "/v1/notification-preferences": {
@@ -79,6 +97,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "NotificationPreferencesIn",
                 ("merchant",),
                 replies={"200": "NotificationPreferences"},
+                example={"off": [{"type": "order.planned", "channel": "sms"}]},
             ),
             "get": op(
                 "The customer messages switched off",
