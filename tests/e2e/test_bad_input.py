@@ -276,6 +276,15 @@ CASES = [
         "malformed_body",
     ),
     Bad(
+        "a credential past what a secret should hold",
+        "PUT",
+        "/v1/merchants/{merchant_id}/connections/shopify",
+        _json({"shop": "fuzz.myshopify.com", "access_token": "{marker}" + "x" * 3000}),
+        422,
+        "validation_failed",
+        "access_token",
+    ),
+    Bad(
         "wrong content type",
         "POST",
         "/v1/orders",
