@@ -12,6 +12,7 @@ from chalice.app import CloudWatchEvent, Request
 from chalicelib import bootstrap, jobs
 from chalicelib.api.admin import admin
 from chalicelib.api.driver import driver
+from chalicelib.api.http import uniform_errors
 from chalicelib.api.lockers import lockers_api
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
@@ -44,6 +45,9 @@ def observe_request(event: Request, get_response: Any) -> Any:
     finally:
         logger.remove_keys(["path", "method"])
 
+
+# Chalice's own refusals (405, 415, an exception's 500) in the error shape every reply has.
+app.register_middleware(uniform_errors, "http")
 
 app.register_blueprint(admin)
 app.register_blueprint(driver)

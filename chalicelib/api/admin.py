@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, raw_body, route
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN
+from chalicelib.domain.errors import MalformedBody
 from chalicelib.domain.tenancy import Vehicle
-from chalicelib.intake.storefront_webhooks import parse_json
 from chalicelib.reconcile.connections import check_connection
+from chalicelib.request_bodies import Id, Moment, parse_json
 
 admin = Blueprint(__name__)
 
@@ -26,10 +27,10 @@ class _In(BaseModel):
 
 class MerchantIn(_In):
     name: str = Field(min_length=1, max_length=200)
-    depot_id: str = Field(min_length=1, max_length=64)
+    depot_id: Id
     shopify_secret: str | None = Field(default=None, min_length=8, max_length=256)
     woocommerce_secret: str | None = Field(default=None, min_length=8, max_length=256)
-    stripe_account_id: str | None = Field(default=None, pattern=r"^acct_[A-Za-z0-9]+$")
+    stripe_account_id: str | None = Field(default=None, pattern=r"^acct_[A-Za-z0-9]{1,64}$")
 
 
 class SecretRotationIn(_In):
@@ -67,9 +68,9 @@ class DispatchPolicyIn(_In):
 
     @model_validator(mode="after")
     def _waves_are_times(self) -> DispatchPolicyIn:
-        for wave in self.waves:
+        for index, wave in enumerate(self.waves):
             if not WAVE.match(wave):
-                raise ValueError(f"waves: {wave!r} is not a time of day HH:MM")
+                raise ValueError(f"waves.{index}: {wave!r} is not a time of day HH:MM")
         if len(set(self.waves)) != len(self.waves):
             raise ValueError("waves: each cut-off time once")
         return self
@@ -87,28 +88,32 @@ class DepotIn(_In):
     dispatch: DispatchPolicyIn = Field(default_factory=DispatchPolicyIn)
 
 
+MAX_FLEET = 500
+Skill = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,16}$")]
+
+
 class CapacityIn(_In):
     parcels: int = Field(ge=1, le=10_000)
     weight_kg: float = Field(gt=0, le=50_000)
 
 
 class ShiftIn(_In):
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Moment
+    end: Moment
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> ShiftIn:
         if self.end <= self.start:
-            raise ValueError("shift end must be after its start")
+            raise ValueError("end: a shift ends after its start")
         return self
 
 
 class VehicleIn(_In):
-    vehicle_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    vehicle_id: Id
     profile: Literal["van", "electric_van", "cargo_bike", "on_foot", "drone"]
     capacity: CapacityIn
     shift: ShiftIn
-    skills: list[str] = Field(default_factory=list, max_length=20)
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
 
     def to_vehicle(self) -> Vehicle:
         return Vehicle(
@@ -123,7 +128,8 @@ class VehicleIn(_In):
 
 
 class FleetIn(_In):
-    vehicles: list[VehicleIn] = Field(max_length=1000)
+    # The fleet is one item (read whole by each run): 500 of the largest vehicles fit its 400 KB.
+    vehicles: list[VehicleIn] = Field(max_length=MAX_FLEET)
 
 
 def _fleet_view(depot_id: str, vehicles: list[Vehicle]) -> dict[str, Any]:
@@ -204,7 +210,10 @@ def get_vehicles(depot_id: str) -> Any:
 def put_connection(merchant_id: str, platform: str) -> Any:
     """The platform API credentials catch-up pulls orders with; stored, never echoed."""
     _authorise()
-    credentials = check_connection(platform, parse_json(raw_body(admin.current_request) or b"{}"))
+    body = raw_body(admin.current_request)
+    if not body.strip():
+        raise MalformedBody("body: required (a JSON object)", field="body")
+    credentials = check_connection(platform, parse_json(body))
     bootstrap.accounts().connect(merchant_id, platform, credentials)
     return Response(body="", status_code=204)
 

@@ -14,8 +14,7 @@ from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain import errors
-from chalicelib.intake.canonical import validation_failed
-from chalicelib.intake.storefront_webhooks import parse_json
+from chalicelib.request_bodies import parse_json, validation_failed
 
 STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.MalformedBody, 400),
@@ -31,25 +30,45 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
 logger = Logger(child=True)
 
 MAX_BODY_BYTES = 1_000_000  # every body, signed or not, is refused past this before parsing
+# No id of ours is longer (ours are under 64 bytes); a longer one in a path names nothing, and
+# would otherwise reach DynamoDB as a key past its limits (2048 bytes partition, 1024 sort).
+MAX_PATH_ID_BYTES = 256
 
 
-def route(bp: Blueprint, path: str, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+def route(
+    bp: Blueprint,
+    path: str,
+    *,
+    refuse: Callable[[errors.DomainError], Response] | None = None,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
     """`bp.route`, with our errors answered as JSON at the status their family means (Chalice
-    itself would turn any exception raised by a view into a bare 500)."""
+    itself would turn any exception raised by a view into a bare 500), or as `refuse` answers
+    them (an HTML page's own 404). A path id that cannot exist is not found before the view
+    runs."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def answer(*args: Any, **kwargs: Any) -> Any:
             try:
+                _check_path_ids(kwargs)
                 return view(*args, **kwargs)
             except errors.DomainError as exc:
                 logger.info("request refused", extra={"code": exc.code, "reason": exc.message})
-                return error_response(exc)
+                return (refuse or error_response)(exc)
 
         bp.route(path, **options)(answer)
         return view
 
     return register
+
+
+def _check_path_ids(params: dict[str, Any]) -> None:
+    for name, value in params.items():
+        if len(str(value).encode("utf-8", errors="surrogatepass")) > MAX_PATH_ID_BYTES:
+            raise errors.NotFound(
+                f"{name}: no such object (ids are at most {MAX_PATH_ID_BYTES} bytes)", field=name
+            )
 
 
 def status_of(exc: errors.DomainError) -> int:
@@ -82,9 +101,16 @@ def raw_body(request: Request) -> bytes:
     return body
 
 
-def parse_body[M: BaseModel](request: Request, model: type[M]) -> M:
-    """The request body validated as `model`: 400 if not JSON, 422 naming the bad field."""
-    data = parse_json(raw_body(request) or b"{}")
+def parse_body[M: BaseModel](request: Request, model: type[M], *, optional: bool = False) -> M:
+    """The request body validated as `model`: 400 if missing or not JSON, 422 naming the bad
+    field. With `optional`, no body at all means `{}` (a request whose every field has a
+    default); otherwise an empty PUT is refused, never taken as "reset everything"."""
+    body = raw_body(request)
+    if not body.strip():
+        if not optional:
+            raise errors.MalformedBody("body: required (a JSON object)", field="body")
+        body = b"{}"
+    data = parse_json(body)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -95,3 +121,30 @@ def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+# Chalice's own refusals ({"Code": "MethodNotAllowedError", "Message": ...}) in our codes.
+_FRAMEWORK_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+    "BadRequestError": "malformed_body",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
+
+
+def uniform_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: the errors Chalice answers itself (405, 415, 400, and the 500 of an
+    exception no view caught) in the one error shape, `{"error": {"code", "message"}}`."""
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = _FRAMEWORK_CODES.get(str(body["Code"]), "error")
+        headers = {k: str(v) for k, v in response.headers.items() if k.lower() != "content-type"}
+        return json_response(
+            {"error": {"code": code, "message": str(body["Message"])}},
+            status=response.status_code,
+            headers=headers,
+        )
+    return response

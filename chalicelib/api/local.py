@@ -92,7 +92,7 @@ def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) ->
         job = jobs.SCHEDULED.get(name)
         if job is None:
             raise NotFound(f"no scheduled function {name}; one of {', '.join(jobs.SCHEDULED)}")
-        body = parse_body(local.current_request, ScheduledRunIn)
+        body = parse_body(local.current_request, ScheduledRunIn, optional=True)
         result = job(body.time or datetime.now(UTC))
         return json_response({"function": name, "result": result})
 

@@ -22,6 +22,7 @@ from chalicelib.domain.lockers import (
     parcel_sizes,
 )
 from chalicelib.lockers.admin import NewLocker
+from chalicelib.request_bodies import Id
 
 lockers_api = Blueprint(__name__)
 
@@ -52,10 +53,11 @@ class HoursIn(_In):
 
     @model_validator(mode="after")
     def _times(self) -> HoursIn:
-        if not CLOCK.match(self.open) or not CLOCK.match(self.close):
-            raise ValueError("opening_hours: open and close are HH:MM (close may be 24:00)")
+        for name in ("open", "close"):
+            if not CLOCK.match(getattr(self, name)):
+                raise ValueError(f"{name}: a time of day HH:MM (close may be 24:00)")
         if self.close <= self.open:
-            raise ValueError("opening_hours: close must be after open")
+            raise ValueError("close: must be after open")
         return self
 
 
@@ -64,7 +66,7 @@ class LockerIn(_In):
     name: str = Field(min_length=1, max_length=120)
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
-    depot_id: str = Field(min_length=1, max_length=64)
+    depot_id: Id
     compartments: list[CompartmentIn] = Field(min_length=1, max_length=99)
     address: AddressIn | None = None
     opening_hours: list[HoursIn] | None = Field(default=None, max_length=7)

@@ -10,12 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.config import settings
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
 
 merchant_api = Blueprint(__name__)
+
+MAX_EXTERNAL_ID = 128  # the canonical order's limit: no order has a longer one
 
 
 def _merchant() -> Any:
@@ -48,7 +51,12 @@ def create_order() -> Any:
 def list_orders() -> Any:
     merchant = _merchant()
     params = dict(merchant_api.current_request.query_params or {})
-    orders = bootstrap.orders().find(merchant, params.get("external_id"))
+    external_id = params.get("external_id")
+    if external_id is not None and len(external_id) > MAX_EXTERNAL_ID:
+        raise ValidationFailed(
+            f"external_id: at most {MAX_EXTERNAL_ID} characters", field="external_id"
+        )
+    orders = bootstrap.orders().find(merchant, external_id)
     base = settings().public_base_url
     return json_response({"orders": [merchant_view(o, base) for o in orders]})
 

@@ -29,12 +29,16 @@ from chalicelib.domain.errors import (
     OrderNotFound,
     ValidationFailed,
 )
+from chalicelib.request_bodies import Id
 from chalicelib.tracking import feedback, page
 from chalicelib.tracking.rate_limit import RateLimited
 
 tracking = Blueprint(__name__)
 
 FORM = ["application/x-www-form-urlencoded"]
+# A button's form has no fields: it may come with no body and no Content-Type, which Chalice
+# takes for JSON. No field of it is read.
+BUTTON = [*FORM, "application/json"]
 
 
 class FeedbackIn(BaseModel):
@@ -47,7 +51,7 @@ class FeedbackIn(BaseModel):
 class LockerChoiceIn(BaseModel):
     """The locker to collect from instead (one of those offered), or null for home delivery."""
 
-    locker_id: str | None = Field(min_length=1, max_length=64)
+    locker_id: Id | None
 
 
 def _limit_client() -> None:
@@ -81,6 +85,11 @@ def _html(body: str, status: int, headers: dict[str, str] | None = None) -> Resp
     return Response(body=body, status_code=status, headers=dict(headers or page.headers()))
 
 
+def _page_refusal(exc: DomainError) -> Response:
+    """What the pages answer for a refusal before their view runs (a code that cannot exist)."""
+    return _html(page.render_not_found(), 404)
+
+
 @route(tracking, "/v1/track/{tracking_code}", methods=["GET"])
 def track(tracking_code: str) -> Any:
     _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
@@ -104,7 +113,7 @@ def _rate_limited_page(exc: RateLimited) -> Response:
     return _html(page.render_rate_limited(exc.retry_after), 429, headers)
 
 
-@route(tracking, "/track/{tracking_code}", methods=["GET"])
+@route(tracking, "/track/{tracking_code}", methods=["GET"], refuse=_page_refusal)
 def track_page(tracking_code: str) -> Any:
     try:
         _limit_client()
@@ -177,7 +186,13 @@ def _answer_form(
     return _back_to_page(tracking_code)
 
 
-@route(tracking, "/track/{tracking_code}/feedback", methods=["POST"], content_types=FORM)
+@route(
+    tracking,
+    "/track/{tracking_code}/feedback",
+    methods=["POST"],
+    content_types=FORM,
+    refuse=_page_refusal,
+)
 def track_page_feedback(tracking_code: str) -> Any:
     def rate(found: page.Tracking, form: dict[str, str]) -> None:
         store = bootstrap.feedback_store()
@@ -186,7 +201,13 @@ def track_page_feedback(tracking_code: str) -> Any:
     return _answer_form(tracking_code, rate)
 
 
-@route(tracking, "/track/{tracking_code}/reschedule", methods=["POST"], content_types=FORM)
+@route(
+    tracking,
+    "/track/{tracking_code}/reschedule",
+    methods=["POST"],
+    content_types=FORM,
+    refuse=_page_refusal,
+)
 def track_page_reschedule(tracking_code: str) -> Any:
     def reschedule(found: page.Tracking, form: dict[str, str]) -> None:
         zone, _ = page.zone(_depot_timezone(found.order.depot_id))
@@ -196,7 +217,13 @@ def track_page_reschedule(tracking_code: str) -> Any:
     return _answer_form(tracking_code, reschedule)
 
 
-@route(tracking, "/track/{tracking_code}/locker", methods=["POST"], content_types=FORM)
+@route(
+    tracking,
+    "/track/{tracking_code}/locker",
+    methods=["POST"],
+    content_types=FORM,
+    refuse=_page_refusal,
+)
 def track_page_locker(tracking_code: str) -> Any:
     """Collect from the chosen locker instead (`locker_id`), or home after all (`home`)."""
 
@@ -209,7 +236,13 @@ def track_page_locker(tracking_code: str) -> Any:
     return _answer_form(tracking_code, choose)
 
 
-@route(tracking, "/track/{tracking_code}/pickup-code", methods=["POST"], content_types=FORM)
+@route(
+    tracking,
+    "/track/{tracking_code}/pickup-code",
+    methods=["POST"],
+    content_types=BUTTON,
+    refuse=_page_refusal,
+)
 def track_page_pickup_code(tracking_code: str) -> Any:
     """A new pickup code for the parcel waiting in a locker (the old one stops working)."""
     return _answer_form(
@@ -217,7 +250,13 @@ def track_page_pickup_code(tracking_code: str) -> Any:
     )
 
 
-@route(tracking, "/track/{tracking_code}/extension", methods=["POST"], content_types=FORM)
+@route(
+    tracking,
+    "/track/{tracking_code}/extension",
+    methods=["POST"],
+    content_types=BUTTON,
+    refuse=_page_refusal,
+)
 def track_page_extension(tracking_code: str) -> Any:
     """Once per parcel: 48 more hours to collect it, with a new code."""
     return _answer_form(

@@ -18,7 +18,6 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.order import (
     MAX_EVENT_ID_BYTES,
     MAX_EXTERNAL_ID_BYTES,
@@ -32,6 +31,7 @@ from chalicelib.domain.order import (
     utf8_bytes,
 )
 from chalicelib.domain.times import iso_z, storable
+from chalicelib.request_bodies import validation_failed
 
 MAX_PARCELS = 500
 MIN_WEIGHT_KG = 0.001  # a gram, Shopify's unit; smaller is a mistake (and 1e-200 no number
@@ -198,12 +198,6 @@ def parse_canonical(data: Any, *, prefix: str = "") -> CanonicalOrder:
 
 def parse_order(data: Any) -> OrderDraft:
     return parse_canonical(data).to_draft()
-
-
-def validation_failed(exc: ValidationError, *, prefix: str = "") -> ValidationFailed:
-    first = exc.errors()[0]
-    where = prefix + (".".join(str(part) for part in first["loc"]) or "body")
-    return ValidationFailed(f"{where}: {first['msg']}", field=where)
 
 
 def order_json_schema() -> dict[str, Any]:

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.accounts.service import AccountService
-from chalicelib.domain.errors import (
-    MalformedBody,
-    MerchantNotFound,
-    SignatureInvalid,
-)
+from chalicelib.domain.errors import MerchantNotFound, SignatureInvalid
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, check_id
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake import shopify, standard, stripe_checkout, woocommerce
 from chalicelib.orders.service import Ignored, IntakeResult, OrderService
+from chalicelib.request_bodies import parse_json
 
 logger = Logger(child=True)
-
-
-def parse_json(raw_body: bytes) -> Any:
-    try:
-        return json.loads(raw_body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBody(f"body is not valid JSON: {exc}") from exc
 
 
 def _shopify_event_id(headers: Mapping[str, str]) -> str | None:

@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+    ThreadedHTTPServer,
+)
 
 from chalicelib import bootstrap, jobs
 from chalicelib.api.local import serve_local_routes
@@ -43,6 +51,24 @@ LOCAL_RETRY_DELAYS_S = "1,2,4,8,16"
 # Retries of a stream record the notify function could not finish, before it is dead-lettered
 # (the deployed mapping's maximum_retry_attempts is larger; each local retry waits a second).
 LOCAL_STREAM_RETRIES = 3
+
+
+class _Handler(ChaliceRequestHandler):
+    """Chalice's request handler, with the gateway's own refusals in the API's error shape, as
+    the deployed stage's gateway responses give them (infra/stacks/gateway_responses.py): a path
+    no route matches is 404 `not_found` (API Gateway's 403 "Missing Authentication Token")."""
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError):
+            status, code, message = 404, "not_found", "no such path"
+        else:
+            status, code, message = error.CODE, "error", "the gateway refused the request"
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        # Chalice's x-amzn-ErrorType (UnauthorizedException) would say what this is not.
+        request_id = {k: v for k, v in error.headers.items() if k.lower() == "x-amzn-requestid"}
+        headers = {**request_id, "Content-Type": "application/json"}
+        self._send_http_response(status, headers, body)
+
 
 # The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
 # reconcile: it would call the storefronts' real APIs).
@@ -174,7 +200,9 @@ class LocalRuntime:
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-        self._server = LocalDevServer(app, config, "127.0.0.1", self.port, server_cls=_Server)
+        self._server = LocalDevServer(
+            app, config, "127.0.0.1", self.port, handler_cls=_Handler, server_cls=_Server
+        )
         self._thread = threading.Thread(target=self._server.server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -32,6 +32,7 @@ KEYS = {
     "woocommerce": ("url", "consumer_key", "consumer_secret"),
 }
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+MAX_CREDENTIAL = 2048  # far past any real token; Secrets Manager holds 64 KB a secret
 WOOCOMMERCE_TIMEOUT = 20  # seconds; the client's default of 5 is short for a busy shared host
 
 
@@ -46,6 +47,8 @@ def check_connection(platform: str, credentials: Any) -> dict[str, str]:
         value = credentials.get(key)
         if not isinstance(value, str) or not value.strip():
             raise ValidationFailed(f"{key}: required", field=key)
+        if len(value) > MAX_CREDENTIAL:
+            raise ValidationFailed(f"{key}: at most {MAX_CREDENTIAL} characters", field=key)
         checked[key] = value.strip()
     if platform == "shopify" and not SHOP_DOMAIN.match(checked["shop"]):
         raise ValidationFailed("shop: must be <name>.myshopify.com", field="shop")

@@ -54,6 +54,9 @@ def order_key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
 
+MAX_SORT_KEY_BYTES = 1024  # DynamoDB's limit (an index's sort key too); quoted keys are ASCII
+
+
 def _extref_key(merchant_id: str, source: str, external_id: str) -> tuple[str, str]:
     return f"EXTREF#{merchant_id}#{source}#{quote(external_id, safe='')}", "EXTREF"
 
@@ -316,7 +319,10 @@ class OrderRepository:
     def list_for_merchant(self, merchant_id: str, external_id: str | None = None) -> list[Order]:
         condition = None
         if external_id is not None:
-            condition = OrderItem.gsi1sk.startswith(f"EXT#{quote(external_id, safe='')}#")
+            prefix = f"EXT#{quote(external_id, safe='')}#"
+            if len(prefix) > MAX_SORT_KEY_BYTES:
+                return []  # no stored order has a key this long (DynamoDB refuses the query)
+            condition = OrderItem.gsi1sk.startswith(prefix)
         items = OrderItem.by_external.query(f"MERCHANT#{merchant_id}", condition)
         return [order_from_model(item) for item in items]
 

@@ -13,6 +13,7 @@ from chalicelib.domain.order import Order, TimelineEvent, Window
 from chalicelib.domain.times import iso_z, utc_now
 
 RATINGS = range(1, 6)
+RATING_TEXTS = frozenset(str(rating) for rating in RATINGS)
 MAX_COMMENT = 500
 RATEABLE = frozenset({OrderStatus.DELIVERED, OrderStatus.COLLECTED})
 RESCHEDULE_AHEAD = range(1, 8)  # tomorrow up to a week from today, in the depot's zone
@@ -54,8 +55,10 @@ def parse_rating(raw: object) -> int:
     """A whole number of stars, 1 to 5 (a form's "4" as well as JSON's 4); 422 otherwise."""
     if isinstance(raw, bool):
         raw = None
-    if isinstance(raw, str) and raw.strip().isdigit():
-        raw = int(raw.strip())
+    if isinstance(raw, str):
+        # Only the five texts: isdigit() also takes "²" and thousands of digits, which int()
+        # refuses with a ValueError.
+        raw = int(raw.strip()) if raw.strip() in RATING_TEXTS else None
     if not isinstance(raw, int) or raw not in RATINGS:
         raise ValidationFailed("rating: a whole number from 1 to 5", field="rating")
     return raw

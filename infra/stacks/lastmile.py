@@ -22,6 +22,7 @@ from chalicelib.store.schema import TABLES
 from . import api_package
 from .alarms import api_5xx_alarm, dead_letters_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
+from .gateway_responses import add_gateway_responses
 from .lockers import Lockers
 from .tables import build_tables
 
@@ -145,6 +146,7 @@ class LastmileStack(Stack):
             stage_config={**api_package.STAGE_CONFIG, "environment_variables": environment},
         )
         self._grant_api_role()
+        add_gateway_responses(self.api.get_resource(REST_API))
         # The optimiser (ortools, requirements-optimiser.txt) is its own Lambda function with an
         # isolated package, outside the Chalice app so ortools never reaches the API functions.
         self.dispatch.connect(self.api, api_role=API_ROLE)

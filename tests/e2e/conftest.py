@@ -80,20 +80,13 @@ class Runtime:
         return requests.request(method, self.url(path), headers=headers, timeout=30, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def runtime() -> Iterator[Runtime]:
-    with local_runtime() as started:
-        yield started
-
-
 @contextmanager
-def local_runtime(settings: dict[str, str] | None = None) -> Iterator[Runtime]:
-    """A local runtime of its own, started as `make run` starts it, with `settings` (e.g. a
-    quicker retry schedule) in its environment."""
+def started_runtime(**env_vars: str) -> Iterator[Runtime]:
+    """A local runtime of its own (`env_vars` added to its environment), stopped on exit."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LASTMILE_"))}
     env |= {"PORT": str(port), "LASTMILE_ADMIN_KEY": ADMIN_KEY, "PYTHONUNBUFFERED": "1"}
-    env |= settings or {}
+    env |= env_vars
     proc = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.local"],
         cwd=ROOT,
@@ -128,6 +121,12 @@ def local_runtime(settings: dict[str, str] | None = None) -> Iterator[Runtime]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Runtime]:
+    with started_runtime() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.builders import an_order
-from tests.e2e.conftest import ADMIN_KEY, ROOT, Runtime, local_runtime
+from tests.e2e.conftest import ADMIN_KEY, ROOT, Runtime, started_runtime
 
 PHONE = "+447911123456"
 # Four attempts, the last at least 2+4+16 s plus three attempts' own tries after the first
@@ -36,7 +36,7 @@ def quick() -> Iterator[Runtime]:
         "LASTMILE_LOCAL_STREAM_RETRIES": str(STREAM_RETRIES),
         "LASTMILE_SEED": "none",  # no demo orders' messages ahead of the tests' in the stream
     }
-    with local_runtime(settings) as started:
+    with started_runtime(**settings) as started:
         yield started
 
 

@@ -137,7 +137,7 @@ def test_operator_replaces_and_reads_a_depot_fleet(runtime: Runtime) -> None:
     }
     refused = runtime.admin("PUT", f"/v1/depots/{other_depot}/vehicles", json=bad_shift)
     assert refused.status_code == 422
-    assert refused.json()["error"]["field"] == "vehicles.0.shift"
+    assert refused.json()["error"]["field"] == "vehicles.0.shift.end"
     missing = runtime.admin("PUT", "/v1/depots/dep_nowhere/vehicles", json=fleet)
     assert missing.status_code == 404
 

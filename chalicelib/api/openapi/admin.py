@@ -8,6 +8,19 @@ from typing import Any
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.openapi.components import add_model, op
 
+POLICY_EXAMPLE = {"waves": ["07:00", "12:30"], "horizon_hours": 12, "time_limit_s": 10}
+FLEET_EXAMPLE = {
+    "vehicles": [
+        {
+            "vehicle_id": "van-1",
+            "profile": "van",
+            "capacity": {"parcels": 120, "weight_kg": 800},
+            "shift": {"start": "2030-06-03T08:00:00+01:00", "end": "2030-06-03T18:00:00+01:00"},
+            "skills": ["fridge"],
+        }
+    ]
+}
+
 
 def paths() -> dict[str, dict[str, Any]]:
     return {
@@ -18,6 +31,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"201": "created", "401": "not an operator", "409": "exists", "422": "invalid"},
                 "DepotIn",
                 ("operator",),
+                replies={"201": "DepotCreated"},
+                example={
+                    "name": "London Bridge",
+                    "lat": 51.5,
+                    "lng": -0.12,
+                    "timezone": "Europe/London",
+                    "dispatch": POLICY_EXAMPLE,
+                },
             )
         },
         "/v1/depots/{depot_id}/vehicles": {
@@ -32,12 +53,15 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "FleetIn",
                 ("operator",),
+                replies={"200": "Fleet"},
+                example=FLEET_EXAMPLE,
             ),
             "get": op(
                 "The depot's fleet",
                 "operator",
                 {"200": "the fleet", "401": "not an operator", "404": "no such depot"},
                 tags=("operator",),
+                replies={"200": "Fleet"},
             ),
         },
         "/v1/depots/{depot_id}/dispatch-policy": {
@@ -52,6 +76,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "DispatchPolicyIn",
                 ("operator",),
+                replies={"200": "DispatchPolicy"},
+                example=POLICY_EXAMPLE,
             )
         },
         "/v1/depots/{depot_id}/dispatch": {
@@ -60,6 +86,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"202": "run started or running", "401": "not an operator", "404": "no depot"},
                 tags=("operator",),
+                replies={"202": "DispatchStarted"},
             )
         },
         "/v1/dispatch-runs/{run_id}": {
@@ -69,6 +96,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"200": "the run", "401": "not an operator", "404": "no such run"},
                 tags=("operator",),
+                replies={"200": "DispatchRun"},
             )
         },
         "/v1/merchants": {
@@ -83,6 +111,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "MerchantIn",
                 ("operator",),
+                replies={"201": "MerchantCreated"},
             )
         },
         "/v1/merchants/{merchant_id}/connections/{platform}": {
@@ -112,6 +141,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "SecretRotationIn",
                 ("operator",),
+                replies={"200": "SecretRotated"},
             )
         },
     }

@@ -17,10 +17,16 @@ from chalicelib.api.openapi import (
     lockers,
     merchant,
     ops,
+    replies,
     storefront_webhooks,
     tracking,
 )
-from chalicelib.api.openapi.components import ERROR_SCHEMA, SECURITY_SCHEMES, op
+from chalicelib.api.openapi.components import (
+    ERROR_SCHEMA,
+    SECURITY_SCHEMES,
+    add_common_refusals,
+    op,
+)
 from chalicelib.config import settings
 
 openapi = Blueprint(__name__)
@@ -32,7 +38,11 @@ AUDIENCES = (merchant, admin, ops, driver, lockers, tracking, storefront_webhook
 def paths() -> dict[str, dict[str, Any]]:
     """Every route's path item, with the parameters its path names."""
     items: dict[str, dict[str, Any]] = {
-        "/openapi.json": {"get": op("This document", None, {"200": "OpenAPI 3.1"})}
+        "/openapi.json": {
+            "get": op(
+                "This document", None, {"200": "OpenAPI 3.1"}, replies={"200": "OpenApiDocument"}
+            )
+        }
     }
     for audience in AUDIENCES:
         items |= audience.paths()
@@ -45,6 +55,9 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                 for n in names
             ]
+        for operation in item.values():
+            if isinstance(operation, dict):
+                add_common_refusals(operation, has_path_ids=bool(names))
     return items
 
 
@@ -53,6 +66,8 @@ def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for audience in AUDIENCES:
         audience.add_schemas(schemas)
+    schemas |= replies.schemas()
+    schemas["OpenApiDocument"] = {"type": "object", "required": ["openapi", "paths"]}
     schemas["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",

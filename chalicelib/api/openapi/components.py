@@ -28,9 +28,11 @@ def op(
     tags: tuple[str, ...] = (),
     replies: dict[str, str] | None = None,
     query: list[dict[str, Any]] | None = None,
+    example: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One operation. `security`: the scheme, or schemes any one of which will do; `replies`:
-    the schema of a success's body by status; `query`: its query parameters."""
+    the schema of a success's body by status; `query`: its query parameters; `example`: a
+    body it takes (the fuzzer sends it too)."""
     operation: dict[str, Any] = {
         "summary": summary,
         "tags": list(tags),
@@ -40,6 +42,8 @@ def op(
     operation["security"] = [{scheme: []} for scheme in schemes]
     if body:
         operation["requestBody"] = {"required": True, **_json({"$ref": REF + body})}
+        if example is not None:
+            operation["requestBody"]["content"]["application/json"]["example"] = example
     if query:
         operation["parameters"] = query
     return operation
@@ -55,6 +59,32 @@ def _response(code: str, text: str, replies: dict[str, str] | None) -> dict[str,
         # Every 429 says when to come back (api/http.py error_response).
         response["headers"] = {"Retry-After": RETRY_AFTER}
     return response
+
+
+# The refusals every operation of a kind may answer (api/http.py), whatever its own part says.
+BODY_REFUSALS = {
+    "400": "body missing, not UTF-8 JSON, or nested too deep",
+    "422": "a field invalid or past what can be stored (named in `field`)",
+}
+PATH_ID_REFUSAL = {"404": "no such object (also any id over 256 bytes)"}
+AUTH_REFUSAL = {"401": "missing or wrong credentials"}
+
+
+def add_common_refusals(operation: dict[str, Any], *, has_path_ids: bool) -> None:
+    """The statuses api/http.py answers before or around any view, added where missing: a JSON
+    body's 400 and 422, a path id's 404, a credential's 401."""
+    responses = operation["responses"]
+    html = any("text/html" in r.get("content", {}) for r in responses.values())
+    content = {"text/html": {}} if html else {"application/json": {"schema": ERROR}}
+    refusals: dict[str, str] = {}
+    if "application/json" in operation.get("requestBody", {}).get("content", {}):
+        refusals |= BODY_REFUSALS
+    if has_path_ids:
+        refusals |= PATH_ID_REFUSAL
+    if operation.get("security"):
+        refusals |= AUTH_REFUSAL
+    for code, text in refusals.items():
+        responses.setdefault(code, {"description": text, "content": content})
 
 
 def query(name: str, description: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:

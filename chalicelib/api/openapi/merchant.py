@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.merchant import AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn
-from chalicelib.api.openapi.components import add_model, op
+from chalicelib.api.merchant import (
+    MAX_EXTERNAL_ID,
+    AmendmentIn,
+    NotificationPreferencesIn,
+    WebhookEndpointIn,
+)
+from chalicelib.api.openapi.components import add_model, op, query
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
 
@@ -17,6 +22,22 @@ IDEMPOTENCY_KEY = {
     "description": "The same key again answers with the order it made and changes nothing; "
     f"at most {MAX_EVENT_ID_BYTES} bytes in UTF-8 (422 naming Idempotency-Key otherwise).",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_EVENT_ID_BYTES},
+}
+
+ADDRESS_EXAMPLE = {
+    "line1": "1 Tower Bridge Rd",
+    "city": "London",
+    "postcode": "SE1 2UP",
+    "country": "GB",
+    "lat": 51.5055,
+    "lng": -0.0754,
+}
+ORDER_EXAMPLE = {
+    "external_id": "1001",
+    "customer": {"name": "Ada Lovelace", "email": "ada@example.com", "phone": "+447700900123"},
+    "address": ADDRESS_EXAMPLE,
+    "parcels": [{"weight_kg": 1.2, "size": "M"}],
+    "delivery": {"type": "home"},
 }
 
 
@@ -37,12 +58,22 @@ def paths() -> dict[str, dict[str, Any]]:
                 "CanonicalOrder",
                 ("merchant",),
                 query=[IDEMPOTENCY_KEY],
+                replies={"201": "Order", "200": "Order"},
+                example=ORDER_EXAMPLE,
             ),
             "get": op(
                 "List orders, optionally by external_id",
                 "merchant",
-                {"200": "orders", "401": "bad key"},
+                {"200": "orders", "401": "bad key", "422": "external_id too long"},
                 tags=("merchant",),
+                query=[
+                    query(
+                        "external_id",
+                        "the storefront's order id (one order per source)",
+                        maxLength=MAX_EXTERNAL_ID,
+                    )
+                ],
+                replies={"200": "Orders"},
             ),
         },
         "/v1/orders/{order_id}": {
@@ -51,6 +82,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the order", "401": "bad key", "404": "not yours or none"},
                 tags=("merchant",),
+                replies={"200": "Order"},
             ),
             "patch": op(
                 "Fix an order's address; a held order continues",
@@ -64,6 +96,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "AmendmentIn",
                 ("merchant",),
+                replies={"200": "Order"},
+                example={"address": ADDRESS_EXAMPLE},
             ),
         },
         "/v1/notification-preferences": {
@@ -73,12 +107,15 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"200": "the preferences", "401": "bad key", "422": "unknown type or channel"},
                 "NotificationPreferencesIn",
                 ("merchant",),
+                replies={"200": "NotificationPreferences"},
+                example={"off": [{"type": "order.planned", "channel": "sms"}]},
             ),
             "get": op(
                 "The customer messages switched off",
                 "merchant",
                 {"200": "the preferences", "401": "bad key"},
                 tags=("merchant",),
+                replies={"200": "NotificationPreferences"},
             ),
         },
         "/v1/orders/{order_id}/notifications": {
@@ -91,6 +128,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such order",
                 },
                 tags=("merchant",),
+                replies={"200": "SentMessages"},
             )
         },
         "/v1/webhook-endpoints": {
@@ -109,12 +147,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "WebhookEndpointIn",
                 ("merchant",),
+                replies={"201": "WebhookEndpointCreated"},
             ),
             "get": op(
                 "The merchant's webhook endpoints (no secrets), with any disabled_at and reason",
                 "merchant",
                 {"200": "{endpoints: [...]}", "401": "bad key"},
                 tags=("merchant",),
+                replies={"200": "WebhookEndpoints"},
             ),
         },
         "/v1/webhook-endpoints/{endpoint_id}": {
@@ -131,6 +171,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the endpoint", "401": "bad key", "404": "no such endpoint"},
                 tags=("merchant",),
+                replies={"200": "WebhookEndpoint"},
             )
         },
     }

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, form_op, op
+from chalicelib.api.openapi.components import RETRY_AFTER, add_model, form_op, op
 from chalicelib.api.tracking import FeedbackIn, LockerChoiceIn
 
 
 def paths() -> dict[str, dict[str, Any]]:
     return {
-        "/health": {"get": op("Liveness", None, {"200": "ok"}, tags=("ops",))},
+        "/health": {
+            "get": op("Liveness", None, {"200": "ok"}, tags=("ops",), replies={"200": "Health"})
+        },
         "/v1/track/{tracking_code}/locker": {
             "post": op(
                 "Collect from one of the lockers offered instead ({locker_id}), or have it "
@@ -29,6 +31,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "LockerChoiceIn",
                 ("customers",),
+                replies={"200": "PublicTracking"},
             )
         },
         "/v1/track/{tracking_code}/pickup-code": {
@@ -119,6 +122,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "FeedbackIn",
                 ("customers",),
+                replies={"201": "Feedback"},
             )
         },
         "/track/{tracking_code}/feedback": {
@@ -153,23 +157,33 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
             )
         },
-        "/track/{tracking_code}": {
-            "get": op(
-                "Public tracking page (HTML): status, ETA window, progress, timeline, QR code",
-                None,
-                {"200": "the page", "404": "unknown code (HTML)", "429": "too many requests"},
-                tags=("customers",),
-            )
-        },
+        "/track/{tracking_code}": {"get": _page()},
         "/v1/track/{tracking_code}": {
             "get": op(
                 "Public tracking view: no address, email, phone or last name",
                 None,
                 {"200": "the parcel", "404": "unknown code", "429": "too many (Retry-After)"},
                 tags=("customers",),
+                replies={"200": "PublicTracking"},
             )
         },
     }
+
+
+def _page() -> dict[str, Any]:
+    operation = op(
+        "Public tracking page (HTML): status, ETA window, progress, timeline, QR code",
+        None,
+        {},
+        tags=("customers",),
+    )
+    html = {"content": {"text/html": {"schema": {"type": "string"}}}}
+    operation["responses"] = {
+        "200": {"description": "the page", **html},
+        "404": {"description": "unknown code", **html},
+        "429": {"description": "too many", "headers": {"Retry-After": RETRY_AFTER}, **html},
+    }
+    return operation
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:

@@ -73,13 +73,21 @@ def test_a_delivered_parcel_is_rated_once() -> None:
     assert store.added[order.order_id].rating == 4, "the first rating stays"
 
 
-@pytest.mark.parametrize("rating", [0, 6, "6", "", None, "four", "4.5", 4.0, True, -1])
+# "²" and "٣" pass str.isdigit(); "5" * 5000 is past what int() converts (a 500 once).
+@pytest.mark.parametrize(
+    "rating", [0, 6, "6", "", None, "four", "4.5", 4.0, True, -1, "²", "٣", "5" * 5000, "05"]
+)
 def test_a_rating_outside_1_to_5_is_refused(rating: object) -> None:
     store = RecordingFeedback()
     with pytest.raises(ValidationFailed) as refused:
         feedback.give_feedback(delivered(), rating, None, store)
     assert refused.value.field == "rating"
     assert store.added == {}
+
+
+def test_a_forms_rating_is_its_text_trimmed() -> None:
+    store = RecordingFeedback()
+    assert feedback.give_feedback(delivered(), " 4 ", None, store).rating == 4
 
 
 def test_a_comment_over_500_characters_is_refused_and_an_empty_one_is_none() -> None:

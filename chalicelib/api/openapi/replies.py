@@ -1,0 +1,208 @@
+"""The bodies of the operator's, merchants' and customers' success answers, hand-written (the
+views build them as dicts: orders/views.py, dispatch/service.py run_view, tracking/public.py);
+the fuzzer (tests/e2e/test_fuzz_openapi.py) holds each answer to them. Fields listed as required
+are always there; every body may carry more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.openapi.components import object_schema
+from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.order import ORDER_MESSAGES
+
+TEXT = {"type": "string"}
+MOMENT = {"type": "string", "format": "date-time"}
+NUMBER = {"type": "number"}
+COUNT = {"type": "integer", "minimum": 0}
+STATUS = {"enum": [str(s) for s in OrderStatus]}
+WINDOW = object_schema({"start": MOMENT, "end": MOMENT})
+
+
+def _list(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def _order() -> dict[str, Any]:
+    customer = object_schema({"name": TEXT, "email": TEXT, "phone": TEXT}, ["name"])
+    address = object_schema(
+        {
+            "line1": TEXT,
+            "line2": TEXT,
+            "city": TEXT,
+            "postcode": TEXT,
+            "country": TEXT,
+            "lat": NUMBER,
+            "lng": NUMBER,
+        },
+        ["line1", "city", "postcode", "country"],
+    )
+    delivery = object_schema(
+        {"type": {"enum": ["home", "locker"]}, "locker_id": TEXT, "window": WINDOW}, ["type"]
+    )
+    event = object_schema(
+        {"at": MOMENT, "status": STATUS, "type": TEXT, "note": TEXT}, ["at", "status", "type"]
+    )
+    parcel = object_schema({"weight_kg": NUMBER, "size": {"enum": ["S", "M", "L"]}}, ["weight_kg"])
+    return object_schema(
+        {
+            "order_id": TEXT,
+            "merchant_id": TEXT,
+            "depot_id": TEXT,
+            "source": TEXT,
+            "external_id": TEXT,
+            "tracking_code": TEXT,
+            "tracking_url": TEXT | {"format": "uri"},
+            "status": STATUS,
+            "customer": customer,
+            "address": address,
+            "parcels": _list(parcel),
+            "delivery": delivery,
+            "created_at": MOMENT,
+            "updated_at": MOMENT,
+            "eta": MOMENT,
+            "failed_attempts": COUNT,
+            "timeline": _list(event) | {"description": "GET of one order only"},
+        },
+        [
+            "order_id",
+            "external_id",
+            "depot_id",
+            "status",
+            "tracking_code",
+            "tracking_url",
+            "delivery",
+            "parcels",
+        ],
+    )
+
+
+def _fleet() -> dict[str, Any]:
+    vehicle = object_schema(
+        {
+            "vehicle_id": TEXT,
+            "profile": TEXT,
+            "capacity": object_schema({"parcels": COUNT, "weight_kg": NUMBER}),
+            "shift": WINDOW,
+            "skills": _list(TEXT),
+        }
+    )
+    return object_schema({"depot_id": TEXT, "vehicles": _list(vehicle)})
+
+
+def _run() -> dict[str, Any]:
+    stop = object_schema(
+        {"order_id": TEXT, "eta": MOMENT, "kind": TEXT, "locker_id": TEXT},
+        ["order_id", "eta", "kind"],
+    )
+    route = object_schema(
+        {
+            "route_id": TEXT,
+            "vehicle_id": TEXT,
+            "driver_token": TEXT,
+            "start_at": MOMENT,
+            "distance_m": COUNT,
+            "duration_s": COUNT,
+            "stops": _list(stop),
+        },
+        ["route_id", "vehicle_id", "driver_token", "stops"],
+    )
+    return object_schema(
+        {
+            "run_id": TEXT,
+            "depot_id": TEXT,
+            "status": {"enum": ["running", "succeeded", "failed"]},
+            "trigger": TEXT,
+            "started_at": MOMENT,
+            "finished_at": MOMENT,
+            "routes": _list(route),
+            "unassigned": _list(object_schema({"order_id": TEXT, "reason": TEXT})),
+            "figures": {"type": ["object", "null"]},
+            "error": {"type": ["string", "object"]},
+        },
+        ["run_id", "depot_id", "status", "routes", "unassigned"],
+    )
+
+
+def _public_tracking() -> dict[str, Any]:
+    return object_schema(
+        {
+            "status": STATUS,
+            "events": _list(object_schema({"status": STATUS, "at": MOMENT})),
+            "first_name": TEXT,
+            "city": TEXT,
+            "delivery": object_schema(
+                {
+                    "type": {"enum": ["home", "locker"]},
+                    "locker": {"type": "object"},
+                    "window": WINDOW,
+                },
+                ["type"],
+            ),
+            "eta": MOMENT,
+            "eta_window": WINDOW,
+            "stops_before": COUNT,
+            "delivery_choices": object_schema(
+                {"lockers": _list({"type": "object"}), "home": {"type": "boolean"}}
+            ),
+        },
+        ["status", "events", "first_name", "city", "delivery"],
+    )
+
+
+def schemas() -> dict[str, Any]:
+    switched_off = object_schema(
+        {"type": {"enum": list(ORDER_MESSAGES)}, "channel": {"enum": ["email", "sms"]}}
+    )
+    sent = object_schema(
+        {"type": TEXT, "state": TEXT, "to": TEXT, "attempts": COUNT, "at": MOMENT},
+        ["type", "state"],
+    )
+    endpoint = object_schema(
+        {
+            "endpoint_id": TEXT,
+            "url": TEXT,
+            "types": _list(TEXT),
+            "created_at": MOMENT,
+            "enabled": {"type": "boolean"},
+            "disabled_at": MOMENT,
+            "disabled_reason": TEXT,
+            "failing_since": MOMENT,
+        },
+        ["endpoint_id", "url", "types", "created_at", "enabled"],
+    )
+    return {
+        "Order": _order(),
+        "Orders": object_schema({"orders": _list({"$ref": "#/components/schemas/Order"})}),
+        "NotificationPreferences": object_schema({"off": _list(switched_off)}),
+        "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
+        "WebhookEndpoint": endpoint,
+        "WebhookEndpointCreated": endpoint
+        | {
+            "properties": endpoint["properties"] | {"secret": TEXT},
+            "required": [*endpoint["required"], "secret"],
+        },
+        "WebhookEndpoints": object_schema(
+            {"endpoints": _list({"$ref": "#/components/schemas/WebhookEndpoint"})}
+        ),
+        "DepotCreated": object_schema({"depot_id": TEXT}),
+        "MerchantCreated": object_schema(
+            {"merchant_id": TEXT, "api_key": TEXT, "webhook_secret": TEXT | {"pattern": "^whsec_"}}
+        ),
+        "SecretRotated": object_schema(
+            {"merchant_id": TEXT, "platform": {"enum": ["shopify", "woocommerce"]}}
+        ),
+        "Fleet": _fleet(),
+        "DispatchPolicy": object_schema({"depot_id": TEXT, "dispatch": {"type": "object"}}),
+        "DispatchStarted": object_schema({"run_id": TEXT, "started": {"type": "boolean"}}),
+        "DispatchRun": _run(),
+        "PublicTracking": _public_tracking(),
+        "Feedback": object_schema(
+            {
+                "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                "comment": {"type": ["string", "null"]},
+                "at": MOMENT,
+            }
+        ),
+        "Health": object_schema({"status": {"const": "ok"}}),
+    }
