@@ -243,7 +243,7 @@ class DispatchService:
                 {
                     "route_id": r.route_id,
                     "vehicle_id": r.vehicle_id,
-                    "driver_token": self._tokens.token(r.route_id),
+                    "driver_token": self._tokens.token_for(r),
                     "start_at": r.start_at,
                     "distance_m": round(r.distance_m),
                     "duration_s": round(r.duration_s),

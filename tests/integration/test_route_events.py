@@ -12,7 +12,7 @@ from chalicelib.domain.errors import AuthenticationFailed, IllegalTransition
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.local.stepfunctions import LocalStepFunctions
 from chalicelib.lockers.admin import NewLocker
-from chalicelib.tracking.route_events import RouteEvent
+from chalicelib.tracking.route_events import RouteEvent, RouteEventService
 from tests.integration.test_dispatch import order, outbox_types, place, run_to_end, sfn, tenant
 
 __all__ = ["sfn"]  # the module's workflow fixture, shared
@@ -22,6 +22,18 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 def now(minutes: float = 0) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+def events_later(minutes: float) -> RouteEventService:
+    """The route events as a server `minutes` from now would record them (its clock is what
+    ETAs run on, whatever time a phone claims)."""
+    return RouteEventService(
+        bootstrap.dispatch_repository(),
+        bootstrap.order_repository(),
+        bootstrap.driver_tokens(),
+        lambda key, content_type, seconds: "",
+        clock=lambda: datetime.now(UTC) + timedelta(minutes=minutes),
+    )
 
 
 def test_each_event_leaves_its_message_and_a_late_van_says_so_once(
@@ -45,7 +57,7 @@ def test_each_event_leaves_its_message_and_a_late_van_says_so_once(
 
     # Two hours later the van is still at the first stop: the rest is late, said once.
     for n in range(2):
-        events.record(
+        events_later(120 + n).record(
             route["route_id"],
             token,
             RouteEvent("location", now(120 + n), f"l{n}", lat=51.3, lng=-0.4),
