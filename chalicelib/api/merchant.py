@@ -14,6 +14,7 @@ from chalicelib.domain.order import Address, OrderMessage
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
+from chalicelib.tracking.live_eta import with_live_eta
 
 merchant_api = Blueprint(__name__)
 
@@ -67,6 +68,7 @@ def amend_order(order_id: str) -> Any:
 @route(merchant_api, "/v1/orders/{order_id}", methods=["GET"])
 def get_order(order_id: str) -> Any:
     order, timeline = bootstrap.orders().get(_merchant(), order_id)
+    order = with_live_eta(order, bootstrap.dispatch_repository())
     return json_response(merchant_view(order, settings().public_base_url, timeline))
 
 
