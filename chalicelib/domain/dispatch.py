@@ -114,6 +114,7 @@ class Fix:
     at: str
     received_at: str
     ignored: str | None = None
+    event_id: str | None = None  # the phone's, so a retried ping is known without a receipt
 
 
 @dataclass(frozen=True)

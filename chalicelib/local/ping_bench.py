@@ -35,11 +35,35 @@ SERVICE_S = 120.0
 DEPOT = (51.5, -0.12)
 
 
+def item_bytes(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it (attribute names and values, DynamoDB JSON)."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
+
+
+def _value_bytes(value: dict[str, Any]) -> int:
+    ((kind, v),) = value.items()
+    if kind == "S":
+        return len(v.encode())
+    if kind == "N":
+        digits = v.lstrip("-").replace(".", "").strip("0") or "0"
+        return math.ceil(len(digits) / 2) + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + _value_bytes(x) for k, x in v.items())
+    if kind == "L":
+        return 3 + sum(1 + _value_bytes(x) for x in v)
+    return len(json.dumps(v))  # sets and binaries: none of ours, an estimate
+
+
 class WriteCounter:
-    """DynamoDB items written through the store's one connection, while `on`."""
+    """DynamoDB items written through the store's one connection, while `on`, and the write
+    units they cost: a put by its size (1 KB units), an update or delete as 1 (a lower bound:
+    DynamoDB bills the larger of the item before and after), doubled in a transaction."""
 
     def __init__(self) -> None:
         self.items = 0
+        self.units = 0
         self.by_operation: dict[str, int] = {}
         self.largest_item_bytes = 0
         self.on = False
@@ -52,19 +76,28 @@ class WriteCounter:
             return
         name = model.name
         if name in ("PutItem", "UpdateItem", "DeleteItem"):
-            n = 1
-            if "Item" in params:
-                size = len(json.dumps(params["Item"]))
-                self.largest_item_bytes = max(self.largest_item_bytes, size)
+            n, units = 1, self._units(params.get("Item"))
         elif name == "TransactWriteItems":
             n = len(params["TransactItems"])
+            puts = [t.get("Put", {}).get("Item") for t in params["TransactItems"]]
+            units = 2 * sum(self._units(item) for item in puts)
         elif name == "BatchWriteItem":
-            n = sum(len(v) for v in params["RequestItems"].values())
+            writes = [w for ws in params["RequestItems"].values() for w in ws]
+            n = len(writes)
+            units = sum(self._units(w.get("PutRequest", {}).get("Item")) for w in writes)
         else:
             return
         with self._lock:
             self.items += n
+            self.units += units
             self.by_operation[name] = self.by_operation.get(name, 0) + n
+
+    def _units(self, item: dict[str, Any] | None) -> int:
+        if item is None:
+            return 1
+        size = item_bytes(item)
+        self.largest_item_bytes = max(self.largest_item_bytes, size)
+        return max(1, math.ceil(size / 1024))
 
 
 def _stops_around(n: int, rng: random.Random) -> list[tuple[float, float]]:
@@ -154,18 +187,22 @@ def writes_per_ping(
     profile = PROFILES[route.profile]
     speed = profile.speed_kmh / 3.6
     events.record(route.route_id, token, RouteEvent("departed", iso_z(clock[0])))
-    pings = door_events = ping_writes = door_writes = ignored = 0
+    pings = door_events = ping_writes = door_writes = ignored = ping_units = 0
 
     def ping(lat: float, lng: float) -> None:
-        nonlocal pings, ping_writes, ignored
-        before = counter.items
+        nonlocal pings, ping_writes, ignored, ping_units
+        before, units_before = counter.items, counter.units
         counter.on = True
+        event_id = f"ping-{pings}"  # as a phone sends them: a retry is known by its id
         answer = events.record(
-            route.route_id, token, RouteEvent("location", iso_z(clock[0]), lat=lat, lng=lng)
+            route.route_id,
+            token,
+            RouteEvent("location", iso_z(clock[0]), event_id, lat=lat, lng=lng),
         )
         counter.on = False
         pings += 1
         ping_writes += counter.items - before
+        ping_units += counter.units - units_before
         ignored += answer.get("fix") == "ignored"
 
     lat, lng = DEPOT
@@ -204,9 +241,10 @@ def writes_per_ping(
         "ping_writes": ping_writes,
         "writes_per_ping": round(ping_writes / pings, 3) if pings else 0.0,
         "target_writes_per_ping": TARGET_WRITES_PER_PING,
+        "write_units_per_ping": round(ping_units / pings, 1) if pings else 0.0,
         "door_events": door_events,
         "writes_per_door_event": round(door_writes / door_events, 2) if door_events else 0.0,
-        "largest_item_kb": round(counter.largest_item_bytes / 1024, 1),
+        "route_item_kb": round(counter.largest_item_bytes / 1024, 1),
         "route_id": route.route_id,
         "ended_at": iso_z(clock[0]),
     }

@@ -148,6 +148,12 @@ class RouteEventService:
     def record(self, route_id: str, token: str | None, event: RouteEvent) -> dict[str, Any]:
         route = self.route_for_driver(route_id, token)
         event = self._timed(event)
+        if event.type == "location":
+            # A ping's id is kept with its fix on the route item, not in a receipt of its own:
+            # one write a ping, whatever the phone sends.
+            if event.event_id and _seen_fix(route, event.event_id):
+                return {"route_id": route_id, "outcome": "duplicate"}
+            return {"route_id": route_id, "outcome": "applied", **self._location(route, event)}
         claim = (
             {"pk": f"ROUTEEVENT#{route_id}#{event.event_id}", "sk": "RECEIPT"}
             if event.event_id
@@ -158,8 +164,6 @@ class RouteEventService:
         try:
             if event.type == "departed":
                 result = self._departed(route, event)
-            elif event.type == "location":
-                result = self._location(route, event)
             elif event.type in LOCKER_EVENTS:
                 result = self._at_locker(route, token, event)
             else:
@@ -219,7 +223,7 @@ class RouteEventService:
         lat, lng = event.lat, event.lng
         at = _recorded(event)
         problem = event.clock or fix_problem(route, lat, lng, parse_iso(at))
-        fix = Fix(lat, lng, event.claimed_at or at, _received(event), problem)
+        fix = Fix(lat, lng, event.claimed_at or at, _received(event), problem, event.event_id)
         if problem:
             # Kept for the record; the ETAs stay as they were.
             route, _ = self._rewrite(
@@ -443,6 +447,13 @@ def _after_failure(order: Order, at: str) -> tuple[Order, str]:
 def _next(route: PlannedRoute) -> dict[str, str] | None:
     stop = next((s for s in route.stops if s.state == "pending"), None)
     return {"order_id": stop.order_id, "eta": stop.eta} if stop else None
+
+
+def _seen_fix(route: PlannedRoute, event_id: str) -> bool:
+    """A ping the route already holds (its last fix used, or one of those it ignored): a retry
+    (an older one would be out of order, ignored for ETAs, anyway)."""
+    held = [route.last_fix, *route.ignored_fixes]
+    return any(fix is not None and fix.event_id == event_id for fix in held)
 
 
 def _left_as(order: Order | None, route_id: str) -> str | None:

@@ -22,7 +22,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.times import parse_iso
-from chalicelib.local.ping_bench import TARGET_WRITES_PER_PING, writes_per_ping
+from chalicelib.local.ping_bench import TARGET_WRITES_PER_PING, WriteCounter, writes_per_ping
 from chalicelib.local.stepfunctions import LocalStepFunctions
 from chalicelib.lockers.admin import NewLocker
 from chalicelib.tracking.live_eta import with_live_eta
@@ -204,9 +204,14 @@ def test_implausible_fixes_and_clocks_are_kept_but_leave_etas_alone(
     [route] = run_to_end(sfn, merchant.depot_id)["routes"]
     events, token, route_id = bootstrap.route_events(), route["driver_token"], route["route_id"]
     events.record(route_id, token, RouteEvent("departed", now(), "dep"))
-    here = RouteEvent("location", now(), lat=51.51, lng=-0.13)
+    here = RouteEvent("location", now(), "ping-1", lat=51.51, lng=-0.13)
     assert events.record(route_id, token, here)["fix"] == "used"
     settled = etas(route_id)
+    counter = WriteCounter()
+    counter.on = True
+    assert events.record(route_id, token, here)["outcome"] == "duplicate"
+    counter.on = False
+    assert counter.items == 0, "a retried ping is known by the id kept with its fix"
 
     moments = datetime.now(UTC) + timedelta(seconds=10)
     bad = [

@@ -56,6 +56,7 @@ class FixAttribute(MapAttribute[str, object]):
     at = UnicodeAttribute()
     received_at = UnicodeAttribute()
     ignored = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
 
 
 class RouteItem(MainItem, discriminator="dispatch_route"):
