@@ -274,8 +274,8 @@ class DispatchService:
             changed = without_stop(route, order.order_id)
             if changed is route:
                 return
-            # The later stops' live ETAs move up on the route; their orders' as route events
-            # write them (only those that moved far enough).
+            # The later stops' live ETAs move up on the route; their orders' own by the rule a
+            # ping's re-timing follows (only those that moved far enough).
             changed, etas = published(route, changed, datetime.now(UTC))
             try:
                 self._repo.replace_route(changed, expected_version=route.version)

@@ -318,7 +318,7 @@ class RouteEventService:
         customer told. Returns the next stop."""
         route = self._routes.get_route(route_id)
         stop = next((s for s in route.stops if s.order_id == order_id), None) if route else None
-        if route is None or stop is None or stop.state == "done":
+        if route is None or stop is None or stop.state != "pending":
             return None
         ours = iso_z(self._clock(), "milliseconds")
         return self._served(route, stop, RouteEvent("served", at, received_at=ours))
