@@ -188,10 +188,14 @@ def writes_per_ping(
     speed = profile.speed_kmh / 3.6
     events.record(route.route_id, token, RouteEvent("departed", iso_z(clock[0])))
     pings = door_events = ping_writes = door_writes = ignored = ping_units = 0
+    # Per operation: PutItem is the route item (and any "delayed" message), UpdateItem an
+    # order's ETA.
+    ping_operations: dict[str, int] = {}
 
     def ping(lat: float, lng: float) -> None:
         nonlocal pings, ping_writes, ignored, ping_units
         before, units_before = counter.items, counter.units
+        operations = dict(counter.by_operation)
         counter.on = True
         event_id = f"ping-{pings}"  # as a phone sends them: a retry is known by its id
         answer = events.record(
@@ -203,6 +207,8 @@ def writes_per_ping(
         pings += 1
         ping_writes += counter.items - before
         ping_units += counter.units - units_before
+        for name, n in counter.by_operation.items():
+            ping_operations[name] = ping_operations.get(name, 0) + n - operations.get(name, 0)
         ignored += answer.get("fix") == "ignored"
 
     lat, lng = DEPOT
@@ -242,6 +248,7 @@ def writes_per_ping(
         "writes_per_ping": round(ping_writes / pings, 3) if pings else 0.0,
         "target_writes_per_ping": TARGET_WRITES_PER_PING,
         "write_units_per_ping": round(ping_units / pings, 1) if pings else 0.0,
+        "ping_writes_by_operation": ping_operations,
         "door_events": door_events,
         "writes_per_door_event": round(door_writes / door_events, 2) if door_events else 0.0,
         "route_item_kb": round(counter.largest_item_bytes / 1024, 1),
