@@ -15,6 +15,7 @@ from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, c
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
+from chalicelib.tracking.live_eta import with_live_eta
 
 merchant_api = Blueprint(__name__)
 
@@ -79,6 +80,7 @@ def amend_order(order_id: str) -> Any:
 @route(merchant_api, "/v1/orders/{order_id}", methods=["GET"])
 def get_order(order_id: str) -> Any:
     order, timeline = bootstrap.orders().get(_merchant(), order_id)
+    order = with_live_eta(order, bootstrap.dispatch_repository())
     return json_response(merchant_view(order, settings().public_base_url, timeline))
 
 

@@ -1,5 +1,6 @@
 """Re-timing a committed route after a stop leaves it, with the planner's own travel model
-(great-circle distance times the profile's detour factor, at the profile's speed)."""
+(great-circle distance times the profile's detour factor, at the profile's speed), and which of
+the new ETAs are worth writing on the orders (the route item holds the live ones)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,25 @@ from chalicelib.domain.geo import great_circle_m
 from chalicelib.domain.times import iso_z, parse_iso
 from chalicelib.routing.model import PROFILES
 
+# An order item's ETA is rewritten only when the live one moved from it by more than this, or
+# by more than a tenth of the time still to go (an ETA five hours out moves by minutes all
+# day): what the route item says live, the order says within a few minutes, for one write a
+# ping instead of one per stop.
+ORDER_ETA_STEP = timedelta(minutes=5)
+ORDER_ETA_SHARE = 0.1
+
 
 def _retimed(
     route: PlannedRoute, stops: list[RouteStop], first: int, lat: float, lng: float, ready: datetime
 ) -> PlannedRoute:
-    """`stops[first:]` re-timed from (lat, lng), free to leave at `ready`."""
+    """`stops[first:]` re-timed from (lat, lng), free to leave at `ready`; stops no longer
+    pending (served out of order, cancelled, dropped) keep their times and are driven past."""
     profile = PROFILES.get(route.profile, PROFILES["van"])
     speed = profile.speed_kmh / 3.6
     for i in range(first, len(stops)):
         stop = stops[i]
+        if stop.state != "pending":
+            continue
         travel = great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor / speed
         arrival = ready + timedelta(seconds=travel)
         if stop.earliest:
@@ -55,6 +66,32 @@ def from_position(route: PlannedRoute, lat: float, lng: float, at: str) -> Plann
     stops = list(route.stops)
     first = next((i for i, s in enumerate(stops) if s.state == "pending"), len(stops))
     return _retimed(route, stops, first, lat, lng, parse_iso(at))
+
+
+def published(
+    before: PlannedRoute,
+    after: PlannedRoute,
+    now: datetime,
+    force: frozenset[str] = frozenset(),
+) -> tuple[PlannedRoute, dict[str, str]]:
+    """`after` (a re-timing of `before`) with each pending stop's `told_eta` saying what its
+    order item holds, and order id -> ETA for the orders to write: those whose live ETA moved
+    from what they hold by more than ORDER_ETA_STEP (or ORDER_ETA_SHARE of the time still to
+    go), and those in `force` (their customer is being told this ETA)."""
+    held_before = {s.order_id: s.order_eta for s in before.stops}
+    writes: dict[str, str] = {}
+    stops = []
+    for stop in after.stops:
+        if stop.state == "pending":
+            live = parse_iso(stop.eta)
+            held = parse_iso(held_before.get(stop.order_id, stop.order_eta))
+            step = max(ORDER_ETA_STEP, (live - now) * ORDER_ETA_SHARE)
+            if stop.order_id in force or abs(live - held) > step:
+                writes[stop.order_id] = stop.eta
+                held = live
+            stop = replace(stop, told_eta=None if held == live else iso_z(held))
+        stops.append(stop)
+    return replace(after, stops=tuple(stops)), writes
 
 
 def changed_etas(before: PlannedRoute, after: PlannedRoute) -> dict[str, str]:

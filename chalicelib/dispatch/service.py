@@ -16,7 +16,7 @@ from chalicelib.dispatch.collect import LEASE_S, Collector
 from chalicelib.dispatch.commit import Committer
 from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.driver_tokens import DriverTokens
-from chalicelib.dispatch.eta import changed_etas, without_stop
+from chalicelib.dispatch.eta import published, without_stop
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
@@ -264,7 +264,7 @@ class DispatchService:
                 {
                     "route_id": r.route_id,
                     "vehicle_id": r.vehicle_id,
-                    "driver_token": self._tokens.token(r.route_id),
+                    "driver_token": self._tokens.token_for(r),
                     "start_at": r.start_at,
                     "distance_m": round(r.distance_m),
                     "duration_s": round(r.duration_s),
@@ -295,11 +295,14 @@ class DispatchService:
             changed = without_stop(route, order.order_id)
             if changed is route:
                 return
+            # The later stops' live ETAs move up on the route; their orders' own by the rule a
+            # ping's re-timing follows (only those that moved far enough).
+            changed, etas = published(route, changed, datetime.now(UTC))
             try:
                 self._repo.replace_route(changed, expected_version=route.version)
             except ConcurrentUpdate:
                 continue
-            for order_id, eta in changed_etas(route, changed).items():
+            for order_id, eta in etas.items():
                 self._repo.set_eta(order_id, route.route_id, eta)
             return
         raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")

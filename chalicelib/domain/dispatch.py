@@ -100,9 +100,32 @@ class RouteStop:
     service_s: float
     earliest: str | None = None
     locker_id: str | None = None
-    state: str = "pending"  # pending | done (delivered, failed or deposited: visited)
+    # pending | done (delivered, failed or deposited: visited) | cancelled (its order was) |
+    # dropped (its order is no longer on this route: released, re-planned elsewhere)
+    state: str = "pending"
     planned_eta: str | None = None  # the ETA the run promised (eta moves with the day)
     delay_announced: bool = False
+    # The ETA the order item holds, when it differs from `eta` (the live one, kept here): an
+    # order is written only when its live ETA moves far enough from it (dispatch/eta.py).
+    told_eta: str | None = None
+
+    @property
+    def order_eta(self) -> str:
+        """The ETA the stop's order item holds."""
+        return self.told_eta or self.eta
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A GPS fix a driver's phone sent: where, when by its clock (`at`) and by ours
+    (`received_at`); `ignored` says why it was not used for ETAs (kept for the record)."""
+
+    lat: float
+    lng: float
+    at: str
+    received_at: str
+    ignored: str | None = None
+    event_id: str | None = None  # the phone's, so a retried ping is known without a receipt
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,8 @@ class PlannedRoute:
     duration_s: float
     stops: tuple[RouteStop, ...]
     version: int = 1
+    last_fix: Fix | None = None  # the last fix used for ETAs (or the last stop served)
+    ignored_fixes: tuple[Fix, ...] = ()  # the latest fixes not used, newest last (bounded)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,12 @@ class SignatureInvalid(AuthenticationFailed):
     code = "invalid_signature"
 
 
+class TokenExpired(AuthenticationFailed):
+    """A credential that was good once and is no longer (a driver token past its route's day)."""
+
+    code = "token_expired"
+
+
 class Forbidden(DomainError):
     """The caller is known but this may not be done (a pickup code that opens nothing)."""
 
@@ -70,6 +76,18 @@ class Conflict(DomainError):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
+
+
+class NotOnRoute(Conflict):
+    """A driver's event for an order whose current route is another (re-planned, released)."""
+
+    code = "not_on_route"
+
+
+class StopNotPending(Conflict):
+    """A driver's event for a stop already served, cancelled or dropped from the route."""
+
+    code = "stop_not_pending"
 
 
 class AlreadyExists(Conflict):

@@ -13,6 +13,7 @@ from pynamodb.expressions.update import Action
 from chalicelib.domain.dispatch import (
     PLAN_WRITES,
     TRANSACTION_MAX_ITEMS,
+    Fix,
     HeldDepot,
     PlannedRoute,
     ReadyOrder,
@@ -30,6 +31,7 @@ from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.dispatch import (
     DepotRunLockItem,
     DispatchRunItem,
+    FixAttribute,
     LeftOutAttribute,
     RouteItem,
     RouteStopAttribute,
@@ -91,6 +93,8 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         duration_s=route.duration_s,
         stops=[RouteStopAttribute(**fields_of(s)) for s in route.stops],
         version=route.version,
+        last_fix=FixAttribute(**fields_of(route.last_fix)) if route.last_fix else None,
+        ignored_fixes=[FixAttribute(**fields_of(f)) for f in route.ignored_fixes] or None,
     )
 
 
@@ -111,6 +115,8 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
             for s in item.stops
         ),
         version=int(item.version or 1),
+        last_fix=Fix(**read_as(Fix, item.last_fix)) if item.last_fix else None,
+        ignored_fixes=tuple(Fix(**read_as(Fix, f)) for f in item.ignored_fixes or ()),
     )
 
 

@@ -26,6 +26,7 @@ from chalicelib.tracking.feedback import (
     can_reschedule,
     offered_days,
 )
+from chalicelib.tracking.live_eta import ON_ITS_WAY, with_route_eta
 from chalicelib.tracking.public import Pickup, eta_window, public_locker, public_view
 
 if TYPE_CHECKING:
@@ -48,8 +49,7 @@ STATUS_WORDS: dict[OrderStatus, str] = {
     S.CANCELLED: "Cancelled",
 }
 
-# The ETA means something only while the parcel is still on its way.
-SHOWS_ETA = frozenset({S.PLANNED, S.OUT_FOR_DELIVERY})
+SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
 HOME = "home"  # the locker form's value for "deliver to my address instead"
 LOCKER_FULL = "locker_full"  # a dispatch run's reason for leaving a locker order out
@@ -118,9 +118,12 @@ def find(
     while it is out for delivery, and, given `lockers`, what the page shows of lockers."""
     order, timeline = orders.by_tracking_code(code)
     before = None
-    if order.status is OrderStatus.OUT_FOR_DELIVERY and order.route_id:
+    if order.status in SHOWS_ETA and order.route_id:
+        # The route's live ETA, the one story every reader of this order tells.
         route = routes.get_route(order.route_id)
-        before = stops_before(route, order.order_id) if route else None
+        order = with_route_eta(order, route)
+        if order.status is OrderStatus.OUT_FOR_DELIVERY and route is not None:
+            before = stops_before(route, order.order_id)
     found = Tracking(order, timeline, before)
     return with_lockers(found, lockers) if lockers is not None else found
 

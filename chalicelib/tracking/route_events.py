@@ -1,30 +1,35 @@
 """Drivers' events on their route. Each moves its order through the lifecycle (an illegal move
-is a 409), lands on the timeline with its outbox message, re-times the stops left, and counts
-once however often the driver's phone sends it (by its event id)."""
+is a 409; an order no longer on this route, or a stop no longer pending, too), lands on the
+timeline with its outbox message, re-times the stops left on server time (live ETAs on the route
+item; an order's own only when it moved far enough), and counts once however often the driver's
+phone sends it (by its event id)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.dispatch.driver_tokens import DriverTokens
-from chalicelib.dispatch.eta import changed_etas, from_position
-from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.dispatch.eta import from_position, published
+from chalicelib.domain.dispatch import Fix, PlannedRoute, RouteStop
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
     DuplicateEvent,
+    NotOnRoute,
     OrderNotFound,
     RouteNotFound,
+    StopNotPending,
     ValidationFailed,
 )
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent
-from chalicelib.domain.times import parse_iso
+from chalicelib.domain.times import iso_z, parse_iso
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.orders import Message, OrderRepository
+from chalicelib.tracking.fixes import clock_problem, fix_problem, kept_ignored
 
 EVENT_TYPES = (
     "departed",
@@ -59,8 +64,12 @@ DELAY_THRESHOLD = timedelta(minutes=15)  # later than promised by this much: "de
 
 @dataclass(frozen=True)
 class RouteEvent:
+    """A driver's event. `at` is the phone's time (any offset; None: ours); once recorded it is
+    the time the record keeps (ours when the phone's was implausible: `clock` says why, and
+    `claimed_at` keeps what the phone said), and `received_at` ours (what ETAs run on)."""
+
     type: str
-    at: str
+    at: str | None
     event_id: str | None = None
     order_id: str | None = None
     lat: float | None = None
@@ -68,6 +77,9 @@ class RouteEvent:
     reason: str | None = None
     proof: dict[str, Any] | None = None
     locker_id: str | None = None  # deposited: the locker, when not the stop's own (a redirect)
+    received_at: str | None = None
+    claimed_at: str | None = None
+    clock: str | None = None
 
 
 class LockerDesk(Protocol):
@@ -82,6 +94,15 @@ class LockerDesk(Protocol):
     ) -> dict[str, Any]: ...
 
 
+# What a route write changes of the route it read (applied again to a fresher copy when
+# another writer got there first).
+Change = Callable[[PlannedRoute], PlannedRoute]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class RouteEventService:
     def __init__(
         self,
@@ -90,16 +111,23 @@ class RouteEventService:
         tokens: DriverTokens,
         uploads: Callable[[str, str, int], str],
         lockers: Callable[[], LockerDesk] | None = None,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._routes = routes
         self._orders = orders
         self._tokens = tokens
         self._uploads = uploads  # (key, content type, seconds) -> presigned PUT URL
         self._lockers = lockers
+        self._clock = clock  # server time: what ETAs run on, whatever the phones say
+
+    def authenticate(self, route_id: str, token: str | None) -> None:
+        """AuthenticationFailed unless `token` is the route's, unexpired (no read: the API asks
+        this before it reads the body)."""
+        self._tokens.check(route_id, token)
 
     def route_for_driver(self, route_id: str, token: str | None) -> PlannedRoute:
         """The route, if `token` is its driver's (a token opens its own route only)."""
-        self._tokens.check(route_id, token)
+        self.authenticate(route_id, token)
         route = self._routes.get_route(route_id)
         if route is None:
             raise RouteNotFound(f"no route {route_id}")
@@ -119,6 +147,13 @@ class RouteEventService:
 
     def record(self, route_id: str, token: str | None, event: RouteEvent) -> dict[str, Any]:
         route = self.route_for_driver(route_id, token)
+        event = self._timed(event)
+        if event.type == "location":
+            # A ping's id is kept with its fix on the route item, not in a receipt of its own:
+            # one write a ping, whatever the phone sends.
+            if event.event_id and _seen_fix(route, event.event_id):
+                return {"route_id": route_id, "outcome": "duplicate"}
+            return {"route_id": route_id, "outcome": "applied", **self._location(route, event)}
         claim = (
             {"pk": f"ROUTEEVENT#{route_id}#{event.event_id}", "sk": "RECEIPT"}
             if event.event_id
@@ -129,8 +164,6 @@ class RouteEventService:
         try:
             if event.type == "departed":
                 result = self._departed(route, event)
-            elif event.type == "location":
-                result = self._location(route, event)
             elif event.type in LOCKER_EVENTS:
                 result = self._at_locker(route, token, event)
             else:
@@ -142,68 +175,118 @@ class RouteEventService:
             return {"route_id": route_id, "outcome": "duplicate"}
         return {"route_id": route_id, "outcome": "applied", **result}
 
+    def _timed(self, event: RouteEvent) -> RouteEvent:
+        """The event with the time its record keeps: the phone's, unless its clock is off."""
+        received = self._clock()
+        ours = iso_z(received, "milliseconds")
+        if event.at is None:
+            return replace(event, at=ours, received_at=ours)
+        try:
+            claimed = parse_iso(event.at)
+            problem = clock_problem(claimed, received, fix=event.type == "location")
+        except (ValueError, TypeError) as exc:  # not ISO 8601, or without a zone
+            raise ValidationFailed("at: an ISO 8601 time with its offset", field="at") from exc
+        if problem:
+            return replace(event, at=ours, received_at=ours, claimed_at=event.at, clock=problem)
+        return replace(event, at=iso_z(claimed, "milliseconds"), received_at=ours)
+
     # -- the events ----------------------------------------------------------------------------
 
     def _departed(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
         """Every order still planned on the route is out for delivery; ETAs from now."""
+        at = _recorded(event)
         for stop in route.stops:
-            order = self._order(stop.order_id)
-            if order.status is OrderStatus.PLANNED:
-                moved = order.moved_to(OrderStatus.OUT_FOR_DELIVERY, at=event.at)
-                timeline = TimelineEvent(event.at, moved.status, "order.out_for_delivery")
+            if stop.state != "pending":
+                continue
+            order = self._orders.get(stop.order_id)
+            if order and order.status is OrderStatus.PLANNED and order.route_id == route.route_id:
+                moved = order.moved_to(OrderStatus.OUT_FOR_DELIVERY, at=at)
+                timeline = TimelineEvent(at, moved.status, "order.out_for_delivery", _note(event))
                 self._orders.save(
                     moved,
                     [timeline],
                     expected_version=order.version,
                     messages=[("order.out_for_delivery", {"eta": stop.eta})],
                 )
-        route = self._retime(route, route.depot_lat, route.depot_lng, event.at)
-        return {"next_stop": self._announce_next(route, event.at)}
+        route, upcoming = self._rewrite(
+            route,
+            lambda r: r,
+            (route.depot_lat, route.depot_lng),
+            _received(event),
+            announce=True,
+        )
+        return {"next_stop": upcoming}
 
     def _location(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
         if event.lat is None or event.lng is None:
             raise ValidationFailed("lat and lng: required for a location", field="lat")
-        route = self._retime(route, event.lat, event.lng, event.at)
-        return {"next_stop": _next(route)}
+        lat, lng = event.lat, event.lng
+        at = _recorded(event)
+        problem = event.clock or fix_problem(route, lat, lng, parse_iso(at))
+        fix = Fix(lat, lng, event.claimed_at or at, _received(event), problem, event.event_id)
+        if problem:
+            # Kept for the record; the ETAs stay as they were.
+            route, _ = self._rewrite(
+                route,
+                lambda r: replace(r, ignored_fixes=kept_ignored(r, fix)),
+                None,
+                _received(event),
+            )
+            return {"next_stop": _next(route), "fix": "ignored", "ignored": problem}
+        route, _ = self._rewrite(
+            route, lambda r: replace(r, last_fix=fix), (lat, lng), _received(event)
+        )
+        return {"next_stop": _next(route), "fix": "used"}
 
     def _at_stop(
         self, route: PlannedRoute, event: RouteEvent, claim: dict[str, str] | None
     ) -> dict[str, Any]:
-        stop = next((s for s in route.stops if s.order_id == event.order_id), None)
         if event.order_id is None:
             raise ValidationFailed(f"order_id: required for {event.type}", field="order_id")
-        if stop is None:
-            raise OrderNotFound(f"order {event.order_id} is not on route {route.route_id}")
-        order = self._order(stop.order_id)
+        stop, order = self._stop_and_order(route, event.order_id)
+        at = _recorded(event)
         if event.type == "arrived":
-            timeline = TimelineEvent(event.at, order.status, "driver.arrived")
-            arrived = replace(order, updated_at=event.at, version=order.version + 1)
+            timeline = TimelineEvent(at, order.status, "driver.arrived", _note(event))
+            arrived = replace(order, updated_at=at, version=order.version + 1)
             self._orders.save(arrived, [timeline], expected_version=order.version, claim=claim)
             return {"order_id": order.order_id, "status": str(order.status)}
         target, message_type = SERVING[event.type]
-        moved = order.moved_to(target, at=event.at)  # IllegalTransition: 409
-        served_events = [TimelineEvent(event.at, moved.status, message_type, _note(event))]
+        moved = order.moved_to(target, at=at)  # IllegalTransition: 409
+        served_events = [TimelineEvent(at, moved.status, message_type, _note(event))]
         extra: dict[str, Any] = {"reason": event.reason} if event.reason else {}
         if target is OrderStatus.DELIVERED:
             moved = replace(moved, first_attempt=order.failed_attempts == 0)
         if target is OrderStatus.FAILED_ATTEMPT:
-            moved, next_step = _after_failure(moved, event.at)
-            served_events.append(TimelineEvent(event.at, moved.status, f"order.{next_step}"))
+            moved, next_step = _after_failure(moved, at)
+            served_events.append(TimelineEvent(at, moved.status, f"order.{next_step}"))
             extra["next"] = next_step
         message: Message = (message_type, extra)
+        # Conditional on the order's version: a re-plan or a release meanwhile moved it on, and
+        # this event changes nothing (ConcurrentUpdate, 409; the phone re-reads and sees why).
         self._orders.save(
             moved, served_events, expected_version=order.version, messages=[message], claim=claim
         )
-        served = replace(
-            route,
-            stops=tuple(replace(s, state="done") if s is stop else s for s in route.stops),
-        )
-        route = self._retime(served, stop.lat, stop.lng, event.at, base=route)
+        upcoming = self._served(route, stop, event)
         return {
             "order_id": order.order_id,
             "status": str(moved.status),
-            "next_stop": self._announce_next(route, event.at),
+            "next_stop": upcoming,
         }
+
+    def _stop_and_order(self, route: PlannedRoute, order_id: str) -> tuple[RouteStop, Order]:
+        """The route's stop of `order_id` and its order, provided the order is still on this
+        route (NotOnRoute) and its stop still to be served (StopNotPending)."""
+        stop = next((s for s in route.stops if s.order_id == order_id), None)
+        if stop is None:
+            raise OrderNotFound(f"order {order_id} is not on route {route.route_id}")
+        order = self._order(order_id)
+        if order.route_id != route.route_id:
+            raise NotOnRoute(
+                f"order {order_id} is no longer on route {route.route_id}; re-read the route"
+            )
+        if stop.state != "pending":
+            raise StopNotPending(f"the stop of order {order_id} is {stop.state}")
+        return stop, order
 
     def _at_locker(
         self, route: PlannedRoute, token: str | None, event: RouteEvent
@@ -213,6 +296,12 @@ class RouteEventService:
         stop = next((s for s in route.stops if s.order_id == event.order_id), None)
         if stop is None:
             raise OrderNotFound(f"order {event.order_id} is not on route {route.route_id}")
+        if event.type == "deposited":
+            # A retrieval's order kept the route that once delivered it; a deposit's order must
+            # be on this one. (A repeated deposit is the kiosk's to answer: it is idempotent.)
+            order = self._order(stop.order_id)
+            if order.route_id != route.route_id:
+                raise NotOnRoute(f"order {stop.order_id} is no longer on route {route.route_id}")
         locker_id = event.locker_id or stop.locker_id
         if not locker_id:
             raise ValidationFailed(
@@ -229,16 +318,31 @@ class RouteEventService:
         customer told. Returns the next stop."""
         route = self._routes.get_route(route_id)
         stop = next((s for s in route.stops if s.order_id == order_id), None) if route else None
-        if route is None or stop is None or stop.state == "done":
+        if route is None or stop is None or stop.state != "pending":
             return None
-        served = replace(
-            route,
-            stops=tuple(replace(s, state="done") if s is stop else s for s in route.stops),
-        )
-        route = self._retime(served, stop.lat, stop.lng, at, base=route)
-        return self._announce_next(route, at)
+        ours = iso_z(self._clock(), "milliseconds")
+        return self._served(route, stop, RouteEvent("served", at, received_at=ours))
 
     # -- shared ------------------------------------------------------------------------------
+
+    def _served(
+        self, route: PlannedRoute, stop: RouteStop, event: RouteEvent
+    ) -> dict[str, str] | None:
+        """`stop` done, the van known to be there, the rest re-timed from there, the next
+        customer told; the next stop."""
+        here = Fix(stop.lat, stop.lng, _recorded(event), _received(event))
+
+        def served(r: PlannedRoute) -> PlannedRoute:
+            stops = tuple(
+                replace(s, state="done") if s.order_id == stop.order_id else s for s in r.stops
+            )
+            newer = r.last_fix is None or parse_iso(r.last_fix.at) <= parse_iso(here.at)
+            return replace(r, stops=stops, last_fix=here if newer else r.last_fix)
+
+        _, upcoming = self._rewrite(
+            route, served, (stop.lat, stop.lng), _received(event), announce=True
+        )
+        return upcoming
 
     def _order(self, order_id: str) -> Order:
         order = self._orders.get(order_id)
@@ -246,19 +350,32 @@ class RouteEventService:
             raise OrderNotFound(f"no order {order_id}")
         return order
 
-    def _retime(
+    def _rewrite(
         self,
         route: PlannedRoute,
-        lat: float,
-        lng: float,
-        at: str,
-        base: PlannedRoute | None = None,
-    ) -> PlannedRoute:
-        """Re-time the stops left from (lat, lng) at `at`, store the route (optimistically), move
-        each order's ETA, and tell the customers whose stop is now late beyond the threshold."""
-        base = base or route
+        change: Change,
+        position: tuple[float, float] | None,
+        now: str,
+        *,
+        announce: bool = False,
+    ) -> tuple[PlannedRoute, dict[str, str] | None]:
+        """Store `change(route)` (optimistically, applied again to a fresher copy when another
+        writer was first), its stops left re-timed from `position` at `now` (server time) when
+        given. The orders whose ETA moved far enough get it written, customers whose stop is
+        now late beyond the threshold are told once; with `announce`, stops whose order left
+        the route are marked and skipped, and the next customer hears the van is coming.
+        The route as stored and the next stop."""
+        base = route
+        moment = parse_iso(now)
         for _ in range(3):
-            retimed = from_position(route, lat, lng, at)
+            changed = change(base)
+            upcoming: Order | None = None
+            if announce:
+                changed, upcoming = self._skip_stale(changed)
+            if position is not None:
+                retimed = from_position(changed, position[0], position[1], now)
+            else:
+                retimed = replace(changed, version=base.version + 1)
             late = {
                 s.order_id
                 for s in retimed.stops
@@ -273,32 +390,48 @@ class RouteEventService:
                     for s in retimed.stops
                 ),
             )
+            arriving = (
+                upcoming
+                if upcoming is not None and upcoming.status is OrderStatus.OUT_FOR_DELIVERY
+                else None
+            )
+            told = late | ({arriving.order_id} if arriving else set())
+            retimed, etas = published(base, retimed, moment, frozenset(told))
             try:
                 self._routes.replace_route(retimed, expected_version=base.version)
             except ConcurrentUpdate:
                 fresh = self._routes.get_route(route.route_id)
                 if fresh is None:
                     raise
-                route = base = replace(fresh, stops=_merge_states(fresh, route))
+                base = fresh
                 continue
-            for order_id, eta in changed_etas(base, retimed).items():
+            for order_id, eta in etas.items():
                 self._routes.set_eta(order_id, route.route_id, eta)
             for stop in retimed.stops:
                 if stop.order_id in late:
                     self._orders.announce(
-                        self._order(stop.order_id), "order.delayed", at, eta=stop.eta
+                        self._order(stop.order_id), "order.delayed", now, eta=stop.eta
                     )
-            return retimed
+            upcoming_stop = _next(retimed)
+            if arriving is not None and upcoming_stop is not None:
+                self._orders.announce(arriving, "order.arriving", now, eta=upcoming_stop["eta"])
+            return retimed, upcoming_stop
         raise ConcurrentUpdate(f"route {route.route_id} keeps changing; retry")
 
-    def _announce_next(self, route: PlannedRoute, at: str) -> dict[str, str] | None:
-        """The customer of the next stop hears the van is coming."""
-        upcoming = _next(route)
-        if upcoming is not None:
-            order = self._order(upcoming["order_id"])
-            if order.status is OrderStatus.OUT_FOR_DELIVERY:
-                self._orders.announce(order, "order.arriving", at, eta=upcoming["eta"])
-        return upcoming
+    def _skip_stale(self, route: PlannedRoute) -> tuple[PlannedRoute, Order | None]:
+        """The route with the pending stops ahead whose order is no longer waiting on it marked
+        (cancelled, dropped, or done when it was served but the route write was lost), up to
+        the first whose order is; that order (None when no stop is left)."""
+        stops = list(route.stops)
+        for i, stop in enumerate(stops):
+            if stop.state != "pending":
+                continue
+            order = self._orders.get(stop.order_id)
+            state = _left_as(order, route.route_id) if stop.kind != "retrieval" else None
+            if state is None:
+                return replace(route, stops=tuple(stops)), order
+            stops[i] = replace(stop, state=state)
+        return replace(route, stops=tuple(stops)), None
 
 
 def _after_failure(order: Order, at: str) -> tuple[Order, str]:
@@ -316,14 +449,40 @@ def _next(route: PlannedRoute) -> dict[str, str] | None:
     return {"order_id": stop.order_id, "eta": stop.eta} if stop else None
 
 
-def _merge_states(fresh: PlannedRoute, mine: PlannedRoute) -> tuple[Any, ...]:
-    """The stored route's stops with the states this event set on top."""
-    done = {s.order_id for s in mine.stops if s.state == "done"}
-    return tuple(replace(s, state="done") if s.order_id in done else s for s in fresh.stops)
+def _seen_fix(route: PlannedRoute, event_id: str) -> bool:
+    """A ping the route already holds (its last fix used, or one of those it ignored): a retry
+    (an older one would be out of order, ignored for ETAs, anyway)."""
+    held = [route.last_fix, *route.ignored_fixes]
+    return any(fix is not None and fix.event_id == event_id for fix in held)
+
+
+def _left_as(order: Order | None, route_id: str) -> str | None:
+    """What a pending stop is once its order no longer waits on this route (None: it does)."""
+    if order is None:
+        return "dropped"
+    if order.status is OrderStatus.CANCELLED:
+        return "cancelled"
+    if order.route_id != route_id:
+        return "dropped"  # released, failed and rescheduled, re-planned onto another route
+    if order.status in (OrderStatus.PLANNED, OrderStatus.OUT_FOR_DELIVERY):
+        return None
+    return "done"  # served (delivered, in a locker, returned) though the route never heard
+
+
+def _recorded(event: RouteEvent) -> str:
+    assert event.at is not None, "a recorded event has its time"
+    return event.at
+
+
+def _received(event: RouteEvent) -> str:
+    assert event.received_at is not None, "a recorded event has its server time"
+    return event.received_at
 
 
 def _note(event: RouteEvent) -> str | None:
     parts = []
+    if event.clock:
+        parts.append(f"driver clock ({event.clock}): {event.claimed_at}")
     if event.reason:
         parts.append(f"reason: {event.reason}")
     for key, value in sorted((event.proof or {}).items()):

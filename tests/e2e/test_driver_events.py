@@ -106,9 +106,11 @@ def test_a_route_driven_stop_by_stop(runtime: Runtime, one_route: dict[str, Any]
     assert done["first_attempt"] is True
 
     before = order(runtime, key, fourth)["eta"]
-    far_away = post(runtime, route, type="location", event_id="loc-1", lat=51.2, lng=-0.6)
-    assert far_away.status_code == 202, far_away.text
-    assert order(runtime, key, fourth)["eta"] > before, "the van is far off: later ETAs"
+    # Most of a kilometre back the way it came, a moment after the second stop: later ETAs.
+    back = post(runtime, route, type="location", event_id="loc-1", lat=51.501, lng=-0.123)
+    assert back.status_code == 202, back.text
+    assert back.json()["fix"] == "used"
+    assert order(runtime, key, fourth)["eta"] > before, "the van went back: later ETAs"
 
 
 def test_a_driver_token_opens_only_its_own_route(
@@ -151,3 +153,57 @@ def test_a_proof_photo_is_uploaded_to_a_presigned_url(
     )
     assert put.status_code == 200
     assert upload.json()["photo_key"].startswith(f"proofs/{route['route_id']}/")
+
+
+def test_a_wrong_token_is_refused_before_the_body_is_read(
+    runtime: Runtime, one_route: dict[str, Any]
+) -> None:
+    route = one_route["route"]
+    bodies = [b"{not json", b"[" * 100_000 + b"]" * 100_000, b"x" * 2_000_000, b'{"type": 7}']
+    for path in ("events", "proof-uploads"):
+        for body in bodies:
+            for token in ("drv_guess", None):
+                answer = requests.post(
+                    runtime.url(f"/v1/routes/{route['route_id']}/{path}"),
+                    data=body,
+                    headers={"Authorization": f"Bearer {token}"} if token else {},
+                    timeout=30,
+                )
+                assert answer.status_code == 401, (path, body[:20], answer.text)
+                assert answer.json()["error"]["code"] == "unauthorized"
+    garbage = requests.post(
+        runtime.url(f"/v1/routes/{route['route_id']}/events"),
+        data=b"{not json",
+        headers={"Authorization": f"Bearer {route['driver_token']}"},
+        timeout=30,
+    )
+    assert garbage.status_code == 400, "the right token reaches the parser"
+
+
+def test_implausible_pings_are_kept_but_move_no_eta(runtime: Runtime) -> None:
+    found = dispatched(runtime, vehicles=1, orders=2)
+    [route] = found["run"]["routes"]
+    key, last = found["api_key"], route["stops"][-1]["order_id"]
+    assert post(runtime, route, type="departed", event_id="dep").status_code == 202
+    before = order(runtime, key, last)["eta"]
+
+    pings = [
+        {"lat": 0.0, "lng": 0.0},
+        {"lat": 51.51, "lng": -0.12, "at": "9999-12-31T23:59:59-05:00"},
+        {"lat": 51.51, "lng": -0.12, "at": "9999-01-01T00:00:00Z"},
+        {"lat": 55.95, "lng": -3.19},  # 500 km off, seconds after leaving the depot
+    ]
+    answers = [post(runtime, route, type="location", **ping) for ping in pings]
+
+    assert [a.status_code for a in answers] == [202] * len(pings), [a.text for a in answers]
+    assert [a.json()["ignored"] for a in answers] == [
+        "null_island",
+        "clock_ahead",
+        "clock_ahead",
+        "outside_area",
+    ]
+    assert order(runtime, key, last)["eta"] == before, "no customer is told a wrong ETA"
+    code = next(o["tracking_code"] for o in found["orders"] if o["order_id"] == last)
+    tracked = requests.get(runtime.url(f"/v1/track/{code}"), timeout=30)
+    assert tracked.status_code == 200
+    assert tracked.json()["eta"] == before, "the customer and the merchant read one ETA"

@@ -16,15 +16,23 @@ def paths() -> dict[str, dict[str, Any]]:
                 "A driver's event on the route (departed, arrived, delivered, failed, "
                 "deposited, retrieved, location); retried event ids count once. `deposited` "
                 "puts the order into its locker (or `locker_id`, another of the depot's) as the "
-                "kiosk's deposit does; `retrieved` takes an expired parcel back out",
+                "kiosk's deposit does; `retrieved` takes an expired parcel back out. The token "
+                "is checked before the body is read. `at` is the phone's time: more than 5 "
+                "minutes ahead of the server's (or a position over 15 minutes old, a door event "
+                "over 12 hours old) it is kept in the record and the server's time used. A "
+                "`location` fix at (0, 0), far outside the depot's area, or farther from the last "
+                "one than a vehicle can drive is kept on the route and ignored for ETAs "
+                "(`fix`: used|ignored, `ignored`: why). ETAs run on server time",
                 "driver",
                 {
                     "202": "applied or duplicate (see `outcome`)",
                     "400": "not JSON",
-                    "401": "not this route's driver token",
+                    "401": "not this route's driver token, or token_expired (its route's day is "
+                    "over)",
                     "404": "no such route, or the order is not on it, or no such locker",
-                    "409": "the order cannot make that move; locker_full (the message names the "
-                    "nearest locker with room)",
+                    "409": "the order cannot make that move; not_on_route (it was re-planned or "
+                    "released: re-read the route); stop_not_pending (served, cancelled or "
+                    "dropped); locker_full (the message names the nearest locker with room)",
                     "422": "invalid field (named); locker_id missing for a home stop",
                 },
                 "RouteEventIn",
@@ -37,7 +45,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 "driver",
                 {
                     "201": "upload_url and photo_key",
-                    "401": "not this route's driver token",
+                    "400": "not JSON",
+                    "401": "not this route's driver token (checked before the body is read)",
                     "404": "no such route, or the order is not on it",
                     "422": "invalid",
                 },

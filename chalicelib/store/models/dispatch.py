@@ -52,6 +52,16 @@ class RouteStopAttribute(MapAttribute[str, object]):
     state = UnicodeAttribute(default="pending")
     planned_eta = UnicodeAttribute(null=True)
     delay_announced = BooleanAttribute(default=False)
+    told_eta = UnicodeAttribute(null=True)
+
+
+class FixAttribute(MapAttribute[str, object]):
+    lat = NumberAttribute()
+    lng = NumberAttribute()
+    at = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+    ignored = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
 
 
 class RouteItem(MainItem, discriminator="dispatch_route"):
@@ -70,6 +80,8 @@ class RouteItem(MainItem, discriminator="dispatch_route"):
     duration_s = NumberAttribute()
     stops = ListAttribute(of=RouteStopAttribute)
     version = NumberAttribute(default=1)
+    last_fix = FixAttribute(null=True)
+    ignored_fixes = ListAttribute(of=FixAttribute, null=True)
 
 
 class LeftOutAttribute(MapAttribute[str, object]):

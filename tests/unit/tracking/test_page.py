@@ -258,20 +258,30 @@ class RecordingRoutes:
     ("status", "route_id", "expected", "asked"),
     [
         (OrderStatus.OUT_FOR_DELIVERY, "rte_abc_000", 2, ["rte_abc_000"]),
-        (OrderStatus.PLANNED, "rte_abc_000", None, []),
+        (OrderStatus.PLANNED, "rte_abc_000", None, ["rte_abc_000"]),
         (OrderStatus.OUT_FOR_DELIVERY, None, None, []),
+        (OrderStatus.DELIVERED, "rte_abc_000", None, []),
     ],
 )
-def test_find_asks_the_route_only_while_out_for_delivery(
+def test_find_asks_the_route_only_while_on_its_way(
     status: OrderStatus, route_id: str | None, expected: int | None, asked: list[str]
 ) -> None:
     order = an_order_with_distinctive_pii(status=status, route_id=route_id)
-    routes = RecordingRoutes(
-        a_route(a_stop("x"), a_stop("y", "done"), a_stop("z"), a_stop(order.order_id))
-    )
+    live = replace(a_stop(order.order_id), eta="2025-07-01T10:42:00Z")
+    routes = RecordingRoutes(a_route(a_stop("x"), a_stop("y", "done"), a_stop("z"), live))
     found = page.find(order.tracking_code, FakeOrders(order), routes)
     assert found.stops_before == expected
     assert routes.asked == asked
+    if asked:
+        assert found.order == replace(order, eta=live.eta), "the route's live ETA, nothing else"
+    else:
+        assert found.order is order
+
+
+def test_a_stop_no_longer_pending_shows_the_orders_own_eta() -> None:
+    order = an_order_with_distinctive_pii(status=OrderStatus.PLANNED, route_id="rte_abc_000")
+    gone = replace(a_stop(order.order_id, "dropped"), eta="2025-07-01T10:42:00Z")
+    found = page.find(order.tracking_code, FakeOrders(order), RecordingRoutes(a_route(gone)))
     assert found.order is order
 
 
