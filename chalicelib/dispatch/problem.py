@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.dispatch import PLAN_WRITES, TRANSACTION_MAX_ITEMS, DispatchPolicy
-from chalicelib.domain.lockers import ALWAYS_OPEN, Locker, LockerParcel, open_periods, parcel_sizes
+from chalicelib.domain.lockers import (
+    ALWAYS_OPEN,
+    MAX_LOCKER_PARCELS,
+    Locker,
+    LockerParcel,
+    open_periods,
+    parcel_sizes,
+)
 from chalicelib.domain.order import DeliveryType, Order
 from chalicelib.domain.tenancy import Depot, Vehicle
 from chalicelib.domain.times import parse_iso
@@ -22,10 +29,11 @@ AFTER_HORIZON = "after_horizon"
 LOCKER_UNKNOWN = "locker_unknown"
 LOCKER_FULL = rm.REASON_LOCKER_FULL
 LOCKER_CLOSED = "locker_closed"  # not open at all within the horizon
-# More parcels than one transaction can reserve doors for, beside the order's own writes.
+# More parcels than one transaction can reserve doors for beside the order's own writes, or
+# than a locker's deposit takes (domain/lockers.py): planned, it could never be deposited.
 TOO_MANY_PARCELS = "too_many_parcels"
 ROUTE_TOO_LONG = "route_too_long"  # its route's item would pass 400 KB: cut at commit
-LOCKER_MAX_PARCELS = TRANSACTION_MAX_ITEMS - PLAN_WRITES
+LOCKER_MAX_PARCELS = min(MAX_LOCKER_PARCELS, TRANSACTION_MAX_ITEMS - PLAN_WRITES)
 
 # Reasons no later run can change on its own: the time is gone (a passed window, one no
 # vehicle reaches in time even alone), the locker is unknown, the order is bigger than every

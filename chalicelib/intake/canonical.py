@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.domain.lockers import MAX_LOCKER_PARCELS
 from chalicelib.domain.order import (
     MAX_EVENT_ID_BYTES,
     MAX_EXTERNAL_ID_BYTES,
@@ -164,6 +165,12 @@ class CanonicalOrder(_Model):
         description="When the platform last changed the order: an older update never "
         "overwrites a newer one.",
     )
+
+    @model_validator(mode="after")
+    def _a_locker_takes_so_many(self) -> CanonicalOrder:
+        if self.delivery.type == "locker" and len(self.parcels) > MAX_LOCKER_PARCELS:
+            raise ValueError(f"parcels: a locker delivery takes at most {MAX_LOCKER_PARCELS}")
+        return self
 
     @property
     def source_updated_at(self) -> str | None:

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import ConcurrentUpdate, Conflict
 from chalicelib.domain.lifecycle import EDITABLE, OrderStatus
 from chalicelib.domain.lockers import (
     EXTENSION_HOURS,
+    MAX_LOCKER_PARCELS,
     MAX_RESENDS,
     Locker,
     LockerParcel,
@@ -133,8 +134,8 @@ class LockerChoices:
 
     def choices(self, order: Order) -> list[dict[str, Any]]:
         """The lockers a customer may switch this order to (nearest first, with room)."""
-        if not self.can_choose(order):
-            return []
+        if not self.can_choose(order) or len(order.parcels) > MAX_LOCKER_PARCELS:
+            return []  # more parcels than one deposit takes: no locker to offer
         return self._nearest(order, limit=3)
 
     def alternative(self, order: Order) -> dict[str, Any] | None:

@@ -10,13 +10,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from chalicelib.domain.errors import DomainError, ValidationFailed
 from chalicelib.domain.tenancy import Merchant
+from chalicelib.domain.times import storable
 from chalicelib.intake import shopify, woocommerce
 from chalicelib.orders.service import Ignored, Inbound
 from chalicelib.reconcile.ports import Accounts, ClientsFactory, Cursors, Intake, Rotation
@@ -58,9 +59,22 @@ def _shopify_inbound(order: dict[str, Any]) -> Inbound | Ignored:
     return shopify.translate(topic, event_id, order)
 
 
+def _changed_at(value: Any, naive_is: tzinfo | None = None) -> datetime | None:
+    """A pulled order's change time, or None when it is not one a stored order could hold (the
+    order itself is refused by its translator; the cursor then moves by the page's others)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None and naive_is is not None:
+            moment = moment.replace(tzinfo=naive_is)
+        return storable(moment)
+    except ValueError:
+        return None
+
+
 def _shopify_changed_at(order: dict[str, Any]) -> datetime | None:
-    value = order.get("updated_at")
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+    return _changed_at(order.get("updated_at"))
 
 
 def _woocommerce_inbound(order: dict[str, Any]) -> Inbound | Ignored:
@@ -70,10 +84,7 @@ def _woocommerce_inbound(order: dict[str, Any]) -> Inbound | Ignored:
 
 
 def _woocommerce_changed_at(order: dict[str, Any]) -> datetime | None:
-    value = order.get("date_modified_gmt")
-    if not isinstance(value, str) or not value:
-        return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return _changed_at(order.get("date_modified_gmt"), naive_is=UTC)  # GMT, written naive
 
 
 PLATFORMS = (

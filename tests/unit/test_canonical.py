@@ -3,6 +3,7 @@ import json
 import pytest
 
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.lockers import MAX_LOCKER_PARCELS
 from chalicelib.domain.order import DeliveryType, Window
 from chalicelib.intake.canonical import MAX_PARCELS, order_json_schema, parse_canonical, parse_order
 from tests.builders import an_order
@@ -14,6 +15,16 @@ def test_valid_order_becomes_a_draft() -> None:
     assert d.address.country == "GB"
     assert d.delivery.type is DeliveryType.LOCKER
     assert d.parcels[0].weight_kg == 2.5
+
+
+def test_a_locker_order_of_as_many_parcels_as_a_deposit_takes_is_accepted() -> None:
+    draft = parse_order(
+        an_order(
+            delivery={"type": "locker", "locker_id": "lck_1"},
+            parcels=[{"weight_kg": 1}] * MAX_LOCKER_PARCELS,
+        )
+    )
+    assert len(draft.parcels) == MAX_LOCKER_PARCELS
 
 
 @pytest.mark.parametrize(
@@ -35,6 +46,13 @@ def test_valid_order_becomes_a_draft() -> None:
         ),
         ({"delivery": {"type": "locker"}}, "delivery"),
         ({"delivery": {"type": "drone-drop"}}, "delivery.type"),
+        (  # more than a locker's deposit takes (one transaction's doors)
+            {
+                "delivery": {"type": "locker", "locker_id": "lck_1"},
+                "parcels": [{"weight_kg": 1}] * (MAX_LOCKER_PARCELS + 1),
+            },
+            "parcels",
+        ),
         ({"parcels": [{"weight_kg": 1e-200}]}, "parcels.0.weight_kg"),
         ({"parcels": [{"weight_kg": float("nan")}]}, "parcels.0.weight_kg"),
         ({"external_id": "\U0001f4e6" * 64}, "external_id"),  # 64 characters, 256 bytes

@@ -341,3 +341,33 @@ def test_a_run_out_of_time_hands_on_where_it_stopped() -> None:
     assert first.visited == ["m00", "m01"]
     assert second.visited == ["m02", "m03"]
     assert first.as_dict()["merchants"] == 6 and first.as_dict()["visited"] == 2
+
+
+@pytest.mark.parametrize("stamp", ["garbage", "2026-11-21T09:45:00", "9999-12-31T23:59:59Z"])
+def test_a_pulled_order_with_a_time_no_order_can_hold_is_refused_and_the_run_goes_on(
+    stamp: str,
+) -> None:
+    shop = Pages(
+        [
+            shopify_order(1, "2026-11-21T09:00:00+00:00"),
+            shopify_order(2, stamp),
+            shopify_order(3, "2026-11-21T09:30:00+00:00"),
+        ]
+    )
+    cursors = MemoryCursors()
+    accounts = Accounts({("m1", "shopify"): {"id": "s"}}, a_merchant("m1"))
+    summary = service(accounts, RecordingIntake(), cursors, {("s", "shopify"): shop}).run()
+
+    assert summary.totals == {"created": 2, "rejected": 1}
+    assert summary.runs[0].error is None
+    assert cursors.get("m1", "shopify") == datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
+
+
+def test_woocommerce_change_times_are_gmt_and_garbage_ones_do_not_move_the_cursor() -> None:
+    shop = Pages([woo_order(1, "2026-11-21T09:00:00"), woo_order(2, "not a time")])
+    cursors = MemoryCursors()
+    accounts = Accounts({("m1", "woocommerce"): {"id": "w"}}, a_merchant("m1"))
+    summary = service(accounts, RecordingIntake(), cursors, {("w", "woocommerce"): shop}).run()
+
+    assert summary.runs[0].error is None
+    assert cursors.get("m1", "woocommerce") == datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
