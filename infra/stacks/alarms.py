@@ -1,6 +1,6 @@
 """The alarms that page someone: the API answering 5xx, Lambda functions failing, dispatch runs
-failing, timing out or reaped, a locker kiosk locking after repeated wrong pickup codes, outbox
-work dead-lettered."""
+failing, timing out or reaped, a locker kiosk locking after repeated wrong pickup codes or a
+pickup code matching two parcels, outbox work dead-lettered."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from aws_cdk.aws_cloudwatch_actions import SnsAction
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
+# The app emits its alerts' counts through Powertools' single_metric (chalicelib's `_alert`s)
+# with exactly this namespace and dimension set; an alarm matches the set exactly.
+APP_METRICS_NAMESPACE = "lastmile"
+APP_METRICS_DIMENSIONS = {"service": "lastmile"}
 
 
 def _alarm(
@@ -62,49 +66,46 @@ def lambda_errors_alarm(
     return _alarm(scope, id, metric, topic, "A lastmile Lambda function raised.")
 
 
-def kiosk_lockouts_alarm(
-    scope: Construct, topic: sns.ITopic, *, id: str, namespace: str, dimensions: dict[str, str]
+def app_metric_alarm(
+    scope: Construct,
+    topic: sns.ITopic,
+    *,
+    id: str,
+    metric_name: str,
+    what: str,
 ) -> cloudwatch.Alarm:
-    """The app's own count of kiosk lockouts (chalicelib/lockers/kiosk.py): one may be a
-    customer mistyping, or someone guessing codes; either way an operator looks."""
+    """On one of the app's own counts."""
     metric = cloudwatch.Metric(
-        namespace=namespace,
-        metric_name="KioskLockouts",
-        dimensions_map=dimensions,
+        namespace=APP_METRICS_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map=APP_METRICS_DIMENSIONS,
         statistic=cloudwatch.Stats.SUM,
         period=PERIOD,
     )
-    return _alarm(
-        scope,
-        id,
-        metric,
-        topic,
-        "A locker kiosk locked its pickups after 5 wrong codes in 15 minutes; the log line "
-        "'locker kiosk locked after repeated wrong pickup codes' names the locker.",
-    )
+    return _alarm(scope, id, metric, topic, what)
 
 
-def reaped_runs_alarm(
-    scope: Construct, topic: sns.ITopic, *, id: str, namespace: str, dimensions: dict[str, str]
-) -> cloudwatch.Alarm:
-    """The app's own count of dispatch runs the reaper released (chalicelib/dispatch/reaper.py):
-    a run died outside the state machine's Catch (timed out, stopped, a task killed). Nothing
-    was lost, but nothing was planned either, and the cause wants a person."""
-    metric = cloudwatch.Metric(
-        namespace=namespace,
-        metric_name="DispatchRunsReaped",
-        dimensions_map=dimensions,
-        statistic=cloudwatch.Stats.SUM,
-        period=PERIOD,
-    )
-    return _alarm(
-        scope,
-        id,
-        metric,
-        topic,
-        "A lastmile dispatch run died outside its state machine's Catch and was reaped (its "
-        "orders are ready again); the log line 'dispatch run reaped' names the run.",
-    )
+# The app's counts that want a person, and what the alarm tells them.
+KIOSK_LOCKOUTS = (
+    # chalicelib/lockers/kiosk.py: a customer mistyping, or someone guessing codes.
+    "KioskLockouts",
+    "A locker kiosk locked its pickups after 5 wrong codes in 15 minutes; the log line "
+    "'locker kiosk locked after repeated wrong pickup codes' names the locker.",
+)
+PICKUP_CODE_CLASHES = (
+    # chalicelib/lockers/kiosk.py: codes are drawn unique per locker, so two live parcels that
+    # answer one code mean the store was written around that rule.
+    "PickupCodeClashes",
+    "A pickup code matched two parcels at one locker and opened neither; the log line "
+    "'a pickup code matches several parcels; refused' names the locker.",
+)
+DISPATCH_RUNS_REAPED = (
+    # chalicelib/dispatch/reaper.py: a run died outside the state machine's Catch (timed out,
+    # stopped, a task killed). Nothing was lost, but nothing was planned either.
+    "DispatchRunsReaped",
+    "A lastmile dispatch run died outside its state machine's Catch and was reaped (its "
+    "orders are ready again); the log line 'dispatch run reaped' names the run.",
+)
 
 
 def state_machine_alarms(

@@ -29,16 +29,17 @@ from constructs import Construct
 
 from chalicelib.dispatch import workflow
 
-from .alarms import lambda_errors_alarm, reaped_runs_alarm, state_machine_alarms
+from .alarms import (
+    DISPATCH_RUNS_REAPED,
+    app_metric_alarm,
+    lambda_errors_alarm,
+    state_machine_alarms,
+)
 from .optimiser import optimiser_function
 
 # The Chalice lambda_function that the depots' schedules invoke: {depot_id, trigger}.
 TICK_FUNCTION = workflow.TICK
 REAPER_FUNCTION = workflow.REAPER  # app.py's @app.schedule
-# chalicelib/dispatch/reaper.py emits DispatchRunsReaped through Powertools' single_metric with
-# exactly this namespace and dimension (an alarm matches the set exactly).
-METRICS_NAMESPACE = "lastmile"
-METRICS_DIMENSIONS = {"service": "lastmile"}
 ARTIFACT_DAYS = 30
 SCHEDULER = "scheduler.amazonaws.com"
 
@@ -196,12 +197,13 @@ class Dispatch(Construct):
         # Schedules invoke the tick asynchronously: its errors show nowhere else.
         lambda_errors_alarm(self, self._topic, id="TickErrorsAlarm", function_name=tick.ref)
         # The reaper: each run it releases, and the reaper itself failing (a run left held).
-        reaped_runs_alarm(
+        metric_name, what = DISPATCH_RUNS_REAPED
+        app_metric_alarm(
             self,
             self._topic,
             id="DispatchRunsReapedAlarm",
-            namespace=METRICS_NAMESPACE,
-            dimensions=METRICS_DIMENSIONS,
+            metric_name=metric_name,
+            what=what,
         )
         reaper = api.get_resource(to_cfn_resource_name(REAPER_FUNCTION))
         lambda_errors_alarm(self, self._topic, id="ReaperErrorsAlarm", function_name=reaper.ref)

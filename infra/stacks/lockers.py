@@ -14,14 +14,9 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from .alarms import kiosk_lockouts_alarm, lambda_errors_alarm
+from .alarms import KIOSK_LOCKOUTS, PICKUP_CODE_CLASHES, app_metric_alarm, lambda_errors_alarm
 
 SWEEP_FUNCTION = "locker_sweep"  # app.py's @app.schedule
-# chalicelib/lockers/kiosk.py `_alert` emits KioskLockouts (and PickupCodeClashes) through
-# Powertools' single_metric with exactly this namespace and dimension (an alarm matches the set
-# exactly).
-METRICS_NAMESPACE = "lastmile"
-METRICS_DIMENSIONS = {"service": "lastmile"}
 
 
 class Lockers(Construct):
@@ -60,14 +55,18 @@ class Lockers(Construct):
         self.environment = {"LASTMILE_PICKUP_CODE_SECRET_NAME": self.pickup_code_secret_name}
 
     def connect(self, api: Chalice) -> None:
-        """The alarms, on the app's metric and its sweep function."""
-        kiosk_lockouts_alarm(
-            self,
-            self._topic,
-            id="KioskLockoutsAlarm",
-            namespace=METRICS_NAMESPACE,
-            dimensions=METRICS_DIMENSIONS,
-        )
+        """The alarms, on the app's metrics and its sweep function."""
+        for id, (metric_name, what) in (
+            ("KioskLockoutsAlarm", KIOSK_LOCKOUTS),
+            ("PickupCodeClashesAlarm", PICKUP_CODE_CLASHES),
+        ):
+            app_metric_alarm(
+                self,
+                self._topic,
+                id=id,
+                metric_name=metric_name,
+                what=what,
+            )
         # The sweep runs on a schedule, invoked asynchronously: its errors show nowhere else.
         sweep = api.get_resource(to_cfn_resource_name(SWEEP_FUNCTION))
         lambda_errors_alarm(self, self._topic, id="SweepErrorsAlarm", function_name=sweep.ref)

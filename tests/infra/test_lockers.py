@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.config import settings
@@ -85,8 +86,11 @@ def test_the_sweep_runs_every_15_minutes(template: dict[str, Any]) -> None:
     assert [e["Properties"]["Schedule"] for e in schedules] == ["rate(15 minutes)"]
 
 
-def test_a_kiosk_lockout_alerts_the_operators(template: dict[str, Any]) -> None:
-    [alarm] = alarms_on(template, "lastmile", "KioskLockouts")
+@pytest.mark.parametrize("metric", ["KioskLockouts", "PickupCodeClashes"])
+def test_a_kiosk_lockout_or_a_code_clash_alerts_the_operators(
+    template: dict[str, Any], metric: str
+) -> None:
+    [alarm] = alarms_on(template, "lastmile", metric)
     # The dimension set the app emits (Powertools single_metric with service=lastmile), exactly.
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "lastmile"}]
     assert alarm["Statistic"] == "Sum"
