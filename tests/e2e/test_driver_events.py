@@ -49,7 +49,12 @@ def dispatched(
 def one_route(runtime: Runtime) -> dict[str, Any]:
     found = dispatched(runtime, vehicles=1, orders=4)
     [route] = found["run"]["routes"]
-    return {"route": route, "api_key": found["api_key"]}
+    # Where each order is (dispatched() places order n at these coordinates).
+    at = {
+        o["order_id"]: (51.5 + 0.004 * (n + 1), -0.12 + 0.003 * n)
+        for n, o in enumerate(found["orders"])
+    }
+    return {"route": route, "api_key": found["api_key"], "at": at}
 
 
 def post(runtime: Runtime, route: dict[str, Any], token: str | None = None, **event: Any):
@@ -106,10 +111,14 @@ def test_a_route_driven_stop_by_stop(runtime: Runtime, one_route: dict[str, Any]
     assert done["first_attempt"] is True
 
     before = order(runtime, key, fourth)["eta"]
-    # Most of a kilometre back the way it came, a moment after the second stop: later ETAs.
-    back = post(runtime, route, type="location", event_id="loc-1", lat=51.501, lng=-0.123)
+    # Most of a kilometre back the way it came, a moment after the second stop (where its
+    # failed attempt put the van; the solver chooses which end of the street it starts at):
+    # later ETAs, and near enough to be a fix a van could give.
+    (lat1, lng1), (lat2, lng2) = one_route["at"][first], one_route["at"][second]
+    lat, lng = lat2 + 1.5 * (lat1 - lat2), lng2 + 1.5 * (lng1 - lng2)
+    back = post(runtime, route, type="location", event_id="loc-1", lat=lat, lng=lng)
     assert back.status_code == 202, back.text
-    assert back.json()["fix"] == "used"
+    assert back.json()["fix"] == "used", back.json()
     assert order(runtime, key, fourth)["eta"] > before, "the van went back: later ETAs"
 
 
