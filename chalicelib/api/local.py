@@ -23,6 +23,12 @@ class Scripted(Protocol):
     def script(self, statuses: Iterable[int]) -> None: ...
 
 
+class Throttling(Protocol):
+    """The embedded DynamoDB's throttle switch (local/aws_faults.py DynamoDbThrottle)."""
+
+    def throttle(self, table: str | None, seconds: float, rate: float) -> Any: ...
+
+
 class NotTheLocalStage(RuntimeError):
     """The local routes were about to be served by a stage other than `local`."""
 
@@ -32,12 +38,19 @@ class VendorScriptIn(BaseModel):
     statuses: list[int] = Field(min_length=1, max_length=20)
 
 
+class ThrottleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    table: str | None = Field(default=None, min_length=1, max_length=255)  # None: every table
+    seconds: float = Field(gt=0, le=3600)
+    rate: float = Field(default=1.0, gt=0, le=1)
+
+
 class ScheduledRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
 
 
-def local_blueprint(sendgrid: Scripted) -> Blueprint:
+def local_blueprint(sendgrid: Scripted, throttle: Throttling | None = None) -> Blueprint:
     """The local routes, speaking to this runtime's stand-ins."""
     local = Blueprint(__name__)
 
@@ -53,6 +66,17 @@ def local_blueprint(sendgrid: Scripted) -> Blueprint:
         sendgrid.script(body.statuses)
         return json_response({"scripted": body.statuses})
 
+    @route(local, "/local/aws/throttle", methods=["POST"])
+    def throttle_dynamodb() -> Any:
+        """Make the embedded DynamoDB refuse `rate` of the requests on `table` (every table when
+        none is named) with ProvisionedThroughputExceededException for `seconds`, as DynamoDB
+        does when a partition is over its throughput: the SDK's retries and ours get to work."""
+        body = parse_body(local.current_request, ThrottleIn)
+        if throttle is None:
+            raise NotFound("this runtime has no DynamoDB throttle switch")
+        throttle.throttle(body.table, body.seconds, body.rate)
+        return json_response(body.model_dump())
+
     @route(local, "/local/schedules/{name}", methods=["POST"])
     def run_schedule(name: str) -> Any:
         """Run one of the scheduled jobs now, as of the time EventBridge would have scheduled it
@@ -67,9 +91,11 @@ def local_blueprint(sendgrid: Scripted) -> Blueprint:
     return local
 
 
-def serve_local_routes(app: Chalice, sendgrid: Scripted) -> None:
+def serve_local_routes(
+    app: Chalice, sendgrid: Scripted, throttle: Throttling | None = None
+) -> None:
     """Add the local routes to `app`: in the local stage only, so that no other stage ever
     answers them."""
     if not settings().is_local:
         raise NotTheLocalStage(f"the local routes are not served in stage {settings().stage}")
-    app.register_blueprint(local_blueprint(sendgrid))
+    app.register_blueprint(local_blueprint(sendgrid, throttle))

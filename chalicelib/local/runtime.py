@@ -21,6 +21,7 @@ from chalicelib.api.local import serve_local_routes
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
+from chalicelib.local.aws_faults import DynamoDbThrottle
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
@@ -71,6 +72,7 @@ class LocalRuntime:
         self.scheduler: LocalScheduler | None = None
         self.sendgrid: SendGridFake | None = None
         self.notify_poller: StreamPoller | None = None
+        self.throttle: DynamoDbThrottle | None = None
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -127,7 +129,8 @@ class LocalRuntime:
             config_from_disk=chalice_config,
         )
         os.environ.update(config.environment_variables)
-        serve_local_routes(app, self.sendgrid)
+        self.throttle = DynamoDbThrottle()
+        serve_local_routes(app, self.sendgrid, self.throttle)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice

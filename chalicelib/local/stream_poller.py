@@ -49,6 +49,7 @@ class StreamPoller:
         self._thread: threading.Thread | None = None
         self.batches = 0  # handed to the handler (for tests and the dispatch bench)
         self.failures = 0  # batches that came back with failures or raised
+        self.busy_s = 0.0  # seconds the handler took, over all batches (for the benchmarks)
 
     def open(self) -> StreamPoller:
         """Position on every shard (done by the first poll when not called)."""
@@ -82,12 +83,15 @@ class StreamPoller:
             return 0
         event = {"Records": [self._lambda_shaped(r) for r in records]}
         self.batches += 1
+        started = time.monotonic()
         try:
             answer = self._handler(event) or {}
             failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
         except Exception:  # a raising handler fails its whole batch, as in Lambda
             log.exception("stream handler raised; the batch is read again")
             failed = [records[0]["dynamodb"]["SequenceNumber"]]
+        finally:
+            self.busy_s += time.monotonic() - started
         if failed:
             self.failures += 1
             first = min(failed, key=int)

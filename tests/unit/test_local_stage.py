@@ -19,7 +19,12 @@ from chalicelib.config import settings
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
-LOCAL_ROUTES = {"/local/outbox", "/local/vendors/sendgrid/script", "/local/schedules/{name}"}
+LOCAL_ROUTES = {
+    "/local/outbox",
+    "/local/vendors/sendgrid/script",
+    "/local/aws/throttle",
+    "/local/schedules/{name}",
+}
 
 
 class ScriptedVendor:
@@ -84,3 +89,52 @@ def test_the_local_stage_serves_them_with_its_stand_ins(stage: pytest.MonkeyPatc
         unknown = client.http.post("/local/schedules/nightly", headers=headers, body=b"{}")
         assert unknown.status_code == 404
         assert "locker_sweep, webhook_retries, reconcile" in unknown.json_body["error"]["message"]
+
+
+class RecordingThrottle:
+    def __init__(self) -> None:
+        self.windows: list[tuple[str | None, float, float]] = []
+
+    def throttle(self, table: str | None, seconds: float, rate: float) -> None:
+        self.windows.append((table, seconds, rate))
+
+
+def test_the_throttle_switch_takes_a_window_and_refuses_bad_ones(
+    stage: pytest.MonkeyPatch,
+) -> None:
+    stage.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    throttle = RecordingThrottle()
+    serve_local_routes(probe, ScriptedVendor(), throttle)
+    headers = {"Content-Type": "application/json"}
+    with Client(probe, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        set_on = client.http.post(
+            "/local/aws/throttle",
+            headers=headers,
+            body=b'{"table": "lastmile-main", "seconds": 30, "rate": 0.5}',
+        )
+        assert set_on.status_code == 200
+        assert set_on.json_body == {"table": "lastmile-main", "seconds": 30, "rate": 0.5}
+        every_table = client.http.post(
+            "/local/aws/throttle", headers=headers, body=b'{"seconds": 5}'
+        )
+        assert every_table.status_code == 200
+        for bad in (b'{"seconds": 0}', b'{"seconds": 5, "rate": 1.5}', b'{"rate": 1}'):
+            refused = client.http.post("/local/aws/throttle", headers=headers, body=bad)
+            assert refused.status_code == 422, bad
+    assert throttle.windows == [("lastmile-main", 30, 0.5), (None, 5, 1.0)]
+
+
+def test_without_a_throttle_switch_the_route_is_404(stage: pytest.MonkeyPatch) -> None:
+    stage.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    serve_local_routes(probe, ScriptedVendor())
+    with Client(probe, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        answer = client.http.post(
+            "/local/aws/throttle",
+            headers={"Content-Type": "application/json"},
+            body=b'{"seconds": 5}',
+        )
+    assert answer.status_code == 404
