@@ -19,6 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.local.load_bench import register as register_load_bench
 
     register_load_bench(commands)
+    from chalicelib.local.fault_bench import register as register_fault_bench
+
+    register_fault_bench(commands)
     from chalicelib.local.coldstart import register as register_coldstart
 
     register_coldstart(commands)

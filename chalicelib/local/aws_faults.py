@@ -1,6 +1,7 @@
 """Faults the embedded AWS stand-in can be told to show: DynamoDB throttling, answered the way
-DynamoDB answers it (HTTP 400, ProvisionedThroughputExceededException), so that the SDK's own
-retries and our error handling are what a test or a benchmark sees."""
+DynamoDB answers it (HTTP 400, ProvisionedThroughputExceededException), and a Lambda function
+killed mid-batch, so that the SDK's own retries, the event source's and our error handling are
+what a test or a benchmark sees."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,3 +104,36 @@ class DynamoDbThrottle:
             "exceeded. Consider increasing your provisioning level with the UpdateTable API.",
         }
         return 400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(body)
+
+
+class FunctionCrashed(RuntimeError):
+    """The function's runtime died mid-invocation (killed: out of memory, a segfault)."""
+
+
+class CrashSwitch:
+    """A Lambda function that dies mid-batch when armed: its next batch of more than `after`
+    records is handled as far as the `after`-th record, then the invocation fails as a killed
+    runtime does, so the event source reads the whole batch again. Once per arming."""
+
+    def __init__(self) -> None:
+        self._after: int | None = None
+        self._lock = threading.Lock()
+        self.crashed = 0
+
+    def arm(self, after: int) -> None:
+        with self._lock:
+            self._after = max(0, after)
+
+    def call(self, handler: Callable[[dict[str, Any]], Any], event: dict[str, Any]) -> Any:
+        records = event.get("Records") or []
+        with self._lock:
+            after = self._after
+            if after is None or len(records) <= after:
+                after = None
+            else:
+                self._after = None
+                self.crashed += 1
+        if after is None:
+            return handler(event)
+        handler({**event, "Records": records[:after]})
+        raise FunctionCrashed(f"Runtime exited with error: signal: killed (after {after} records)")

@@ -5,6 +5,7 @@ accounting of what became of every order and every message the customers were ow
 
 from __future__ import annotations
 
+import errno
 import math
 import random
 import secrets
@@ -34,45 +35,80 @@ SERVICE = timedelta(minutes=1)  # at the door, from arriving to delivered
 SETTLED_FOR_S = 3.0  # the outbox is drained when nothing new was sent for this long
 
 
-def start_runtime() -> LocalRuntime:
+def start_runtime(attempts: int = 3) -> LocalRuntime:
     """The local runtime in this process (as `make run` and the dispatch bench start it), with
-    no demo data and no timers: the benchmark runs the scheduled jobs when it means to."""
-    runtime = LocalRuntime(
-        port=free_port(),
-        admin_key="lmadm_" + secrets.token_urlsafe(16),
-        stripe_secret="whsec_" + secrets.token_hex(16),
-        seed=False,
-        fire_schedules=False,
-    )
-    return runtime.start()
+    no demo data and no timers: the benchmark runs the scheduled jobs when it means to. A port
+    taken by another process between free_port() and the bind is tried again elsewhere."""
+    for attempt in range(attempts):
+        runtime = LocalRuntime(
+            port=free_port(),
+            admin_key="lmadm_" + secrets.token_urlsafe(16),
+            stripe_secret="whsec_" + secrets.token_hex(16),
+            seed=False,
+            fire_schedules=False,
+        )
+        try:
+            return runtime.start()
+        except OSError as exc:
+            runtime.stop()
+            if exc.errno != errno.EADDRINUSE or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class Http:
     """One requests session per client thread, each request tagged with what it is for (so
-    the AWS requests it causes are counted against it, local/metering.py)."""
+    the AWS requests it causes are counted against it, local/metering.py). With `retries`,
+    a 429, a 5xx or a failed connection is sent again after a doubling pause, as storefronts
+    and the drivers' app do (the same body: the same event id)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, retries: int = 0) -> None:
         self.base_url = base_url
+        self.retries = retries
+        self.retried: Counter[str] = Counter()  # by tag
+        self.server_errors: Counter[str] = (
+            Counter()
+        )  # "intake 503": each 5xx answer, retried or not
+        self._lock = threading.Lock()
         self._local = threading.local()
 
     def request(
         self, method: str, path: str, tag: str, *, token: str | None = None, **kwargs: Any
     ) -> tuple[requests.Response | None, float]:
-        """The response (None when the connection failed) and its latency in seconds."""
+        """The last response (None when the connection failed) and the latency of the first
+        attempt in seconds."""
+        response, latency = self._once(method, path, tag, token, kwargs)
+        for attempt in range(self.retries):
+            if response is not None and response.status_code < 500 and response.status_code != 429:
+                break
+            with self._lock:
+                self.retried[tag] += 1
+            time.sleep(0.2 * 2**attempt)
+            response, _ = self._once(method, path, tag, token, kwargs)
+        return response, latency
+
+    def _once(
+        self, method: str, path: str, tag: str, token: str | None, kwargs: dict[str, Any]
+    ) -> tuple[requests.Response | None, float]:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
-        headers = {TAG_HEADER: tag, **kwargs.pop("headers", {})}
+        headers = {TAG_HEADER: tag, **kwargs.get("headers", {})}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        rest = {k: v for k, v in kwargs.items() if k != "headers"}
         started = time.perf_counter()
         try:
             response = session.request(
-                method, self.base_url + path, headers=headers, timeout=120, **kwargs
+                method, self.base_url + path, headers=headers, timeout=120, **rest
             )
         except requests.RequestException:
-            return None, time.perf_counter() - started
-        return response, time.perf_counter() - started
+            response = None
+        latency = time.perf_counter() - started
+        if response is not None and response.status_code >= 500:
+            with self._lock:
+                self.server_errors[f"{tag} {response.status_code}"] += 1
+        return response, latency
 
 
 @dataclass

@@ -9,6 +9,7 @@ import argparse
 import json
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 from chalicelib import jobs
@@ -321,6 +322,7 @@ def register(commands: Any) -> None:
     )
     bench.add_argument("--fail-share", type=float, default=0.05, help="doors nobody opens")
     bench.add_argument("--time-limit", type=int, default=10, help="solver seconds (policy)")
+    bench.add_argument("--out", default=None, help="also write the report (JSON) to this file")
     bench.set_defaults(func=_main)
 
 
@@ -334,7 +336,10 @@ def _main(args: argparse.Namespace) -> int:
         fail_share=args.fail_share,
         time_limit_s=args.time_limit,
     )
-    print(json.dumps(report, indent=2))
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
     # Speed and cost are figures to read; what was lost or failed is a failure.
     correct = ("errors", "orders_lost", "orders_stuck", "messages_lost", "messages_duplicated")
     return 0 if all(report["figures"][name]["met"] for name in correct) else 1

@@ -21,7 +21,7 @@ from chalicelib.api.local import serve_local_routes
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_tables
-from chalicelib.local.aws_faults import DynamoDbThrottle
+from chalicelib.local.aws_faults import CrashSwitch, DynamoDbThrottle
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.scheduler import LocalScheduler
 from chalicelib.local.seed import DEMO_ORDERS, DemoData, seed
@@ -73,6 +73,7 @@ class LocalRuntime:
         self.sendgrid: SendGridFake | None = None
         self.notify_poller: StreamPoller | None = None
         self.throttle: DynamoDbThrottle | None = None
+        self.notify_crash = CrashSwitch()  # arm(n): notify dies after n records of a batch
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -111,7 +112,9 @@ class LocalRuntime:
         self.notify_poller = StreamPoller(
             self.aws.client("dynamodbstreams"),
             stream_arn(self.aws.client("dynamodb"), bootstrap.settings().outbox_table),
-            lambda event: notify(event, function_context("notify", notify_timeout)),
+            lambda event: self.notify_crash.call(
+                lambda batch: notify(batch, function_context("notify", notify_timeout)), event
+            ),
             region=REGION,
         ).start()
         if self._seed:
