@@ -60,7 +60,8 @@ class DynamoDbThrottle:
                 return original(handler)
 
             # The serialising wrapper (local/aws.py) must still know whether it is in place.
-            call_action._serialised = getattr(original, "_serialised", False)  # type: ignore[attr-defined]
+            serialised = getattr(original, "_serialised", False)
+            call_action._serialised = serialised  # type: ignore[attr-defined]
             DynamoHandler.call_action = call_action  # type: ignore[method-assign]
         DynamoDbThrottle._installed = self
 

@@ -64,6 +64,10 @@ def test_load_bench_runs_a_tiny_day_with_nothing_lost(tmp_path: Path) -> None:
     assert {"api:intake", "api:delivered", "notify", "dispatch_commit"} <= set(by_function)
     assert report["dynamodb"]["per_delivered_order"]["write_units"] > 0
     assert report["lambda_invocations"]["api_requests"]["intake"] == 30
+    # Pings sent sparser than phones send them still sample every leg, and are costed at 15 s.
+    pings = report["pings"]
+    assert 0 < pings["sent"] <= pings["costed"]
+    assert report["dynamodb"]["per_ping"]["items_written"] > 0
     cost = report["aws_cost_usd_per_1000_delivered"]
     assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=1e-3)
     assert report["prices"]["as_of"]
