@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -307,7 +307,6 @@ def drive(
     concurrency: int,
     seed: int = 1,
     cadence_s: float = 15.0,
-    on_event: Callable[[], None] | None = None,
 ) -> Driving:
     """Each route driven in simulated time from the run's start: departed, then for each stop
     the van's position every `ping_every_s` along the way (at least once on a leg where a
@@ -329,7 +328,7 @@ def drive(
         response, latency = http.request(
             "POST",
             f"/v1/routes/{route['route_id']}/events",
-            "location" if kind == "location" else kind,
+            kind,
             token=route["driver_token"],
             json=event,
         )
@@ -340,8 +339,6 @@ def drive(
                 driving.errors[f"{kind}: connection"] += 1
             elif response.status_code != 202:
                 driving.errors[f"{kind}: status {response.status_code}"] += 1
-        if on_event is not None:
-            on_event()
 
     def one_route(route: dict[str, Any]) -> None:
         at = plan.started_at
