@@ -385,19 +385,20 @@ def drive(
 def wait_for_outbox(
     runtime: LocalRuntime, timeout_s: float, settled_for_s: float = SETTLED_FOR_S
 ) -> float:
-    """Wait until the notify consumer has read everything and sent nothing new for a while;
-    the seconds waited."""
+    """Wait until the notify consumer has read the outbox's stream to its end and found nothing
+    new for `settled_for_s` (a failed batch, waiting to be read again, is not the end); the
+    seconds waited."""
     poller = runtime.notify_poller
     started = time.monotonic()
-    last = (-1, -1)
-    calm_since = time.monotonic()
-    while time.monotonic() - started < timeout_s:
-        now = (len(captured_messages()), poller.batches if poller else 0)
-        if now != last:
-            last, calm_since = now, time.monotonic()
+    calm_since: float | None = None
+    while poller is not None and time.monotonic() - started < timeout_s:
+        if not poller.caught_up:
+            calm_since = None
+        elif calm_since is None:
+            calm_since = time.monotonic()
         elif time.monotonic() - calm_since >= settled_for_s:
             break
-        time.sleep(0.5)
+        time.sleep(0.25)
     return time.monotonic() - started
 
 
