@@ -16,6 +16,12 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.local.dispatch_bench import register as register_dispatch_bench
 
     register_dispatch_bench(commands)
+    from chalicelib.local.load_bench import register as register_load_bench
+
+    register_load_bench(commands)
+    from chalicelib.local.fault_bench import register as register_fault_bench
+
+    register_fault_bench(commands)
     from chalicelib.local.coldstart import register as register_coldstart
 
     register_coldstart(commands)

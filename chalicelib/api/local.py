@@ -25,6 +25,12 @@ class Scripted(Protocol):
     def script(self, statuses: Iterable[int]) -> None: ...
 
 
+class Throttling(Protocol):
+    """The embedded DynamoDB's throttle switch (local/aws_faults.py DynamoDbThrottle)."""
+
+    def throttle(self, table: str | None, seconds: float, rate: float) -> Any: ...
+
+
 class NotTheLocalStage(RuntimeError):
     """The local routes were about to be served by a stage other than `local`."""
 
@@ -44,6 +50,13 @@ class OutageIn(BaseModel):
     seconds: float = Field(ge=0, le=MAX_OUTAGE_S)  # 0 ends an outage now
 
 
+class ThrottleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    table: str | None = Field(default=None, min_length=1, max_length=255)  # None: every table
+    seconds: float = Field(gt=0, le=3600)
+    rate: float = Field(default=1.0, gt=0, le=1)
+
+
 class ScheduledRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
@@ -54,7 +67,11 @@ class DispatchFaultIn(BaseModel):
     fault: Literal["optimiser_crash", "commit_crash_halfway", "finish_crash", "stuck_run"]
 
 
-def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) -> Blueprint:
+def local_blueprint(
+    sendgrid: Scripted,
+    outages: VendorOutages | None = None,
+    throttle: Throttling | None = None,
+) -> Blueprint:
     """The local routes, speaking to this runtime's stand-ins."""
     outages = outages or VendorOutages({})
     local = Blueprint(__name__)
@@ -84,6 +101,17 @@ def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) ->
                 f"no local stand-in for {vendor!r}; one of {', '.join(outages.vendors)}"
             ) from None
         return json_response({"vendor": vendor, "status": body.status, "seconds": body.seconds})
+
+    @route(local, "/local/aws/throttle", methods=["POST"])
+    def throttle_dynamodb() -> Any:
+        """Make the embedded DynamoDB refuse `rate` of the requests on `table` (every table when
+        none is named) with ProvisionedThroughputExceededException for `seconds`, as DynamoDB
+        does when a partition is over its throughput: the SDK's retries and ours get to work."""
+        body = parse_body(local.current_request, ThrottleIn)
+        if throttle is None:
+            raise NotFound("this runtime has no DynamoDB throttle switch")
+        throttle.throttle(body.table, body.seconds, body.rate)
+        return json_response(body.model_dump())
 
     @route(local, "/local/schedules/{name}", methods=["POST"])
     def run_schedule(name: str) -> Any:
@@ -118,10 +146,13 @@ def local_blueprint(sendgrid: Scripted, outages: VendorOutages | None = None) ->
 
 
 def serve_local_routes(
-    app: Chalice, sendgrid: Scripted, outages: VendorOutages | None = None
+    app: Chalice,
+    sendgrid: Scripted,
+    outages: VendorOutages | None = None,
+    throttle: Throttling | None = None,
 ) -> None:
     """Add the local routes to `app`: in the local stage only, so that no other stage ever
     answers them."""
     if not settings().is_local:
         raise NotTheLocalStage(f"the local routes are not served in stage {settings().stage}")
-    app.register_blueprint(local_blueprint(sendgrid, outages))
+    app.register_blueprint(local_blueprint(sendgrid, outages, throttle))

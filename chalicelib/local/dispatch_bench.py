@@ -8,93 +8,35 @@ import argparse
 import json
 import random
 import secrets
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from moto.core.responses import BaseResponse
-from moto.s3.responses import S3Response
 
 from chalicelib import bootstrap
 from chalicelib.dispatch.workflow import OPTIMISER_MEMORY_MB, STATE_MACHINE_NAME
 from chalicelib.domain.order import Address, Customer, OrderDraft, Parcel
 from chalicelib.local.aws import free_port
+from chalicelib.local.metering import DYNAMODB_READS, DYNAMODB_WRITES, PRICES, RequestCounter
 from chalicelib.local.runtime import LocalRuntime
 from chalicelib.orders.service import Action, Inbound
 
-# AWS list prices, us-east-1, as published in 2025 (USD). Estimates, not a bill.
+# AWS list prices (local/metering.py), by the names this report has always used.
 PRICE = {
-    "dynamodb_write_unit": 0.625 / 1e6,  # on-demand, per write request unit
-    "dynamodb_read_unit": 0.125 / 1e6,  # on-demand, per read request unit
-    "state_transition": 0.025 / 1e3,  # Step Functions standard workflows
-    "lambda_request": 0.20 / 1e6,
-    "lambda_gb_second": 0.0000166667,  # x86
-    "s3_put": 0.005 / 1e3,
-    "s3_get": 0.0004 / 1e3,
+    name: PRICES[name].usd
+    for name in (
+        "dynamodb_write_unit",
+        "dynamodb_read_unit",
+        "state_transition",
+        "lambda_request",
+        "lambda_gb_second",
+        "s3_put",
+        "s3_get",
+    )
 }
 TASK_MEMORY_GB = 1.0  # collect, build, commit (.chalice/config.json lambda_functions)
-DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
-DYNAMODB_READS = {"GetItem", "Query", "Scan"}
-
-
-class RequestCounter:
-    """Counts every request the moto server answers, by service and action, and the DynamoDB
-    items written (a transaction of 3 puts is 3 items, 2 write units each)."""
-
-    def __init__(self) -> None:
-        self.requests: Counter[str] = Counter()
-        self.items_written: Counter[str] = Counter()
-        self.on = False
-        self._lock = threading.Lock()
-        original = BaseResponse.call_action
-        counter = self
-
-        def call_action(response: BaseResponse) -> Any:
-            if counter.on:
-                counter.record(response)
-            return original(response)
-
-        BaseResponse.call_action = call_action  # type: ignore[method-assign,assignment]
-        # moto's S3 answers object requests outside call_action.
-        for action in ("get_object", "put_object"):
-            self._count_s3(action)
-
-    def _count_s3(self, action: str) -> None:
-        original = getattr(S3Response, action)
-        counter = self
-
-        def counted(response: S3Response) -> Any:
-            if counter.on:
-                with counter._lock:
-                    counter.requests[f"s3:{action}"] += 1
-            return original(response)
-
-        setattr(S3Response, action, counted)
-
-    def record(self, response: BaseResponse) -> None:
-        service, action = response.service_name or "?", response._get_action()
-        with self._lock:
-            self.requests[f"{service}:{action}"] += 1
-            if service != "dynamodb":
-                return
-            # moto's DynamoDB handler has parsed the body into a dict by now.
-            body = response.body if isinstance(response.body, dict) else {}
-            if action in DYNAMODB_WRITES:
-                self.items_written["single"] += 1
-            elif action == "TransactWriteItems":
-                self.items_written["transactional"] += len(body.get("TransactItems", []))
-            elif action == "BatchWriteItem":
-                self.items_written["single"] += sum(len(v) for v in body["RequestItems"].values())
-
-    def of(self, service: str, actions: set[str] | None = None) -> int:
-        return sum(
-            n
-            for key, n in self.requests.items()
-            if key.split(":")[0] == service and (actions is None or key.split(":")[1] in actions)
-        )
 
 
 def _fleet(vehicles: int, capacity: int) -> list[dict[str, Any]]:

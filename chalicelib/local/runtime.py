@@ -29,6 +29,7 @@ from chalicelib.api.local import serve_local_routes
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_queues, create_tables
+from chalicelib.local.aws_faults import CrashSwitch, DynamoDbThrottle
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.outages import VendorOutages
 from chalicelib.local.queue_poller import QueuePoller
@@ -113,6 +114,8 @@ class LocalRuntime:
         self.sns_gate: SnsGate | None = None
         self.notify_poller: StreamPoller | None = None
         self.retry_poller: QueuePoller | None = None
+        self.throttle: DynamoDbThrottle | None = None
+        self.notify_crash = CrashSwitch()  # arm(n): notify dies after n records of a batch
         self._server: LocalDevServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -163,7 +166,9 @@ class LocalRuntime:
         self.notify_poller = StreamPoller(
             self.aws.client("dynamodbstreams"),
             stream_arn(self.aws.client("dynamodb"), bootstrap.settings().outbox_table),
-            lambda event: notify(event, function_context("notify", timeouts["notify"])),
+            lambda event: self.notify_crash.call(
+                lambda batch: notify(batch, function_context("notify", timeouts["notify"])), event
+            ),
             region=REGION,
             max_retries=self._stream_retries,
             on_failure=lambda failure: sqs.send_message(
@@ -196,7 +201,8 @@ class LocalRuntime:
         )
         os.environ.update(config.environment_variables)
         outages = VendorOutages({"sendgrid": self.sendgrid.outage, "sns": self.sns_gate.outage})
-        serve_local_routes(app, self.sendgrid, outages)
+        self.throttle = DynamoDbThrottle()
+        serve_local_routes(app, self.sendgrid, outages, self.throttle)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice

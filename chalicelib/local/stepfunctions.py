@@ -31,6 +31,7 @@ import time
 import traceback
 import uuid
 import zipfile
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -295,6 +296,9 @@ class LocalStepFunctions:
         os.environ["MOTO_PORT"] = str(port)
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.WARNING)
         self.sleeps: list[float] = []
+        # Invocations of each registered function and the seconds they took (for benchmarks).
+        self.invocations: Counter[str] = Counter()
+        self.busy_s: defaultdict[str, float] = defaultdict(float)
         self._functions: dict[str, _Function] = {}
         self._max_workers = max_workers
         self._pool: ProcessPoolExecutor | None = None
@@ -390,6 +394,15 @@ class LocalStepFunctions:
 
     def _invoke(self, fn: _Function, event: dict[str, Any]) -> _Outcome:
         """One invocation of a registered function, bounded by its timeout."""
+        started = time.monotonic()
+        try:
+            return self._invoke_bounded(fn, event)
+        finally:
+            name = fn.arn.split(":")[6]
+            self.invocations[name] += 1
+            self.busy_s[name] += time.monotonic() - started
+
+    def _invoke_bounded(self, fn: _Function, event: dict[str, Any]) -> _Outcome:
         context = LambdaContext(
             function_name=fn.arn.split(":")[6],
             invoked_function_arn=fn.arn,

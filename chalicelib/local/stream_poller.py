@@ -62,6 +62,8 @@ class StreamPoller:
         self.batches = 0  # handed to the handler (for tests and the dispatch bench)
         self.failures = 0  # batches that came back with failures or raised
         self.dead_lettered = 0  # records given up on after their retries
+        self.busy_s = 0.0  # seconds the handler took, over all batches (for the benchmarks)
+        self.caught_up = False  # the last poll found every shard read to its end
 
     def open(self) -> StreamPoller:
         """Position on every shard (done by the first poll when not called)."""
@@ -81,9 +83,12 @@ class StreamPoller:
         """Read each shard once and hand what is new to the handler; the number of records."""
         with self._lock:
             if time.monotonic() < self._resume_at:
+                self.caught_up = False  # a failed batch waits to be read again
                 return 0
             self._open()
-            return sum(self._poll_shard(shard) for shard in list(self._iterators))
+            read = sum(self._poll_shard(shard) for shard in list(self._iterators))
+            self.caught_up = read == 0
+            return read
 
     def _poll_shard(self, shard_id: str) -> int:
         page = self._streams.get_records(
@@ -94,13 +99,17 @@ class StreamPoller:
             self._iterators[shard_id] = page.get("NextShardIterator") or self._iterators[shard_id]
             return 0
         event = {"Records": [self._lambda_shaped(r) for r in records]}
+        self.caught_up = False  # not while this batch is in hand
         self.batches += 1
+        started = time.monotonic()
         try:
             answer = self._handler(event) or {}
             failed = [f["itemIdentifier"] for f in answer.get("batchItemFailures", [])]
         except Exception:  # a raising handler fails its whole batch, as in Lambda
             log.exception("stream handler raised; the batch is read again")
             failed = [records[0]["dynamodb"]["SequenceNumber"]]
+        finally:
+            self.busy_s += time.monotonic() - started
         if failed:
             self.failures += 1
             first = min(failed, key=int)

@@ -24,6 +24,7 @@ LOCAL_ROUTES = {
     "/local/outbox",
     "/local/vendors/sendgrid/script",
     "/local/vendors/{vendor}/outage",
+    "/local/aws/throttle",
     "/local/schedules/{name}",
     "/local/dispatch/faults",
     "/local/dispatch-runs/{run_id}/stop",
@@ -123,3 +124,52 @@ def test_an_outage_is_begun_on_the_named_stand_in_only(stage: pytest.MonkeyPatch
             "/local/vendors/sendgrid/outage", headers=headers, body=b'{"status": 503, "seconds": 0}'
         )
         assert over.status_code == 200 and sendgrid.status() is None
+
+
+class RecordingThrottle:
+    def __init__(self) -> None:
+        self.windows: list[tuple[str | None, float, float]] = []
+
+    def throttle(self, table: str | None, seconds: float, rate: float) -> None:
+        self.windows.append((table, seconds, rate))
+
+
+def test_the_throttle_switch_takes_a_window_and_refuses_bad_ones(
+    stage: pytest.MonkeyPatch,
+) -> None:
+    stage.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    throttle = RecordingThrottle()
+    serve_local_routes(probe, ScriptedVendor(), throttle=throttle)
+    headers = {"Content-Type": "application/json"}
+    with Client(probe, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        set_on = client.http.post(
+            "/local/aws/throttle",
+            headers=headers,
+            body=b'{"table": "lastmile-main", "seconds": 30, "rate": 0.5}',
+        )
+        assert set_on.status_code == 200
+        assert set_on.json_body == {"table": "lastmile-main", "seconds": 30, "rate": 0.5}
+        every_table = client.http.post(
+            "/local/aws/throttle", headers=headers, body=b'{"seconds": 5}'
+        )
+        assert every_table.status_code == 200
+        for bad in (b'{"seconds": 0}', b'{"seconds": 5, "rate": 1.5}', b'{"rate": 1}'):
+            refused = client.http.post("/local/aws/throttle", headers=headers, body=bad)
+            assert refused.status_code == 422, bad
+    assert throttle.windows == [("lastmile-main", 30, 0.5), (None, 5, 1.0)]
+
+
+def test_without_a_throttle_switch_the_route_is_404(stage: pytest.MonkeyPatch) -> None:
+    stage.setenv("LASTMILE_STAGE", "local")
+    settings.cache_clear()
+    probe = Chalice(app_name="probe")
+    serve_local_routes(probe, ScriptedVendor())
+    with Client(probe, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        answer = client.http.post(
+            "/local/aws/throttle",
+            headers={"Content-Type": "application/json"},
+            body=b'{"seconds": 5}',
+        )
+    assert answer.status_code == 404

@@ -62,6 +62,16 @@ def paths() -> dict[str, dict[str, Any]]:
                 tags=("local",),
             )
         },
+        "/local/aws/throttle": {
+            "post": op(
+                "The embedded DynamoDB refuses {rate} (0..1, default 1) of the requests on "
+                "{table} (every table when none) with ProvisionedThroughputExceededException "
+                "for {seconds}",
+                None,
+                {"200": "{table, seconds, rate}", "404": "no throttle switch", "422": "invalid"},
+                tags=("local",),
+            )
+        },
         "/local/schedules/{name}": {
             "post": op(
                 f"Run a scheduled function now ({', '.join(jobs.SCHEDULED)}), "
