@@ -57,6 +57,7 @@ class Committer:
         in the same transaction; the left-out back to ready with their reason. Safe to run
         again: what a previous attempt wrote is recognised, not doubled. The run's figures."""
         t0, left_out = self._snapshots.build(run_id)
+        held = self._snapshots.held(run_id)
         orders = {order.order_id: order for order in self._snapshots.orders(run_id)}
         retrievals = {p.order_id: p for p in self._snapshots.retrievals(run_id)}
         at = utc_now()
@@ -68,7 +69,7 @@ class Committer:
             plan = self._snapshots.plan(run_id, part)
             solve_s = max(solve_s, float(plan.stats.get("seconds", 0.0)))
             engines.add(plan.engine)
-            left_out |= {u.stop_id: u.reason for u in plan.unassigned}
+            left_out |= {u.stop_id: _waiting_for(u.reason, held) for u in plan.unassigned}
             found = planned_routes(plan, problem, depot_id, run_id, len(routes), t0)
             found = [_fitting(route, left_out) for route in found]
             doors = self._doors(found, plan.locker_allocation, orders)
@@ -221,6 +222,12 @@ class Committer:
         locker_id = order.delivery.locker_id
         found = self._lockers.get(locker_id) if self._lockers and locker_id else None
         return found[0].public() if found else {"locker_id": locker_id}
+
+
+def _waiting_for(reason: str, held: frozenset[str]) -> str:
+    """Why the planner left a stop out, as the order is told: when routes already out held
+    vehicles, a stop short of time or capacity waits for them (fleet_busy)."""
+    return problems.FLEET_BUSY if held and reason in problems.FLEET_SHORT else reason
 
 
 def _fitting(route: PlannedRoute, left_out: dict[str, str]) -> PlannedRoute:

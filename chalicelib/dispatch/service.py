@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -36,6 +36,10 @@ from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
 
 logger = Logger(child=True)
+
+# Routes of earlier runs that started this long before a run may still hold their vehicle (a
+# route is a shift at most; a day covers the longest, late ones included).
+COMMITTED_LOOKBACK = timedelta(hours=24)
 
 
 class Executions(Protocol):
@@ -140,6 +144,7 @@ class DispatchService:
             t0,
             lockers=self._rooms(depot_id),
             retrievals=retrievals,
+            committed=self._repo.routes_of_depot(depot_id, since=t0 - COMMITTED_LOOKBACK),
         )
         parts = []
         for n, part in enumerate(built.parts):
@@ -148,7 +153,7 @@ class DispatchService:
             parts.append(
                 {"run_id": run_id, "part": n, "problem_key": key, "time_limit_s": time_limit}
             )
-        self._snapshots.put_build(run_id, t0, built.left_out)
+        self._snapshots.put_build(run_id, t0, built.left_out, built.held)
         claimed = len(orders) + len(retrievals)
         return {**_run_fields(event), "claimed": claimed, "t0": iso_z(t0), "parts": parts}
 

@@ -144,6 +144,7 @@ class PlannedRoute:
     version: int = 1
     last_fix: Fix | None = None  # the last fix used for ETAs (or the last stop served)
     ignored_fixes: tuple[Fix, ...] = ()  # the latest fixes not used, newest last (bounded)
+    breaks_at: tuple[str, ...] = ()  # when the driver's breaks on this route were planned to start
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -25,7 +26,7 @@ from chalicelib.domain.dispatch import (
 from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent
-from chalicelib.domain.times import utc_now
+from chalicelib.domain.times import iso_z, parse_iso, utc_now
 from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.dispatch import (
@@ -78,6 +79,10 @@ def _order(order_id: str) -> OrderItem:
     return OrderItem(*order_key(order_id))
 
 
+def _depot_routes(depot_id: str) -> str:
+    return f"DEPOT#{depot_id}#ROUTES"
+
+
 def route_to_model(route: PlannedRoute) -> RouteItem:
     return RouteItem(
         *_route_key(route.run_id, route.route_id),
@@ -95,6 +100,9 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         version=route.version,
         last_fix=FixAttribute(**fields_of(route.last_fix)) if route.last_fix else None,
         ignored_fixes=[FixAttribute(**fields_of(f)) for f in route.ignored_fixes] or None,
+        breaks_at=list(route.breaks_at) or None,
+        gsi1pk=_depot_routes(route.depot_id),
+        gsi1sk=iso_z(parse_iso(route.start_at)),
     )
 
 
@@ -117,6 +125,7 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
         version=int(item.version or 1),
         last_fix=Fix(**read_as(Fix, item.last_fix)) if item.last_fix else None,
         ignored_fixes=tuple(Fix(**read_as(Fix, f)) for f in item.ignored_fixes or ()),
+        breaks_at=tuple(item.breaks_at or ()),
     )
 
 
@@ -508,6 +517,17 @@ class DispatchRepository:
         run_id = run_id_of_route(route_id)
         item = get_one(RouteItem, *_route_key(run_id, route_id)) if run_id else None
         return route_from_model(item) if item else None
+
+    def routes_of_depot(self, depot_id: str, since: datetime) -> list[PlannedRoute]:
+        """The depot's committed routes that started at or after `since` (the index is
+        eventually consistent: a route committed a moment ago may be missing; runs of one depot
+        follow each other, seconds apart at the least)."""
+        return [
+            route_from_model(item)
+            for item in RouteItem.by_depot.query(
+                _depot_routes(depot_id), RouteItem.gsi1sk >= iso_z(since)
+            )
+        ]
 
     def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
         with failing_as(ConcurrentUpdate(f"route {route.route_id} changed meanwhile")):

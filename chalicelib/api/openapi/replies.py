@@ -83,7 +83,15 @@ def _fleet() -> dict[str, Any]:
             "vehicle_id": TEXT,
             "profile": TEXT,
             "capacity": object_schema({"parcels": COUNT, "weight_kg": NUMBER}),
-            "shift": WINDOW,
+            "shift": object_schema(
+                {
+                    "start": MOMENT,
+                    "end": MOMENT,
+                    "breaks": _list(
+                        object_schema({"earliest": MOMENT, "latest": MOMENT, "minutes": COUNT})
+                    ),
+                }
+            ),
             "skills": _list(TEXT),
         }
     )
