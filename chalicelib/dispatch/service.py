@@ -17,6 +17,7 @@ from chalicelib.dispatch.commit import Committer
 from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.eta import published, without_stop
+from chalicelib.dispatch.free_time import free_time
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
@@ -105,16 +106,28 @@ class DispatchService:
         if trigger == "rolling":
             # Not the orders a finished run gave back for a planning reason: they wait for the
             # next run, but starting one for them alone would plan nothing new, every N minutes.
+            # Those left out for the fleet being busy count again once a vehicle is back.
             now = self._epoch()
-            waiting = sum(
-                1
-                for ready in self._repo.ready_orders(depot_id)
-                if ready.claimed_until < now and ready.left_out_for not in problems.PLANNING_REASONS
-            )
+            unclaimed = [r for r in self._repo.ready_orders(depot_id) if r.claimed_until < now]
+            waiting = sum(1 for r in unclaimed if r.left_out_for not in problems.PLANNING_REASONS)
+            busy = sum(1 for r in unclaimed if r.left_out_for == problems.FLEET_BUSY)
+            short = waiting < policy.rolling_min_orders
+            if short and busy and self._a_vehicle_is_free(depot_id, policy):
+                waiting += busy
             if waiting < policy.rolling_min_orders:
                 return {"depot_id": depot_id, "started": False, "waiting": waiting}
         run_id, started = self.start(depot_id, trigger)
         return {"depot_id": depot_id, "run_id": run_id, "started": started}
+
+    def _a_vehicle_is_free(self, depot_id: str, policy: DispatchPolicy) -> bool:
+        """Whether some vehicle of the depot has free time in the horizon (free_time.py)."""
+        now = self._clock()
+        horizon = timedelta(hours=policy.horizon_hours)
+        committed = self._repo.routes_of_depot(depot_id, since=now - COMMITTED_LOOKBACK)
+        return any(
+            free_time(v, committed, now, now + horizon) is not None
+            for v in self._accounts.fleet(depot_id)
+        )
 
     # -- the state machine's steps -----------------------------------------------------------
 

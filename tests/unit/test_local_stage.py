@@ -25,6 +25,7 @@ LOCAL_ROUTES = {
     "/local/vendors/sendgrid/script",
     "/local/vendors/{vendor}/outage",
     "/local/schedules/{name}",
+    "/local/depots/{depot_id}/tick",
     "/local/dispatch/faults",
     "/local/dispatch-runs/{run_id}/stop",
 }
