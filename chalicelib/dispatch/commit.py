@@ -10,13 +10,13 @@ from typing import Any
 
 from chalicelib.dispatch import problem as problems
 from chalicelib.dispatch.concurrent_writes import in_parallel
-from chalicelib.dispatch.eta import changed_etas, without_stop
+from chalicelib.dispatch.eta import changed_etas, told, without_stop
 from chalicelib.dispatch.planned_routes import planned_routes
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.domain.dispatch import ITEM_MAX_BYTES, PlannedRoute, RouteStop
 from chalicelib.domain.lockers import CompartmentState, allocate
 from chalicelib.domain.order import Order
-from chalicelib.domain.times import epoch_s, utc_now
+from chalicelib.domain.times import epoch_s, parse_iso, utc_now
 from chalicelib.store.dispatch import DispatchRepository, route_item_bytes
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 from chalicelib.store.transaction import Transaction
@@ -61,6 +61,7 @@ class Committer:
         orders = {order.order_id: order for order in self._snapshots.orders(run_id)}
         retrievals = {p.order_id: p for p in self._snapshots.retrievals(run_id)}
         at = utc_now()
+        moment = parse_iso(at)
         routes: list[PlannedRoute] = []
         solve_s, engines = 0.0, set()
         outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0, "too_large": 0}
@@ -88,7 +89,8 @@ class Committer:
                         )
                     order = orders[stop.order_id]
                     if stop.kind != "locker":
-                        return self._repo.plan_order(order, run_id, route.route_id, stop.eta, at)
+                        told_now = told(route, stop, moment)
+                        return self._repo.plan_order(order, run_id, route.route_id, told_now, at)
                     if stop.order_id not in doors:
                         return "full"  # its doors were taken since the problem was built
                     return self._plan_at_locker(order, stop, route, doors[stop.order_id], at)
@@ -102,8 +104,8 @@ class Committer:
                         kept = without_stop(kept, stop.order_id)
                         if (reason := _DROPPED[result]) is not None:
                             left_out[stop.order_id] = reason
-                for order_id, eta in changed_etas(route, kept).items():
-                    self._repo.set_eta(order_id, route.route_id, eta)
+                for order_id, moved in changed_etas(route, kept, moment).items():
+                    self._repo.set_eta(order_id, route.route_id, moved)
                 routes.append(replace(kept, version=1))
         for route in routes:
             if route.stops:
@@ -196,9 +198,10 @@ class Committer:
         def reserve(tx: Transaction) -> None:
             lockers.reserve(tx, locker_id, doors, stop.order_id, route.route_id, until, now)
 
+        told_now = told(route, stop, parse_iso(at))
         try:
             return self._repo.plan_order(
-                order, route.run_id, route.route_id, stop.eta, at, also=reserve
+                order, route.run_id, route.route_id, told_now, at, also=reserve
             )
         except CompartmentTaken:
             return "full"

@@ -320,8 +320,8 @@ class DispatchService:
                 self._repo.replace_route(changed, expected_version=route.version)
             except ConcurrentUpdate:
                 continue
-            for order_id, eta in etas.items():
-                self._repo.set_eta(order_id, route.route_id, eta)
+            for order_id, moved in etas.items():
+                self._repo.set_eta(order_id, route.route_id, moved)
             return
         raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")
 

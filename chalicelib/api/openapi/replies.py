@@ -61,6 +61,7 @@ def _order() -> dict[str, Any]:
             "created_at": MOMENT,
             "updated_at": MOMENT,
             "eta": MOMENT,
+            "eta_window": WINDOW | {"description": "the window told with the ETA"},
             "failed_attempts": COUNT,
             "timeline": _list(event) | {"description": "GET of one order only"},
         },

@@ -52,6 +52,7 @@ class RouteStopAttribute(MapAttribute[str, object]):
     state = UnicodeAttribute(default="pending")
     planned_eta = UnicodeAttribute(null=True)
     delay_announced = BooleanAttribute(default=False)
+    arriving_announced = BooleanAttribute(null=True)
     told_eta = UnicodeAttribute(null=True)
 
 
