@@ -26,6 +26,10 @@ from tests.e2e.test_notifications import PHONE, messages_for
 LONDON = ZoneInfo("Europe/London")
 
 
+class _Hooks(_Receiver):
+    received: list[tuple[dict[str, str], bytes]] = []  # this test's own
+
+
 def _local(iso: str) -> str:
     return f"{datetime.fromisoformat(iso.replace('Z', '+00:00')).astimezone(LONDON):%H:%M}"
 
@@ -35,9 +39,8 @@ def _outbox(runtime: Runtime) -> list[dict[str, Any]]:
 
 
 def test_after_departed_every_reader_gives_the_same_window(runtime: Runtime) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hooks)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Receiver.received = []
     try:
         found = dispatched(runtime, vehicles=1, orders=3, phone=PHONE)
         key = found["api_key"]
@@ -57,7 +60,7 @@ def test_after_departed_every_reader_gives_the_same_window(runtime: Runtime) -> 
         hooks: list[dict[str, Any]] = []
         for _ in range(80):
             hooks = [
-                Webhook(secret).verify(body, headers) for headers, body in list(_Receiver.received)
+                Webhook(secret).verify(body, headers) for headers, body in list(_Hooks.received)
             ]
             if any(
                 h["type"] == "order.out_for_delivery" and h["data"]["order_id"] == last
@@ -91,6 +94,10 @@ def test_after_departed_every_reader_gives_the_same_window(runtime: Runtime) -> 
             e["at"] for e in shown["timeline"] if e["type"] == "order.out_for_delivery"
         )
         assert window["start"] >= departed_at[:19]
+        gone = runtime.merchant(
+            key, "DELETE", f"/v1/webhook-endpoints/{endpoint.json()['endpoint_id']}"
+        )
+        assert gone.status_code == 204
     finally:
         server.shutdown()
 
