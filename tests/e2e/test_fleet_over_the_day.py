@@ -102,3 +102,34 @@ def test_three_waves_and_a_rolling_window_share_one_fleet(runtime: Runtime) -> N
     for order_id in last_waiting[:3]:
         shown = runtime.merchant(key, "GET", f"/v1/orders/{order_id}").json()
         assert shown["status"] == "ready", "fleet_busy is transient: ready for the next run"
+
+
+def test_a_fleet_takes_its_drivers_breaks_and_refuses_one_outside_the_shift(
+    runtime: Runtime,
+) -> None:
+    depot = runtime.depot("Break depot")
+    start = datetime.now(UTC).replace(microsecond=0)
+    lunch = {
+        "earliest": (start + timedelta(hours=3)).isoformat(),
+        "latest": (start + timedelta(hours=5)).isoformat(),
+        "minutes": 30,
+    }
+    van = {
+        "vehicle_id": "van-0",
+        "profile": "van",
+        "capacity": {"parcels": 10, "weight_kg": 100},
+        "shift": {
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=8)).isoformat(),
+            "breaks": [lunch],
+        },
+    }
+    path = f"/v1/depots/{depot}/vehicles"
+    stored = runtime.admin("PUT", path, json={"vehicles": [van]})
+    assert stored.status_code == 200, stored.text
+    assert runtime.admin("GET", path).json()["vehicles"][0]["shift"]["breaks"] == [lunch]
+    late = dict(lunch, earliest=(start + timedelta(hours=9)).isoformat())
+    van["shift"]["breaks"] = [late]
+    refused = runtime.admin("PUT", path, json={"vehicles": [van]})
+    assert refused.status_code == 422 and "breaks.0" in refused.json()["error"]["message"]
+    assert runtime.admin("GET", path).json()["vehicles"][0]["shift"]["breaks"] == [lunch]

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 from chalicelib.dispatch.free_time import busy, free_time
 from chalicelib.dispatch.problem import FLEET_BUSY, PLANNING_REASONS, build, needs_a_person
-from chalicelib.domain.dispatch import DispatchPolicy, Fix, PlannedRoute, RouteStop
+from chalicelib.dispatch.service import DispatchService
+from chalicelib.domain.dispatch import (
+    DispatchPolicy,
+    Fix,
+    PlannedRoute,
+    ReadyOrder,
+    RouteStop,
+    Run,
+)
 from chalicelib.domain.tenancy import Depot, ShiftBreak, Vehicle
 from chalicelib.domain.times import iso_z
 from tests.unit.dispatch.test_problem_and_eta import an_order
@@ -150,3 +158,51 @@ def test_orders_wait_as_fleet_busy_when_every_vehicle_is_out() -> None:
 def test_fleet_busy_is_a_reason_to_wait_not_to_call_a_person() -> None:
     assert FLEET_BUSY in PLANNING_REASONS
     assert not needs_a_person(FLEET_BUSY, an_order(1))
+
+
+class _Repo:
+    """Ready orders a run left out as fleet_busy, routes committed, runs begun."""
+
+    def __init__(self, committed: list[PlannedRoute]) -> None:
+        self.committed = committed
+        self.begun: list[str] = []
+
+    def ready_orders(self, depot_id: str) -> list[ReadyOrder]:
+        return [ReadyOrder(f"ord_{n}", left_out_for=FLEET_BUSY) for n in range(3)]
+
+    def routes_of_depot(self, depot_id: str, since: datetime) -> list[PlannedRoute]:
+        return self.committed
+
+    def begin(self, run: Run, *, now: int, lease_until: int) -> str | None:
+        self.begun.append(run.run_id)
+        return run.run_id
+
+
+class _Accounts:
+    def depot(self, depot_id: str) -> Depot:
+        return replace(DEPOT, dispatch={"rolling": {"every_minutes": 15, "min_orders": 1}})
+
+    def fleet(self, depot_id: str) -> list[Vehicle]:
+        return [van("van-0", end_h=6)]
+
+
+class _Executions:
+    def start(self, name: str, payload: dict[str, object]) -> None:
+        pass
+
+
+def _ticked(committed: list[PlannedRoute]) -> dict[str, object]:
+    service = DispatchService(
+        _Repo(committed),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        _Accounts(),  # type: ignore[arg-type]
+        _Executions(),
+        None,  # type: ignore[arg-type]
+        clock=lambda: at(1),
+    )
+    return service.tick("dep_1", "rolling")
+
+
+def test_a_rolling_tick_starts_a_run_for_fleet_busy_orders_once_a_vehicle_is_back() -> None:
+    assert _ticked([route(0, 6)])["started"] is False, "the only van is out until its shift ends"
+    assert _ticked([route(0, 0.5)])["started"] is True, "back at 08:30: a run for the three"
