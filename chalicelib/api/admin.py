@@ -14,7 +14,7 @@ from chalicelib.api.http import bearer, json_response, parse_body, raw_body, rou
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN
 from chalicelib.domain.errors import MalformedBody
-from chalicelib.domain.tenancy import Vehicle
+from chalicelib.domain.tenancy import ShiftBreak, Vehicle
 from chalicelib.reconcile.connections import check_connection
 from chalicelib.request_bodies import Id, Moment, parse_json
 
@@ -97,14 +97,28 @@ class CapacityIn(_In):
     weight_kg: float = Field(gt=0, le=50_000)
 
 
+class BreakIn(_In):
+    """A driver's break, to start between `earliest` and `latest`, lasting `minutes`."""
+
+    earliest: Moment
+    latest: Moment
+    minutes: int = Field(ge=1, le=240)
+
+
 class ShiftIn(_In):
     start: Moment
     end: Moment
+    breaks: list[BreakIn] = Field(default_factory=list, max_length=4)
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> ShiftIn:
         if self.end <= self.start:
             raise ValueError("end: a shift ends after its start")
+        for index, brk in enumerate(self.breaks):
+            if brk.latest < brk.earliest:
+                raise ValueError(f"breaks.{index}.latest: not before its earliest")
+            if brk.earliest < self.start or brk.latest > self.end:
+                raise ValueError(f"breaks.{index}: a break starts within its shift")
         return self
 
 
@@ -124,6 +138,10 @@ class VehicleIn(_In):
             shift_start=self.shift.start.isoformat(),
             shift_end=self.shift.end.isoformat(),
             skills=tuple(self.skills),
+            breaks=tuple(
+                ShiftBreak(b.earliest.isoformat(), b.latest.isoformat(), b.minutes * 60.0)
+                for b in self.shift.breaks
+            ),
         )
 
 
@@ -140,7 +158,18 @@ def _fleet_view(depot_id: str, vehicles: list[Vehicle]) -> dict[str, Any]:
                 "vehicle_id": v.vehicle_id,
                 "profile": v.profile,
                 "capacity": {"parcels": v.capacity_parcels, "weight_kg": v.capacity_weight_kg},
-                "shift": {"start": v.shift_start, "end": v.shift_end},
+                "shift": {
+                    "start": v.shift_start,
+                    "end": v.shift_end,
+                    "breaks": [
+                        {
+                            "earliest": b.earliest,
+                            "latest": b.latest,
+                            "minutes": round(b.duration_s / 60),
+                        }
+                        for b in v.breaks
+                    ],
+                },
                 "skills": list(v.skills),
             }
             for v in vehicles

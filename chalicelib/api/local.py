@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 from chalice import Blueprint, Chalice
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from chalicelib import jobs
+from chalicelib import bootstrap, jobs
 from chalicelib.api.http import json_response, parse_body, route
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound
@@ -60,6 +60,11 @@ class ThrottleIn(BaseModel):
 class ScheduledRunIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     time: AwareDatetime | None = None  # the time the run is scheduled for (default: now)
+
+
+class TickIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trigger: Literal["wave", "rolling"]
 
 
 class DispatchFaultIn(BaseModel):
@@ -123,6 +128,13 @@ def local_blueprint(
         body = parse_body(local.current_request, ScheduledRunIn, optional=True)
         result = job(body.time or datetime.now(UTC))
         return json_response({"function": name, "result": result})
+
+    @route(local, "/local/depots/{depot_id}/tick", methods=["POST"])
+    def dispatch_tick(depot_id: str) -> Any:
+        """A depot's wave or rolling schedule fired now: what its Scheduler target does
+        (a wave starts a run; a rolling tick only once enough orders wait)."""
+        body = parse_body(local.current_request, TickIn)
+        return json_response(bootstrap.dispatch().tick(depot_id, body.trigger))
 
     @route(local, "/local/dispatch/faults", methods=["POST"])
     def inject_dispatch_fault() -> Any:

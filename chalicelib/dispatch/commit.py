@@ -10,13 +10,13 @@ from typing import Any
 
 from chalicelib.dispatch import problem as problems
 from chalicelib.dispatch.concurrent_writes import in_parallel
-from chalicelib.dispatch.eta import changed_etas, without_stop
+from chalicelib.dispatch.eta import changed_etas, told, without_stop
 from chalicelib.dispatch.planned_routes import planned_routes
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.domain.dispatch import ITEM_MAX_BYTES, PlannedRoute, RouteStop
 from chalicelib.domain.lockers import CompartmentState, allocate
 from chalicelib.domain.order import Order
-from chalicelib.domain.times import epoch_s, utc_now
+from chalicelib.domain.times import epoch_s, parse_iso, utc_now
 from chalicelib.store.dispatch import DispatchRepository, route_item_bytes
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 from chalicelib.store.transaction import Transaction
@@ -57,9 +57,11 @@ class Committer:
         in the same transaction; the left-out back to ready with their reason. Safe to run
         again: what a previous attempt wrote is recognised, not doubled. The run's figures."""
         t0, left_out = self._snapshots.build(run_id)
+        held = self._snapshots.held(run_id)
         orders = {order.order_id: order for order in self._snapshots.orders(run_id)}
         retrievals = {p.order_id: p for p in self._snapshots.retrievals(run_id)}
         at = utc_now()
+        moment = parse_iso(at)
         routes: list[PlannedRoute] = []
         solve_s, engines = 0.0, set()
         outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0, "too_large": 0}
@@ -68,7 +70,7 @@ class Committer:
             plan = self._snapshots.plan(run_id, part)
             solve_s = max(solve_s, float(plan.stats.get("seconds", 0.0)))
             engines.add(plan.engine)
-            left_out |= {u.stop_id: u.reason for u in plan.unassigned}
+            left_out |= {u.stop_id: _waiting_for(u.reason, held) for u in plan.unassigned}
             found = planned_routes(plan, problem, depot_id, run_id, len(routes), t0)
             found = [_fitting(route, left_out) for route in found]
             doors = self._doors(found, plan.locker_allocation, orders)
@@ -87,7 +89,8 @@ class Committer:
                         )
                     order = orders[stop.order_id]
                     if stop.kind != "locker":
-                        return self._repo.plan_order(order, run_id, route.route_id, stop.eta, at)
+                        told_now = told(route, stop, moment)
+                        return self._repo.plan_order(order, run_id, route.route_id, told_now, at)
                     if stop.order_id not in doors:
                         return "full"  # its doors were taken since the problem was built
                     return self._plan_at_locker(order, stop, route, doors[stop.order_id], at)
@@ -101,8 +104,8 @@ class Committer:
                         kept = without_stop(kept, stop.order_id)
                         if (reason := _DROPPED[result]) is not None:
                             left_out[stop.order_id] = reason
-                for order_id, eta in changed_etas(route, kept).items():
-                    self._repo.set_eta(order_id, route.route_id, eta)
+                for order_id, moved in changed_etas(route, kept, moment).items():
+                    self._repo.set_eta(order_id, route.route_id, moved)
                 routes.append(replace(kept, version=1))
         for route in routes:
             if route.stops:
@@ -195,9 +198,10 @@ class Committer:
         def reserve(tx: Transaction) -> None:
             lockers.reserve(tx, locker_id, doors, stop.order_id, route.route_id, until, now)
 
+        told_now = told(route, stop, parse_iso(at))
         try:
             return self._repo.plan_order(
-                order, route.run_id, route.route_id, stop.eta, at, also=reserve
+                order, route.run_id, route.route_id, told_now, at, also=reserve
             )
         except CompartmentTaken:
             return "full"
@@ -221,6 +225,12 @@ class Committer:
         locker_id = order.delivery.locker_id
         found = self._lockers.get(locker_id) if self._lockers and locker_id else None
         return found[0].public() if found else {"locker_id": locker_id}
+
+
+def _waiting_for(reason: str, held: frozenset[str]) -> str:
+    """Why the planner left a stop out, as the order is told: when routes already out held
+    vehicles, a stop short of time or capacity waits for them (fleet_busy)."""
+    return problems.FLEET_BUSY if held and reason in problems.FLEET_SHORT else reason
 
 
 def _fitting(route: PlannedRoute, left_out: dict[str, str]) -> PlannedRoute:

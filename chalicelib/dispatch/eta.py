@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop
+from chalicelib.domain.eta_windows import Told
 from chalicelib.domain.geo import great_circle_m
 from chalicelib.domain.times import iso_z, parse_iso
 from chalicelib.routing.model import PROFILES
@@ -68,18 +69,34 @@ def from_position(route: PlannedRoute, lat: float, lng: float, at: str) -> Plann
     return _retimed(route, stops, first, lat, lng, parse_iso(at))
 
 
+def soonest(route: PlannedRoute, stop: RouteStop, now: datetime) -> datetime:
+    """The earliest the vehicle could be at `stop`: straight there from where it was last seen
+    (the depot before that), leaving now, or at the route's start when that is later."""
+    profile = PROFILES.get(route.profile, PROFILES["van"])
+    fix = route.last_fix
+    lat, lng = (fix.lat, fix.lng) if fix is not None else (route.depot_lat, route.depot_lng)
+    metres = great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor
+    leave = max(now, parse_iso(route.start_at))
+    return leave + timedelta(seconds=metres / (profile.speed_kmh / 3.6))
+
+
+def told(route: PlannedRoute, stop: RouteStop, now: datetime) -> Told:
+    """The stop's live ETA as its order is told it now, with its window."""
+    return Told.around(stop.eta, soonest(route, stop, now))
+
+
 def published(
     before: PlannedRoute,
     after: PlannedRoute,
     now: datetime,
     force: frozenset[str] = frozenset(),
-) -> tuple[PlannedRoute, dict[str, str]]:
+) -> tuple[PlannedRoute, dict[str, Told]]:
     """`after` (a re-timing of `before`) with each pending stop's `told_eta` saying what its
-    order item holds, and order id -> ETA for the orders to write: those whose live ETA moved
-    from what they hold by more than ORDER_ETA_STEP (or ORDER_ETA_SHARE of the time still to
-    go), and those in `force` (their customer is being told this ETA)."""
+    order item holds, and order id -> what to tell (and write on) the orders: those whose live
+    ETA moved from what they hold by more than ORDER_ETA_STEP (or ORDER_ETA_SHARE of the time
+    still to go), and those in `force` (their customer is being told this ETA)."""
     held_before = {s.order_id: s.order_eta for s in before.stops}
-    writes: dict[str, str] = {}
+    writes: dict[str, Told] = {}
     stops = []
     for stop in after.stops:
         if stop.state == "pending":
@@ -87,14 +104,14 @@ def published(
             held = parse_iso(held_before.get(stop.order_id, stop.order_eta))
             step = max(ORDER_ETA_STEP, (live - now) * ORDER_ETA_SHARE)
             if stop.order_id in force or abs(live - held) > step:
-                writes[stop.order_id] = stop.eta
+                writes[stop.order_id] = told(after, stop, now)
                 held = live
             stop = replace(stop, told_eta=None if held == live else iso_z(held))
         stops.append(stop)
     return replace(after, stops=tuple(stops)), writes
 
 
-def changed_etas(before: PlannedRoute, after: PlannedRoute) -> dict[str, str]:
-    """order id -> new ETA for every stop whose ETA moved."""
+def changed_etas(before: PlannedRoute, after: PlannedRoute, now: datetime) -> dict[str, Told]:
+    """order id -> what to tell for every stop whose ETA moved."""
     old = {s.order_id: s.eta for s in before.stops}
-    return {s.order_id: s.eta for s in after.stops if old.get(s.order_id) != s.eta}
+    return {s.order_id: told(after, s, now) for s in after.stops if old.get(s.order_id) != s.eta}

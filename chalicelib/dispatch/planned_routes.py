@@ -57,6 +57,9 @@ def planned_routes(
                 distance_m=route.distance_m,
                 duration_s=route.duration_s,
                 stops=tuple(planned),
+                breaks_at=tuple(
+                    iso_z(t0 + timedelta(seconds=round(b.start))) for b in route.breaks
+                ),
             )
         )
     return found

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.dispatch import PLAN_WRITES, TRANSACTION_MAX_ITEMS, DispatchPolicy
+from chalicelib.dispatch.free_time import free_time
+from chalicelib.domain.dispatch import (
+    PLAN_WRITES,
+    TRANSACTION_MAX_ITEMS,
+    DispatchPolicy,
+    PlannedRoute,
+)
 from chalicelib.domain.lockers import (
     ALWAYS_OPEN,
     MAX_LOCKER_PARCELS,
@@ -33,6 +39,12 @@ LOCKER_CLOSED = "locker_closed"  # not open at all within the horizon
 # than a locker's deposit takes (domain/lockers.py): planned, it could never be deposited.
 TOO_MANY_PARCELS = "too_many_parcels"
 ROUTE_TOO_LONG = "route_too_long"  # its route's item would pass 400 KB: cut at commit
+# Every vehicle with shift left is out on routes already committed (or the ones free were too
+# few): the order waits for the next run, when they are back.
+FLEET_BUSY = "fleet_busy"
+# What the planner says of an order it could not fit; when vehicles were held by routes already
+# out, the reason the order waits is that the fleet is busy.
+FLEET_SHORT = frozenset({rm.REASON_CAPACITY_SHORT, rm.REASON_TIME_SHORT, rm.REASON_OUTSIDE_SHIFT})
 LOCKER_MAX_PARCELS = min(MAX_LOCKER_PARCELS, TRANSACTION_MAX_ITEMS - PLAN_WRITES)
 
 # Reasons no later run can change on its own: the time is gone (a passed window, one no
@@ -40,7 +52,8 @@ LOCKER_MAX_PARCELS = min(MAX_LOCKER_PARCELS, TRANSACTION_MAX_ITEMS - PLAN_WRITES
 # vehicle or than a transaction. Such an order leaves the ready set as needs_attention with
 # the reason, and the merchant is told (`order.needs_attention`); amending it re-triages it.
 # Every other reason waits for the next run: the fleet busy (capacity_short, time_short), a
-# locker full or closed, a window after the horizon or outside today's shifts (shifts change).
+# locker full or closed, a window after the horizon or outside today's shifts (shifts change),
+# the fleet out on earlier routes (fleet_busy).
 NEEDS_A_PERSON = frozenset(
     {
         WINDOW_PASSED,
@@ -68,11 +81,11 @@ PLANNING_REASONS = NEEDS_A_PERSON | {
     LOCKER_FULL,
     LOCKER_CLOSED,
     ROUTE_TOO_LONG,
+    FLEET_BUSY,
     *rm.REASONS,
 }
 
 PART_MAX_STOPS = 1500  # one optimiser invocation plans this many (partitioning itself inside)
-MIN_SHIFT_S = 600  # a shift with less left than this takes no route
 
 
 @dataclass(frozen=True)
@@ -87,23 +100,37 @@ class LockerRoom:
 class Built:
     parts: list[rm.Problem]
     left_out: dict[str, str] = field(default_factory=dict)  # order id -> reason
+    # Vehicles with shift left in the horizon that routes already committed hold (all of it,
+    # or some: then what the planner cannot fit is left out as fleet_busy).
+    held: frozenset[str] = frozenset()
 
 
 def _seconds(iso: str, t0: datetime) -> float:
     return (parse_iso(iso) - t0).total_seconds()
 
 
-def _vehicle(v: Vehicle, depot_id: str, t0: datetime, horizon_s: float, policy: DispatchPolicy):
-    start = max(0.0, _seconds(v.shift_start, t0))
-    end = min(horizon_s, _seconds(v.shift_end, t0))
-    if end - start < MIN_SHIFT_S:
+def _vehicle(
+    v: Vehicle,
+    depot_id: str,
+    t0: datetime,
+    horizon_s: float,
+    policy: DispatchPolicy,
+    committed: list[PlannedRoute],
+) -> rm.Vehicle | None:
+    """The vehicle in the time it is free (free_time.py), None when it has none."""
+    free = free_time(v, committed, t0, t0 + timedelta(seconds=horizon_s))
+    if free is None:
         return None
     return rm.Vehicle(
         id=v.vehicle_id,
         depot_id=depot_id,
         profile=rm.PROFILES[v.profile],
         capacity=rm.Load(parcels=v.capacity_parcels, weight=v.capacity_weight_kg),
-        shift=rm.TimeWindow(start, end),
+        shift=rm.TimeWindow((free.start - t0).total_seconds(), (free.end - t0).total_seconds()),
+        breaks=tuple(
+            rm.Break(_seconds(b.earliest, t0), _seconds(b.latest, t0), b.duration_s)
+            for b in free.breaks
+        ),
         skills=frozenset(v.skills),
         fixed_cost=policy.fixed_cost,
         cost_per_km=policy.cost_per_km,
@@ -191,17 +218,24 @@ def build(
     part_max: int = PART_MAX_STOPS,
     lockers: list[LockerRoom] | None = None,
     retrievals: list[LockerParcel] | None = None,
+    committed: list[PlannedRoute] | None = None,
 ) -> Built:
-    """The run's problem(s). Locker stops of one locker are visited together and never get
-    more compartments than are free; expired parcels in lockers are pickups to the depot."""
+    """The run's problem(s). Each vehicle is planned only in the time its `committed` routes
+    (of earlier runs, not yet back) leave it. Locker stops of one locker are visited together
+    and never get more compartments than are free; expired parcels in lockers are pickups to
+    the depot."""
     rooms = {room.locker.locker_id: room for room in lockers or []}
     horizon_s = policy.horizon_hours * 3600.0
     depot_loc = rm.Depot(depot.depot_id, rm.Location(depot.lat, depot.lng))
-    vehicles = [
-        built
-        for v in fleet
-        if (built := _vehicle(v, depot.depot_id, t0, horizon_s, policy)) is not None
-    ]
+    vehicles: list[rm.Vehicle] = []
+    held: set[str] = set()
+    for v in fleet:
+        free = _vehicle(v, depot.depot_id, t0, horizon_s, policy, committed or [])
+        whole = _vehicle(v, depot.depot_id, t0, horizon_s, policy, [])
+        if whole is not None and (free is None or free.shift != whole.shift):
+            held.add(v.vehicle_id)
+        if free is not None:
+            vehicles.append(free)
     stops: list[rm.Stop] = []
     left_out: dict[str, str] = {}
     candidates: list[tuple[str, rm.Stop | str]] = [
@@ -210,6 +244,8 @@ def build(
     for stop_id, stop in candidates:
         if isinstance(stop, str):
             left_out[stop_id] = stop
+        elif not vehicles and held:
+            left_out[stop_id] = FLEET_BUSY  # nothing to solve: every vehicle is out
         else:
             stops.append(stop)
     groups = _sweep(depot_loc.location, stops, math.ceil(len(stops) / part_max) or 1)
@@ -236,7 +272,7 @@ def build(
                 lockers=part_lockers,
             )
         )
-    return Built(parts=parts, left_out=left_out)
+    return Built(parts=parts, left_out=left_out, held=frozenset(held))
 
 
 def _owns(group: list[rm.Stop], groups: list[list[rm.Stop]], locker_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -17,6 +17,7 @@ from chalicelib.dispatch.commit import Committer
 from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.eta import published, without_stop
+from chalicelib.dispatch.free_time import free_time
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
@@ -36,6 +37,10 @@ from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
 
 logger = Logger(child=True)
+
+# Routes of earlier runs that started this long before a run may still hold their vehicle (a
+# route is a shift at most; a day covers the longest, late ones included).
+COMMITTED_LOOKBACK = timedelta(hours=24)
 
 
 class Executions(Protocol):
@@ -101,16 +106,28 @@ class DispatchService:
         if trigger == "rolling":
             # Not the orders a finished run gave back for a planning reason: they wait for the
             # next run, but starting one for them alone would plan nothing new, every N minutes.
+            # Those left out for the fleet being busy count again once a vehicle is back.
             now = self._epoch()
-            waiting = sum(
-                1
-                for ready in self._repo.ready_orders(depot_id)
-                if ready.claimed_until < now and ready.left_out_for not in problems.PLANNING_REASONS
-            )
+            unclaimed = [r for r in self._repo.ready_orders(depot_id) if r.claimed_until < now]
+            waiting = sum(1 for r in unclaimed if r.left_out_for not in problems.PLANNING_REASONS)
+            busy = sum(1 for r in unclaimed if r.left_out_for == problems.FLEET_BUSY)
+            short = waiting < policy.rolling_min_orders
+            if short and busy and self._a_vehicle_is_free(depot_id, policy):
+                waiting += busy
             if waiting < policy.rolling_min_orders:
                 return {"depot_id": depot_id, "started": False, "waiting": waiting}
         run_id, started = self.start(depot_id, trigger)
         return {"depot_id": depot_id, "run_id": run_id, "started": started}
+
+    def _a_vehicle_is_free(self, depot_id: str, policy: DispatchPolicy) -> bool:
+        """Whether some vehicle of the depot has free time in the horizon (free_time.py)."""
+        now = self._clock()
+        horizon = timedelta(hours=policy.horizon_hours)
+        committed = self._repo.routes_of_depot(depot_id, since=now - COMMITTED_LOOKBACK)
+        return any(
+            free_time(v, committed, now, now + horizon) is not None
+            for v in self._accounts.fleet(depot_id)
+        )
 
     # -- the state machine's steps -----------------------------------------------------------
 
@@ -140,6 +157,7 @@ class DispatchService:
             t0,
             lockers=self._rooms(depot_id),
             retrievals=retrievals,
+            committed=self._repo.routes_of_depot(depot_id, since=t0 - COMMITTED_LOOKBACK),
         )
         parts = []
         for n, part in enumerate(built.parts):
@@ -148,7 +166,7 @@ class DispatchService:
             parts.append(
                 {"run_id": run_id, "part": n, "problem_key": key, "time_limit_s": time_limit}
             )
-        self._snapshots.put_build(run_id, t0, built.left_out)
+        self._snapshots.put_build(run_id, t0, built.left_out, built.held)
         claimed = len(orders) + len(retrievals)
         return {**_run_fields(event), "claimed": claimed, "t0": iso_z(t0), "parts": parts}
 
@@ -302,8 +320,8 @@ class DispatchService:
                 self._repo.replace_route(changed, expected_version=route.version)
             except ConcurrentUpdate:
                 continue
-            for order_id, eta in etas.items():
-                self._repo.set_eta(order_id, route.route_id, eta)
+            for order_id, moved in etas.items():
+                self._repo.set_eta(order_id, route.route_id, moved)
             return
         raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")
 

@@ -44,13 +44,25 @@ class RunSnapshots:
             return []  # a run collected before lockers existed
         return [LockerParcel.from_dict(d) for d in found]
 
-    def put_build(self, run_id: str, t0: datetime, left_out: dict[str, str]) -> None:
-        self._artifacts.put_json(_build_key(run_id), {"t0": iso_z(t0), "left_out": left_out})
+    def put_build(
+        self,
+        run_id: str,
+        t0: datetime,
+        left_out: dict[str, str],
+        held: frozenset[str] = frozenset(),
+    ) -> None:
+        self._artifacts.put_json(
+            _build_key(run_id), {"t0": iso_z(t0), "left_out": left_out, "held": sorted(held)}
+        )
 
     def build(self, run_id: str) -> tuple[datetime, dict[str, str]]:
         """The problem's start time and the orders building it left out (id -> reason)."""
         built = self._artifacts.get_json(_build_key(run_id))
         return parse_iso(built["t0"]), dict(built["left_out"])
+
+    def held(self, run_id: str) -> frozenset[str]:
+        """The vehicles routes of earlier runs held (some or all of their time) in this run."""
+        return frozenset(self._artifacts.get_json(_build_key(run_id)).get("held", ()))
 
     def put_problem(self, run_id: str, part: int, problem: Problem) -> str:
         """Write one part's problem; its key, for the state machine to pass to the solver."""

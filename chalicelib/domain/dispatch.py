@@ -105,6 +105,7 @@ class RouteStop:
     state: str = "pending"
     planned_eta: str | None = None  # the ETA the run promised (eta moves with the day)
     delay_announced: bool = False
+    arriving_announced: bool = False  # its customer was told the van is coming next (once)
     # The ETA the order item holds, when it differs from `eta` (the live one, kept here): an
     # order is written only when its live ETA moves far enough from it (dispatch/eta.py).
     told_eta: str | None = None
@@ -144,6 +145,7 @@ class PlannedRoute:
     version: int = 1
     last_fix: Fix | None = None  # the last fix used for ETAs (or the last stop served)
     ignored_fixes: tuple[Fix, ...] = ()  # the latest fixes not used, newest last (bounded)
+    breaks_at: tuple[str, ...] = ()  # when the driver's breaks on this route were planned to start
 
 
 @dataclass(frozen=True)

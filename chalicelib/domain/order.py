@@ -153,6 +153,10 @@ class Order:
     source_updated_at: str | None = None
     attention_reason: str | None = None
     eta: str | None = None
+    # The window told with the ETA (domain/eta_windows.py), recorded when told: every reader
+    # shows this one, not one worked out again later.
+    eta_from: str | None = None
+    eta_to: str | None = None
     route_id: str | None = None  # the route it is planned on (set by a dispatch run's commit)
     run_id: str | None = None  # the last dispatch run that planned or passed over it
     unassigned_reason: str | None = None  # why that run left it out (it waits for the next)
@@ -289,6 +293,8 @@ def order_from_json(data: Mapping[str, Any]) -> Order:
         source_updated_at=data.get("source_updated_at"),
         attention_reason=data.get("attention_reason"),
         eta=data.get("eta"),
+        eta_from=data.get("eta_from"),
+        eta_to=data.get("eta_to"),
         route_id=data.get("route_id"),
         run_id=data.get("run_id"),
         unassigned_reason=data.get("unassigned_reason"),

@@ -35,6 +35,16 @@ VEHICLE_PROFILES = ("van", "electric_van", "cargo_bike", "on_foot", "drone")
 
 
 @dataclass(frozen=True)
+class ShiftBreak:
+    """A driver's break of `duration_s` seconds, to start between `earliest` and `latest`
+    (ISO 8601 with offset)."""
+
+    earliest: str
+    latest: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
 class Vehicle:
     """One vehicle of a depot's fleet; shift times are ISO 8601 with offset."""
 
@@ -45,6 +55,7 @@ class Vehicle:
     shift_start: str
     shift_end: str
     skills: tuple[str, ...] = ()
+    breaks: tuple[ShiftBreak, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -470,6 +470,8 @@ def _into_locker(order: Order, locker: Locker, at: str) -> tuple[Order, list[Tim
         moved,
         delivery=Delivery(DeliveryType.LOCKER, locker.locker_id, order.delivery.window),
         eta=None,
+        eta_from=None,
+        eta_to=None,
     )
     events.append(TimelineEvent(at, moved.status, "order.in_locker", f"locker: {locker.name}"))
     return moved, events

@@ -50,6 +50,9 @@ def event_body(message: Mapping[str, Any], order: Order, tracking_url: str) -> s
     for optional in ("eta", "reason", "pickup_by", "rotated"):
         if message.get(optional):
             data[optional] = str(message[optional])
+    window = message.get("eta_window")
+    if message.get("eta") and isinstance(window, Mapping):
+        data["eta_window"] = {"start": str(window["start"]), "end": str(window["end"])}
     for place in ("locker", "alternative"):
         if isinstance(message.get(place), Mapping):
             data[place] = _locker(message[place])

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chalicelib.domain.eta_windows import eta_window as told_window
 from chalicelib.domain.times import parse_iso
 from chalicelib.notify.messages import MESSAGE_TYPES, InlineAttachment
 from chalicelib.notify.pickup_qr import CONTENT_ID, SHOWN_PX, pickup_qr
 from chalicelib.notify.sms_segments import gsm7_safe
 
 TEMPLATES = Path(__file__).parent / "templates"
-ETA_MARGIN = timedelta(minutes=30)  # the window shown is the ETA plus or minus this
 
 STATUS_WORDS = {
     "order.confirmed": "Order confirmed",
@@ -98,12 +98,19 @@ def _moment(iso: str) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def eta_window(eta: str | None, timezone: str | None) -> EtaWindow | None:
-    """ETA +/- 30 minutes in the depot's local time (UTC when the zone is unknown)."""
+def eta_window(
+    eta: str | None, timezone: str | None, told: Mapping[str, Any] | None = None
+) -> EtaWindow | None:
+    """The window told with the ETA (`told`: {start, end}) in the depot's local time (UTC when
+    the zone is unknown); without one, the ETA +/- 30 minutes."""
     if not eta:
         return None
-    at, zone = _moment(eta), _zone(timezone)
-    start, end = (at - ETA_MARGIN).astimezone(zone), (at + ETA_MARGIN).astimezone(zone)
+    zone = _zone(timezone)
+    if told and told.get("start") and told.get("end"):
+        bounds = (str(told["start"]), str(told["end"]))
+    else:
+        bounds = told_window(eta)
+    start, end = (_moment(b).astimezone(zone) for b in bounds)
     return EtaWindow(
         day=f"{start:%a} {start.day} {start:%b}",
         start=f"{start:%H:%M}",

@@ -173,7 +173,12 @@ class NotificationService:
     ) -> Notice:
         eta = pickup_by = None
         if message_type in _WITH_ETA:
-            eta = eta_window(message.get("eta") or order.eta, self._timezone(order))
+            # The window told with the message's ETA; for one without, the order's own.
+            if message.get("eta"):
+                at, told = message["eta"], message.get("eta_window")
+            else:
+                at, told = order.eta, {"start": order.eta_from, "end": order.eta_to}
+            eta = eta_window(at, self._timezone(order), told)
         if message.get("pickup_by"):
             pickup_by = local_time(str(message["pickup_by"]), self._timezone(order))
         rotated = message.get("rotated")

@@ -26,6 +26,9 @@ def merchant_view(
 ) -> dict[str, Any]:
     view: dict[str, Any] = _compact(asdict(order))
     view.pop("version", None)
+    start, end = view.pop("eta_from", None), view.pop("eta_to", None)
+    if order.eta and start and end:
+        view["eta_window"] = {"start": start, "end": end}  # told with the ETA
     view["tracking_url"] = tracking_url(base_url, order)
     if timeline is not None:
         view["timeline"] = [_compact(asdict(e)) for e in timeline]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -23,9 +24,10 @@ from chalicelib.domain.dispatch import (
     run_id_of_route,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, DepotBusy, DomainError
+from chalicelib.domain.eta_windows import Told
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent
-from chalicelib.domain.times import utc_now
+from chalicelib.domain.times import iso_z, parse_iso, utc_now
 from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.dispatch import (
@@ -78,6 +80,14 @@ def _order(order_id: str) -> OrderItem:
     return OrderItem(*order_key(order_id))
 
 
+def _depot_routes(depot_id: str) -> str:
+    return f"DEPOT#{depot_id}#ROUTES"
+
+
+def _stop_fields(stop: RouteStop) -> dict[str, Any]:
+    return fields_of(stop) | {"arriving_announced": stop.arriving_announced or None}
+
+
 def route_to_model(route: PlannedRoute) -> RouteItem:
     return RouteItem(
         *_route_key(route.run_id, route.route_id),
@@ -91,10 +101,14 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         depot_lng=route.depot_lng,
         distance_m=route.distance_m,
         duration_s=route.duration_s,
-        stops=[RouteStopAttribute(**fields_of(s)) for s in route.stops],
+        # A flag rarely set is left out while unset (a route of thousands of stops is one item).
+        stops=[RouteStopAttribute(**_stop_fields(s)) for s in route.stops],
         version=route.version,
         last_fix=FixAttribute(**fields_of(route.last_fix)) if route.last_fix else None,
         ignored_fixes=[FixAttribute(**fields_of(f)) for f in route.ignored_fixes] or None,
+        breaks_at=list(route.breaks_at) or None,
+        gsi1pk=_depot_routes(route.depot_id),
+        gsi1sk=iso_z(parse_iso(route.start_at)),
     )
 
 
@@ -111,12 +125,19 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
         distance_m=item.distance_m,
         duration_s=item.duration_s,
         stops=tuple(
-            RouteStop(**read_as(RouteStop, s) | {"delay_announced": bool(s.delay_announced)})
+            RouteStop(
+                **read_as(RouteStop, s)
+                | {
+                    "delay_announced": bool(s.delay_announced),
+                    "arriving_announced": bool(s.arriving_announced),
+                }
+            )
             for s in item.stops
         ),
         version=int(item.version or 1),
         last_fix=Fix(**read_as(Fix, item.last_fix)) if item.last_fix else None,
         ignored_fixes=tuple(Fix(**read_as(Fix, f)) for f in item.ignored_fixes or ()),
+        breaks_at=tuple(item.breaks_at or ()),
     )
 
 
@@ -307,7 +328,7 @@ class DispatchRepository:
         order: Order,
         run_id: str,
         route_id: str,
-        eta: str,
+        told: Told,
         at: str,
         also: Callable[[Transaction], None] | None = None,
     ) -> str:
@@ -328,7 +349,9 @@ class DispatchRepository:
                 OrderItem.gsi2pk.set(depot_status_key(order.depot_id, PLANNED)),
                 OrderItem.route_id.set(route_id),
                 OrderItem.run_id.set(run_id),
-                OrderItem.eta.set(eta),
+                OrderItem.eta.set(told.eta),
+                OrderItem.eta_from.set(told.start),
+                OrderItem.eta_to.set(told.end),
                 OrderItem.updated_at.set(at),
                 OrderItem.version.add(1),
                 OrderItem.claimed_by.remove(),
@@ -341,7 +364,9 @@ class DispatchRepository:
         event = TimelineEvent(at=at, status=OrderStatus.PLANNED, type="order.planned")
         tx.put(timeline_model(order.order_id, 0, event))
         tx.put(
-            outbox_message(order.order_id, order.merchant_id, PLANNED, "order.planned", at, eta=eta)
+            outbox_message(
+                order.order_id, order.merchant_id, PLANNED, "order.planned", at, **told.fields()
+            )
         )
         try:
             tx.commit()
@@ -478,6 +503,8 @@ class DispatchRepository:
                 OrderItem.version.add(1),
                 OrderItem.route_id.remove(),
                 OrderItem.eta.remove(),
+                OrderItem.eta_from.remove(),
+                OrderItem.eta_to.remove(),
             ],
             condition=(OrderItem.run_id == run_id) & (OrderItem.status == PLANNED),
             on_fail=_Changed(order_id),
@@ -509,16 +536,31 @@ class DispatchRepository:
         item = get_one(RouteItem, *_route_key(run_id, route_id)) if run_id else None
         return route_from_model(item) if item else None
 
+    def routes_of_depot(self, depot_id: str, since: datetime) -> list[PlannedRoute]:
+        """The depot's committed routes that started at or after `since` (the index is
+        eventually consistent: a route committed a moment ago may be missing; runs of one depot
+        follow each other, seconds apart at the least)."""
+        return [
+            route_from_model(item)
+            for item in RouteItem.by_depot.query(
+                _depot_routes(depot_id), RouteItem.gsi1sk >= iso_z(since)
+            )
+        ]
+
     def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
         with failing_as(ConcurrentUpdate(f"route {route.route_id} changed meanwhile")):
             route_to_model(route).save(condition=RouteItem.version == expected_version)
 
-    def set_eta(self, order_id: str, route_id: str, eta: str) -> None:
-        """A planned or out-for-delivery order's new ETA (left alone if it is no longer on that
-        route, or already delivered)."""
+    def set_eta(self, order_id: str, route_id: str, told: Told) -> None:
+        """A planned or out-for-delivery order's new ETA and its window (left alone if it is no
+        longer on that route, or already delivered)."""
         try:
             _order(order_id).update(
-                actions=[OrderItem.eta.set(eta)],
+                actions=[
+                    OrderItem.eta.set(told.eta),
+                    OrderItem.eta_from.set(told.start),
+                    OrderItem.eta_to.set(told.end),
+                ],
                 condition=(OrderItem.route_id == route_id) & OrderItem.status.is_in(PLANNED, OUT),
             )
         except UpdateError as exc:

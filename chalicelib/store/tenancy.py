@@ -7,13 +7,14 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import AlreadyExists, DepotNotFound, DomainError, MerchantNotFound
-from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
+from chalicelib.domain.tenancy import Depot, Merchant, ShiftBreak, Vehicle
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.tenancy import (
     DepotItem,
     FleetItem,
     MerchantItem,
     MerchantLookupItem,
+    ShiftBreakAttribute,
     VehicleAttribute,
 )
 from chalicelib.store.reads import get_one
@@ -127,6 +128,13 @@ class TenancyRepository:
                         shift_start=v.shift_start,
                         shift_end=v.shift_end,
                         skills=list(v.skills),
+                        breaks=[
+                            ShiftBreakAttribute(
+                                earliest=b.earliest, latest=b.latest, duration_s=b.duration_s
+                            )
+                            for b in v.breaks
+                        ]
+                        or None,
                     )
                     for v in vehicles
                 ],
@@ -147,6 +155,9 @@ class TenancyRepository:
                 shift_start=v.shift_start,
                 shift_end=v.shift_end,
                 skills=tuple(v.skills or ()),
+                breaks=tuple(
+                    ShiftBreak(b.earliest, b.latest, float(b.duration_s)) for b in v.breaks or ()
+                ),
             )
             for v in item.vehicles
         ]

@@ -1,6 +1,8 @@
-"""One ETA for an order, wherever it is shown: while its stop waits on a route, the route item's
-live ETA (re-timed by every ping); the order item's own copy trails it by a few minutes at most
-and stands in when the order is on no route (dispatch/eta.py says when it is rewritten)."""
+"""One ETA for an order, wherever it is shown: the one it was last told, with the window told
+with it. The route item keeps each stop's live ETA (re-timed by every ping) and what its order
+was told (`told_eta`); a live ETA is told, and written on the order with its window, once it
+moves far enough or a message goes out (dispatch/eta.py). Page, API, messages and webhooks show
+the told one, so they never disagree by the minutes a ping moved the live one."""
 
 from __future__ import annotations
 
@@ -20,17 +22,21 @@ class RouteLookup(Protocol):
 
 
 def stop_eta(route: PlannedRoute, order_id: str) -> str | None:
-    """The live ETA of the order's stop, while it is pending on `route`."""
+    """The ETA the order's stop was last told, while it is pending on `route`."""
     stop = next((s for s in route.stops if s.order_id == order_id), None)
-    return stop.eta if stop is not None and stop.state == "pending" else None
+    return stop.order_eta if stop is not None and stop.state == "pending" else None
 
 
 def with_route_eta(order: Order, route: PlannedRoute | None) -> Order:
-    """The order showing its stop's live ETA when `route` is its route and the stop waits."""
+    """The order showing the ETA its stop was last told when `route` is its route and the stop
+    waits (the same as the order item's once its write lands; a window recorded for another
+    ETA is not shown with this one)."""
     if route is None or order.status not in ON_ITS_WAY or order.route_id != route.route_id:
         return order
-    live = stop_eta(route, order.order_id)
-    return replace(order, eta=live) if live else order
+    told = stop_eta(route, order.order_id)
+    if not told or told == order.eta:
+        return order
+    return replace(order, eta=told, eta_from=None, eta_to=None)
 
 
 def with_live_eta(order: Order, routes: RouteLookup) -> Order:

@@ -304,7 +304,7 @@ def page_context(
     here, zone_label = zone(timezone)
     eta = None
     if order.eta and order.status in SHOWS_ETA:
-        start, end = (m.astimezone(here) for m in eta_window(order.eta))
+        start, end = (m.astimezone(here) for m in eta_window(order))
         eta = {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
     events = []
     for event in tracking.timeline:

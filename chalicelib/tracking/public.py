@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.eta_windows import eta_window as told_window
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
-from chalicelib.domain.times import iso_z
-
-ETA_SPREAD = timedelta(minutes=30)  # customers are promised a window, never a minute
+from chalicelib.domain.times import iso_z, parse_iso
 
 # What a stranger holding the tracking code may see of a locker: a public place. A choice's
 # distance from the customer is left out: three of them would place the customer's home.
@@ -32,13 +31,15 @@ def public_locker(details: Mapping[str, Any]) -> dict[str, Any]:
     return {name: details[name] for name in LOCKER_FIELDS if details.get(name) is not None}
 
 
-def eta_window(eta: str) -> tuple[datetime, datetime]:
-    """The window shown around a planned ETA: 30 minutes either side, in UTC."""
-    moment = datetime.fromisoformat(eta)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment - ETA_SPREAD, moment + ETA_SPREAD
+def eta_window(order: Order) -> tuple[datetime, datetime]:
+    """The window shown around the order's ETA, in UTC: the one told with it (recorded then),
+    or, for an ETA recorded without one, 30 minutes either side."""
+    assert order.eta is not None, "a window is shown around an ETA"
+    if order.eta_from and order.eta_to:
+        start, end = order.eta_from, order.eta_to
+    else:
+        start, end = told_window(order.eta)
+    return parse_iso(start).astimezone(UTC), parse_iso(end).astimezone(UTC)
 
 
 def public_view(
@@ -74,7 +75,7 @@ def public_view(
     }
     if order.eta:
         view["eta"] = order.eta
-        start, end = eta_window(order.eta)
+        start, end = eta_window(order)
         view["eta_window"] = {"start": iso_z(start), "end": iso_z(end)}
     if stops_before is not None:
         view["stops_before"] = stops_before

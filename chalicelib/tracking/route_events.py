@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     StopNotPending,
     ValidationFailed,
 )
+from chalicelib.domain.eta_windows import Told
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent
 from chalicelib.domain.times import iso_z, parse_iso
@@ -193,29 +194,41 @@ class RouteEventService:
     # -- the events ----------------------------------------------------------------------------
 
     def _departed(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
-        """Every order still planned on the route is out for delivery; ETAs from now."""
+        """Every order still planned on the route is out for delivery, told the ETA re-timed
+        from now (the same its page, its webhook and the API then show); then the first
+        customer hears the van is coming."""
         at = _recorded(event)
-        for stop in route.stops:
-            if stop.state != "pending":
-                continue
-            order = self._orders.get(stop.order_id)
-            if order and order.status is OrderStatus.PLANNED and order.route_id == route.route_id:
-                moved = order.moved_to(OrderStatus.OUT_FOR_DELIVERY, at=at)
-                timeline = TimelineEvent(at, moved.status, "order.out_for_delivery", _note(event))
-                self._orders.save(
-                    moved,
-                    [timeline],
-                    expected_version=order.version,
-                    messages=[("order.out_for_delivery", {"eta": stop.eta})],
-                )
-        route, upcoming = self._rewrite(
+        pending = frozenset(s.order_id for s in route.stops if s.state == "pending")
+        done = self._rewrite(
             route,
             lambda r: r,
             (route.depot_lat, route.depot_lng),
             _received(event),
             announce=True,
+            heading=True,
+            tell=pending,
         )
-        return {"next_stop": upcoming}
+        for stop in done.route.stops:
+            told = done.told.get(stop.order_id)
+            if stop.state != "pending" or told is None:
+                continue
+            order = self._orders.get(stop.order_id)
+            if order and order.status is OrderStatus.PLANNED and order.route_id == route.route_id:
+                moved = replace(
+                    order.moved_to(OrderStatus.OUT_FOR_DELIVERY, at=at),
+                    eta=told.eta,
+                    eta_from=told.start,
+                    eta_to=told.end,
+                )
+                timeline = TimelineEvent(at, moved.status, "order.out_for_delivery", _note(event))
+                self._orders.save(
+                    moved,
+                    [timeline],
+                    expected_version=order.version,
+                    messages=[("order.out_for_delivery", told.fields())],
+                )
+        self._tell_arriving(done, _received(event))
+        return {"next_stop": done.upcoming}
 
     def _location(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
         if event.lat is None or event.lng is None:
@@ -226,17 +239,17 @@ class RouteEventService:
         fix = Fix(lat, lng, event.claimed_at or at, _received(event), problem, event.event_id)
         if problem:
             # Kept for the record; the ETAs stay as they were.
-            route, _ = self._rewrite(
+            done = self._rewrite(
                 route,
                 lambda r: replace(r, ignored_fixes=kept_ignored(r, fix)),
                 None,
                 _received(event),
             )
-            return {"next_stop": _next(route), "fix": "ignored", "ignored": problem}
-        route, _ = self._rewrite(
+            return {"next_stop": done.upcoming, "fix": "ignored", "ignored": problem}
+        done = self._rewrite(
             route, lambda r: replace(r, last_fix=fix), (lat, lng), _received(event)
         )
-        return {"next_stop": _next(route), "fix": "used"}
+        return {"next_stop": done.upcoming, "fix": "used"}
 
     def _at_stop(
         self, route: PlannedRoute, event: RouteEvent, claim: dict[str, str] | None
@@ -328,9 +341,16 @@ class RouteEventService:
     def _served(
         self, route: PlannedRoute, stop: RouteStop, event: RouteEvent
     ) -> dict[str, str] | None:
-        """`stop` done, the van known to be there, the rest re-timed from there, the next
-        customer told; the next stop."""
+        """`stop` done, the van known to be there, the rest re-timed from there; the next stop.
+        Its customer hears the van is coming only when the driver keeps to the plan (this was
+        the first stop waiting): served out of order, where it heads next is anyone's guess."""
         here = Fix(stop.lat, stop.lng, _recorded(event), _received(event))
+        ahead = [s for s in route.stops[: route.stops.index(stop)] if s.state == "pending"]
+        # Stops still pending ahead of it whose order has left count for nothing.
+        in_order = all(
+            s.kind != "retrieval" and _left_as(self._orders.get(s.order_id), route.route_id)
+            for s in ahead
+        )
 
         def served(r: PlannedRoute) -> PlannedRoute:
             stops = tuple(
@@ -339,10 +359,16 @@ class RouteEventService:
             newer = r.last_fix is None or parse_iso(r.last_fix.at) <= parse_iso(here.at)
             return replace(r, stops=stops, last_fix=here if newer else r.last_fix)
 
-        _, upcoming = self._rewrite(
-            route, served, (stop.lat, stop.lng), _received(event), announce=True
+        done = self._rewrite(
+            route,
+            served,
+            (stop.lat, stop.lng),
+            _received(event),
+            announce=True,
+            heading=in_order,
         )
-        return upcoming
+        self._tell_arriving(done, _received(event))
+        return done.upcoming
 
     def _order(self, order_id: str) -> Order:
         order = self._orders.get(order_id)
@@ -358,13 +384,16 @@ class RouteEventService:
         now: str,
         *,
         announce: bool = False,
-    ) -> tuple[PlannedRoute, dict[str, str] | None]:
+        heading: bool = False,
+        tell: frozenset[str] = frozenset(),
+    ) -> Rewritten:
         """Store `change(route)` (optimistically, applied again to a fresher copy when another
         writer was first), its stops left re-timed from `position` at `now` (server time) when
-        given. The orders whose ETA moved far enough get it written, customers whose stop is
-        now late beyond the threshold are told once; with `announce`, stops whose order left
-        the route are marked and skipped, and the next customer hears the van is coming.
-        The route as stored and the next stop."""
+        given. The orders whose ETA moved far enough get it written (those in `tell` always),
+        customers still waiting on the route whose stop is now late beyond the threshold are
+        told once; with `announce`, stops whose order left the route are marked and skipped,
+        and with `heading` the next stop's customer is marked to hear the van is coming (once
+        an order, sent by the caller: _tell_arriving)."""
         base = route
         moment = parse_iso(now)
         for _ in range(3):
@@ -376,27 +405,32 @@ class RouteEventService:
                 retimed = from_position(changed, position[0], position[1], now)
             else:
                 retimed = replace(changed, version=base.version + 1)
-            late = {
-                s.order_id
-                for s in retimed.stops
-                if s.state == "pending"
-                and not s.delay_announced
-                and parse_iso(s.eta) - parse_iso(s.planned_eta or s.eta) > DELAY_THRESHOLD
-            }
+            retimed, late = self._late(retimed)
+            next_stop = next((s for s in retimed.stops if s.state == "pending"), None)
+            arriving = (
+                upcoming
+                if heading
+                and upcoming is not None
+                and next_stop is not None
+                and next_stop.order_id == upcoming.order_id
+                and not next_stop.arriving_announced
+                and upcoming.status in (OrderStatus.PLANNED, OrderStatus.OUT_FOR_DELIVERY)
+                else None
+            )
+            told_now = set(late) | tell | ({arriving.order_id} if arriving else set())
             retimed = replace(
                 retimed,
                 stops=tuple(
-                    replace(s, delay_announced=True) if s.order_id in late else s
+                    replace(
+                        s,
+                        delay_announced=s.delay_announced or s.order_id in late,
+                        arriving_announced=s.arriving_announced
+                        or (arriving is not None and s.order_id == arriving.order_id),
+                    )
                     for s in retimed.stops
                 ),
             )
-            arriving = (
-                upcoming
-                if upcoming is not None and upcoming.status is OrderStatus.OUT_FOR_DELIVERY
-                else None
-            )
-            told = late | ({arriving.order_id} if arriving else set())
-            retimed, etas = published(base, retimed, moment, frozenset(told))
+            retimed, etas = published(base, retimed, moment, frozenset(told_now))
             try:
                 self._routes.replace_route(retimed, expected_version=base.version)
             except ConcurrentUpdate:
@@ -405,18 +439,49 @@ class RouteEventService:
                     raise
                 base = fresh
                 continue
-            for order_id, eta in etas.items():
-                self._routes.set_eta(order_id, route.route_id, eta)
-            for stop in retimed.stops:
-                if stop.order_id in late:
-                    self._orders.announce(
-                        self._order(stop.order_id), "order.delayed", now, eta=stop.eta
-                    )
-            upcoming_stop = _next(retimed)
-            if arriving is not None and upcoming_stop is not None:
-                self._orders.announce(arriving, "order.arriving", now, eta=upcoming_stop["eta"])
-            return retimed, upcoming_stop
+            for order_id, told in etas.items():
+                self._routes.set_eta(order_id, route.route_id, told)
+            for order_id, order in late.items():
+                self._orders.announce(order, "order.delayed", now, **etas[order_id].fields())
+            return Rewritten(
+                retimed,
+                _next(retimed),
+                etas,
+                (arriving, etas[arriving.order_id]) if arriving is not None else None,
+            )
         raise ConcurrentUpdate(f"route {route.route_id} keeps changing; retry")
+
+    def _late(self, route: PlannedRoute) -> tuple[PlannedRoute, dict[str, Order]]:
+        """The route with the stops that just became late beyond the threshold, and whose order
+        still waits on it, as order id -> order (to tell once, for this promise); a late stop
+        whose order has left it (cancelled, returned, re-planned) is marked so, told nothing.
+        A retrieval's is the depot's own parcel: no customer to tell."""
+        late: dict[str, Order] = {}
+        stops = list(route.stops)
+        for i, stop in enumerate(stops):
+            if (
+                stop.state != "pending"
+                or stop.kind == "retrieval"
+                or stop.delay_announced
+                or parse_iso(stop.eta) - parse_iso(stop.planned_eta or stop.eta) <= DELAY_THRESHOLD
+            ):
+                continue
+            order = self._orders.get(stop.order_id)
+            state = _left_as(order, route.route_id)
+            if state is not None or order is None:
+                stops[i] = replace(stop, state=state or "dropped")
+            else:
+                late[stop.order_id] = order
+        return replace(route, stops=tuple(stops)), late
+
+    def _tell_arriving(self, done: Rewritten, now: str) -> None:
+        """The next customer told the van is coming (what _rewrite marked), with the ETA their
+        page and the API show."""
+        if done.arriving is not None:
+            order, told = done.arriving
+            fresh = self._orders.get(order.order_id) or order
+            if fresh.status is OrderStatus.OUT_FOR_DELIVERY:
+                self._orders.announce(fresh, "order.arriving", now, **told.fields())
 
     def _skip_stale(self, route: PlannedRoute) -> tuple[PlannedRoute, Order | None]:
         """The route with the pending stops ahead whose order is no longer waiting on it marked
@@ -434,6 +499,17 @@ class RouteEventService:
         return replace(route, stops=tuple(stops)), None
 
 
+@dataclass(frozen=True)
+class Rewritten:
+    """A route as stored by _rewrite: its next stop, what its orders were told (order id ->
+    ETA and window), and the customer to tell the van is coming next."""
+
+    route: PlannedRoute
+    upcoming: dict[str, str] | None
+    told: dict[str, Told]
+    arriving: tuple[Order, Told] | None = None
+
+
 def _after_failure(order: Order, at: str) -> tuple[Order, str]:
     """The failed-attempt policy: back to ready for the depot's next run, until the last
     attempt, after which the parcel goes back to the merchant."""
@@ -441,7 +517,7 @@ def _after_failure(order: Order, at: str) -> tuple[Order, str]:
     if failed.failed_attempts >= MAX_ATTEMPTS:
         return failed.moved_to(OrderStatus.RETURNED, at=at), "returning"
     again = failed.moved_to(OrderStatus.READY, at=at)
-    return replace(again, route_id=None, eta=None), "rescheduled"
+    return replace(again, route_id=None, eta=None, eta_from=None, eta_to=None), "rescheduled"
 
 
 def _next(route: PlannedRoute) -> dict[str, str] | None:

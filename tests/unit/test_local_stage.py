@@ -26,6 +26,7 @@ LOCAL_ROUTES = {
     "/local/vendors/{vendor}/outage",
     "/local/aws/throttle",
     "/local/schedules/{name}",
+    "/local/depots/{depot_id}/tick",
     "/local/dispatch/faults",
     "/local/dispatch-runs/{run_id}/stop",
 }

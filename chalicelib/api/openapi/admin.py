@@ -15,7 +15,17 @@ FLEET_EXAMPLE = {
             "vehicle_id": "van-1",
             "profile": "van",
             "capacity": {"parcels": 120, "weight_kg": 800},
-            "shift": {"start": "2030-06-03T08:00:00+01:00", "end": "2030-06-03T18:00:00+01:00"},
+            "shift": {
+                "start": "2030-06-03T08:00:00+01:00",
+                "end": "2030-06-03T18:00:00+01:00",
+                "breaks": [
+                    {
+                        "earliest": "2030-06-03T12:00:00+01:00",
+                        "latest": "2030-06-03T14:00:00+01:00",
+                        "minutes": 30,
+                    }
+                ],
+            },
             "skills": ["fridge"],
         }
     ]

@@ -38,6 +38,19 @@ def paths() -> dict[str, dict[str, Any]]:
                 tags=("local",),
             )
         },
+        "/local/depots/{depot_id}/tick": {
+            "post": op(
+                "Fire a depot's dispatch schedule now: {trigger: wave|rolling} (a wave starts a "
+                "run; a rolling tick one once enough orders wait) -> {depot_id, started, run_id?}",
+                None,
+                {
+                    "200": "{depot_id, started, run_id?, waiting?}",
+                    "404": "no such depot",
+                    "422": "invalid",
+                },
+                tags=("local",),
+            )
+        },
         "/local/dispatch/faults": {
             "post": op(
                 "Make dispatch runs meet a fault until cleared: {fault: optimiser_crash|"

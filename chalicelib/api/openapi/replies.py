@@ -61,6 +61,7 @@ def _order() -> dict[str, Any]:
             "created_at": MOMENT,
             "updated_at": MOMENT,
             "eta": MOMENT,
+            "eta_window": WINDOW | {"description": "the window told with the ETA"},
             "failed_attempts": COUNT,
             "timeline": _list(event) | {"description": "GET of one order only"},
         },
@@ -83,7 +84,15 @@ def _fleet() -> dict[str, Any]:
             "vehicle_id": TEXT,
             "profile": TEXT,
             "capacity": object_schema({"parcels": COUNT, "weight_kg": NUMBER}),
-            "shift": WINDOW,
+            "shift": object_schema(
+                {
+                    "start": MOMENT,
+                    "end": MOMENT,
+                    "breaks": _list(
+                        object_schema({"earliest": MOMENT, "latest": MOMENT, "minutes": COUNT})
+                    ),
+                }
+            ),
             "skills": _list(TEXT),
         }
     )

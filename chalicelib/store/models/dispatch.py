@@ -52,6 +52,7 @@ class RouteStopAttribute(MapAttribute[str, object]):
     state = UnicodeAttribute(default="pending")
     planned_eta = UnicodeAttribute(null=True)
     delay_announced = BooleanAttribute(default=False)
+    arriving_announced = BooleanAttribute(null=True)
     told_eta = UnicodeAttribute(null=True)
 
 
@@ -66,7 +67,8 @@ class FixAttribute(MapAttribute[str, object]):
 
 class RouteItem(MainItem, discriminator="dispatch_route"):
     """pk RUN#<run id>, sk ROUTE#<route id>: a committed route with its stops, written whole
-    (a changed route replaces the item, guarded by its version)."""
+    (a changed route replaces the item, guarded by its version). In gsi1 under
+    DEPOT#<id>#ROUTES by its start: the routes that may still hold the depot's vehicles."""
 
     route_id = UnicodeAttribute()
     run_id = UnicodeAttribute()
@@ -82,6 +84,11 @@ class RouteItem(MainItem, discriminator="dispatch_route"):
     version = NumberAttribute(default=1)
     last_fix = FixAttribute(null=True)
     ignored_fixes = ListAttribute(of=FixAttribute, null=True)
+    breaks_at = ListAttribute[str](null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)  # start_at (UTC, Z)
+
+    by_depot = Gsi1Index["RouteItem"]()
 
 
 class LeftOutAttribute(MapAttribute[str, object]):

@@ -67,6 +67,8 @@ class OrderItem(MainItem, discriminator="order"):
     source_updated_at = UnicodeAttribute(null=True)
     attention_reason = UnicodeAttribute(null=True)
     eta = UnicodeAttribute(null=True)
+    eta_from = UnicodeAttribute(null=True)  # the window told with the ETA
+    eta_to = UnicodeAttribute(null=True)
     route_id = UnicodeAttribute(null=True)
     run_id = UnicodeAttribute(null=True)
     unassigned_reason = UnicodeAttribute(null=True)

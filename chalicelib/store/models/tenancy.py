@@ -43,6 +43,12 @@ class DepotItem(MainItem, discriminator="depot"):
     dispatch = MapAttribute[str, object](default=dict)
 
 
+class ShiftBreakAttribute(MapAttribute[str, object]):
+    earliest = UnicodeAttribute()
+    latest = UnicodeAttribute()
+    duration_s = NumberAttribute()
+
+
 class VehicleAttribute(MapAttribute[str, object]):
     vehicle_id = UnicodeAttribute()
     profile = UnicodeAttribute()
@@ -51,6 +57,7 @@ class VehicleAttribute(MapAttribute[str, object]):
     shift_start = UnicodeAttribute()
     shift_end = UnicodeAttribute()
     skills = ListAttribute[str](default=list)
+    breaks = ListAttribute(of=ShiftBreakAttribute, null=True)
 
 
 class FleetItem(MainItem, discriminator="fleet"):

@@ -118,7 +118,7 @@ def test_later_stops_move_up_when_one_leaves_but_not_before_their_window() -> No
     after = without_stop(planned, "a")
 
     assert [s.order_id for s in after.stops] == ["b", "c", "d"]
-    moved = changed_etas(planned, after)
+    moved = {k: told.eta for k, told in changed_etas(planned, after, T0).items()}
     assert set(moved) == {"b", "c"}
     assert moved["b"] < "2026-11-23T08:20:00Z" and moved["c"] < "2026-11-23T08:30:00Z"
     assert after.stops[2].eta == "2026-11-23T10:00:00Z", "never before the window opens"
