@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chalicelib import bootstrap
 from chalicelib.dispatch.workflow import OPTIMISER
 from chalicelib.local import app_module
 from chalicelib.local import delivery_day as day
@@ -102,12 +103,36 @@ def _optimiser_back(runtime: LocalRuntime) -> None:
         register_task(runtime.workflow, OPTIMISER)  # the real one, in its own process
 
 
-def _never(runtime: LocalRuntime) -> bool:
-    return False
+def _dispatch_fault(fault: str) -> Callable[[Chaos], str]:
+    """One of the local workflow's faults (chalicelib/local/dispatch_faults.py), in force for
+    the bench's first run; cleared after it."""
+
+    def inject(chaos: Chaos) -> str:
+        return chaos.local("/local/dispatch/faults", {"fault": fault})
+
+    return inject
 
 
-def _not_here(chaos: Chaos) -> str:
-    raise NotImplementedError("no switch for this fault in this runtime yet")
+def _stuck_run(chaos: Chaos) -> str:
+    """Build hangs; once it does, the execution is stopped as its timeout would stop it (no
+    Catch runs), and the reaper is left to release the run."""
+    done = chaos.local("/local/dispatch/faults", {"fault": "stuck_run"})
+    threading.Thread(target=_stop_when_stuck, args=(chaos,), daemon=True).start()
+    return done + "; its execution stopped once Build hangs (the reaper then releases it)"
+
+
+def _stop_when_stuck(chaos: Chaos, hang_s: float = 5.0, wait_s: float = 600.0) -> None:
+    sfn = chaos.runtime.aws.client("stepfunctions")
+    machine = bootstrap.settings().dispatch_state_machine_arn
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        running = sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")
+        if running["executions"]:
+            time.sleep(hang_s)
+            for execution in running["executions"]:
+                chaos.local(f"/local/dispatch-runs/{execution['name']}/stop", {})
+            return
+        time.sleep(0.2)
 
 
 def catalogue() -> list[Fault]:
@@ -118,14 +143,14 @@ def catalogue() -> list[Fault]:
             "sendgrid_outage",
             "POST /local/vendors/sendgrid/outage {status: 429|500|503, seconds: 1-5 min}",
             "during",
-            _has_route("/local/vendors/{name}/outage"),
+            _has_route("/local/vendors/{vendor}/outage"),
             _outage("sendgrid"),
         ),
         Fault(
             "sns_outage",
             "POST /local/vendors/sns/outage {status: 429|500|503, seconds: 1-5 min}",
             "during",
-            _has_route("/local/vendors/{name}/outage"),
+            _has_route("/local/vendors/{vendor}/outage"),
             _outage("sns"),
         ),
         Fault(
@@ -159,17 +184,19 @@ def catalogue() -> list[Fault]:
         ),
         Fault(
             "commit_crash",
-            "hook for h-dispatch: Commit dies halfway",
+            "POST /local/dispatch/faults {fault: commit_crash_halfway}: Commit dies after "
+            "planning half its orders, in the first run",
             "dispatch",
-            _never,
-            _not_here,
+            _has_route("/local/dispatch/faults"),
+            _dispatch_fault("commit_crash_halfway"),
         ),
         Fault(
             "stuck_run",
-            "hook for h-dispatch: a run stuck in running",
+            "POST /local/dispatch/faults {fault: stuck_run}, then POST /local/dispatch-runs/"
+            "{id}/stop once Build hangs (a timeout outside the Catch); the reaper releases it",
             "dispatch",
-            _never,
-            _not_here,
+            _has_route("/local/dispatch/faults"),
+            _stuck_run,
         ),
     ]
 
@@ -247,6 +274,9 @@ def run(
             injector.stop()
         # Long enough for the longest outage to end and what waited on it to go out.
         settle_s = day.wait_for_outbox(runtime, settle_timeout_s, settled_for_s=5 * minute_s + 5)
+        redrive_started = time.monotonic()
+        redrove = _redrive_parked(runtime, http, settle_timeout_s)
+        settle_s += day.wait_for_outbox(runtime, settle_timeout_s)
         books = day.account(runtime, http, depot, intake.accepted)
         return _report(
             orders,
@@ -260,7 +290,12 @@ def run(
             books,
             http,
             runtime,
-            {"total": time.monotonic() - started, "outbox_settle": settle_s},
+            redrove,
+            {
+                "total": time.monotonic() - started,
+                "outbox_settle": settle_s,
+                "redrive": time.monotonic() - redrive_started,
+            },
         )
     finally:
         logs.close()
@@ -281,10 +316,45 @@ def _dispatch_until_planned(
             plan = day.dispatch(runtime, http, depot)
         finally:
             _optimiser_back(runtime)
+            _dispatch_faults_cleared(http)
         runs.append(plan)
         if plan.status == "succeeded":
             break
     return runs
+
+
+def _dispatch_faults_cleared(http: day.Http) -> None:
+    """The workflow's faults cleared, and the reaper run now (as its 5-minute schedule would)
+    so a run that died outside its Catch frees its orders and its depot for the next."""
+    http.request("DELETE", "/local/dispatch/faults", "faults")
+    http.request("POST", "/local/schedules/dispatch_reaper", "faults", json={})
+
+
+def _redrive_parked(runtime: LocalRuntime, http: day.Http, timeout_s: float) -> dict[str, int]:
+    """What an operator does after an outage: wait for parked work to finish its retries, put
+    what was dead-lettered back (`lastmile ops redrive`), until nothing waits; the totals."""
+    totals = {"redrive_calls": 0, "redriven": 0, "left_dead": 0}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        answer, _ = http.request("GET", "/v1/ops/parked", "ops", token=runtime.admin_key)
+        counts = answer.json()["counts"] if answer is not None and answer.ok else {}
+        if counts.get("dead"):
+            done, _ = http.request(
+                "POST", "/v1/ops/redrive", "ops", token=runtime.admin_key, json={}
+            )
+            if done is not None and done.ok:
+                body = done.json()
+                totals["redrive_calls"] += 1
+                totals["redriven"] += body["work"] + body["stream_messages"]
+        elif (
+            not counts.get("retrying") and runtime.notify_poller and runtime.notify_poller.caught_up
+        ):
+            break
+        time.sleep(1.0)
+    answer, _ = http.request("GET", "/v1/ops/parked", "ops", token=runtime.admin_key)
+    if answer is not None and answer.ok:
+        totals["left_dead"] = answer.json()["counts"].get("dead", 0)
+    return totals
 
 
 def _report(
@@ -299,6 +369,7 @@ def _report(
     books: day.Accounting,
     http: day.Http,
     runtime: LocalRuntime,
+    redrove: dict[str, int],
     walls: dict[str, float],
 ) -> dict[str, Any]:
     parked = sum(
@@ -325,7 +396,12 @@ def _report(
             "messages_lost": {"value": books.messages_lost, "target": 0},
             "messages_duplicated": {"value": books.messages_duplicated, "target": 0},
             "parked": {"value": parked, "target": None, "note": "notifications left to retry"},
-            "redriven": {"value": NOT_AVAILABLE, "target": None, "note": "lastmile ops redrive"},
+            "redriven": {
+                "value": redrove["redriven"],
+                "target": None,
+                "note": f"by {redrove['redrive_calls']} POST /v1/ops/redrive (lastmile ops "
+                f"redrive); {redrove['left_dead']} left in the dead-letter queue",
+            },
         },
         "intake": {
             "sent": intake.sent,
