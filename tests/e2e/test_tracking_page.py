@@ -30,12 +30,13 @@ def counters(runtime: Runtime) -> tuple[Any, list[dict[str, Any]]]:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    items = dynamodb.scan(
+    # Every page: a scan reads 1 MB at a time, and the shared runtime's table is larger.
+    pages = dynamodb.get_paginator("scan").paginate(
         TableName="lastmile-main",
         FilterExpression="begins_with(pk, :p)",
         ExpressionAttributeValues={":p": {"S": f"RATE#track#{LOCAL_CLIENT}#"}},
-    )["Items"]
-    return dynamodb, items
+    )
+    return dynamodb, [item for page in pages for item in page["Items"]]
 
 
 def forget_counters(runtime: Runtime) -> None:
