@@ -36,6 +36,7 @@ from chalicelib.store.models.dispatch import (
     FixAttribute,
     LeftOutAttribute,
     RouteItem,
+    RouteStartItem,
     RouteStopAttribute,
     UnassignedItem,
 )
@@ -107,6 +108,15 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         last_fix=FixAttribute(**fields_of(route.last_fix)) if route.last_fix else None,
         ignored_fixes=[FixAttribute(**fields_of(f)) for f in route.ignored_fixes] or None,
         breaks_at=list(route.breaks_at) or None,
+    )
+
+
+def _route_start(route: PlannedRoute) -> RouteStartItem:
+    return RouteStartItem(
+        _run_pk(route.run_id),
+        f"STARTS#{route.route_id}",
+        route_id=route.route_id,
+        run_id=route.run_id,
         gsi1pk=_depot_routes(route.depot_id),
         gsi1sk=iso_z(parse_iso(route.start_at)),
     )
@@ -463,8 +473,10 @@ class DispatchRepository:
         return True
 
     def put_route(self, route: PlannedRoute) -> None:
-        """Write a route whole (a retried commit writes the same item again, not a second)."""
+        """Write a route whole, and where it starts (a retried commit writes the same items
+        again, not a second pair)."""
         route_to_model(route).save()
+        _route_start(route).save()
 
     def put_unassigned(self, run_id: str, left_out: Mapping[str, str]) -> None:
         """The orders a run left out (order id -> reason), a page per item, in this order."""
@@ -521,13 +533,14 @@ class DispatchRepository:
         return "released"
 
     def delete_routes(self, run_id: str) -> None:
-        for item in RouteItem.query(
-            _run_pk(run_id),
-            RouteItem.sk.startswith("ROUTE#"),
-            consistent_read=True,
-            attributes_to_get=["pk", "sk"],
-        ):
-            item.delete()
+        for model, prefix in ((RouteItem, "ROUTE#"), (RouteStartItem, "STARTS#")):
+            for item in model.query(
+                _run_pk(run_id),
+                model.sk.startswith(prefix),
+                consistent_read=True,
+                attributes_to_get=["pk", "sk"],
+            ):
+                item.delete()
 
     # -- routes after commit ---------------------------------------------------------------
 
@@ -540,12 +553,14 @@ class DispatchRepository:
         """The depot's committed routes that started at or after `since` (the index is
         eventually consistent: a route committed a moment ago may be missing; runs of one depot
         follow each other, seconds apart at the least)."""
-        return [
-            route_from_model(item)
-            for item in RouteItem.by_depot.query(
-                _depot_routes(depot_id), RouteItem.gsi1sk >= iso_z(since)
+        keys = [
+            _route_key(start.run_id, start.route_id)
+            for start in RouteStartItem.by_depot.query(
+                _depot_routes(depot_id), RouteStartItem.gsi1sk >= iso_z(since)
             )
         ]
+        found = [route_from_model(item) for item in RouteItem.batch_get(keys)]
+        return sorted(found, key=lambda r: (parse_iso(r.start_at), r.route_id))
 
     def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
         with failing_as(ConcurrentUpdate(f"route {route.route_id} changed meanwhile")):

@@ -67,8 +67,8 @@ class FixAttribute(MapAttribute[str, object]):
 
 class RouteItem(MainItem, discriminator="dispatch_route"):
     """pk RUN#<run id>, sk ROUTE#<route id>: a committed route with its stops, written whole
-    (a changed route replaces the item, guarded by its version). In gsi1 under
-    DEPOT#<id>#ROUTES by its start: the routes that may still hold the depot's vehicles."""
+    (a changed route replaces the item, guarded by its version; every ping rewrites it, so it
+    is in no index: an index would copy all of it on every write)."""
 
     route_id = UnicodeAttribute()
     run_id = UnicodeAttribute()
@@ -85,10 +85,19 @@ class RouteItem(MainItem, discriminator="dispatch_route"):
     last_fix = FixAttribute(null=True)
     ignored_fixes = ListAttribute(of=FixAttribute, null=True)
     breaks_at = ListAttribute[str](null=True)
-    gsi1pk = UnicodeAttribute(null=True)
-    gsi1sk = UnicodeAttribute(null=True)  # start_at (UTC, Z)
 
-    by_depot = Gsi1Index["RouteItem"]()
+
+class RouteStartItem(MainItem, discriminator="dispatch_route_start"):
+    """pk RUN#<run id>, sk STARTS#<route id>: where a route is, in gsi1 under
+    DEPOT#<id>#ROUTES by its start: the routes that may still hold the depot's vehicles. Written
+    once with its route; small, so the index costs a few bytes a route, not its stops."""
+
+    route_id = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()  # start_at (UTC, Z)
+
+    by_depot = Gsi1Index["RouteStartItem"]()
 
 
 class LeftOutAttribute(MapAttribute[str, object]):
