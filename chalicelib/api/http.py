@@ -13,6 +13,7 @@ from chalice import Blueprint
 from chalice.app import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.aws_errors import throttled
 from chalicelib.domain import errors
 from chalicelib.request_bodies import parse_json, validation_failed
 
@@ -25,6 +26,7 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.TooManyAttempts, 429),
+    (errors.ServiceBusy, 503),
 ]
 
 logger = Logger(child=True)
@@ -56,6 +58,14 @@ def route(
             except errors.DomainError as exc:
                 logger.info("request refused", extra={"code": exc.code, "reason": exc.message})
                 return (refuse or error_response)(exc)
+            except Exception as exc:
+                if not throttled(exc):
+                    raise
+                # The store was over its rate past the SDK's retries: nothing done, say when
+                # to come again (a storefront, a phone and a kiosk all retry a 503).
+                logger.warning("request throttled by AWS", extra={"error": repr(exc)})
+                busy = errors.ServiceBusy("the service is busy; retry in a moment")
+                return (refuse or error_response)(busy)
 
         bp.route(path, **options)(answer)
         return view

@@ -105,6 +105,14 @@ class TooManyAttempts(DomainError):
     retry_after: int | None = None  # seconds; answered as the Retry-After header
 
 
+class ServiceBusy(DomainError):
+    """AWS refused a call for its rate after the SDK's own retries (a throttled table): nothing
+    was done, and the same request shortly after will do."""
+
+    code = "service_busy"
+    retry_after = 1  # seconds; answered as the Retry-After header
+
+
 class DuplicateEvent(Conflict):
     """This storefront event was processed before; the caller answers as if it were new."""
 

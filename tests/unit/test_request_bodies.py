@@ -8,9 +8,11 @@ import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from chalice import Chalice
 from chalice.test import Client
 from pydantic import BaseModel, ValidationError, model_validator
+from pynamodb.exceptions import PutError
 
 from chalicelib.api.http import parse_body, route, uniform_errors
 from chalicelib.domain.errors import MalformedBody, ValidationFailed
@@ -129,6 +131,22 @@ def put_thing(thing_id: str) -> Any:
     return {"depot_id": parse_body(app.current_request, _Fleet).depot_id}
 
 
+def _over_its_rate(kind: str) -> Exception:
+    """What the SDK raises once its own retries are spent, bare or as PynamoDB wraps it."""
+    refused = ClientError(
+        {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+        "PutItem",
+    )
+    if kind == "sdk":
+        return refused
+    return PutError("Failed to put item", cause=refused)
+
+
+@route(app, "/throttled/{kind}", methods=["GET"])
+def throttled_write(kind: str) -> Any:
+    raise _over_its_rate(kind)
+
+
 @app.route("/broken", methods=["GET"])
 def broken() -> Any:
     raise RuntimeError("a bug")
@@ -147,6 +165,15 @@ def test_an_empty_put_is_400_and_a_long_path_id_404() -> None:
         assert empty.status_code == 400 and _error(empty)["code"] == "malformed_body"
         long_id = client.http.put("/things/" + "x" * 257, body=b'{"depot_id": "d", "shifts": []}')
         assert long_id.status_code == 404 and _error(long_id)["field"] == "thing_id"
+
+
+@pytest.mark.parametrize("kind", ["sdk", "pynamodb"])
+def test_a_write_throttled_past_the_sdks_retries_is_503_with_retry_after(kind: str) -> None:
+    with Client(app) as client:
+        answer = client.http.get(f"/throttled/{kind}")
+    assert answer.status_code == 503
+    assert _error(answer)["code"] == "service_busy"
+    assert answer.headers["Retry-After"] == "1"
 
 
 def test_chalices_own_refusals_come_in_the_error_shape() -> None:
