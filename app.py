@@ -23,6 +23,8 @@ from chalicelib.dispatch.optimiser import handler as optimiser
 from chalicelib.telemetry import logger, metrics, observe_invocation, tracer
 
 app = Chalice(app_name="lastmile")
+# Label PDFs (api/http.py pdf_response) leave base64-encoded; the package tells API Gateway too.
+app.api.binary_types.append("application/pdf")
 
 # First, so that it wraps every other middleware: Lambda context and cold start on the log
 # lines, the trace, and one metrics flush per invocation, for every function below.

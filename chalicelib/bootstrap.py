@@ -25,6 +25,7 @@ from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.storefront_webhooks import WebhookIntake
+from chalicelib.labels.sheets import LabelSheets
 from chalicelib.lockers.admin import LockerAdmin
 from chalicelib.lockers.choices import LockerChoices
 from chalicelib.lockers.codes import PickupCodeKeys
@@ -60,6 +61,8 @@ from chalicelib.store.rate_limits import RateWindows
 from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotation
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.tracking.proof_store import ProofStore
+from chalicelib.tracking.proofs import ProofViews
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
 
@@ -170,21 +173,30 @@ def dispatch_reaper() -> Reaper:
 
 
 @cache
+def proof_store() -> ProofStore:
+    """Proof-of-delivery images, beside the dispatch artefacts in the run bucket."""
+    return ProofStore(client("s3"), settings().dispatch_bucket)
+
+
+@cache
+def proof_views() -> ProofViews:
+    return ProofViews(order_repository(), proof_store())
+
+
+@cache
 def route_events() -> RouteEventService:
-    s = settings()
-    s3 = client("s3")
-
-    def presigned_put(key: str, content_type: str, seconds: int) -> str:
-        params = {"Bucket": s.dispatch_bucket, "Key": key, "ContentType": content_type}
-        return str(s3.generate_presigned_url("put_object", Params=params, ExpiresIn=seconds))
-
     return RouteEventService(
         dispatch_repository(),
         order_repository(),
         driver_tokens(),
-        presigned_put,
+        proof_store(),
         lockers=locker_kiosk,
     )
+
+
+@cache
+def label_sheets() -> LabelSheets:
+    return LabelSheets(order_repository(), dispatch_repository(), accounts().depot)
 
 
 @cache
@@ -387,6 +399,9 @@ def reset() -> None:
         reconcile,
         dispatch,
         route_events,
+        proof_store,
+        proof_views,
+        label_sheets,
         driver_tokens,
         locker_repository,
         pickup_code_keys,

@@ -10,15 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
-from chalicelib.api.http import bearer, json_response, parse_body, raw_body, route
+from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, raw_body, route
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN
-from chalicelib.domain.errors import MalformedBody
+from chalicelib.domain.errors import MalformedBody, ValidationFailed
 from chalicelib.domain.tenancy import ShiftBreak, Vehicle
 from chalicelib.reconcile.connections import check_connection
 from chalicelib.request_bodies import Id, Moment, parse_json
 
 admin = Blueprint(__name__)
+
+MAX_QUERY_ID = 128  # no id of ours is longer (a run's, a route's)
 
 
 class _In(BaseModel):
@@ -253,6 +255,22 @@ def start_dispatch(depot_id: str) -> Any:
     _authorise()
     run_id, started = bootstrap.dispatch().start(depot_id)
     return json_response({"run_id": run_id, "started": started}, status=202)
+
+
+@route(admin, "/v1/depots/{depot_id}/labels", methods=["GET"])
+def run_labels(depot_id: str) -> Any:
+    """A dispatch run's parcel labels (or one route's) in loading order: a PDF."""
+    _authorise()
+    params: dict[str, str] = dict(admin.current_request.query_params or {})
+    run_id = params.get("run_id")
+    if not run_id:
+        raise ValidationFailed("run_id: required (the dispatch run to print)", field="run_id")
+    route_id = params.get("route_id")
+    for name, value in (("run_id", run_id), ("route_id", route_id)):
+        if value is not None and len(value) > MAX_QUERY_ID:
+            raise ValidationFailed(f"{name}: at most {MAX_QUERY_ID} characters", field=name)
+    pdf = bootstrap.label_sheets().for_run(depot_id, run_id, route_id)
+    return pdf_response(pdf, f"labels-{route_id or run_id}.pdf")
 
 
 @route(admin, "/v1/dispatch-runs/{run_id}", methods=["GET"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -28,9 +28,19 @@ class ProofIn(_In):
     photo_key: str | None = Field(default=None, max_length=300)
 
 
+Label = Annotated[str, Field(min_length=1, max_length=64)]
+
+
 class RouteEventIn(_In):
     type: Literal[
-        "departed", "arrived", "delivered", "failed", "deposited", "retrieved", "location"
+        "scanned",
+        "departed",
+        "arrived",
+        "delivered",
+        "failed",
+        "deposited",
+        "retrieved",
+        "location",
     ]
     event_id: str | None = Field(default=None, min_length=1, max_length=128)
     order_id: str | None = Field(default=None, max_length=64)
@@ -40,9 +50,15 @@ class RouteEventIn(_In):
     reason: Literal[FAILURE_REASONS] | None = None  # type: ignore[valid-type]
     proof: ProofIn | None = None
     locker_id: str | None = Field(default=None, max_length=64)
+    label: Label | None = Field(default=None, description="scanned: the parcel's label")
+    labels: list[Label] | None = Field(
+        default=None, max_length=100, description="delivered: the parcel labels scanned at the door"
+    )
 
     @model_validator(mode="after")
     def _what_each_type_needs(self) -> RouteEventIn:
+        if self.type == "scanned" and not self.label:
+            raise ValueError("label: required for scanned")
         if self.type in STOP_EVENTS and not self.order_id:
             raise ValueError(f"order_id: required for {self.type}")
         if self.type == "failed" and not self.reason:
@@ -66,12 +82,15 @@ class RouteEventIn(_In):
             self.reason,
             proof,
             self.locker_id,
+            self.label,
+            tuple(self.labels) if self.labels is not None else None,
         )
 
 
 class ProofUploadIn(_In):
     order_id: str = Field(min_length=1, max_length=64)
-    content_type: Literal["image/jpeg", "image/png"] = "image/jpeg"
+    kind: Literal["photo", "signature"] = "photo"
+    content_type: Literal["image/jpeg", "image/png", "image/webp"] = "image/jpeg"
 
 
 # Each route authenticates before it reads the body: a wrong token is a 401 whatever it sent
@@ -90,10 +109,11 @@ def post_route_event(route_id: str) -> Any:
 
 @route(driver, "/v1/routes/{route_id}/proof-uploads", methods=["POST"])
 def post_proof_upload(route_id: str) -> Any:
-    """A presigned S3 URL for a proof-of-delivery photo; its key goes into the event's proof."""
+    """A presigned S3 POST for a proof-of-delivery photo or signature; its key goes into the
+    delivered event's proof."""
     events = bootstrap.route_events()
     token = bearer(driver.current_request)
     events.authenticate(route_id, token)
     body = parse_body(driver.current_request, ProofUploadIn)
-    upload = events.proof_upload(route_id, token, body.order_id, body.content_type)
+    upload = events.proof_upload(route_id, token, body.order_id, body.kind, body.content_type)
     return json_response(upload, status=201)

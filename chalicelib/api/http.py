@@ -102,6 +102,18 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
+PDF = "application/pdf"  # a binary type of the app (app.py) and of API Gateway (infra)
+
+
+def pdf_response(body: bytes, filename: str) -> Response:
+    """A PDF answer (base64 through API Gateway; a client sends any Accept but JSON's alone)."""
+    return Response(
+        body=body,
+        status_code=200,
+        headers={"Content-Type": PDF, "Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
 def raw_body(request: Request) -> bytes:
     body = request.raw_body or b""
     if isinstance(body, str):

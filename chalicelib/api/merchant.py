@@ -8,7 +8,7 @@ from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import bootstrap
-from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.config import settings
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
@@ -82,6 +82,21 @@ def get_order(order_id: str) -> Any:
     order, timeline = bootstrap.orders().get(_merchant(), order_id)
     order = with_live_eta(order, bootstrap.dispatch_repository())
     return json_response(merchant_view(order, settings().public_base_url, timeline))
+
+
+@route(merchant_api, "/v1/orders/{order_id}/labels", methods=["GET"])
+def order_labels(order_id: str) -> Any:
+    """The order's parcel labels: a PDF, one 4x6 inch page a parcel."""
+    merchant = _merchant()
+    pdf = bootstrap.label_sheets().for_order(merchant.merchant_id, order_id)
+    return pdf_response(pdf, f"labels-{order_id}.pdf")
+
+
+@route(merchant_api, "/v1/orders/{order_id}/proof", methods=["GET"])
+def order_proof(order_id: str) -> Any:
+    """The order's proof of delivery; its photo and signature through 5-minute URLs."""
+    order, _ = bootstrap.orders().get(_merchant(), order_id)
+    return json_response(bootstrap.proof_views().for_merchant(order))
 
 
 @route(merchant_api, "/v1/orders/{order_id}/notifications", methods=["GET"])

@@ -5,9 +5,10 @@ pickup code, more time), rate limited per client."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from chalice import Blueprint
 from chalice.app import Response
@@ -64,12 +65,14 @@ def _limit_client() -> None:
 def _find(tracking_code: str, *, lockers: bool = False) -> page.Tracking:
     """The order behind the code; with `lockers`, also what the page shows of lockers (its
     locker, the parcel waiting there, the lockers offered instead)."""
-    return page.find(
+    found = page.find(
         tracking_code,
         bootstrap.orders(),
         bootstrap.dispatch_repository(),
         bootstrap.locker_choices() if lockers else None,
     )
+    proof = bootstrap.proof_views().for_customer(found.order)
+    return replace(found, proof=proof) if proof else found
 
 
 @lru_cache(maxsize=256)
@@ -134,7 +137,13 @@ def track_page(tracking_code: str) -> Any:
         timezone=_depot_timezone(found.order.depot_id),
         feedback=given,
     )
-    return _html(html, 200)
+    photo = (found.proof or {}).get("photo_url")
+    return _html(html, 200, page.headers(_origin(photo)) if photo else None)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _form() -> dict[str, str]:

@@ -287,6 +287,9 @@ class DispatchService:
                     "distance_m": round(r.distance_m),
                     "duration_s": round(r.duration_s),
                     "stops": [_stop_view(s) for s in r.stops],
+                    # Parcel labels scanned onto the van, and those it departed without.
+                    "loaded": list(r.loaded),
+                    "not_loaded": list(r.not_loaded),
                 }
                 for r in sorted(routes, key=lambda r: r.route_id)
             ],

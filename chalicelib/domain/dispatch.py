@@ -146,6 +146,8 @@ class PlannedRoute:
     last_fix: Fix | None = None  # the last fix used for ETAs (or the last stop served)
     ignored_fixes: tuple[Fix, ...] = ()  # the latest fixes not used, newest last (bounded)
     breaks_at: tuple[str, ...] = ()  # when the driver's breaks on this route were planned to start
+    loaded: tuple[str, ...] = ()  # parcel labels scanned onto the van at the depot
+    not_loaded: tuple[str, ...] = ()  # its parcels' labels not scanned when it departed
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ class LockerNotFound(NotFound):
     code = "locker_not_found"
 
 
+class ProofNotFound(NotFound):
+    """An order with no proof of delivery (not delivered, or delivered before proofs)."""
+
+    code = "proof_not_found"
+
+
 class DispatchRunNotFound(NotFound):
     code = "dispatch_run_not_found"
 
@@ -88,6 +94,19 @@ class StopNotPending(Conflict):
     """A driver's event for a stop already served, cancelled or dropped from the route."""
 
     code = "stop_not_pending"
+
+
+class WrongParcel(Conflict):
+    """A scanned parcel label that is not one of this route's (at the depot) or of this order's
+    (at the door): nothing is recorded."""
+
+    code = "wrong_parcel"
+
+
+class NoLabels(Conflict):
+    """Labels asked for where no parcel is left to label (a run whose orders all left it)."""
+
+    code = "no_labels"
 
 
 class AlreadyExists(Conflict):

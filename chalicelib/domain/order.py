@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -101,6 +102,29 @@ class Address:
 class Parcel:
     weight_kg: float
     size: str | None = None
+    # Printed on it (Code 128 and QR); None only on an order stored before parcels had labels.
+    label: str | None = None
+
+
+LABEL_PREFIX = "LM"
+
+
+def new_label() -> str:
+    """An unguessable parcel label: LM and 80 random bits in base32 (16 characters, A-Z 2-7:
+    Code 128 and QR print it without ambiguity, a scanner reads it back exactly)."""
+    return LABEL_PREFIX + base64.b32encode(secrets.token_bytes(10)).decode("ascii")
+
+
+def labelled(parcels: tuple[Parcel, ...], keep: tuple[Parcel, ...] = ()) -> tuple[Parcel, ...]:
+    """`parcels` each with a label: the one its position had in `keep` (a storefront's update
+    keeps the labels already printed), a new one where there was none."""
+    kept = [p.label for p in keep] + [None] * len(parcels)
+    return tuple(replace(p, label=kept[i] or p.label or new_label()) for i, p in enumerate(parcels))
+
+
+def labels_of(order: Order) -> tuple[str, ...]:
+    """The labels of the order's parcels, in order (those it has)."""
+    return tuple(p.label for p in order.parcels if p.label)
 
 
 @dataclass(frozen=True)
@@ -215,7 +239,7 @@ def receive(
         status=OrderStatus.RECEIVED,
         customer=draft.customer,
         address=draft.address,
-        parcels=draft.parcels,
+        parcels=labelled(draft.parcels),
         delivery=draft.delivery,
         created_at=at,
         updated_at=at,
@@ -251,7 +275,7 @@ def revise(order: Order, draft: OrderDraft, *, source_updated_at: str | None, at
         order,
         customer=draft.customer,
         address=draft.address,
-        parcels=draft.parcels,
+        parcels=labelled(draft.parcels, keep=order.parcels),
         delivery=draft.delivery,
         source_updated_at=source_updated_at,
         updated_at=at,

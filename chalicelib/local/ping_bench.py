@@ -179,7 +179,7 @@ def writes_per_ping(
         bootstrap.dispatch_repository(),
         bootstrap.order_repository(),
         tokens,
-        lambda key, content_type, seconds: "",
+        bootstrap.proof_store(),
         clock=lambda: clock[0],
     )
     token = tokens.token_for(route)

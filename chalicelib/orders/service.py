@@ -29,6 +29,7 @@ from chalicelib.domain.order import (
     OrderDraft,
     TimelineEvent,
     check_id,
+    labels_of,
     needs_triage,
     receive,
     revise,
@@ -174,7 +175,11 @@ class OrderService:
             order, event = triage(order, at=at, reason=reason or NO_COORDINATES)
             events.append(event)
         self._orders.save(
-            order, events, expected_version=existing.version, receipt=inbound.event_id
+            order,
+            events,
+            expected_version=existing.version,
+            receipt=inbound.event_id,
+            new_labels=_gained(existing, order),
         )
         return IntakeResult(Outcome.UPDATED, order)
 
@@ -245,6 +250,12 @@ class OrderService:
         if found is None:
             raise OrderNotFound("no parcel with this tracking code")
         return found
+
+
+def _gained(before: Order, after: Order) -> list[str]:
+    """The parcel labels `after` has that `before` had not (a parcel added, or labelled now)."""
+    had = set(labels_of(before))
+    return [label for label in labels_of(after) if label not in had]
 
 
 def _unstorable_id(external_id: str) -> bool:

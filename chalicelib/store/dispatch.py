@@ -108,6 +108,8 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         last_fix=FixAttribute(**fields_of(route.last_fix)) if route.last_fix else None,
         ignored_fixes=[FixAttribute(**fields_of(f)) for f in route.ignored_fixes] or None,
         breaks_at=list(route.breaks_at) or None,
+        loaded=list(route.loaded) or None,
+        not_loaded=list(route.not_loaded) or None,
     )
 
 
@@ -148,6 +150,8 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
         last_fix=Fix(**read_as(Fix, item.last_fix)) if item.last_fix else None,
         ignored_fixes=tuple(Fix(**read_as(Fix, f)) for f in item.ignored_fixes or ()),
         breaks_at=tuple(item.breaks_at or ()),
+        loaded=tuple(item.loaded or ()),
+        not_loaded=tuple(item.not_loaded or ()),
     )
 
 

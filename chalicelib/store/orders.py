@@ -20,7 +20,9 @@ from chalicelib.domain.order import (
     Parcel,
     TimelineEvent,
     Window,
+    labels_of,
 )
+from chalicelib.domain.proof import Proof
 from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.orders import (
@@ -31,6 +33,7 @@ from chalicelib.store.models.orders import (
     OrderLookupItem,
     OutboxMessageItem,
     ParcelAttribute,
+    ProofItem,
     ReceiptItem,
     TimelineItem,
     WindowAttribute,
@@ -67,6 +70,10 @@ def _receipt_key(merchant_id: str, source: str, event_id: str) -> tuple[str, str
 
 def _tracking_key(code: str) -> tuple[str, str]:
     return f"TRACK#{code}", "TRACK"
+
+
+def _label_key(label: str) -> tuple[str, str]:
+    return f"LABEL#{label}", "LABEL"
 
 
 def order_to_model(order: Order) -> OrderItem:
@@ -165,6 +172,31 @@ def message_from_stream(image: dict[str, Any]) -> dict[str, Any]:
     return message_as_dict(OutboxMessageItem.from_raw_data(image))
 
 
+def proof_model(proof: Proof) -> ProofItem:
+    """The proof of delivery's item (put in the delivered order's transaction)."""
+    pk, _ = order_key(proof.order_id)
+    return ProofItem(
+        pk,
+        "PROOF",
+        **{
+            name: getattr(proof, name)
+            for name in (
+                "order_id",
+                "route_id",
+                "at",
+                "recipient_name",
+                "safe_place",
+                "photo_key",
+                "signature_key",
+                "lat",
+                "lng",
+            )
+        },
+        labels_scanned=list(proof.labels_scanned) or None,
+        labels_missing=list(proof.labels_missing) or None,
+    )
+
+
 def receipt_model(pk: str, sk: str, order_id: str) -> ReceiptItem:
     return ReceiptItem(pk, sk, order_id=order_id, expires_at=RECEIPT_TTL)
 
@@ -203,7 +235,18 @@ class OrderRepository:
             condition=_NEW,
             on_fail=ConcurrentUpdate("tracking code collision"),
         )
+        self._put_labels(tx, order, labels_of(order))
         self._finish(tx, order, events, messages, receipt)
+
+    @staticmethod
+    def _put_labels(tx: Transaction, order: Order, labels: Sequence[str]) -> None:
+        """A lookup item for each new parcel label, so a scan finds its order in one read."""
+        for label in labels:
+            tx.put(
+                OrderLookupItem(*_label_key(label), order_id=order.order_id),
+                condition=_NEW,
+                on_fail=ConcurrentUpdate("parcel label collision"),
+            )
 
     def save(
         self,
@@ -215,11 +258,14 @@ class OrderRepository:
         receipt: str | None = None,
         claim: dict[str, str] | None = None,
         tx: Transaction | None = None,
+        new_labels: Sequence[str] = (),
     ) -> None:
         """Write a changed order, provided nobody changed it since it was read. `claim` is the
         key of an item that must not exist yet (another source's event id), written with it;
-        `tx` holds writes of other objects (a locker's) that stand or fall with the order's."""
+        `tx` holds writes of other objects (a locker's) that stand or fall with the order's;
+        `new_labels` are the parcel labels it gained (their lookups written with it)."""
         tx = tx or Transaction()
+        self._put_labels(tx, order, new_labels)
         tx.put(
             order_to_model(order),
             condition=OrderItem.version == expected_version,
@@ -325,6 +371,31 @@ class OrderRepository:
             condition = OrderItem.gsi1sk.startswith(prefix)
         items = OrderItem.by_external.query(f"MERCHANT#{merchant_id}", condition)
         return [order_from_model(item) for item in items]
+
+    def get_proof(self, order_id: str) -> Proof | None:
+        item = get_one(ProofItem, order_key(order_id)[0], "PROOF")
+        if item is None:
+            return None
+        return Proof(
+            **read_as(Proof, item)
+            | {
+                "labels_scanned": tuple(item.labels_scanned or ()),
+                "labels_missing": tuple(item.labels_missing or ()),
+            }
+        )
+
+    def order_id_for_label(self, label: str) -> str | None:
+        """The order a parcel label belongs to (one read), or None for a label nobody has."""
+        item = get_one(OrderLookupItem, *_label_key(label))
+        return item.order_id if item else None
+
+    def get_many(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        """The orders of `order_ids` that exist, by id (batch reads, 100 keys a request)."""
+        keys = [order_key(order_id) for order_id in dict.fromkeys(order_ids)]
+        return {
+            item.order_id: order_from_model(item)
+            for item in OrderItem.batch_get(keys, consistent_read=True)
+        }
 
     def order_id_for_tracking_code(self, code: str) -> str | None:
         item = get_one(OrderLookupItem, *_tracking_key(code))

@@ -87,10 +87,13 @@ class Tracking:
     locker: dict[str, Any] | None = None
     pickup: Pickup | None = None
     choices: tuple[dict[str, Any], ...] | None = None
+    # Of a delivered order's proof, what its customer sees: the photo (a presigned URL) and the
+    # safe place; never the GPS fix, the signature or who signed.
+    proof: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         """The JSON twin of the page."""
-        return public_view(
+        view = public_view(
             self.order,
             self.timeline,
             stops_before=self.stops_before,
@@ -98,6 +101,7 @@ class Tracking:
             pickup=self.pickup,
             choices=self.choices,
         )
+        return view | ({"proof": self.proof} if self.proof else {})
 
 
 def stops_before(route: PlannedRoute, order_id: str) -> int | None:
@@ -186,15 +190,17 @@ def stylesheet() -> str:
 
 
 @cache
-def headers() -> dict[str, str]:
+def headers(image_origin: str | None = None) -> dict[str, str]:
     """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
-    lets the page load nothing but its own inline stylesheet and data: images, and post its
-    forms (rating, another day) nowhere but back to this site."""
+    lets the page load nothing but its own inline stylesheet and data: images (and, on a page
+    showing a proof photo, images from the photo's store: `image_origin`), and post its forms
+    (rating, another day) nowhere but back to this site."""
     digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()
+    images = "img-src 'self' data:" + (f" {image_origin}" if image_origin else "")
     policy = "; ".join(
         (
             "default-src 'none'",
-            "img-src 'self' data:",
+            images,
             f"style-src 'sha256-{digest}'",
             "base-uri 'none'",
             "form-action 'self'",
@@ -346,6 +352,7 @@ def page_context(
             else None
         ),
         "tracking_code": order.tracking_code,
+        "proof": tracking.proof,
         "qr": qr_data_uri(url),
         "css": stylesheet(),
     }

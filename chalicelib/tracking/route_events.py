@@ -2,7 +2,8 @@
 is a 409; an order no longer on this route, or a stop no longer pending, too), lands on the
 timeline with its outbox message, re-times the stops left on server time (live ETAs on the route
 item; an order's own only when it moved far enough), and counts once however often the driver's
-phone sends it (by its event id)."""
+phone sends it (by its event id). Parcels are scanned onto the van by their labels, and a
+delivery writes its proof (labels scanned at the door, the uploads it cites) with the order."""
 
 from __future__ import annotations
 
@@ -23,16 +24,28 @@ from chalicelib.domain.errors import (
     RouteNotFound,
     StopNotPending,
     ValidationFailed,
+    WrongParcel,
 )
 from chalicelib.domain.eta_windows import Told
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.order import Order, TimelineEvent
+from chalicelib.domain.order import Order, TimelineEvent, labels_of
+from chalicelib.domain.proof import (
+    PROOF_KINDS,
+    UPLOAD_SIZES,
+    UPLOAD_TYPES,
+    Proof,
+    scanned_at_door,
+    upload_prefix,
+)
 from chalicelib.domain.times import iso_z, parse_iso
 from chalicelib.store.dispatch import DispatchRepository
-from chalicelib.store.orders import Message, OrderRepository
+from chalicelib.store.orders import Message, OrderRepository, proof_model
+from chalicelib.store.transaction import Transaction
 from chalicelib.tracking.fixes import clock_problem, fix_problem, kept_ignored
+from chalicelib.tracking.proof_store import ProofStore
 
 EVENT_TYPES = (
+    "scanned",
     "departed",
     "arrived",
     "delivered",
@@ -78,6 +91,8 @@ class RouteEvent:
     reason: str | None = None
     proof: dict[str, Any] | None = None
     locker_id: str | None = None  # deposited: the locker, when not the stop's own (a redirect)
+    label: str | None = None  # scanned: the parcel's label
+    labels: tuple[str, ...] | None = None  # delivered: the labels scanned at the door
     received_at: str | None = None
     claimed_at: str | None = None
     clock: str | None = None
@@ -110,14 +125,14 @@ class RouteEventService:
         routes: DispatchRepository,
         orders: OrderRepository,
         tokens: DriverTokens,
-        uploads: Callable[[str, str, int], str],
+        proofs: ProofStore,
         lockers: Callable[[], LockerDesk] | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._routes = routes
         self._orders = orders
         self._tokens = tokens
-        self._uploads = uploads  # (key, content type, seconds) -> presigned PUT URL
+        self._proofs = proofs  # proof images in S3: upload forms, what was uploaded
         self._lockers = lockers
         self._clock = clock  # server time: what ETAs run on, whatever the phones say
 
@@ -135,16 +150,27 @@ class RouteEventService:
         return route
 
     def proof_upload(
-        self, route_id: str, token: str | None, order_id: str, content_type: str
+        self, route_id: str, token: str | None, order_id: str, kind: str, content_type: str
     ) -> dict[str, Any]:
-        """Where the driver's phone PUTs a proof photo (15 minutes), and the key to cite."""
+        """Where the driver's phone POSTs a proof photo or signature (15 minutes; S3 takes
+        only this key, this image type and a size in range), and the key to cite."""
         route = self.route_for_driver(route_id, token)
         if not any(s.order_id == order_id for s in route.stops):
             raise OrderNotFound(f"order {order_id} is not on route {route_id}")
-        extension = "png" if content_type == "image/png" else "jpg"
-        key = f"proofs/{route_id}/{order_id}/{secrets.token_hex(8)}.{extension}"
-        url = self._uploads(key, content_type, UPLOAD_SECONDS)
-        return {"upload_url": url, "photo_key": key, "expires_in": UPLOAD_SECONDS}
+        prefix = upload_prefix(route_id, order_id, kind)
+        key = f"{prefix}{secrets.token_hex(8)}.{UPLOAD_TYPES[content_type]}"
+        sizes = UPLOAD_SIZES[kind]
+        form = self._proofs.upload_form(key, content_type, sizes, UPLOAD_SECONDS)
+        return {
+            **form,
+            "kind": kind,
+            "key": key,
+            f"{kind}_key": key,
+            "content_type": content_type,
+            "min_bytes": sizes[0],
+            "max_bytes": sizes[1],
+            "expires_in": UPLOAD_SECONDS,
+        }
 
     def record(self, route_id: str, token: str | None, event: RouteEvent) -> dict[str, Any]:
         route = self.route_for_driver(route_id, token)
@@ -163,7 +189,9 @@ class RouteEventService:
         if claim and self._orders.exists(claim):
             return {"route_id": route_id, "outcome": "duplicate"}
         try:
-            if event.type == "departed":
+            if event.type == "scanned":
+                result = self._scanned(route, event)
+            elif event.type == "departed":
                 result = self._departed(route, event)
             elif event.type in LOCKER_EVENTS:
                 result = self._at_locker(route, token, event)
@@ -199,9 +227,14 @@ class RouteEventService:
         customer hears the van is coming."""
         at = _recorded(event)
         pending = frozenset(s.order_id for s in route.stops if s.state == "pending")
+        aboard = self._labels_aboard(route, pending)
+
+        def departed(r: PlannedRoute) -> PlannedRoute:
+            return replace(r, not_loaded=tuple(x for x in aboard if x not in r.loaded))
+
         done = self._rewrite(
             route,
-            lambda r: r,
+            departed,
             (route.depot_lat, route.depot_lng),
             _received(event),
             announce=True,
@@ -228,7 +261,51 @@ class RouteEventService:
                     messages=[("order.out_for_delivery", told.fields())],
                 )
         self._tell_arriving(done, _received(event))
-        return {"next_stop": done.upcoming}
+        return {"next_stop": done.upcoming, "not_loaded": list(done.route.not_loaded)}
+
+    def _labels_aboard(self, route: PlannedRoute, pending: frozenset[str]) -> list[str]:
+        """The labels of the parcels the route's pending stops should take (their orders still
+        planned on it), in stop order."""
+        wanted = [
+            s.order_id for s in route.stops if s.order_id in pending and s.kind != "retrieval"
+        ]
+        orders = self._orders.get_many(wanted)
+        return [
+            label
+            for order_id in wanted
+            if (order := orders.get(order_id)) is not None and order.route_id == route.route_id
+            for label in labels_of(order)
+        ]
+
+    def _scanned(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
+        """A parcel scanned onto the van: loaded, once (a label of no pending stop of this
+        route is the wrong parcel, and nothing is written)."""
+        label = event.label
+        if not label:
+            raise ValidationFailed("label: required for scanned", field="label")
+        order_id = self._orders.order_id_for_label(label)
+        stop = next(
+            (
+                s
+                for s in route.stops
+                if order_id is not None and s.order_id == order_id and s.kind != "retrieval"
+            ),
+            None,
+        )
+        if stop is None or stop.state != "pending":
+            raise WrongParcel(
+                f"label {label} is not a parcel still to deliver on route {route.route_id}",
+                field="label",
+            )
+        if label in route.loaded:
+            return {"label": label, "order_id": stop.order_id, "loaded": len(route.loaded)}
+        done = self._rewrite(
+            route,
+            lambda r: r if label in r.loaded else replace(r, loaded=(*r.loaded, label)),
+            None,
+            _received(event),
+        )
+        return {"label": label, "order_id": stop.order_id, "loaded": len(done.route.loaded)}
 
     def _location(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
         if event.lat is None or event.lng is None:
@@ -274,10 +351,18 @@ class RouteEventService:
             served_events.append(TimelineEvent(at, moved.status, f"order.{next_step}"))
             extra["next"] = next_step
         message: Message = (message_type, extra)
+        tx = (
+            self._delivered_writes(route, order, event) if target is OrderStatus.DELIVERED else None
+        )
         # Conditional on the order's version: a re-plan or a release meanwhile moved it on, and
         # this event changes nothing (ConcurrentUpdate, 409; the phone re-reads and sees why).
         self._orders.save(
-            moved, served_events, expected_version=order.version, messages=[message], claim=claim
+            moved,
+            served_events,
+            expected_version=order.version,
+            messages=[message],
+            claim=claim,
+            tx=tx,
         )
         upcoming = self._served(route, stop, event)
         return {
@@ -285,6 +370,57 @@ class RouteEventService:
             "status": str(moved.status),
             "next_stop": upcoming,
         }
+
+    def _delivered_writes(
+        self, route: PlannedRoute, order: Order, event: RouteEvent
+    ) -> Transaction:
+        """What a delivery writes beside the order's own items, in the same transaction: its
+        proof (checked first: a label of another order, or an upload that is not this stop's,
+        refuses the event and nothing is written)."""
+        scanned, missing = scanned_at_door(order, event.labels or ())
+        given = event.proof or {}
+        keys = {
+            kind: self._uploaded(route, order, kind, given.get(f"{kind}_key"))
+            for kind in PROOF_KINDS
+        }
+        proof = Proof(
+            order_id=order.order_id,
+            route_id=route.route_id,
+            at=_recorded(event),
+            labels_scanned=scanned,
+            labels_missing=missing,
+            recipient_name=given.get("recipient_name"),
+            safe_place=given.get("safe_place"),
+            photo_key=keys["photo"],
+            signature_key=keys["signature"],
+            lat=event.lat,
+            lng=event.lng,
+        )
+        tx = Transaction()
+        tx.put(proof_model(proof))
+        return tx
+
+    def _uploaded(
+        self, route: PlannedRoute, order: Order, kind: str, key: str | None
+    ) -> str | None:
+        """`key` if it is an upload of this stop's `kind` that S3 holds within the upload's
+        limits (S3's policy bounds them; checked again here, as a stand-in may not)."""
+        if key is None:
+            return None
+        name = f"proof.{kind}_key"
+        if not key.startswith(upload_prefix(route.route_id, order.order_id, kind)):
+            raise ValidationFailed(
+                f"{name}: not a {kind} uploaded for this order on this route", field=name
+            )
+        stored = self._proofs.stored(key)
+        if stored is None:
+            raise ValidationFailed(f"{name}: nothing was uploaded at {key}", field=name)
+        low, high = UPLOAD_SIZES[kind]
+        if not low <= stored.size <= high or stored.content_type not in UPLOAD_TYPES:
+            raise ValidationFailed(
+                f"{name}: the upload is not a {kind} image of {low} to {high} bytes", field=name
+            )
+        return key
 
     def _stop_and_order(self, route: PlannedRoute, order_id: str) -> tuple[RouteStop, Order]:
         """The route's stop of `order_id` and its order, provided the order is still on this

@@ -152,7 +152,7 @@ def test_a_driver_token_opens_only_its_own_route(
     assert elsewhere.status_code == 404
 
 
-def test_a_proof_photo_is_uploaded_to_a_presigned_url(
+def test_a_proof_photo_is_uploaded_with_a_presigned_post(
     runtime: Runtime, one_route: dict[str, Any]
 ) -> None:
     route = one_route["route"]
@@ -164,14 +164,16 @@ def test_a_proof_photo_is_uploaded_to_a_presigned_url(
         timeout=30,
     )
     assert upload.status_code == 201, upload.text
-    put = requests.put(
-        upload.json()["upload_url"],
-        data=b"\xff\xd8\xff\xe0 a jpeg",
-        headers={"Content-Type": "image/jpeg"},
+    form = upload.json()
+    posted = requests.post(
+        form["url"],
+        data=form["fields"],
+        files={"file": ("proof.jpg", b"\xff\xd8\xff\xe0 a jpeg" * 1000)},
         timeout=30,
     )
-    assert put.status_code == 200
-    assert upload.json()["photo_key"].startswith(f"proofs/{route['route_id']}/")
+    assert posted.status_code == 204, posted.text
+    assert form["photo_key"] == form["key"]
+    assert form["key"].startswith(f"proofs/{route['route_id']}/")
 
 
 def test_a_wrong_token_is_refused_before_the_body_is_read(

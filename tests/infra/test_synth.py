@@ -244,3 +244,14 @@ def test_cfn_lint_passes(assembly: CloudAssembly, stage: str) -> None:
         [str(cfn_lint), str(template)], capture_output=True, text=True, timeout=300, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_api_gateway_answers_label_pdfs_as_binary(template: dict[str, Any]) -> None:
+    """The label routes' PDFs leave the Lambda base64-encoded; API Gateway turns them back into
+    bytes only for a binary media type its API lists."""
+    [api] = (
+        resources(template, "AWS::Serverless::Api").values()
+        or resources(template, "AWS::ApiGateway::RestApi").values()
+    )
+    body = api["Properties"].get("DefinitionBody") or api["Properties"].get("Body")
+    assert "application/pdf" in body["x-amazon-apigateway-binary-media-types"]

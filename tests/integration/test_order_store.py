@@ -113,3 +113,38 @@ def test_twenty_threads_delivering_one_event_make_one_order() -> None:
     assert outcomes.count(Outcome.CREATED) == 1
     assert set(outcomes) <= {Outcome.CREATED, Outcome.DUPLICATE}
     assert len(service.find(m, "race-1")) == 1
+
+
+def test_parcel_labels_are_looked_up_in_one_read_and_a_taken_label_writes_nothing() -> None:
+    repo = bootstrap.order_repository()
+    order, events = new_order("labels-1")
+    repo.create(order, events, messages=["order.confirmed"])
+    [label] = [p.label for p in order.parcels]
+    assert label is not None and repo.get(order.order_id) == order, "the label is stored"
+    assert repo.order_id_for_label(label) == order.order_id
+
+    # Another order drawing the same label (80 random bits: never, but the store says so).
+    clash, clash_events = new_order("labels-2")
+    clash = replace(clash, parcels=tuple(replace(p, label=label) for p in clash.parcels))
+    with pytest.raises(ConcurrentUpdate, match="label"):
+        repo.create(clash, clash_events, messages=["order.confirmed"])
+    assert repo.get(clash.order_id) is None
+    assert repo.find_by_external("mer_store", "api", "labels-2") is None
+    assert repo.order_id_for_label(label) == order.order_id
+
+
+def test_a_storefront_update_keeps_printed_labels_and_looks_up_new_ones() -> None:
+    service = bootstrap.orders()
+    body = an_order(external_id="labels-3")
+    first = service.ingest(
+        merchant(), Inbound("api", Action.UPSERT, "labels-3", parse_order(body))
+    ).order
+    body["parcels"] = [*body["parcels"], {"weight_kg": 1.0}]
+    updated = service.ingest(
+        merchant(), Inbound("api", Action.UPSERT, "labels-3", parse_order(body))
+    )
+    assert updated.outcome is Outcome.UPDATED and updated.order is not None and first is not None
+    kept, added = (p.label for p in updated.order.parcels)
+    assert kept == first.parcels[0].label and added not in (None, kept)
+    repo = bootstrap.order_repository()
+    assert repo.order_id_for_label(added) == repo.order_id_for_label(kept) == first.order_id

@@ -45,7 +45,7 @@ def events_later(minutes: float) -> RouteEventService:
         bootstrap.dispatch_repository(),
         bootstrap.order_repository(),
         bootstrap.driver_tokens(),
-        lambda key, content_type, seconds: "",
+        bootstrap.proof_store(),
         clock=lambda: datetime.now(UTC) + timedelta(minutes=minutes),
     )
 
@@ -188,7 +188,7 @@ def test_an_expired_driver_token_is_refused(sfn: tuple[LocalStepFunctions, str])
         bootstrap.dispatch_repository(),
         bootstrap.order_repository(),
         tomorrow,
-        lambda key, content_type, seconds: "",
+        bootstrap.proof_store(),
     )
     assert tomorrow.token_for(stored) == route["driver_token"], "the token the run showed"
     with pytest.raises(TokenExpired):

@@ -19,6 +19,7 @@ LAZY_VENDORS = (
     "sendgrid",
     "python_http_client",
     "segno",
+    "reportlab",
     "jinja2",
     "phonenumbers",
     "cryptography",

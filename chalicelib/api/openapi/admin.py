@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
-from chalicelib.api.openapi.components import add_model, op
+from chalicelib.api.openapi.components import add_model, op, pdf_reply, query
+from chalicelib.labels.sheets import MAX_LABELS
 
 POLICY_EXAMPLE = {"waves": ["07:00", "12:30"], "horizon_hours": 12, "time_limit_s": 10}
 FLEET_EXAMPLE = {
@@ -97,6 +98,29 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"202": "run started or running", "401": "not an operator", "404": "no depot"},
                 tags=("operator",),
                 replies={"202": "DispatchStarted"},
+            )
+        },
+        "/v1/depots/{depot_id}/labels": {
+            "get": pdf_reply(
+                op(
+                    "A dispatch run's parcel labels as one PDF (4x6 inch pages) in loading order: "
+                    "by route, the last stop first; `route_id` for one route. At most "
+                    f"{MAX_LABELS} labels an answer (a Lambda answer holds 6 MB)",
+                    "operator",
+                    {
+                        "200": "application/pdf",
+                        "401": "not an operator",
+                        "404": "no such depot, run of this depot, or route of the run",
+                        "409": "no_labels (no stop left to label); concurrent_update",
+                        "413": f"more than {MAX_LABELS} labels: ask route by route (route_id)",
+                        "422": "run_id missing or too long",
+                    },
+                    tags=("operator",),
+                    query=[
+                        query("run_id", "the dispatch run", required=True, maxLength=128),
+                        query("route_id", "one route of the run", maxLength=128),
+                    ],
+                )
             )
         },
         "/v1/dispatch-runs/{run_id}": {

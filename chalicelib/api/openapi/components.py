@@ -49,6 +49,14 @@ def op(
     return operation
 
 
+def pdf_reply(operation: dict[str, Any]) -> dict[str, Any]:
+    """`operation` answering a PDF (binary; any Accept but JSON's alone) on its 200."""
+    operation["responses"]["200"]["content"] = {
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+    }
+    return operation
+
+
 def _response(code: str, text: str, replies: dict[str, str] | None) -> dict[str, Any]:
     response: dict[str, Any] = {"description": text}
     if code[0] in "45":

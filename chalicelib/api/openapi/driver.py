@@ -13,8 +13,12 @@ def paths() -> dict[str, dict[str, Any]]:
     return {
         "/v1/routes/{route_id}/events": {
             "post": op(
-                "A driver's event on the route (departed, arrived, delivered, failed, "
-                "deposited, retrieved, location); retried event ids count once. `deposited` "
+                "A driver's event on the route (scanned, departed, arrived, delivered, failed, "
+                "deposited, retrieved, location); retried event ids count once. `scanned` "
+                "`{label}` at the depot marks that parcel loaded (once); `departed` lists the "
+                "parcels not loaded (`not_loaded`, also on the route). `delivered` may carry "
+                "`labels` scanned at the door (the proof records those missing) and a `proof` "
+                "citing the keys of this stop's uploads. `deposited` "
                 "puts the order into its locker (or `locker_id`, another of the depot's) as the "
                 "kiosk's deposit does; `retrieved` takes an expired parcel back out. The token "
                 "is checked before the body is read. `at` is the phone's time: more than 5 "
@@ -32,8 +36,11 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such route, or the order is not on it, or no such locker",
                     "409": "the order cannot make that move; not_on_route (it was re-planned or "
                     "released: re-read the route); stop_not_pending (served, cancelled or "
-                    "dropped); locker_full (the message names the nearest locker with room)",
-                    "422": "invalid field (named); locker_id missing for a home stop",
+                    "dropped); locker_full (the message names the nearest locker with room); "
+                    "wrong_parcel (a label not of this route's stops, or at the door not of "
+                    "this order: nothing is recorded)",
+                    "422": "invalid field (named); locker_id missing for a home stop; a proof "
+                    "key not uploaded for this stop, or an upload past its limits",
                 },
                 "RouteEventIn",
                 ("drivers",),
@@ -41,10 +48,12 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/v1/routes/{route_id}/proof-uploads": {
             "post": op(
-                "A presigned URL to upload a proof-of-delivery photo (15 minutes)",
+                "A presigned S3 POST (`url` and form `fields`, 15 minutes) for a proof photo "
+                "(10 KB to 5 MB) or signature (up to 512 KB): jpeg, png or webp, this key only; "
+                "cite `key` in the delivered event's proof (`photo_key`, `signature_key`)",
                 "driver",
                 {
-                    "201": "upload_url and photo_key",
+                    "201": "url, fields and key",
                     "400": "not JSON",
                     "401": "not this route's driver token (checked before the body is read)",
                     "404": "no such route, or the order is not on it",
@@ -52,6 +61,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "ProofUploadIn",
                 ("drivers",),
+                replies={"201": "ProofUpload"},
             )
         },
     }

@@ -11,7 +11,7 @@ from chalicelib.api.merchant import (
     NotificationPreferencesIn,
     WebhookEndpointIn,
 )
-from chalicelib.api.openapi.components import add_model, op, query
+from chalicelib.api.openapi.components import add_model, op, pdf_reply, query
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
 
@@ -117,6 +117,39 @@ def paths() -> dict[str, dict[str, Any]]:
                 tags=("merchant",),
                 replies={"200": "NotificationPreferences"},
             ),
+        },
+        "/v1/orders/{order_id}/labels": {
+            "get": pdf_reply(
+                op(
+                    "The order's parcel labels: a PDF of 4x6 inch pages, one a parcel (its label "
+                    "as Code 128 and QR, parcel n of m, depot, route and stop once planned, the "
+                    "recipient, the tracking code). An order stored before labels gets them now",
+                    "merchant",
+                    {
+                        "200": "application/pdf",
+                        "401": "bad key",
+                        "404": "no such order (or another merchant's)",
+                        "409": "concurrent_update (the order changed meanwhile: ask again)",
+                    },
+                    tags=("merchant",),
+                )
+            )
+        },
+        "/v1/orders/{order_id}/proof": {
+            "get": op(
+                "The order's proof of delivery: recipient, safe place, labels scanned and "
+                "missing, the GPS fix and time, and the photo and signature through presigned "
+                "URLs good for 5 minutes",
+                "merchant",
+                {
+                    "200": "the proof",
+                    "401": "bad key",
+                    "404": "no such order (or another merchant's), or proof_not_found (not "
+                    "delivered yet)",
+                },
+                tags=("merchant",),
+                replies={"200": "Proof"},
+            )
         },
         "/v1/orders/{order_id}/notifications": {
             "get": op(

@@ -43,7 +43,9 @@ def _order() -> dict[str, Any]:
     event = object_schema(
         {"at": MOMENT, "status": STATUS, "type": TEXT, "note": TEXT}, ["at", "status", "type"]
     )
-    parcel = object_schema({"weight_kg": NUMBER, "size": {"enum": ["S", "M", "L"]}}, ["weight_kg"])
+    parcel = object_schema(
+        {"weight_kg": NUMBER, "size": {"enum": ["S", "M", "L"]}, "label": TEXT}, ["weight_kg"]
+    )
     return object_schema(
         {
             "order_id": TEXT,
@@ -180,7 +182,37 @@ def schemas() -> dict[str, Any]:
         },
         ["endpoint_id", "url", "types", "created_at", "enabled"],
     )
+    labels = _list(TEXT)
+    proof = object_schema(
+        {
+            "order_id": TEXT,
+            "at": MOMENT,
+            "labels_scanned": labels,
+            "labels_missing": labels,
+            "all_scanned": {"type": "boolean"},
+            "recipient_name": TEXT,
+            "safe_place": TEXT,
+            "photo_url": TEXT | {"format": "uri"},
+            "signature_url": TEXT | {"format": "uri"},
+            "location": object_schema({"lat": NUMBER, "lng": NUMBER}),
+        },
+        ["order_id", "at", "labels_scanned", "labels_missing"],
+    )
+    upload = object_schema(
+        {
+            "url": TEXT | {"format": "uri"},
+            "fields": {"type": "object", "additionalProperties": TEXT},
+            "key": TEXT,
+            "kind": {"enum": ["photo", "signature"]},
+            "content_type": TEXT,
+            "min_bytes": COUNT,
+            "max_bytes": COUNT,
+            "expires_in": COUNT,
+        }
+    )
     return {
+        "Proof": proof,
+        "ProofUpload": upload,
         "Order": _order(),
         "Orders": object_schema({"orders": _list({"$ref": "#/components/schemas/Order"})}),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),

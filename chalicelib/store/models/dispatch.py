@@ -85,6 +85,8 @@ class RouteItem(MainItem, discriminator="dispatch_route"):
     last_fix = FixAttribute(null=True)
     ignored_fixes = ListAttribute(of=FixAttribute, null=True)
     breaks_at = ListAttribute[str](null=True)
+    loaded = ListAttribute[str](null=True)  # parcel labels scanned at the depot
+    not_loaded = ListAttribute[str](null=True)  # labels not scanned when it departed
 
 
 class RouteStartItem(MainItem, discriminator="dispatch_route_start"):

@@ -34,6 +34,7 @@ class AddressAttribute(MapAttribute[str, object]):
 class ParcelAttribute(MapAttribute[str, object]):
     weight_kg = NumberAttribute()
     size = UnicodeAttribute(null=True)
+    label = UnicodeAttribute(null=True)  # absent on orders stored before parcels had labels
 
 
 class WindowAttribute(MapAttribute[str, object]):
@@ -97,9 +98,25 @@ class TimelineItem(MainItem, discriminator="timeline"):
     note = UnicodeAttribute(null=True)
 
 
+class ProofItem(MainItem, discriminator="proof"):
+    """pk ORDER#<id>, sk PROOF: the proof of delivery, written with the delivered order."""
+
+    order_id = UnicodeAttribute()
+    route_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    labels_scanned = ListAttribute[str](null=True)
+    labels_missing = ListAttribute[str](null=True)
+    recipient_name = UnicodeAttribute(null=True)
+    safe_place = UnicodeAttribute(null=True)
+    photo_key = UnicodeAttribute(null=True)
+    signature_key = UnicodeAttribute(null=True)
+    lat = NumberAttribute(null=True)
+    lng = NumberAttribute(null=True)
+
+
 class OrderLookupItem(MainItem, discriminator="lookup"):
-    """An order found by another key: EXTREF#<merchant>#<source>#<external id> or
-    TRACK#<tracking code> (sk the same word)."""
+    """An order found by another key: EXTREF#<merchant>#<source>#<external id>,
+    TRACK#<tracking code> or LABEL#<parcel label> (sk the same word)."""
 
     order_id = UnicodeAttribute()
 

@@ -1,0 +1,1 @@
+"""Parcel labels: what each label carries, gathered from orders and routes, printed as PDF."""
