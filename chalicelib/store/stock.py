@@ -129,6 +129,8 @@ class StockRepository:
             [
                 DayCountItem.used.add(shipment.load),
                 DayCountItem.expires_at.set(_expiry(shipment.day)),
+                # An update may create the item: it says what it is, as a put would.
+                DayCountItem.entity.set(DayCountItem),
             ],
             condition=condition,
             on_fail=CapacityFull(f"depot {shipment.depot_id} is full on {shipment.day}"),
@@ -176,6 +178,7 @@ class StockRepository:
             with failing_as(ConcurrentUpdate("older")):
                 item.update(
                     [
+                        StockItem.entity.set(StockItem),
                         StockItem.sku.set(sku),
                         StockItem.quantity.set(max(0, available)),
                         StockItem.reserved.set(StockItem.reserved | 0),
