@@ -18,6 +18,7 @@ stock_api = Blueprint(__name__)
 MAX_POSITIONS = 5_000  # every ring's positions together: the depot item stays far under 400 KB
 MAX_STOCK_ITEMS = 100  # one PUT is one transaction (DynamoDB's 100 items)
 MAX_QUANTITY = 10_000_000
+MAX_MAP_BYTES = 300_000
 CUTOFF = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 Sku = Annotated[
@@ -146,6 +147,14 @@ class ShopifyInventoryIn(_In):
 
     locations: dict[ShopifyId, Id] = Field(max_length=50)
     items: dict[ShopifyId, Sku] = Field(max_length=5_000)
+
+    @model_validator(mode="after")
+    def _fits_one_item(self) -> ShopifyInventoryIn:
+        # The map is one DynamoDB item (400 KB): its SKUs are counted in UTF-8 bytes.
+        size = sum(len(k) + len(v.encode()) for k, v in self.items.items())
+        if size > MAX_MAP_BYTES:
+            raise ValueError(f"items: at most {MAX_MAP_BYTES} bytes of ids and SKUs in all")
+        return self
 
 
 def _authorise() -> None:
