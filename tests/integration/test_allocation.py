@@ -102,7 +102,7 @@ def test_a_cancel_gives_units_and_capacity_back_once() -> None:
 
 def test_a_split_order_is_written_as_linked_shipments_holding_each_depots_part() -> None:
     a = a_depot("Split A", 51.51, -0.12)
-    b = a_depot("Split B", 51.53, -0.12)
+    b = a_depot("Split B", 51.535, -0.12)  # farther from the address than A
     merchant = a_merchant(a, b)
     bootstrap.stock().put(a, [("SPLIT-1", 2), ("SPLIT-2", 0)])
     bootstrap.stock().put(b, [("SPLIT-2", 1)])
@@ -127,3 +127,33 @@ def test_a_split_order_is_written_as_linked_shipments_holding_each_depots_part()
     assert {o.status for o in service.shipments(lead)} == {OrderStatus.CANCELLED}
     assert level(a, "SPLIT-1") == {"sku": "SPLIT-1", "quantity": 2, "reserved": 0}
     assert level(b, "SPLIT-2") == {"sku": "SPLIT-2", "quantity": 1, "reserved": 0}
+
+
+def _moved(order, *statuses: OrderStatus):  # type: ignore[no-untyped-def]
+    """The order saved through each status in turn, as dispatch and the driver's events do."""
+    repo = bootstrap.order_repository()
+    for status in statuses:
+        moved = order.moved_to(status, at="2030-06-03T10:00:00.000Z")
+        repo.save(moved, [], expected_version=order.version)
+        order = repo.get(order.order_id)
+    return order
+
+
+def test_a_returned_order_frees_its_units_and_a_delivered_one_stops_holding_them() -> None:
+    depot = a_depot("Returns", 51.51, -0.12)
+    merchant = a_merchant(depot)
+    bootstrap.stock().put(depot, [("RET-SKU", 5)])
+    service = bootstrap.orders()
+    returned = service.ingest(merchant, an_inbound([{"sku": "RET-SKU", "quantity": 2}])).order
+    delivered = service.ingest(merchant, an_inbound([{"sku": "RET-SKU", "quantity": 1}])).order
+    assert level(depot, "RET-SKU") == {"sku": "RET-SKU", "quantity": 2, "reserved": 3}
+
+    on_the_way = (OrderStatus.PLANNED, OrderStatus.OUT_FOR_DELIVERY)
+    back = _moved(returned, *on_the_way, OrderStatus.RETURNED)
+    # Back on the shelf, free again; the order holds nothing (a later save gives nothing twice).
+    assert back.reserved == ()
+    assert level(depot, "RET-SKU") == {"sku": "RET-SKU", "quantity": 4, "reserved": 1}
+    gone = _moved(delivered, *on_the_way, OrderStatus.DELIVERED)
+    # Left the shelf with the van: no longer held, and not free either.
+    assert gone.reserved == ()
+    assert level(depot, "RET-SKU") == {"sku": "RET-SKU", "quantity": 4, "reserved": 0}
