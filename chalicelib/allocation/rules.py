@@ -23,6 +23,7 @@ from chalicelib.domain.order import (
 )
 from chalicelib.domain.tenancy import Depot
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_SHIPMENTS = 3  # an order splits into at most this many shipments (else out_of_stock)
 # Lines per order: each is one stock update in the order's creating transaction, beside the
 # order's own items (3 shipments of about 8 items each): all under DynamoDB's 100.
@@ -41,6 +42,8 @@ class Location:
     capacity: int | None = None  # per local day; None: unlimited
     capacity_unit: str = "orders"  # or "parcels"
     cutoff: time | None = None  # local; None: every order goes the same day
+    # Per weekday (0 Monday): another cut-off, or None where the depot does not deliver.
+    by_weekday: tuple[tuple[int, time | None], ...] = ()
 
     @classmethod
     def of(cls, depot: Depot) -> Location:
@@ -49,6 +52,10 @@ class Location:
         unit = "parcels" if capacity.get("parcels") is not None else "orders"
         limit = capacity.get(unit)
         cutoff = settings.get("cutoff")
+        by_weekday = tuple(
+            (WEEKDAYS.index(name), time.fromisoformat(value) if value else None)
+            for name, value in (settings.get("cutoffs") or {}).items()
+        )
         return cls(
             depot_id=depot.depot_id,
             lat=float(depot.lat),
@@ -58,7 +65,16 @@ class Location:
             capacity=int(limit) if limit is not None else None,
             capacity_unit=unit,
             cutoff=time.fromisoformat(cutoff) if cutoff else None,
+            by_weekday=by_weekday,
         )
+
+    def delivers(self, day: date) -> bool:
+        table = dict(self.by_weekday)
+        return day.weekday() not in table or table[day.weekday()] is not None
+
+    def cutoff_on(self, day: date) -> time | None:
+        """The cut-off of that local day (None: none, or no delivery that day)."""
+        return dict(self.by_weekday).get(day.weekday(), self.cutoff)
 
     def load(self, parcels: int) -> int:
         """What one shipment of `parcels` parcels counts against the daily capacity."""
@@ -66,20 +82,29 @@ class Location:
 
 
 def promised_day(location: Location, now: datetime, window_start: datetime | None) -> date | None:
-    """The depot's local day the order is promised for, or None when its cut-off has passed.
+    """The depot's local day the order is promised for, or None when its cut-off has passed
+    (or the depot does not deliver that day).
 
     With a delivery window: the window's local day, if now is before that day's cut-off.
-    Without one: today if now is before today's cut-off (or there is none), else tomorrow."""
+    Without one: the first day the depot delivers whose cut-off is still ahead (today before
+    today's cut-off, else the next delivery day)."""
     zone = ZoneInfo(location.timezone)
     local_now = now.astimezone(zone)
     if window_start is not None:
         day = window_start.astimezone(zone).date()
-        if location.cutoff is None:
+        return day if _open_until(location, day, local_now, zone) else None
+    for ahead in range(8):
+        day = local_now.date() + timedelta(days=ahead)
+        if _open_until(location, day, local_now, zone):
             return day
-        return day if local_now < datetime.combine(day, location.cutoff, zone) else None
-    if location.cutoff is None or local_now.time() < location.cutoff:
-        return local_now.date()
-    return local_now.date() + timedelta(days=1)
+    return None
+
+
+def _open_until(location: Location, day: date, local_now: datetime, zone: ZoneInfo) -> bool:
+    if not location.delivers(day):
+        return False
+    cutoff = location.cutoff_on(day)
+    return cutoff is None or local_now < datetime.combine(day, cutoff, zone)
 
 
 @dataclass(frozen=True)

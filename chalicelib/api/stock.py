@@ -21,6 +21,7 @@ MAX_QUANTITY = 10_000_000
 MAX_MAP_BYTES = 300_000
 CUTOFF = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Sku = Annotated[
     str,
     StringConstraints(
@@ -106,17 +107,32 @@ class DailyCapacityIn(_In):
 class FulfilmentIn(_In):
     """A depot as a fulfilment location. No area: 50 km around the depot. No capacity: no
     limit. `cutoff` (local HH:MM): an order without a window received before it is promised
-    for today, after it for tomorrow; an order with a window is taken until the cut-off of its
-    window's day. No cut-off: every order is promised for the day it arrives (or its window's)."""
+    for today, after it for the next delivery day; an order with a window is taken until the
+    cut-off of its window's day. No cut-off: every order is promised for the day it arrives (or
+    its window's). `cutoffs` sets another per weekday, or none (null: no delivery that day)."""
 
     service_area: ServiceAreaIn | None = None
     daily_capacity: DailyCapacityIn | None = None
     cutoff: str | None = Field(default=None, description="local time HH:MM")
+    cutoffs: dict[Weekday, str | None] | None = Field(
+        default=None,
+        description="per weekday (mon..sun): another cut-off HH:MM, or null where the depot "
+        "does not deliver that day",
+    )
 
     @model_validator(mode="after")
-    def _cutoff_is_a_time(self) -> FulfilmentIn:
+    def _cutoffs_are_times(self) -> FulfilmentIn:
         if self.cutoff is not None and not CUTOFF.match(self.cutoff):
             raise ValueError(f"cutoff: {self.cutoff!r} is not a time of day HH:MM")
+        for day, value in (self.cutoffs or {}).items():
+            if value is not None and not CUTOFF.match(value):
+                raise ValueError(f"cutoffs.{day}: {value!r} is not a time of day HH:MM")
+        if (
+            self.cutoffs
+            and all(v is None for v in self.cutoffs.values())
+            and len(self.cutoffs) == 7
+        ):
+            raise ValueError("cutoffs: the depot delivers on no day")
         return self
 
     def stored(self) -> dict[str, Any]:

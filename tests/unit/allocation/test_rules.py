@@ -3,6 +3,7 @@ fewest shipments first, then nearest; and splitting."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 from chalicelib.allocation.areas import ServiceArea
@@ -158,3 +159,25 @@ def test_an_order_without_lines_goes_to_the_first_with_room() -> None:
 
 def test_lines_of_one_sku_are_merged() -> None:
     assert merge_lines([Line("A", 1), Line("B", 2), Line("A", 3)]) == (Line("A", 4), Line("B", 2))
+
+
+def test_cutoffs_per_weekday_and_days_without_delivery() -> None:
+    depot = Depot(
+        "wk",
+        "Weekdays",
+        51.5,
+        -0.12,
+        "Europe/London",
+        "2030-01-01T00:00:00Z",
+        fulfilment={"cutoff": "14:00", "cutoffs": {"sat": "11:00", "sun": None}},
+    )
+    location = Location.of(depot)
+    friday_evening = datetime(2030, 6, 7, 17, 0, tzinfo=UTC)  # Fri 18:00 BST
+    assert promised_day(location, friday_evening, None) == date(2030, 6, 8)  # Saturday
+    saturday_noon = datetime(2030, 6, 8, 11, 0, tzinfo=UTC)  # Sat 12:00 BST, past 11:00
+    # Not Sunday (no deliveries): Monday.
+    assert promised_day(location, saturday_noon, None) == date(2030, 6, 10)
+    sunday_window = datetime(2030, 6, 9, 10, 0, tzinfo=UTC)
+    assert promised_day(location, friday_evening, sunday_window) is None
+    never = replace(location, by_weekday=tuple((n, None) for n in range(7)))
+    assert promised_day(never, friday_evening, None) is None
