@@ -148,7 +148,7 @@ class StockRepository:
                         StockItem.reserved.add(-line.quantity),
                     ],
                 )
-        if day_too and order.promised_day and order.capacity_load:
+        if day_too and order.promised_day and order.capacity_load and _ahead(order.promised_day):
             load = order.capacity_load
             tx.update(
                 DayCountItem(_depot_pk(order.depot_id), _day_sk(order.promised_day)),
@@ -213,6 +213,12 @@ class StockRepository:
 def _strings(attribute: Any) -> dict[str, str]:
     data = attribute.as_dict() if hasattr(attribute, "as_dict") else dict(attribute or {})
     return {str(k): str(v) for k, v in data.items()}
+
+
+def _ahead(day: str) -> bool:
+    """A day whose capacity is still to be used (a day behind, the count may have expired, and
+    a place on it is of no use to anyone). A day of slack for the depot's zone."""
+    return date.fromisoformat(day) >= datetime.now(UTC).date() - timedelta(days=1)
 
 
 def _expiry(day: date) -> datetime:

@@ -242,3 +242,38 @@ def test_shopify_inventory_levels_update_the_mapped_depots_stock(
     cup = order(runtime, shop, "cup", DEPOT_AT[0] + 0.09, [{"sku": "CUP", "quantity": 2}])
     assert (cup["depot_id"], cup["status"]) == (shop["north"], "ready")
     assert stock(runtime, shop["north"])["CUP"] == {"sku": "CUP", "quantity": 7, "reserved": 2}
+
+
+def test_fulfilment_settings_are_checked_by_field_and_read_back(runtime: Runtime) -> None:
+    depot = runtime.depot("Alloc polygon")
+    box = [[-0.2, 51.45], [0.0, 51.45], [0.0, 51.55], [-0.2, 51.55], [-0.2, 51.45]]
+    settings = {
+        "service_area": {"geojson": {"type": "Polygon", "coordinates": [box]}},
+        "daily_capacity": {"parcels": 40},
+        "cutoff": "14:00",
+        "cutoffs": {"sun": None},
+    }
+    put = runtime.admin("PUT", f"/v1/depots/{depot}/fulfilment", json=settings)
+    assert put.status_code == 200, put.text
+    read = runtime.admin("GET", f"/v1/depots/{depot}/fulfilment")
+    assert read.json() == {"depot_id": depot, "fulfilment": settings}
+    for bad, field in (
+        (
+            {"service_area": {"geojson": {"type": "Polygon", "coordinates": [box[:-1]]}}},
+            "service_area.geojson.coordinates.0",
+        ),
+        (
+            {"service_area": {"radius_km": 5, "geojson": settings["service_area"]["geojson"]}},
+            "service_area.radius_km",
+        ),
+        ({"cutoff": "25:00"}, "cutoff"),
+        ({"daily_capacity": {}}, "daily_capacity.orders"),
+    ):
+        refused = runtime.admin("PUT", f"/v1/depots/{depot}/fulfilment", json=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["error"]["field"] == field
+    assert runtime.admin("GET", f"/v1/depots/{depot}/fulfilment").json() == read.json()
+    missing = runtime.admin(
+        "PUT", "/v1/depots/dep_none/stock", json={"items": [{"sku": "A", "quantity": 1}]}
+    )
+    assert missing.status_code == 404
