@@ -13,6 +13,8 @@ import boto3
 from botocore.config import Config
 
 from chalicelib.accounts.service import AccountService
+from chalicelib.allocation.service import Allocator
+from chalicelib.allocation.stock_levels import StockLevels
 from chalicelib.config import settings
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
@@ -60,6 +62,7 @@ from chalicelib.store.orders import OrderRepository
 from chalicelib.store.rate_limits import RateWindows
 from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotation
 from chalicelib.store.secrets import MerchantSecrets
+from chalicelib.store.stock import StockRepository
 from chalicelib.store.tenancy import TenancyRepository
 from chalicelib.tracking.proof_store import ProofStore
 from chalicelib.tracking.proofs import ProofViews
@@ -132,13 +135,30 @@ def geocoder() -> Geocoder:
 
 
 @cache
+def stock_repository() -> StockRepository:
+    store()
+    return StockRepository()
+
+
+@cache
+def allocator() -> Allocator:
+    store()
+    return Allocator(TenancyRepository(), stock_repository())
+
+
+@cache
+def stock() -> StockLevels:
+    return StockLevels(stock_repository(), accounts())
+
+
+@cache
 def orders() -> OrderService:
-    return OrderService(order_repository(), geocoder(), routes=dispatch())
+    return OrderService(order_repository(), geocoder(), routes=dispatch(), allocator=allocator())
 
 
 @cache
 def storefront_intake() -> WebhookIntake:
-    return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name)
+    return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name, stock=stock())
 
 
 @cache
@@ -394,6 +414,9 @@ def reset() -> None:
         order_repository,
         accounts,
         geocoder,
+        stock_repository,
+        allocator,
+        stock,
         orders,
         storefront_intake,
         reconcile,

@@ -38,6 +38,7 @@ class NewMerchant:
     shopify_secret: str | None = None
     woocommerce_secret: str | None = None
     stripe_account_id: str | None = None
+    depot_ids: list[str] | None = None  # every depot that may fulfil its orders
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class NewDepot:
     timezone: str
     depot_id: str | None = None
     dispatch: dict[str, Any] | None = None
+    fulfilment: dict[str, Any] | None = None
 
 
 class Schedules(Protocol):
@@ -83,12 +85,21 @@ class AccountService:
         """A merchant with a fresh API key (only its hash is kept) and webhook secrets."""
         if self._repo.get_depot(new.depot_id) is None:
             raise ValidationFailed(f"depot_id: no depot {new.depot_id}", field="depot_id")
+        # `depot_id` is the first of them, whether the list names it or not.
+        serving = list(dict.fromkeys([new.depot_id, *(new.depot_ids or ())]))
+        known = {d.depot_id for d in self._repo.get_depots(serving)}
+        for index, depot_id in enumerate(new.depot_ids or ()):
+            if depot_id not in known:
+                raise ValidationFailed(
+                    f"depot_ids.{index}: no depot {depot_id}", field=f"depot_ids.{index}"
+                )
         merchant = Merchant(
             merchant_id=new_merchant_id(),
             name=new.name,
             depot_id=new.depot_id,
             created_at=utc_now(),
             stripe_account_id=new.stripe_account_id,
+            depot_ids=tuple(serving) if len(serving) > 1 else (),
         )
         credentials = new_credentials()
         platform_secrets = {"standard": credentials.webhook_secret}
@@ -156,6 +167,7 @@ class AccountService:
             timezone=new.timezone,
             created_at=utc_now(),
             dispatch=new.dispatch or {},
+            fulfilment=new.fulfilment or {},
         )
         self._repo.create_depot(depot)
         self._schedule(depot)
@@ -167,6 +179,10 @@ class AccountService:
         depot = self._repo.set_dispatch_policy(depot_id, policy)
         self._schedule(depot)
         return depot
+
+    def set_fulfilment(self, depot_id: str, fulfilment: dict[str, Any]) -> Depot:
+        """Replace the depot's service area, daily capacity and cut-off."""
+        return self._repo.set_fulfilment(depot_id, fulfilment)
 
     def _schedule(self, depot: Depot) -> None:
         if self._schedules is not None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, raw_body, route
+from chalicelib.api.stock import FulfilmentIn
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN
 from chalicelib.domain.errors import MalformedBody, ValidationFailed
@@ -21,6 +22,7 @@ from chalicelib.request_bodies import Id, Moment, parse_json
 admin = Blueprint(__name__)
 
 MAX_QUERY_ID = 128  # no id of ours is longer (a run's, a route's)
+MAX_SERVING_DEPOTS = 20  # an order's allocation reads each of them
 
 
 class _In(BaseModel):
@@ -33,6 +35,12 @@ class MerchantIn(_In):
     shopify_secret: str | None = Field(default=None, min_length=8, max_length=256)
     woocommerce_secret: str | None = Field(default=None, min_length=8, max_length=256)
     stripe_account_id: str | None = Field(default=None, pattern=r"^acct_[A-Za-z0-9]{1,64}$")
+    depot_ids: list[Id] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_SERVING_DEPOTS,
+        description="every depot that may fulfil its orders (depot_id is the first of them)",
+    )
 
 
 class SecretRotationIn(_In):
@@ -88,6 +96,11 @@ class DepotIn(_In):
     lng: float = Field(ge=-180, le=180)
     timezone: str = Field(min_length=1, max_length=64)
     dispatch: DispatchPolicyIn = Field(default_factory=DispatchPolicyIn)
+    fulfilment: FulfilmentIn | None = None
+
+    def to_new(self) -> NewDepot:
+        fields = self.model_dump(exclude={"fulfilment"})
+        return NewDepot(**fields, fulfilment=self.fulfilment.stored() if self.fulfilment else None)
 
 
 MAX_FLEET = 500
@@ -210,7 +223,7 @@ def rotate_webhook_secret(merchant_id: str) -> Any:
 def create_depot() -> Any:
     _authorise()
     body = parse_body(admin.current_request, DepotIn)
-    depot = bootstrap.accounts().create_depot(NewDepot(**body.model_dump()))
+    depot = bootstrap.accounts().create_depot(body.to_new())
     return json_response({"depot_id": depot.depot_id}, status=201)
 
 

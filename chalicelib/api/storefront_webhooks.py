@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib import bootstrap
+from chalicelib.allocation.stock_levels import LevelApplied
 from chalicelib.api.http import json_response, raw_body, route
 from chalicelib.orders.service import Ignored
 
@@ -20,6 +21,9 @@ WEBHOOK_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/
 def _reply(result: Any) -> Any:
     if isinstance(result, Ignored):
         return json_response({"outcome": "ignored", "reason": result.reason})
+    if isinstance(result, LevelApplied):
+        reply = {"outcome": result.outcome}
+        return json_response(reply | ({"reason": result.reason} if result.reason else {}))
     body = {"outcome": str(result.outcome)}
     if result.order is not None:
         body["order_id"] = result.order.order_id

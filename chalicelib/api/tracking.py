@@ -71,6 +71,7 @@ def _find(tracking_code: str, *, lockers: bool = False) -> page.Tracking:
         bootstrap.dispatch_repository(),
         bootstrap.locker_choices() if lockers else None,
     )
+    found = page.with_shipments(found, bootstrap.orders())
     proof = bootstrap.proof_views().for_customer(found.order)
     return replace(found, proof=proof) if proof else found
 

@@ -155,3 +155,15 @@ class LockerFull(Conflict):
     locker with room, when there is one."""
 
     code = "locker_full"
+
+
+class StockShort(Conflict):
+    """A depot no longer holds enough of a SKU (a concurrent order took it): allocate again."""
+
+    code = "out_of_stock"
+
+
+class CapacityFull(Conflict):
+    """A depot's day is full (a concurrent order took the last place): allocate again."""
+
+    code = "over_capacity"

@@ -128,6 +128,14 @@ def labels_of(order: Order) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Line:
+    """One line of what was bought: a SKU and how many (what allocation reserves)."""
+
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Window:
     start: str  # ISO 8601 with offset
     end: str
@@ -149,6 +157,7 @@ class OrderDraft:
     address: Address
     parcels: tuple[Parcel, ...]
     delivery: Delivery = field(default_factory=Delivery)
+    lines: tuple[Line, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,6 +196,16 @@ class Order:
     failed_attempts: int = 0
     first_attempt: bool | None = None  # delivered at the first attempt (set when delivered)
     version: int = 1
+    # Allocation (allocation/): what it carries, what of that its depot's stock holds for it
+    # (SKUs the depot tracks), the local day whose capacity it counts in, and the shipments an
+    # order split into (every shipment lists them all; the others name the first in
+    # `shipment_of`).
+    lines: tuple[Line, ...] = ()
+    reserved: tuple[Line, ...] = ()
+    promised_day: str | None = None
+    capacity_load: int = 0  # what it counts against its depot's capacity on promised_day
+    shipment_of: str | None = None
+    shipments: tuple[str, ...] = ()
 
     def moved_to(self, target: OrderStatus, *, at: str, reason: str | None = None) -> Order:
         """This order in `target` status; raises IllegalTransition for a move not allowed."""
@@ -215,6 +234,12 @@ def new_tracking_code() -> str:
 
 
 NO_COORDINATES = "address has no usable coordinates"
+# Why intake found no depot for an order (allocation/): a new address alone does not clear these.
+OUT_OF_AREA = "out_of_area"
+OUT_OF_STOCK = "out_of_stock"
+PAST_CUTOFF = "past_cutoff"
+OVER_CAPACITY = "over_capacity"
+ALLOCATION_REASONS = frozenset({OUT_OF_AREA, OUT_OF_STOCK, PAST_CUTOFF, OVER_CAPACITY})
 
 
 def receive(
@@ -226,11 +251,14 @@ def receive(
     source_updated_at: str | None = None,
     at: str | None = None,
     attention_reason: str = NO_COORDINATES,
+    order_id: str | None = None,
+    held: bool = False,
 ) -> tuple[Order, list[TimelineEvent]]:
-    """A new order from a draft, moved on to ready or, without coordinates, needs attention."""
+    """A new order from a draft, moved on to ready or, without coordinates (or `held`: no
+    depot can serve it), needs attention with `attention_reason`."""
     at = at or utc_now()
     order = Order(
-        order_id=new_order_id(),
+        order_id=order_id or new_order_id(),
         merchant_id=merchant_id,
         depot_id=depot_id,
         source=source,
@@ -244,16 +272,20 @@ def receive(
         created_at=at,
         updated_at=at,
         source_updated_at=source_updated_at,
+        lines=draft.lines,
     )
     events = [TimelineEvent(at=at, status=OrderStatus.RECEIVED, type="order.received")]
-    order, event = triage(order, at=at, reason=attention_reason)
+    order, event = triage(order, at=at, reason=attention_reason, held=held)
     events.append(event)
     return order, events
 
 
-def triage(order: Order, *, at: str, reason: str = NO_COORDINATES) -> tuple[Order, TimelineEvent]:
-    """Ready when the address can be routed to; otherwise held with the reason, never dropped."""
-    if order.address.has_coordinates:
+def triage(
+    order: Order, *, at: str, reason: str = NO_COORDINATES, held: bool = False
+) -> tuple[Order, TimelineEvent]:
+    """Ready when the address can be routed to (and nothing else holds it); otherwise held with
+    the reason, never dropped."""
+    if order.address.has_coordinates and not held:
         moved = order.moved_to(OrderStatus.READY, at=at)
         return moved, TimelineEvent(at=at, status=moved.status, type="order.ready")
     moved = order.moved_to(OrderStatus.NEEDS_ATTENTION, at=at, reason=reason)
@@ -263,10 +295,14 @@ def triage(order: Order, *, at: str, reason: str = NO_COORDINATES) -> tuple[Orde
 
 
 def needs_triage(order: Order) -> bool:
-    """A fixed address releases a held order; an address without coordinates holds it."""
-    return (order.status is OrderStatus.NEEDS_ATTENTION and order.address.has_coordinates) or (
-        order.status is OrderStatus.READY and not order.address.has_coordinates
-    )
+    """A fixed address releases a held order (not one no depot could serve: nothing is reserved
+    for it); an address without coordinates holds it."""
+    held_for_address = order.attention_reason not in ALLOCATION_REASONS
+    return (
+        order.status is OrderStatus.NEEDS_ATTENTION
+        and order.address.has_coordinates
+        and held_for_address
+    ) or (order.status is OrderStatus.READY and not order.address.has_coordinates)
 
 
 def revise(order: Order, draft: OrderDraft, *, source_updated_at: str | None, at: str) -> Order:
@@ -289,6 +325,9 @@ def order_as_json(order: Order) -> dict[str, Any]:
     data["status"] = str(order.status)
     data["delivery"]["type"] = str(order.delivery.type)
     data["parcels"] = list(data["parcels"])
+    data["lines"] = list(data["lines"])
+    data["reserved"] = list(data["reserved"])
+    data["shipments"] = list(data["shipments"])
     return data
 
 
@@ -325,4 +364,10 @@ def order_from_json(data: Mapping[str, Any]) -> Order:
         failed_attempts=int(data.get("failed_attempts", 0)),
         first_attempt=data.get("first_attempt"),
         version=int(data.get("version", 1)),
+        lines=tuple(Line(str(x["sku"]), int(x["quantity"])) for x in data.get("lines") or ()),
+        reserved=tuple(Line(str(x["sku"]), int(x["quantity"])) for x in data.get("reserved") or ()),
+        promised_day=data.get("promised_day"),
+        capacity_load=int(data.get("capacity_load", 0)),
+        shipment_of=data.get("shipment_of"),
+        shipments=tuple(data.get("shipments") or ()),
     )

@@ -18,6 +18,12 @@ class Merchant:
     stripe_account_id: str | None = None
     # Customer messages the merchant switched off, as "<type>:<channel>" (all on by default).
     notifications_off: tuple[str, ...] = ()
+    # The depots that may fulfil its orders, `depot_id` first (allocation/ chooses per order).
+    depot_ids: tuple[str, ...] = ()
+
+    @property
+    def serving_depots(self) -> tuple[str, ...]:
+        return self.depot_ids or (self.depot_id,)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class Depot:
     timezone: str
     created_at: str
     dispatch: dict[str, Any] = field(default_factory=dict)
+    # As a fulfilment location: service area, daily capacity, cut-off (allocation/rules.py).
+    fulfilment: dict[str, Any] = field(default_factory=dict)
 
 
 VEHICLE_PROFILES = ("van", "electric_van", "cargo_bike", "on_foot", "drone")

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.allocation.rules import MAX_LINES, merge_lines
 from chalicelib.domain.lockers import MAX_LOCKER_PARCELS
 from chalicelib.domain.order import (
     MAX_EVENT_ID_BYTES,
@@ -26,6 +27,7 @@ from chalicelib.domain.order import (
     Customer,
     Delivery,
     DeliveryType,
+    Line,
     OrderDraft,
     Parcel,
     Window,
@@ -129,6 +131,20 @@ class ParcelIn(_Model):
     size: Literal["S", "M", "L"] | None = None
 
 
+Sku = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+    Field(description="the merchant's stock keeping unit (at most 128 characters)"),
+]
+
+
+class LineIn(_Model):
+    sku: Sku
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
 class WindowIn(_Model):
     start: StoreTime
     end: StoreTime
@@ -160,6 +176,12 @@ class CanonicalOrder(_Model):
     address: AddressIn
     parcels: list[ParcelIn] = Field(min_length=1, max_length=MAX_PARCELS)
     delivery: DeliveryIn = DeliveryIn()
+    lines: list[LineIn] = Field(
+        default_factory=list,
+        max_length=MAX_LINES,
+        description=f"what was bought, at most {MAX_LINES} SKUs (each SKU's stock is reserved "
+        "in the order's own transaction): intake allocates the order to a depot holding them",
+    )
     updated_at: StoreTime | None = Field(
         default=None,
         description="When the platform last changed the order: an older update never "
@@ -192,6 +214,7 @@ class CanonicalOrder(_Model):
                 if window
                 else None,
             ),
+            lines=merge_lines([Line(x.sku, x.quantity) for x in self.lines]),
         )
 
 

@@ -66,6 +66,7 @@ class ShopifyLineItem(_Model):
     quantity: int = Field(ge=0, le=1_000_000)
     grams: int = Field(default=0, ge=0, le=10_000_000)
     requires_shipping: bool = True
+    sku: str | None = None
 
 
 class ShopifyNoteAttribute(_Model):
@@ -156,4 +157,6 @@ def canonical(order: ShopifyOrder) -> dict[str, Any]:
         # One parcel holding every shipped item: a merchant packs an order together.
         "parcels": [{"weight_kg": max(grams, 1) / 1000}],
         "delivery": delivery,
+        # What allocation reserves: the shipped items that name a SKU.
+        "lines": [{"sku": i.sku, "quantity": i.quantity} for i in shipped if i.sku],
     }

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from chalicelib.accounts.service import AccountService
+from chalicelib.allocation.stock_levels import INVENTORY_TOPIC, LevelApplied, StockLevels
 from chalicelib.domain.errors import MerchantNotFound, SignatureInvalid
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, check_id
 from chalicelib.domain.tenancy import Merchant
@@ -29,11 +30,16 @@ def _shopify_event_id(headers: Mapping[str, str]) -> str | None:
 
 class WebhookIntake:
     def __init__(
-        self, accounts: AccountService, orders: OrderService, stripe_secret_name: str
+        self,
+        accounts: AccountService,
+        orders: OrderService,
+        stripe_secret_name: str,
+        stock: StockLevels | None = None,
     ) -> None:
         self._accounts = accounts
         self._orders = orders
         self._stripe_secret_name = stripe_secret_name
+        self._stock = stock
 
     def _merchant(self, merchant_id: str) -> Merchant:
         try:
@@ -44,13 +50,18 @@ class WebhookIntake:
 
     def shopify(
         self, merchant_id: str, headers: Mapping[str, str], raw_body: bytes
-    ) -> IntakeResult | Ignored:
+    ) -> IntakeResult | Ignored | LevelApplied:
         merchant = self._merchant(merchant_id)
         shopify.verify(
             raw_body,
             headers.get("x-shopify-hmac-sha256"),
             self._accounts.webhook_secrets(merchant.merchant_id, "shopify"),
         )
+        if headers.get("x-shopify-topic") == INVENTORY_TOPIC and self._stock is not None:
+            # A stock level, not an order: the signed body is an InventoryLevel.
+            applied = self._stock.apply_shopify(merchant, parse_json(raw_body))
+            logger.info("stock level", extra={"outcome": applied.outcome, "reason": applied.reason})
+            return applied
         inbound = shopify.translate(
             headers.get("x-shopify-topic", ""), _shopify_event_id(headers), parse_json(raw_body)
         )

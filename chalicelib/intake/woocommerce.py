@@ -62,6 +62,7 @@ class WooMeta(_Model):
 
 class WooLineItem(_Model):
     quantity: int = Field(ge=0, le=1_000_000)
+    sku: str | None = None
 
 
 class WooShippingLine(_Model):
@@ -188,4 +189,9 @@ def canonical(order: WooOrder) -> dict[str, Any]:
         },
         "parcels": [{"weight_kg": weight}],
         "delivery": delivery,
+        "lines": [
+            {"sku": line.sku, "quantity": line.quantity}
+            for line in order.line_items
+            if line.sku and line.quantity
+        ],
     }

@@ -11,12 +11,16 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.allocation.rules import Plan, Shipment
+from chalicelib.allocation.service import Allocator, shipment_parcels
 from chalicelib.domain.errors import (
     AlreadyExists,
+    CapacityFull,
     ConcurrentUpdate,
     DuplicateEvent,
     IllegalTransition,
     OrderNotFound,
+    StockShort,
     ValidationFailed,
 )
 from chalicelib.domain.lifecycle import EDITABLE, OrderStatus, can_move
@@ -24,6 +28,8 @@ from chalicelib.domain.order import (
     MAX_EVENT_ID_BYTES,
     MAX_EXTERNAL_ID_BYTES,
     NO_COORDINATES,
+    OUT_OF_STOCK,
+    OVER_CAPACITY,
     Address,
     Order,
     OrderDraft,
@@ -31,6 +37,7 @@ from chalicelib.domain.order import (
     check_id,
     labels_of,
     needs_triage,
+    new_order_id,
     receive,
     revise,
     triage,
@@ -39,11 +46,15 @@ from chalicelib.domain.order import (
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.domain.times import parse_iso, utc_now
 from chalicelib.geocoding import Geocoder, NoGeocoder, NotLocated
-from chalicelib.store.orders import OrderRepository
+from chalicelib.store.orders import Message, OrderRepository
+from chalicelib.store.transaction import Transaction
 
 logger = Logger(child=True)
 
 ATTEMPTS = 4  # re-reads after losing a race with a concurrent write of the same order
+# Allocations again after a concurrent order took the stock or the capacity planned on; then
+# the order waits for a person (out_of_stock / over_capacity) rather than retrying for ever.
+ALLOCATION_ATTEMPTS = 3
 
 
 class Action(StrEnum):
@@ -97,11 +108,13 @@ class OrderService:
         geocoder: Geocoder | None = None,
         clock: Callable[[], str] = utc_now,
         routes: RouteEditor | None = None,
+        allocator: Allocator | None = None,
     ) -> None:
         self._orders = orders
         self._geocoder = geocoder or NoGeocoder()
         self._clock = clock
         self._routes = routes
+        self._allocator = allocator
 
     def _locate(self, address: Address) -> tuple[Address, str]:
         """The address with coordinates when the geocoder finds them; else why not."""
@@ -143,17 +156,89 @@ class OrderService:
     def _create(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
         assert inbound.draft is not None
         address, reason = self._locate(inbound.draft.address)
+        draft = replace(inbound.draft, address=address)
+        if self._allocator is None or not address.has_coordinates:
+            # Held for its address (or no allocation here): the merchant's first depot.
+            return self._create_held(merchant, inbound, draft, reason or NO_COORDINATES)
+        short = OUT_OF_STOCK
+        for _ in range(ALLOCATION_ATTEMPTS):
+            plan = self._allocator.plan(merchant, draft)
+            if plan.reason is not None:
+                return self._create_held(merchant, inbound, draft, plan.reason, allocated=True)
+            try:
+                return self._create_planned(merchant, inbound, draft, plan)
+            except StockShort:
+                short = OUT_OF_STOCK
+            except CapacityFull:
+                short = OVER_CAPACITY
+            logger.info("allocation lost a race; allocating again", extra={"reason": short})
+        return self._create_held(merchant, inbound, draft, short, allocated=True)
+
+    def _create_held(
+        self,
+        merchant: Merchant,
+        inbound: Inbound,
+        draft: OrderDraft,
+        reason: str,
+        *,
+        allocated: bool = False,
+    ) -> IntakeResult:
+        """The order at the merchant's first depot: ready if it can be routed to, else held
+        with the reason; `allocated`: held because no depot can serve it (the merchant is told
+        at once, and nothing is reserved or dispatched)."""
         order, events = receive(
-            replace(inbound.draft, address=address),
+            draft,
             merchant_id=merchant.merchant_id,
             depot_id=merchant.depot_id,
             source=inbound.source,
             source_updated_at=inbound.source_updated_at,
             at=self._clock(),
-            attention_reason=reason or NO_COORDINATES,
+            attention_reason=reason,
+            held=allocated,
         )
-        self._orders.create(order, events, messages=["order.confirmed"], receipt=inbound.event_id)
+        messages: list[Message] = ["order.confirmed"]
+        if allocated:
+            messages.append(("order.needs_attention", {"reason": reason}))
+        self._orders.create(order, events, messages=messages, receipt=inbound.event_id)
         return IntakeResult(Outcome.CREATED, order)
+
+    def _create_planned(
+        self, merchant: Merchant, inbound: Inbound, draft: OrderDraft, plan: Plan
+    ) -> IntakeResult:
+        """The order (or its shipments, each its own order) at the planned depots, with the
+        stock and capacity they take held in the same transaction (StockShort, CapacityFull
+        when a concurrent order took them first: nothing is written)."""
+        assert self._allocator is not None
+        at = self._clock()
+        ids = [new_order_id() for _ in plan.shipments]
+        built: list[tuple[Order, list[TimelineEvent]]] = []
+        for index, shipment in enumerate(plan.shipments):
+            order, events = receive(
+                replace(
+                    draft,
+                    parcels=shipment_parcels(draft, shipment, len(ids)),
+                    lines=shipment.lines,
+                ),
+                merchant_id=merchant.merchant_id,
+                depot_id=shipment.depot_id,
+                source=inbound.source,
+                source_updated_at=inbound.source_updated_at,
+                at=at,
+                order_id=ids[index],
+            )
+            built.append((_holding(order, shipment, ids, index), events))
+        tx = Transaction()
+        self._allocator.hold(tx, plan.shipments)
+        (lead, lead_events), *others = built
+        self._orders.create(
+            lead,
+            lead_events,
+            messages=["order.confirmed"],
+            receipt=inbound.event_id,
+            tx=tx,
+            shipments=others,
+        )
+        return IntakeResult(Outcome.CREATED, lead)
 
     def _update(self, existing: Order, inbound: Inbound) -> IntakeResult:
         assert inbound.draft is not None
@@ -195,20 +280,35 @@ class OrderService:
                 Outcome.IGNORED,
                 f"order is {existing.status}; too late to cancel",
             )
+        order = self._cancel_one(existing, receipt=inbound.event_id)
+        # A split order's other shipments go with it (each gives back what it holds).
+        for sibling_id in existing.shipments:
+            sibling = self._orders.get(sibling_id) if sibling_id != existing.order_id else None
+            if sibling is not None and can_move(sibling.status, OrderStatus.CANCELLED):
+                self._cancel_one(sibling)
+        return IntakeResult(Outcome.CANCELLED, order)
+
+    def _cancel_one(self, existing: Order, *, receipt: str | None = None) -> Order:
+        """Cancel one order: its stock and its day's capacity given back in the same
+        version-conditional transaction (a repeated cancel loses the race, and gives back
+        nothing twice); a planned order leaves its route."""
         at = self._clock()
-        order = existing.moved_to(OrderStatus.CANCELLED, at=at)
+        tx = Transaction()
+        holding = self._allocator.release(tx, existing) if self._allocator else existing
+        order = holding.moved_to(OrderStatus.CANCELLED, at=at)
         event = TimelineEvent(at=at, status=order.status, type="order.cancelled")
         self._orders.save(
             order,
             [event],
             expected_version=existing.version,
             messages=["order.cancelled"],
-            receipt=inbound.event_id,
+            receipt=receipt,
+            tx=tx,
         )
         if existing.status is OrderStatus.PLANNED and self._routes is not None:
             # Its stop leaves the route and the later stops' ETAs move up.
             self._routes.remove_from_route(existing)
-        return IntakeResult(Outcome.CANCELLED, order)
+        return order
 
     def _unchanged(
         self, existing: Order, inbound: Inbound, outcome: Outcome, reason: str
@@ -244,6 +344,11 @@ class OrderService:
             return []  # no order can carry it, and the index cannot be asked about it
         return self._orders.list_for_merchant(merchant.merchant_id, external_id)
 
+    def shipments(self, order: Order) -> list[Order]:
+        """Every shipment of a split order, in order (the order itself included)."""
+        found = [self._orders.get(order_id) for order_id in order.shipments]
+        return [shipment for shipment in found if shipment is not None]
+
     def by_tracking_code(self, code: str) -> tuple[Order, list[TimelineEvent]]:
         order_id = self._orders.order_id_for_tracking_code(code)
         found = self._orders.get_with_timeline(order_id) if order_id else None
@@ -256,6 +361,19 @@ def _gained(before: Order, after: Order) -> list[str]:
     """The parcel labels `after` has that `before` had not (a parcel added, or labelled now)."""
     had = set(labels_of(before))
     return [label for label in labels_of(after) if label not in had]
+
+
+def _holding(order: Order, shipment: Shipment, ids: list[str], index: int) -> Order:
+    """A new order as its shipment of the plan: what it holds, and its siblings if split."""
+    return replace(
+        order,
+        lines=shipment.lines,
+        reserved=shipment.reserve,
+        promised_day=shipment.day.isoformat(),
+        capacity_load=shipment.load,
+        shipments=tuple(ids) if len(ids) > 1 else (),
+        shipment_of=ids[0] if index else None,
+    )
 
 
 def _unstorable_id(external_id: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +16,7 @@ from chalicelib.domain.order import (
     Customer,
     Delivery,
     DeliveryType,
+    Line,
     Order,
     Parcel,
     TimelineEvent,
@@ -29,6 +30,7 @@ from chalicelib.store.models.orders import (
     AddressAttribute,
     CustomerAttribute,
     DeliveryAttribute,
+    LineAttribute,
     OrderItem,
     OrderLookupItem,
     OutboxMessageItem,
@@ -39,13 +41,24 @@ from chalicelib.store.models.orders import (
     WindowAttribute,
 )
 from chalicelib.store.reads import get_one
+from chalicelib.store.stock import StockRepository
 from chalicelib.store.transaction import Transaction, failing_as
 
 # The order's own fields that the item holds as they are (the rest are typed maps).
 _SCALARS = tuple(
     f.name
     for f in fields(Order)
-    if f.name not in {"status", "customer", "address", "parcels", "delivery"}
+    if f.name
+    not in {
+        "status",
+        "customer",
+        "address",
+        "parcels",
+        "delivery",
+        "lines",
+        "reserved",
+        "shipments",
+    }
 )
 RECEIPT_TTL = timedelta(days=30)  # longer than any storefront keeps retrying one event
 
@@ -92,6 +105,9 @@ def order_to_model(order: Order) -> OrderItem:
             locker_id=order.delivery.locker_id,
             window=WindowAttribute(**fields_of(window)) if window else None,
         ),
+        lines=[LineAttribute(sku=x.sku, quantity=x.quantity) for x in order.lines] or None,
+        reserved=[LineAttribute(sku=x.sku, quantity=x.quantity) for x in order.reserved] or None,
+        shipments=list(order.shipments) or None,
         gsi1pk=f"MERCHANT#{order.merchant_id}",
         gsi1sk=f"EXT#{quote(order.external_id, safe='')}#{order.created_at}#{order.order_id}",
         gsi2pk=depot_status_key(order.depot_id, str(order.status)),
@@ -111,6 +127,7 @@ def order_from_model(item: OrderItem) -> Order:
     # Numbers come back as DynamoDB gives them; counts are whole.
     scalars["failed_attempts"] = int(item.failed_attempts or 0)
     scalars["version"] = int(item.version or 1)
+    scalars["capacity_load"] = int(item.capacity_load or 0)
     return Order(
         **scalars,
         status=OrderStatus(item.status),
@@ -122,6 +139,9 @@ def order_from_model(item: OrderItem) -> Order:
             locker_id=delivery.locker_id,
             window=Window(**read_as(Window, window)) if window else None,
         ),
+        lines=tuple(Line(x.sku, int(x.quantity)) for x in item.lines or ()),
+        reserved=tuple(Line(x.sku, int(x.quantity)) for x in item.reserved or ()),
+        shipments=tuple(item.shipments or ()),
     )
 
 
@@ -203,6 +223,23 @@ def receipt_model(pk: str, sk: str, order_id: str) -> ReceiptItem:
 
 _NEW = OrderItem.pk.does_not_exist()
 
+# Where an order's reserved units go once it reaches these (cancelling releases them in the
+# order service's cancel, with its day's capacity): back on the free shelf, or gone with it.
+_RETURNS_STOCK = frozenset({OrderStatus.RETURNED})
+_TAKES_STOCK = frozenset({OrderStatus.DELIVERED, OrderStatus.IN_LOCKER})
+
+
+def _settle_stock(tx: Transaction, order: Order) -> Order:
+    """In the order's own version-conditional write (so once): a returned order's units free
+    again, a delivered one's no longer held; the order then holds nothing."""
+    if not order.reserved or order.status not in _RETURNS_STOCK | _TAKES_STOCK:
+        return order
+    if order.status in _RETURNS_STOCK:
+        StockRepository().release(tx, order, day_too=False)
+    else:
+        StockRepository().consume(tx, order)
+    return replace(order, reserved=())
+
 
 class OrderRepository:
     """Every write is one transaction: the order, its new timeline events, the outbox message
@@ -213,15 +250,16 @@ class OrderRepository:
         order: Order,
         events: list[TimelineEvent],
         *,
-        messages: list[str],
+        messages: Sequence[Message],
         receipt: str | None = None,
+        tx: Transaction | None = None,
+        shipments: Sequence[tuple[Order, list[TimelineEvent]]] = (),
     ) -> None:
-        tx = Transaction()
-        tx.put(
-            order_to_model(order),
-            condition=_NEW,
-            on_fail=ConcurrentUpdate("order id collision"),
-        )
+        """A new order, its lookups, timeline, outbox messages and receipt in one transaction;
+        `tx` holds writes that stand or fall with it (stock reserved, a day counted), and
+        `shipments` the other shipments of a split order (each its own id, tracking code,
+        timeline and messages; the storefront's id finds the first, `order`)."""
+        tx = tx or Transaction()
         tx.put(
             OrderLookupItem(
                 *_extref_key(order.merchant_id, order.source, order.external_id),
@@ -230,13 +268,24 @@ class OrderRepository:
             condition=_NEW,
             on_fail=AlreadyExists(f"order {order.external_id} from {order.source} exists"),
         )
+        for sibling, sibling_events in shipments:
+            self._put_new(tx, sibling)
+            self._put_events(tx, sibling, sibling_events, messages)
+        self._put_new(tx, order)
+        self._finish(tx, order, events, messages, receipt)
+
+    def _put_new(self, tx: Transaction, order: Order) -> None:
+        tx.put(
+            order_to_model(order),
+            condition=_NEW,
+            on_fail=ConcurrentUpdate("order id collision"),
+        )
         tx.put(
             OrderLookupItem(*_tracking_key(order.tracking_code), order_id=order.order_id),
             condition=_NEW,
             on_fail=ConcurrentUpdate("tracking code collision"),
         )
         self._put_labels(tx, order, labels_of(order))
-        self._finish(tx, order, events, messages, receipt)
 
     @staticmethod
     def _put_labels(tx: Transaction, order: Order, labels: Sequence[str]) -> None:
@@ -266,6 +315,7 @@ class OrderRepository:
         `new_labels` are the parcel labels it gained (their lookups written with it)."""
         tx = tx or Transaction()
         self._put_labels(tx, order, new_labels)
+        order = _settle_stock(tx, order)
         tx.put(
             order_to_model(order),
             condition=OrderItem.version == expected_version,
@@ -295,6 +345,16 @@ class OrderRepository:
                 condition=_NEW,
                 on_fail=DuplicateEvent(f"event {receipt} was already processed"),
             )
+        self._put_events(tx, order, events, messages)
+        tx.commit()
+
+    def _put_events(
+        self,
+        tx: Transaction,
+        order: Order,
+        events: list[TimelineEvent],
+        messages: Sequence[Message],
+    ) -> None:
         for index, event in enumerate(events):
             tx.put(timeline_model(order.order_id, index, event))
         for message in messages:
@@ -309,7 +369,6 @@ class OrderRepository:
                     **extra,
                 )
             )
-        tx.commit()
 
     def announce(self, order: Order, message_type: str, at: str, **extra: Any) -> None:
         """An outbox message about an order that did not change (e.g. its van is coming)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pynamodb.expressions.update import Action
@@ -100,6 +101,7 @@ class TenancyRepository:
                 timezone=depot.timezone,
                 created_at=depot.created_at,
                 dispatch=depot.dispatch,
+                fulfilment=depot.fulfilment or None,
             ),
             condition=_NEW,
             on_fail=AlreadyExists(f"depot {depot.depot_id} exists", field="depot_id"),
@@ -182,6 +184,21 @@ class TenancyRepository:
         item = get_one(DepotItem, *_depot_key(depot_id))
         return _depot(item) if item else None
 
+    def get_depots(self, depot_ids: Sequence[str]) -> list[Depot]:
+        """The depots of these ids that exist (one batch read), in no particular order."""
+        keys = [_depot_key(depot_id) for depot_id in dict.fromkeys(depot_ids)]
+        if not keys:
+            return []
+        items = DepotItem.batch_get(keys, consistent_read=True)
+        return [_depot(item) for item in items if isinstance(item, DepotItem)]
+
+    def set_fulfilment(self, depot_id: str, fulfilment: dict[str, Any]) -> Depot:
+        item = DepotItem(*_depot_key(depot_id))
+        _update_existing(
+            item, [DepotItem.fulfilment.set(fulfilment)], DepotNotFound(f"no depot {depot_id}")
+        )
+        return _depot(item)
+
 
 def _update_existing(item: MainItem, actions: list[Action], missing: DomainError) -> None:
     """Update an item that must exist (`missing` is raised if not); `item` holds it after."""
@@ -198,6 +215,7 @@ def _merchant_model(merchant: Merchant) -> MerchantItem:
         created_at=merchant.created_at,
         stripe_account_id=merchant.stripe_account_id,
         notifications_off=list(merchant.notifications_off),
+        depot_ids=list(merchant.depot_ids) or None,
         gsi1pk=ALL_MERCHANTS,
         gsi1sk=merchant.merchant_id,
     )
@@ -211,6 +229,7 @@ def _merchant(item: MerchantItem) -> Merchant:
         created_at=item.created_at,
         stripe_account_id=item.stripe_account_id,
         notifications_off=tuple(item.notifications_off or ()),
+        depot_ids=tuple(item.depot_ids or ()),
     )
 
 
@@ -223,4 +242,5 @@ def _depot(item: DepotItem) -> Depot:
         timezone=item.timezone,
         created_at=item.created_at,
         dispatch=item.dispatch.as_dict() if item.dispatch else {},
+        fulfilment=item.fulfilment.as_dict() if item.fulfilment else {},
     )

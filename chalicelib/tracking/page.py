@@ -90,6 +90,8 @@ class Tracking:
     # Of a delivered order's proof, what its customer sees: the photo (a presigned URL) and the
     # safe place; never the GPS fix, the signature or who signed.
     proof: dict[str, Any] | None = None
+    # A split order's shipments (this one included), in order: tracking code and status only.
+    shipments: tuple[tuple[str, OrderStatus], ...] = ()
 
     def public(self) -> dict[str, Any]:
         """The JSON twin of the page."""
@@ -101,6 +103,10 @@ class Tracking:
             pickup=self.pickup,
             choices=self.choices,
         )
+        if self.shipments:
+            view["shipments"] = [
+                {"tracking_code": code, "status": str(status)} for code, status in self.shipments
+            ]
         return view | ({"proof": self.proof} if self.proof else {})
 
 
@@ -130,6 +136,19 @@ def find(
             before = stops_before(route, order.order_id)
     found = Tracking(order, timeline, before)
     return with_lockers(found, lockers) if lockers is not None else found
+
+
+class ShipmentLookup(Protocol):
+    def shipments(self, order: Order) -> list[Order]: ...
+
+
+def with_shipments(found: Tracking, orders: ShipmentLookup) -> Tracking:
+    """The tracking with every shipment of its split order (their codes and statuses; never
+    where they go: each is the same customer's, but a code is all a stranger needs)."""
+    if not found.order.shipments:
+        return found
+    listed = tuple((o.tracking_code, o.status) for o in orders.shipments(found.order))
+    return replace(found, shipments=listed)
 
 
 def _locker_details(lockers: LockerLookup, locker_id: str) -> dict[str, Any] | None:
@@ -351,6 +370,14 @@ def page_context(
             if can_reschedule(order, tracking.timeline)
             else None
         ),
+        "shipments": [
+            {
+                "tracking_code": code,
+                "words": STATUS_WORDS.get(status, str(status)),
+                "this": code == order.tracking_code,
+            }
+            for code, status in tracking.shipments
+        ],
         "tracking_code": order.tracking_code,
         "proof": tracking.proof,
         "qr": qr_data_uri(url),

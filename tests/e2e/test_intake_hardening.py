@@ -173,7 +173,9 @@ def test_a_signed_woocommerce_order_resent_as_deleted_does_not_cancel(
     assert response.status_code == 200, response.text
     assert outcome(response) == "duplicate"  # the same version of the order, seen before
     [order] = orders_for(runtime, shop, event.external_id)
-    assert order["status"] == "ready"
+    # Still open: held as the sample's Edinburgh address is outside the London depot's area.
+    assert order["status"] == "needs_attention"
+    assert order["attention_reason"] == "out_of_area"
 
 
 # --- one event, 20 deliveries at once -----------------------------------------------------------

@@ -18,6 +18,7 @@ from chalicelib.api.openapi import (
     merchant,
     ops,
     replies,
+    stock,
     storefront_webhooks,
     tracking,
 )
@@ -32,7 +33,7 @@ from chalicelib.config import settings
 openapi = Blueprint(__name__)
 
 # One per blueprint that app.py registers; the merchant's first, for its canonical order.
-AUDIENCES = (merchant, admin, ops, driver, lockers, tracking, storefront_webhooks)
+AUDIENCES = (merchant, admin, stock, ops, driver, lockers, tracking, storefront_webhooks)
 
 
 def paths() -> dict[str, dict[str, Any]]:

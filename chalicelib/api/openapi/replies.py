@@ -46,6 +46,7 @@ def _order() -> dict[str, Any]:
     parcel = object_schema(
         {"weight_kg": NUMBER, "size": {"enum": ["S", "M", "L"]}, "label": TEXT}, ["weight_kg"]
     )
+    lines = _list(object_schema({"sku": TEXT, "quantity": COUNT}))
     return object_schema(
         {
             "order_id": TEXT,
@@ -65,6 +66,13 @@ def _order() -> dict[str, Any]:
             "eta": MOMENT,
             "eta_window": WINDOW | {"description": "the window told with the ETA"},
             "failed_attempts": COUNT,
+            "attention_reason": TEXT
+            | {"description": "why it needs attention: out_of_area, out_of_stock, ..."},
+            "lines": lines | {"description": "what it carries (a shipment: its part)"},
+            "reserved": lines | {"description": "the lines its depot's stock holds for it"},
+            "promised_day": {"type": "string", "format": "date"},
+            "shipment_of": TEXT | {"description": "a split order's first shipment"},
+            "shipments": _list(TEXT) | {"description": "every shipment of a split order"},
             "timeline": _list(event) | {"description": "GET of one order only"},
         },
         [
@@ -153,6 +161,8 @@ def _public_tracking() -> dict[str, Any]:
             "eta": MOMENT,
             "eta_window": WINDOW,
             "stops_before": COUNT,
+            "shipments": _list(object_schema({"tracking_code": TEXT, "status": STATUS}))
+            | {"description": "a split order: every shipment's tracking code and status"},
             "delivery_choices": object_schema(
                 {"lockers": _list({"type": "object"}), "home": {"type": "boolean"}}
             ),

@@ -20,7 +20,9 @@ def paths() -> dict[str, dict[str, Any]]:
     return {
         "/v1/webhooks/shopify/{merchant_id}": {
             "post": op(
-                "Shopify orders/create, orders/updated, orders/cancelled",
+                "Shopify orders/create, orders/updated, orders/cancelled; and "
+                "inventory_levels/update (a mapped depot's stock: outcome updated, stale or "
+                "ignored)",
                 "shopifyHmac",
                 SIGNED,
                 tags=("storefronts",),

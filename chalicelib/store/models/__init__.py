@@ -11,6 +11,7 @@ from chalicelib.store.models import (  # noqa: F401
     notify,
     orders,
     reconcile,
+    stock,
     tenancy,
     tracking,
 )

@@ -37,6 +37,11 @@ class ParcelAttribute(MapAttribute[str, object]):
     label = UnicodeAttribute(null=True)  # absent on orders stored before parcels had labels
 
 
+class LineAttribute(MapAttribute[str, object]):
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+
+
 class WindowAttribute(MapAttribute[str, object]):
     start = UnicodeAttribute()
     end = UnicodeAttribute()
@@ -76,6 +81,12 @@ class OrderItem(MainItem, discriminator="order"):
     failed_attempts = NumberAttribute(default=0)
     first_attempt = BooleanAttribute(null=True)
     version = NumberAttribute(default=1)
+    lines = ListAttribute(of=LineAttribute, null=True)
+    reserved = ListAttribute(of=LineAttribute, null=True)
+    promised_day = UnicodeAttribute(null=True)
+    capacity_load = NumberAttribute(null=True)
+    shipment_of = UnicodeAttribute(null=True)
+    shipments = ListAttribute[str](null=True)
     claimed_by = UnicodeAttribute(null=True)
     claimed_until = NumberAttribute(null=True)  # epoch seconds
     gsi1pk = UnicodeAttribute()

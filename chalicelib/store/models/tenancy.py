@@ -17,6 +17,7 @@ class MerchantItem(MainItem, discriminator="merchant"):
     stripe_account_id = UnicodeAttribute(null=True)
     # A plain list of strings: `of=UnicodeAttribute` would type its items as attributes.
     notifications_off = ListAttribute[str](default=list)
+    depot_ids = ListAttribute[str](null=True)  # every depot serving it, depot_id first
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
 
@@ -41,6 +42,7 @@ class DepotItem(MainItem, discriminator="depot"):
     timezone = UnicodeAttribute()
     created_at = UnicodeAttribute()
     dispatch = MapAttribute[str, object](default=dict)
+    fulfilment = MapAttribute[str, object](null=True)  # area, daily capacity, cut-off
 
 
 class ShiftBreakAttribute(MapAttribute[str, object]):
