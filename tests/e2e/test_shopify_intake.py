@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import requests
@@ -57,7 +58,9 @@ def test_orders_create_stores_one_order_readable_at_once(runtime: Runtime) -> No
     assert order["external_id"] == "5987654321098765432"
     assert order["status"] == "ready"
     assert order["address"]["postcode"] == "WC1N 1AF"
-    assert order["parcels"] == [{"weight_kg": 1.85}]
+    [parcel] = order["parcels"]
+    assert parcel["weight_kg"] == 1.85
+    assert re.fullmatch(r"LM[A-Z2-7]{16}", parcel["label"])
     assert order["tracking_url"].endswith("/track/" + order["tracking_code"])
     assert [e["status"] for e in order["timeline"]] == ["received", "ready"]
 
