@@ -28,11 +28,13 @@ class Depots(Protocol):
 
 
 class Stock(Protocol):
-    def free(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]: ...
+    def free(
+        self, merchant_id: str, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]: ...
 
     def used(self, keys: Iterable[tuple[str, date]]) -> dict[tuple[str, date], int]: ...
 
-    def hold(self, tx: Transaction, shipment: Shipment) -> None: ...
+    def hold(self, tx: Transaction, merchant_id: str, shipment: Shipment) -> None: ...
 
     def release(self, tx: Transaction, order: Order, *, day_too: bool) -> None: ...
 
@@ -73,7 +75,8 @@ class Allocator:
         if reason is not None:
             return Plan(reason=reason)
         free = self._stock.free(
-            (reach.location.depot_id, line.sku) for reach in reaches for line in lines
+            merchant.merchant_id,
+            [(reach.location.depot_id, line.sku) for reach in reaches for line in lines],
         )
         used = self._stock.used(
             (reach.location.depot_id, reach.day)
@@ -91,9 +94,9 @@ class Allocator:
         first, *rest = plan.shipments
         return Plan((replace(first, lines=first.lines + untracked), *rest))
 
-    def hold(self, tx: Transaction, shipments: Sequence[Shipment]) -> None:
+    def hold(self, tx: Transaction, merchant_id: str, shipments: Sequence[Shipment]) -> None:
         for shipment in shipments:
-            self._stock.hold(tx, shipment)
+            self._stock.hold(tx, merchant_id, shipment)
 
     def release(self, tx: Transaction, order: Order) -> Order:
         """What a cancelled order held, given back in `tx` (the order's own save: once); the

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.accounts.service import AccountService
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import MerchantNotFound, ValidationFailed
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.domain.times import iso_z, utc_now
 from chalicelib.intake.canonical import StoreTime
@@ -48,14 +48,29 @@ class StockLevels:
         self._accounts = accounts
         self._clock = clock
 
-    def put(self, depot_id: str, shelf: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
-        """Set what is on the shelf of the given SKUs; every given SKU's level after."""
+    def put(
+        self, depot_id: str, merchant_id: str, shelf: Sequence[tuple[str, int]]
+    ) -> list[dict[str, Any]]:
+        """Set what is on the shelf of the merchant's given SKUs at the depot (which must serve
+        the merchant); every given SKU's level after."""
         self._accounts.depot(depot_id)  # DepotNotFound: 404
-        return [asdict(level) for level in self._repo.put_levels(depot_id, shelf, self._clock())]
+        if depot_id not in self._merchant_depots(merchant_id):
+            raise ValidationFailed(
+                f"merchant_id: depot {depot_id} does not serve merchant {merchant_id}",
+                field="merchant_id",
+            )
+        levels = self._repo.put_levels(depot_id, merchant_id, shelf, self._clock())
+        return [asdict(level) for level in levels]
 
-    def levels(self, depot_id: str) -> list[dict[str, Any]]:
+    def levels(self, depot_id: str, merchant_id: str | None = None) -> list[dict[str, Any]]:
         self._accounts.depot(depot_id)
-        return [asdict(level) for level in self._repo.levels(depot_id)]
+        return [asdict(level) for level in self._repo.levels(depot_id, merchant_id)]
+
+    def _merchant_depots(self, merchant_id: str) -> tuple[str, ...]:
+        try:
+            return tuple(self._accounts.merchant(merchant_id).serving_depots)
+        except MerchantNotFound:
+            return ()
 
     def map_shopify(
         self, merchant_id: str, locations: dict[str, str], items: dict[str, str]
@@ -91,6 +106,11 @@ class StockLevels:
                 "ignored", f"inventory item {level.inventory_item_id} is not mapped"
             )
         applied = self._repo.apply_shopify_level(
-            depot_id, sku, level.available, iso_z(level.updated_at, "milliseconds"), self._clock()
+            depot_id,
+            merchant.merchant_id,
+            sku,
+            level.available,
+            iso_z(level.updated_at, "milliseconds"),
+            self._clock(),
         )
         return LevelApplied("updated" if applied else "stale")

@@ -7,11 +7,18 @@ import re
 from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
-from chalicelib.request_bodies import Id
+from chalicelib.request_bodies import Id, validation_failed
 
 stock_api = Blueprint(__name__)
 
@@ -145,6 +152,7 @@ class StockLineIn(_In):
 
 
 class StockIn(_In):
+    merchant_id: Id = Field(description="whose stock it is (SKUs are each merchant's own)")
     items: list[StockLineIn] = Field(min_length=1, max_length=MAX_STOCK_ITEMS)
 
     @model_validator(mode="after")
@@ -199,17 +207,28 @@ def get_fulfilment(depot_id: str) -> Any:
 
 @route(stock_api, "/v1/depots/{depot_id}/stock", methods=["PUT"])
 def put_stock(depot_id: str) -> Any:
-    """What is on the shelf of the given SKUs (the others stay as they are)."""
+    """What is on the shelf of one merchant's given SKUs (the others stay as they are)."""
     _authorise()
     body = parse_body(stock_api.current_request, StockIn)
-    levels = bootstrap.stock().put(depot_id, [(i.sku, i.quantity) for i in body.items])
+    shelf = [(i.sku, i.quantity) for i in body.items]
+    levels = bootstrap.stock().put(depot_id, body.merchant_id, shelf)
     return json_response({"depot_id": depot_id, "items": levels})
+
+
+class StockQuery(_In):
+    merchant_id: Id | None = None
 
 
 @route(stock_api, "/v1/depots/{depot_id}/stock", methods=["GET"])
 def get_stock(depot_id: str) -> Any:
+    """The depot's stock, of every merchant it holds stock for or of one (`?merchant_id=`)."""
     _authorise()
-    return json_response({"depot_id": depot_id, "items": bootstrap.stock().levels(depot_id)})
+    try:
+        query = StockQuery.model_validate(dict(stock_api.current_request.query_params or {}))
+    except ValidationError as exc:
+        raise validation_failed(exc) from exc
+    levels = bootstrap.stock().levels(depot_id, query.merchant_id)
+    return json_response({"depot_id": depot_id, "items": levels})
 
 
 @route(stock_api, "/v1/merchants/{merchant_id}/shopify-inventory", methods=["PUT"])

@@ -228,7 +228,7 @@ class OrderService:
             )
             built.append((_holding(order, shipment, ids, index), events))
         tx = Transaction()
-        self._allocator.hold(tx, plan.shipments)
+        self._allocator.hold(tx, merchant.merchant_id, plan.shipments)
         (lead, lead_events), *others = built
         self._orders.create(
             lead,

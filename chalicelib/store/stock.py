@@ -24,6 +24,7 @@ _NEW = MainItem.pk.does_not_exist()
 
 @dataclass(frozen=True)
 class StockLevel:
+    merchant_id: str
     sku: str
     quantity: int  # free to allocate
     reserved: int  # held by open orders
@@ -33,9 +34,14 @@ def _depot_pk(depot_id: str) -> str:
     return f"DEPOT#{depot_id}"
 
 
-def _stock_sk(sku: str) -> str:
-    # A SKU is the merchant's text: quoted, so no character of it shapes the key.
-    return f"STOCK#{quote(sku, safe='')}"
+def _stock_sk(merchant_id: str, sku: str) -> str:
+    # A SKU is one merchant's text: two merchants at one depot never share a level. Quoted, so
+    # no character of it shapes the key.
+    return f"{_merchant_prefix(merchant_id)}{quote(sku, safe='')}"
+
+
+def _merchant_prefix(merchant_id: str) -> str:
+    return f"STOCK#{merchant_id}#"
 
 
 def _day_sk(day: date | str) -> str:
@@ -43,24 +49,26 @@ def _day_sk(day: date | str) -> str:
 
 
 def _level(item: StockItem) -> StockLevel:
-    return StockLevel(item.sku, int(item.quantity or 0), int(item.reserved or 0))
+    return StockLevel(item.merchant_id, item.sku, int(item.quantity or 0), int(item.reserved or 0))
 
 
 class StockRepository:
     def put_levels(
-        self, depot_id: str, shelf: Sequence[tuple[str, int]], at: str
+        self, depot_id: str, merchant_id: str, shelf: Sequence[tuple[str, int]], at: str
     ) -> list[StockLevel]:
         """What is on the shelf of each given SKU (at most 100, one transaction): its free
         quantity becomes the shelf's less what open orders hold (never below 0). The same body
         again changes nothing; a reservation meanwhile makes it read and write again."""
         for _ in range(ATTEMPTS):
-            current = {level.sku: level for level in self._read(depot_id, [s for s, _ in shelf])}
+            skus = [s for s, _ in shelf]
+            current = {level.sku: level for level in self._read(depot_id, merchant_id, skus)}
             tx = Transaction()
             for sku, on_shelf in shelf:
                 held = current[sku].reserved if sku in current else 0
                 item = StockItem(
                     _depot_pk(depot_id),
-                    _stock_sk(sku),
+                    _stock_sk(merchant_id, sku),
+                    merchant_id=merchant_id,
                     sku=sku,
                     quantity=max(0, on_shelf - held),
                     reserved=held,
@@ -72,25 +80,28 @@ class StockRepository:
                 tx.commit()
             except ConcurrentUpdate:
                 continue
-            return self._read(depot_id, [s for s, _ in shelf])
+            return self._read(depot_id, merchant_id, skus)
         raise ConcurrentUpdate("the stock is changing; retry later")
 
-    def levels(self, depot_id: str) -> list[StockLevel]:
+    def levels(self, depot_id: str, merchant_id: str | None = None) -> list[StockLevel]:
+        """The depot's levels, of one merchant or of every merchant it holds stock for."""
+        prefix = _merchant_prefix(merchant_id) if merchant_id else "STOCK#"
         items = StockItem.query(
-            _depot_pk(depot_id), StockItem.sk.startswith("STOCK#"), consistent_read=True
+            _depot_pk(depot_id), StockItem.sk.startswith(prefix), consistent_read=True
         )
         return [_level(item) for item in items if isinstance(item, StockItem)]
 
-    def _read(self, depot_id: str, skus: Iterable[str]) -> list[StockLevel]:
+    def _read(self, depot_id: str, merchant_id: str, skus: Iterable[str]) -> list[StockLevel]:
         found = StockItem.batch_get(
-            [(_depot_pk(depot_id), _stock_sk(sku)) for sku in set(skus)], consistent_read=True
+            [(_depot_pk(depot_id), _stock_sk(merchant_id, sku)) for sku in set(skus)],
+            consistent_read=True,
         )
         levels = {item.sku: _level(item) for item in found if isinstance(item, StockItem)}
         return sorted(levels.values(), key=lambda level: level.sku)
 
-    def free(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        """Free quantity by (depot, sku) for the keys asked (absent: 0)."""
-        wanted = {(_depot_pk(d), _stock_sk(s)): (d, s) for d, s in keys}
+    def free(self, merchant_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The merchant's free quantity by (depot, sku) for the keys asked (absent: 0)."""
+        wanted = {(_depot_pk(d), _stock_sk(merchant_id, s)): (d, s) for d, s in keys}
         if not wanted:
             return {}
         found: dict[tuple[str, str], int] = {}
@@ -110,12 +121,13 @@ class StockRepository:
                 found[wanted[(item.pk, item.sk)]] = int(item.used or 0)
         return found
 
-    def hold(self, tx: Transaction, shipment: Shipment) -> None:
-        """The shipment's units taken from its depot's free stock and its load counted in its
-        day, in `tx`: each a conditional update, failing as StockShort or CapacityFull."""
+    def hold(self, tx: Transaction, merchant_id: str, shipment: Shipment) -> None:
+        """The shipment's units taken from the merchant's free stock at its depot and its load
+        counted in its day, in `tx`: each a conditional update, failing as StockShort or
+        CapacityFull."""
         for line in shipment.reserve:
             tx.update(
-                StockItem(_depot_pk(shipment.depot_id), _stock_sk(line.sku)),
+                StockItem(_depot_pk(shipment.depot_id), _stock_sk(merchant_id, line.sku)),
                 [StockItem.quantity.add(-line.quantity), StockItem.reserved.add(line.quantity)],
                 condition=StockItem.quantity >= line.quantity,
                 on_fail=StockShort(f"depot {shipment.depot_id} is short of {line.sku}"),
@@ -142,7 +154,7 @@ class StockRepository:
         if order.reserved:
             for line in order.reserved:
                 tx.update(
-                    StockItem(_depot_pk(order.depot_id), _stock_sk(line.sku)),
+                    StockItem(_depot_pk(order.depot_id), _stock_sk(order.merchant_id, line.sku)),
                     [
                         StockItem.quantity.add(line.quantity),
                         StockItem.reserved.add(-line.quantity),
@@ -161,16 +173,16 @@ class StockRepository:
         and no longer on the shelf either, so the free quantity stays as it is."""
         for line in order.reserved:
             tx.update(
-                StockItem(_depot_pk(order.depot_id), _stock_sk(line.sku)),
+                StockItem(_depot_pk(order.depot_id), _stock_sk(order.merchant_id, line.sku)),
                 [StockItem.reserved.add(-line.quantity)],
             )
 
     def apply_shopify_level(
-        self, depot_id: str, sku: str, available: int, updated_at: str, at: str
+        self, depot_id: str, merchant_id: str, sku: str, available: int, updated_at: str, at: str
     ) -> bool:
         """Shopify's `available` (already net of its own open orders) as the free quantity,
         unless a newer level was applied; False when it was older (nothing changes)."""
-        item = StockItem(_depot_pk(depot_id), _stock_sk(sku))
+        item = StockItem(_depot_pk(depot_id), _stock_sk(merchant_id, sku))
         newer = StockItem.shopify_updated_at.does_not_exist() | (
             StockItem.shopify_updated_at < updated_at
         )
@@ -179,6 +191,7 @@ class StockRepository:
                 item.update(
                     [
                         StockItem.entity.set(StockItem),
+                        StockItem.merchant_id.set(merchant_id),
                         StockItem.sku.set(sku),
                         StockItem.quantity.set(max(0, available)),
                         StockItem.reserved.set(StockItem.reserved | 0),

@@ -58,13 +58,6 @@ def shop(runtime: Runtime) -> dict[str, Any]:
     )
     assert north.status_code == 201, north.text
     north_id = north.json()["depot_id"]
-    for depot_id, items in (
-        (near, [("MUG", 5), ("BOWL", 0), ("GLASS", 0)]),
-        (north_id, [("BOWL", 3), ("MUG", 0), ("GLASS", 0)]),
-    ):
-        body = {"items": [{"sku": sku, "quantity": q} for sku, q in items]}
-        stocked = runtime.admin("PUT", f"/v1/depots/{depot_id}/stock", json=body)
-        assert stocked.status_code == 200, stocked.text
     merchant = runtime.admin(
         "POST",
         "/v1/merchants",
@@ -76,6 +69,16 @@ def shop(runtime: Runtime) -> dict[str, Any]:
         },
     )
     assert merchant.status_code == 201, merchant.text
+    for depot_id, items in (
+        (near, [("MUG", 5), ("BOWL", 0), ("GLASS", 0)]),
+        (north_id, [("BOWL", 3), ("MUG", 0), ("GLASS", 0)]),
+    ):
+        body = {
+            "merchant_id": merchant.json()["merchant_id"],
+            "items": [{"sku": sku, "quantity": q} for sku, q in items],
+        }
+        stocked = runtime.admin("PUT", f"/v1/depots/{depot_id}/stock", json=body)
+        assert stocked.status_code == 200, stocked.text
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     key = merchant.json()["api_key"]
@@ -101,7 +104,11 @@ def order(runtime: Runtime, shop: dict, name: str, lat: float, lines: list) -> d
 def stock(runtime: Runtime, depot_id: str) -> dict[str, dict]:
     answer = runtime.admin("GET", f"/v1/depots/{depot_id}/stock")
     assert answer.status_code == 200, answer.text
-    return {item["sku"]: item for item in answer.json()["items"]}
+    found: dict[str, dict] = {}
+    for item in answer.json()["items"]:
+        assert item.pop("merchant_id")
+        found[item["sku"]] = item
+    return found
 
 
 def events_of(secret: str, order_id: str) -> list[dict]:
@@ -244,6 +251,53 @@ def test_shopify_inventory_levels_update_the_mapped_depots_stock(
     assert stock(runtime, shop["north"])["CUP"] == {"sku": "CUP", "quantity": 7, "reserved": 2}
 
 
+def test_two_merchants_at_one_depot_never_share_a_skus_stock(runtime: Runtime, shop: dict) -> None:
+    """SKUs are each merchant's own names: another merchant's MUG at the same depot is another
+    level, and stock is set only for a merchant the depot serves."""
+    near = shop["near"]
+    other = runtime.admin("POST", "/v1/merchants", json={"name": "Mugs Too", "depot_id": near})
+    assert other.status_code == 201, other.text
+    other_id, other_key = other.json()["merchant_id"], other.json()["api_key"]
+    put = runtime.admin(
+        "PUT",
+        f"/v1/depots/{near}/stock",
+        json={"merchant_id": other_id, "items": [{"sku": "MUG", "quantity": 1}]},
+    )
+    assert put.status_code == 200, put.text
+    shop_mug = runtime.admin(
+        "GET", f"/v1/depots/{near}/stock", params={"merchant_id": shop["merchant_id"]}
+    ).json()["items"]
+    assert [i["sku"] for i in shop_mug if i["sku"] == "MUG"] == ["MUG"]
+    shop_free = next(i["quantity"] for i in shop_mug if i["sku"] == "MUG")
+
+    address = an_order()["address"] | {"lat": DEPOT_AT[0], "lng": DEPOT_AT[1]}
+    lines = [{"sku": "MUG", "quantity": 1}]
+    for expected in ("ready", "needs_attention"):
+        body = an_order(external_id=f"mt-{uuid.uuid4().hex[:8]}", address=address, lines=lines)
+        created = runtime.merchant(other_key, "POST", "/v1/orders", json=body)
+        assert created.status_code == 201, created.text
+        assert created.json()["status"] == expected, created.text
+
+    other_levels = runtime.admin(
+        "GET", f"/v1/depots/{near}/stock", params={"merchant_id": other_id}
+    ).json()["items"]
+    assert other_levels == [{"merchant_id": other_id, "sku": "MUG", "quantity": 0, "reserved": 1}]
+    shop_after = runtime.admin(
+        "GET", f"/v1/depots/{near}/stock", params={"merchant_id": shop["merchant_id"]}
+    ).json()["items"]
+    assert next(i["quantity"] for i in shop_after if i["sku"] == "MUG") == shop_free
+    whole = runtime.admin("GET", f"/v1/depots/{near}/stock").json()["items"]
+    assert {i["merchant_id"] for i in whole if i["sku"] == "MUG"} == {shop["merchant_id"], other_id}
+
+    north_only = runtime.admin(
+        "PUT",
+        f"/v1/depots/{shop['north']}/stock",
+        json={"merchant_id": other_id, "items": [{"sku": "MUG", "quantity": 5}]},
+    )
+    assert north_only.status_code == 422, north_only.text
+    assert north_only.json()["error"]["field"] == "merchant_id"
+
+
 def test_fulfilment_settings_are_checked_by_field_and_read_back(runtime: Runtime) -> None:
     depot = runtime.depot("Alloc polygon")
     box = [[-0.2, 51.45], [0.0, 51.45], [0.0, 51.55], [-0.2, 51.55], [-0.2, 51.45]]
@@ -274,6 +328,8 @@ def test_fulfilment_settings_are_checked_by_field_and_read_back(runtime: Runtime
         assert refused.json()["error"]["field"] == field
     assert runtime.admin("GET", f"/v1/depots/{depot}/fulfilment").json() == read.json()
     missing = runtime.admin(
-        "PUT", "/v1/depots/dep_none/stock", json={"items": [{"sku": "A", "quantity": 1}]}
+        "PUT",
+        "/v1/depots/dep_none/stock",
+        json={"merchant_id": "m_none", "items": [{"sku": "A", "quantity": 1}]},
     )
     assert missing.status_code == 404

@@ -45,6 +45,7 @@ def an_inbound(lines: list[dict], **overrides: object) -> Inbound:
 
 def level(depot_id: str, sku: str) -> dict:
     [found] = [item for item in bootstrap.stock().levels(depot_id) if item["sku"] == sku]
+    found.pop("merchant_id")
     return found
 
 
@@ -52,8 +53,8 @@ def test_fifty_orders_racing_for_ten_units_reserve_exactly_ten() -> None:
     near = a_depot("Race near", 51.51, -0.12)
     far = a_depot("Race far", 51.55, -0.12)
     merchant = a_merchant(near, far)
-    bootstrap.stock().put(near, [("RACE-SKU", 10)])
-    bootstrap.stock().put(far, [("RACE-SKU", 0)])
+    bootstrap.stock().put(near, merchant.merchant_id, [("RACE-SKU", 10)])
+    bootstrap.stock().put(far, merchant.merchant_id, [("RACE-SKU", 0)])
     service = bootstrap.orders()
 
     def one(_: int) -> tuple[str, str | None]:
@@ -76,7 +77,7 @@ def test_fifty_orders_racing_for_ten_units_reserve_exactly_ten() -> None:
 def test_a_cancel_gives_units_and_capacity_back_once() -> None:
     depot = a_depot("Cancel", 51.51, -0.12, daily_capacity={"orders": 5})
     merchant = a_merchant(depot)
-    bootstrap.stock().put(depot, [("CANCEL-SKU", 4)])
+    bootstrap.stock().put(depot, merchant.merchant_id, [("CANCEL-SKU", 4)])
     service = bootstrap.orders()
     inbound = an_inbound([{"sku": "CANCEL-SKU", "quantity": 3}])
     created = service.ingest(merchant, inbound).order
@@ -96,7 +97,7 @@ def test_a_cancel_gives_units_and_capacity_back_once() -> None:
     assert level(depot, "CANCEL-SKU") == {"sku": "CANCEL-SKU", "quantity": 4, "reserved": 0}
     assert used([(depot, date.fromisoformat(day))]) == {(depot, date.fromisoformat(day)): 0}
     # The shelf counted again: nothing is held, so all of it is free.
-    bootstrap.stock().put(depot, [("CANCEL-SKU", 6)])
+    bootstrap.stock().put(depot, merchant.merchant_id, [("CANCEL-SKU", 6)])
     assert level(depot, "CANCEL-SKU") == {"sku": "CANCEL-SKU", "quantity": 6, "reserved": 0}
 
 
@@ -104,8 +105,8 @@ def test_a_split_order_is_written_as_linked_shipments_holding_each_depots_part()
     a = a_depot("Split A", 51.51, -0.12)
     b = a_depot("Split B", 51.535, -0.12)  # farther from the address than A
     merchant = a_merchant(a, b)
-    bootstrap.stock().put(a, [("SPLIT-1", 2), ("SPLIT-2", 0)])
-    bootstrap.stock().put(b, [("SPLIT-2", 1)])
+    bootstrap.stock().put(a, merchant.merchant_id, [("SPLIT-1", 2), ("SPLIT-2", 0)])
+    bootstrap.stock().put(b, merchant.merchant_id, [("SPLIT-2", 1)])
     service = bootstrap.orders()
     inbound = an_inbound(
         [{"sku": "SPLIT-1", "quantity": 2}, {"sku": "SPLIT-2", "quantity": 1}],
@@ -142,7 +143,7 @@ def _moved(order, *statuses: OrderStatus):  # type: ignore[no-untyped-def]
 def test_a_returned_order_frees_its_units_and_a_delivered_one_stops_holding_them() -> None:
     depot = a_depot("Returns", 51.51, -0.12)
     merchant = a_merchant(depot)
-    bootstrap.stock().put(depot, [("RET-SKU", 5)])
+    bootstrap.stock().put(depot, merchant.merchant_id, [("RET-SKU", 5)])
     service = bootstrap.orders()
     returned = service.ingest(merchant, an_inbound([{"sku": "RET-SKU", "quantity": 2}])).order
     delivered = service.ingest(merchant, an_inbound([{"sku": "RET-SKU", "quantity": 1}])).order

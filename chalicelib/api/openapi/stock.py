@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, object_schema, op
+from chalicelib.api.openapi.components import add_model, object_schema, op, query
 from chalicelib.api.stock import FulfilmentIn, ShopifyInventoryIn, StockIn
 
 TEXT = {"type": "string"}
@@ -53,14 +53,15 @@ def paths() -> dict[str, dict[str, Any]]:
                 "StockIn",
                 ("operator",),
                 replies={"200": "Stock"},
-                example={"items": [{"sku": "BOWL-HT", "quantity": 12}]},
+                example={"merchant_id": "m_demo", "items": [{"sku": "BOWL-HT", "quantity": 12}]},
             ),
             "get": op(
-                "The depot's stock: free quantity and what open orders hold, per SKU",
+                "The depot's stock: free quantity and what open orders hold, per merchant and SKU",
                 "operator",
-                {"200": "the stock", **refusals},
+                {"200": "the stock", **refusals, "422": "merchant_id invalid"},
                 tags=("operator",),
                 replies={"200": "Stock"},
+                query=[query("merchant_id", "only this merchant's stock", maxLength=64)],
             ),
         },
         "/v1/merchants/{merchant_id}/shopify-inventory": {
@@ -86,7 +87,7 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (FulfilmentIn, StockIn, ShopifyInventoryIn):
         add_model(schemas, model)
-    level = object_schema({"sku": TEXT, "quantity": COUNT, "reserved": COUNT})
+    level = object_schema({"merchant_id": TEXT, "sku": TEXT, "quantity": COUNT, "reserved": COUNT})
     schemas["Stock"] = object_schema({"depot_id": TEXT, "items": {"type": "array", "items": level}})
     schemas["Fulfilment"] = object_schema({"depot_id": TEXT, "fulfilment": {"type": "object"}})
     strings = {"type": "object", "additionalProperties": TEXT}

@@ -9,10 +9,12 @@ from chalicelib.store.models.base import MainItem
 
 
 class StockItem(MainItem, discriminator="stock"):
-    """pk DEPOT#<id>, sk STOCK#<sku>. `quantity` is what is free to allocate, `reserved` what
-    open orders hold: an order takes units with one conditional update (`quantity >= n`), so
-    concurrent orders never take more than there is."""
+    """pk DEPOT#<id>, sk STOCK#<merchant id>#<sku>: one merchant's level of one SKU at the
+    depot (SKUs are each merchant's own names). `quantity` is what is free to allocate,
+    `reserved` what open orders hold: an order takes units with one conditional update
+    (`quantity >= n`), so concurrent orders never take more than there is."""
 
+    merchant_id = UnicodeAttribute()
     sku = UnicodeAttribute()
     quantity = NumberAttribute(default=0)
     reserved = NumberAttribute(default=0)
