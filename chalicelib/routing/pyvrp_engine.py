@@ -361,7 +361,10 @@ def solve_pyvrp(
     if not best.is_feasible():
         # Short of time (or of CPU on a loaded machine) the best solution may still break
         # a constraint somewhere: its sound routes are kept, the fill-in places the rest.
-        found = [r for r in found if r.is_feasible()]
+        # A route only over capacity is kept cut to what fits: with far more to deliver than
+        # the fleet carries, every prize outweighs PyVRP's capped load penalty, and its best
+        # solutions overload every vehicle.
+        found = [r for r in found if r.is_feasible() or _only_overloaded(r)]
         if not found:
             raise SolverError("PyVRP found no feasible solution")
     free = [list(vs) for vs in members_of_type]
@@ -372,13 +375,23 @@ def solve_pyvrp(
         # PyVRP carries pickups to the depot: their drop nodes close their trip.
         seq, starts, cuts = [], [], []
         trip: list[int] = []
+        cap = inst.capacity(members_of_type[r.vehicle_type()][0])
+        room = list(cap) if not r.is_feasible() else None
         for a in list(r)[1:]:
             if a.is_client() and node_of_client[a.idx] not in taken:
                 g = node_of_client[a.idx]
+                if room is not None:
+                    node = inst.nodes[g]
+                    need = [max(node.delivery[k], node.pickup[k]) for k in range(NUM_DIMS)]
+                    if any(need[k] > room[k] + 1e-9 for k in range(NUM_DIMS)):
+                        continue  # over this trip's capacity: left to the fill-in
+                    room = [room[k] - need[k] for k in range(NUM_DIMS)]
                 taken.add(g)
                 trip.append(g)
                 starts.append(a.start_time / ts)
-            elif a.is_depot() and trip:
+            elif a.is_depot() and room is not None:
+                room = list(cap)
+            if a.is_depot() and trip:
                 drops = [p for p in (inst.nodes[g].pair for g in trip) if p is not None]
                 seq += trip + drops
                 starts += [math.inf] * len(drops)
@@ -410,6 +423,13 @@ def solve_pyvrp(
             "feasible": best.is_feasible(),
             "seconds": time.monotonic() - started,
         },
+    )
+
+
+def _only_overloaded(route: Any) -> bool:
+    """A route whose only fault is its load (cut to fit, it keeps its times)."""
+    return bool(
+        route.has_excess_load() and not route.has_time_warp() and not route.has_excess_distance()
     )
 
 

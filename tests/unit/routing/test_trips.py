@@ -136,3 +136,18 @@ def test_a_problem_round_trips_max_trips_and_reload_time():
     assert again.vehicles[0].reload_s == 60.0
     result = solve_checked(problem, time_limit_s=2.0)
     assert Plan.from_dict(result.to_dict()).routes[0].reloads == result.routes[0].reloads
+
+
+def test_a_fleet_far_too_small_still_gets_a_plan_of_what_fits():
+    # Wages make this a real-depot problem (two PyVRP searches, no OR-Tools beside them on two
+    # workers); with every prize above PyVRP's capped load penalty its best solutions overload
+    # each bike, and its routes are cut to what fits instead of being thrown away.
+    stops = [a_stop(f"s{k}", 10 + 3 * (k % 6), 2 * (k // 6)) for k in range(24)]
+    bikes = [
+        a_vehicle(f"b{k}", capacity=Load(parcels=3, weight=100.0, volume=100.0), cost_per_hour=18.0)
+        for k in range(2)
+    ]
+    problem = a_problem(stops, bikes)
+    result = solve_checked(problem, time_limit_s=2.0)
+    assert sum(len(r.stop_ids()) for r in result.routes) == 6
+    assert {u.reason for u in result.unassigned} == {"capacity_short"}
