@@ -85,3 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument("--out", help="also write the rows as JSON to this file")
     bench.add_argument("--from-json", help="only print the table of rows saved with --out")
     bench.set_defaults(func=bench_command)
+
+    from chalicelib.routing.trips_bench import register as register_trips_bench
+
+    register_trips_bench(subparsers)
