@@ -374,27 +374,22 @@ def solve_pyvrp(
         # An infeasible solution may serve two alternatives of one stop: the first counts.
         # PyVRP carries pickups to the depot: their drop nodes close their trip.
         seq, starts, cuts = [], [], []
-        trip: list[int] = []
+        trip: list[tuple[int, float]] = []
         cap = inst.capacity(members_of_type[r.vehicle_type()][0])
-        room = list(cap) if not r.is_feasible() else None
         for a in list(r)[1:]:
             if a.is_client() and node_of_client[a.idx] not in taken:
                 g = node_of_client[a.idx]
-                if room is not None:
-                    node = inst.nodes[g]
-                    need = [max(node.delivery[k], node.pickup[k]) for k in range(NUM_DIMS)]
-                    if any(need[k] > room[k] + 1e-9 for k in range(NUM_DIMS)):
-                        continue  # over this trip's capacity: left to the fill-in
-                    room = [room[k] - need[k] for k in range(NUM_DIMS)]
-                taken.add(g)
-                trip.append(g)
-                starts.append(a.start_time / ts)
-            elif a.is_depot() and room is not None:
-                room = list(cap)
+                if g not in (x for x, _ in trip):
+                    trip.append((g, a.start_time / ts))
             if a.is_depot() and trip:
-                drops = [p for p in (inst.nodes[g].pair for g in trip) if p is not None]
-                seq += trip + drops
-                starts += [math.inf] * len(drops)
+                if not r.is_feasible():
+                    trip = _fitting(inst, trip, cap)
+                    if not trip:
+                        continue
+                taken.update(g for g, _ in trip)
+                drops = [p for p in (inst.nodes[g].pair for g, _ in trip) if p is not None]
+                seq += [g for g, _ in trip] + drops
+                starts += [t for _, t in trip] + [math.inf] * len(drops)
                 cuts.append(len(seq))
                 trip = []
         cuts = cuts[:-1]  # the last depot is the route's end, not a reload
@@ -424,6 +419,26 @@ def solve_pyvrp(
             "seconds": time.monotonic() - started,
         },
     )
+
+
+def _fitting(
+    inst: Instance, trip: list[tuple[int, float]], cap: tuple[float, float, float]
+) -> list[tuple[int, float]]:
+    """The most of an overloaded trip's stops that fit its vehicle, smallest first (the rest
+    are left to the fill-in), in their order."""
+
+    def need(g: int) -> list[float]:
+        node = inst.nodes[g]
+        return [max(node.delivery[k], node.pickup[k]) for k in range(NUM_DIMS)]
+
+    room = list(cap)
+    kept: set[int] = set()
+    for g, _ in sorted(trip, key=lambda x: need(x[0])):
+        n = need(g)
+        if all(n[k] <= room[k] + 1e-9 for k in range(NUM_DIMS)):
+            kept.add(g)
+            room = [room[k] - n[k] for k in range(NUM_DIMS)]
+    return [x for x in trip if x[0] in kept]
 
 
 def _only_overloaded(route: Any) -> bool:

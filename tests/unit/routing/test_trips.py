@@ -142,12 +142,18 @@ def test_a_fleet_far_too_small_still_gets_a_plan_of_what_fits():
     # Wages make this a real-depot problem (two PyVRP searches, no OR-Tools beside them on two
     # workers); with every prize above PyVRP's capped load penalty its best solutions overload
     # each bike, and its routes are cut to what fits instead of being thrown away.
-    stops = [a_stop(f"s{k}", 10 + 3 * (k % 6), 2 * (k // 6)) for k in range(24)]
+    # Every other stop has two parcels: the most stops that fit are the one-parcel ones.
+    stops = [
+        a_stop(f"s{k}", 10 + 3 * (k % 6), 2 * (k // 6), demand=Load(parcels=1 + k % 2))
+        for k in range(24)
+    ]
     bikes = [
         a_vehicle(f"b{k}", capacity=Load(parcels=3, weight=100.0, volume=100.0), cost_per_hour=18.0)
         for k in range(2)
     ]
     problem = a_problem(stops, bikes)
     result = solve_checked(problem, time_limit_s=2.0)
-    assert sum(len(r.stop_ids()) for r in result.routes) == 6
+    served = [sid for r in result.routes for sid in r.stop_ids()]
+    assert len(served) == 6
+    assert all(int(sid[1:]) % 2 == 0 for sid in served), served
     assert {u.reason for u in result.unassigned} == {"capacity_short"}
