@@ -326,8 +326,8 @@ def solve_pyvrp(
                 for g, t in zip(hinted.nodes, timing.starts, strict=True)
             }
             visits = [_client_for(clients_of[g], clients, start_of[g] * ts) for g in seq]
-            t = type_of[hinted.vehicle]
-            reload_at = vehicle_types[t].reload_depots
+            kind = type_of[hinted.vehicle]
+            reload_at = vehicle_types[kind].reload_depots
             if hinted.reloads and reload_at:
                 # The hint's reloads, as gaps between the clients that stay in it.
                 cut_before = {hinted.nodes[g] for g in hinted.reloads}
@@ -336,9 +336,9 @@ def solve_pyvrp(
                     if g in cut_before and acts:
                         acts.append(pyvrp.Activity(pyvrp.ActivityType.DEPOT, reload_at[0]))
                     acts.append(pyvrp.Activity(pyvrp.ActivityType.CLIENT, c))
-                hint_routes.append(pyvrp.Route(data, acts, t))
+                hint_routes.append(pyvrp.Route(data, acts, kind))
             else:
-                hint_routes.append(pyvrp.Route(data, visits, t))
+                hint_routes.append(pyvrp.Route(data, visits, kind))
         initial = pyvrp.Solution(data, hint_routes)
     budget = max(deadline - time.monotonic(), 0.05)
     stop = StopAt(deadline - min(0.03 * budget, 1.5), max_iterations)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 
 import pytest
 
@@ -14,7 +15,9 @@ from chalicelib.routing.checker import check_plan
 from chalicelib.routing.instance import compile_problem
 from chalicelib.routing.model import Load, Plan, Problem, TimeWindow
 from chalicelib.routing.planner import EngineSpec, plan
+from chalicelib.routing.pyvrp_engine import solve_pyvrp
 from chalicelib.routing.schedule import simulate
+from chalicelib.routing.solution import EngineRoute
 from tests.unit.routing.scenarios import a_problem, a_stop, a_vehicle, solve_checked
 
 # Two clusters far apart (x = +-100), three parcels each; the bike carries three at a time.
@@ -157,3 +160,17 @@ def test_a_fleet_far_too_small_still_gets_a_plan_of_what_fits():
     assert len(served) == 6
     assert all(int(sid[1:]) % 2 == 0 for sid in served), served
     assert {u.reason for u in result.unassigned} == {"capacity_short"}
+
+
+def test_pyvrp_starts_from_a_hint_that_reloads():
+    # The partition's repair hands PyVRP its own routes back as a hint: their reloads too.
+    problem = _problem()
+    inst = compile_problem(problem)
+    nodes = inst.service_nodes
+    east = [i for i in nodes if inst.nodes[i].stop_ids[0][0] == "e"]
+    west = [i for i in nodes if inst.nodes[i].stop_ids[0][0] == "w"]
+    hint = [EngineRoute(0, east + west, None, None, [3])]
+    result = solve_pyvrp(inst, nodes, deadline=time.monotonic() + 5, max_iterations=1, hint=hint)
+    (route,) = result.routes
+    assert sorted(route.nodes) == sorted(nodes) and route.reloads == [3]
+    assert simulate(inst, 0, route.nodes, route.depart, route.break_gaps, route.reloads).feasible
