@@ -104,6 +104,7 @@ class DepotIn(_In):
 
 
 MAX_FLEET = 500
+MAX_TRIPS = 10
 Skill = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,16}$")]
 
 
@@ -143,6 +144,15 @@ class VehicleIn(_In):
     capacity: CapacityIn
     shift: ShiftIn
     skills: list[Skill] = Field(default_factory=list, max_length=20)
+    max_trips: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_TRIPS,
+        description="trips one shift may hold, back at the depot to reload between them",
+    )
+    reload_minutes: int = Field(
+        default=10, ge=0, le=240, description="how long a reload at the depot takes"
+    )
 
     def to_vehicle(self) -> Vehicle:
         return Vehicle(
@@ -157,6 +167,8 @@ class VehicleIn(_In):
                 ShiftBreak(b.earliest.isoformat(), b.latest.isoformat(), b.minutes * 60.0)
                 for b in self.shift.breaks
             ),
+            max_trips=self.max_trips,
+            reload_s=self.reload_minutes * 60.0,
         )
 
 
@@ -186,6 +198,8 @@ def _fleet_view(depot_id: str, vehicles: list[Vehicle]) -> dict[str, Any]:
                     ],
                 },
                 "skills": list(v.skills),
+                "max_trips": v.max_trips,
+                "reload_minutes": round(v.reload_s / 60),
             }
             for v in vehicles
         ],

@@ -22,23 +22,60 @@ ORDER_ETA_SHARE = 0.1
 
 
 def _retimed(
-    route: PlannedRoute, stops: list[RouteStop], first: int, lat: float, lng: float, ready: datetime
+    route: PlannedRoute,
+    stops: list[RouteStop],
+    first: int,
+    lat: float,
+    lng: float,
+    ready: datetime,
+    trip: int = 1,
 ) -> PlannedRoute:
-    """`stops[first:]` re-timed from (lat, lng), free to leave at `ready`; stops no longer
-    pending (served out of order, cancelled, dropped) keep their times and are driven past."""
+    """`stops[first:]` re-timed from (lat, lng), free to leave at `ready` on trip `trip`;
+    stops no longer pending (served out of order, cancelled, dropped) keep their times and are
+    driven past. A stop of a later trip is reached through the depot and a reload there; the
+    trips' times move with their stops."""
     profile = PROFILES.get(route.profile, PROFILES["van"])
     speed = profile.speed_kmh / 3.6
+
+    def drive(a: tuple[float, float], b: tuple[float, float]) -> timedelta:
+        return timedelta(seconds=great_circle_m(*a, *b) * profile.detour_factor / speed)
+
+    depot = (route.depot_lat, route.depot_lng)
+    departs: dict[int, datetime] = {}
+    returns: dict[int, datetime] = {}
     for i in range(first, len(stops)):
         stop = stops[i]
         if stop.state != "pending":
             continue
-        travel = great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor / speed
-        arrival = ready + timedelta(seconds=travel)
+        if stop.trip > trip:
+            returns[trip] = ready + drive((lat, lng), depot)
+            ready = returns[trip] + timedelta(seconds=route.reload_s)
+            lat, lng, trip = depot[0], depot[1], stop.trip
+            departs[trip] = ready
+        arrival = ready + drive((lat, lng), (stop.lat, stop.lng))
         if stop.earliest:
             arrival = max(arrival, parse_iso(stop.earliest))
         stops[i] = replace(stop, eta=iso_z(arrival))
         lat, lng, ready = stop.lat, stop.lng, arrival + timedelta(seconds=stop.service_s)
-    return replace(route, stops=tuple(stops), version=route.version + 1)
+    trips = route.trips
+    if trips:
+        returns.setdefault(trip, ready + drive((lat, lng), depot))
+        trips = tuple(
+            replace(
+                t,
+                depart_at=iso_z(departs[t.trip]) if t.trip in departs else t.depart_at,
+                return_at=iso_z(returns[t.trip]) if t.trip in returns else t.return_at,
+            )
+            for t in trips
+        )
+    return replace(route, stops=tuple(stops), trips=trips, version=route.version + 1)
+
+
+def current_trip(route: PlannedRoute) -> int:
+    """The trip the vehicle is on: the last it departed on, or a later one it served a stop
+    of (a driver who reloads without saying so)."""
+    served = [s.trip for s in route.stops if s.state == "done"]
+    return max([route.on_trip, 1, *served])
 
 
 def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
@@ -48,9 +85,14 @@ def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
     if index is None:
         return route
     stops = list(route.stops)
-    del stops[index]
-    if index == 0:
-        lat, lng, ready = route.depot_lat, route.depot_lng, parse_iso(route.start_at)
+    gone = stops.pop(index)
+    if index == 0 or stops[index - 1].trip < gone.trip:
+        # The first stop of its trip: the rest of the trip leaves from the depot.
+        leaves = next(
+            (t.depart_at for t in route.trip_list() if t.trip == gone.trip), route.start_at
+        )
+        lat, lng, ready = route.depot_lat, route.depot_lng, parse_iso(leaves)
+        trip = gone.trip
     else:
         prev = stops[index - 1]
         lat, lng, ready = (
@@ -58,7 +100,8 @@ def without_stop(route: PlannedRoute, order_id: str) -> PlannedRoute:
             prev.lng,
             parse_iso(prev.eta) + timedelta(seconds=prev.service_s),
         )
-    return _retimed(route, stops, index, lat, lng, ready)
+        trip = prev.trip
+    return _retimed(route, stops, index, lat, lng, ready, trip)
 
 
 def from_position(route: PlannedRoute, lat: float, lng: float, at: str) -> PlannedRoute:
@@ -66,17 +109,23 @@ def from_position(route: PlannedRoute, lat: float, lng: float, at: str) -> Plann
     or a stop just served): the live ETAs, late or early."""
     stops = list(route.stops)
     first = next((i for i, s in enumerate(stops) if s.state == "pending"), len(stops))
-    return _retimed(route, stops, first, lat, lng, parse_iso(at))
+    return _retimed(route, stops, first, lat, lng, parse_iso(at), current_trip(route))
 
 
 def soonest(route: PlannedRoute, stop: RouteStop, now: datetime) -> datetime:
     """The earliest the vehicle could be at `stop`: straight there from where it was last seen
-    (the depot before that), leaving now, or at the route's start when that is later."""
+    (the depot before that), leaving now, or at the route's start when that is later; a stop
+    of a later trip than the vehicle is on, through the depot and a reload."""
     profile = PROFILES.get(route.profile, PROFILES["van"])
     fix = route.last_fix
     lat, lng = (fix.lat, fix.lng) if fix is not None else (route.depot_lat, route.depot_lng)
-    metres = great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor
     leave = max(now, parse_iso(route.start_at))
+    metres = 0.0
+    if stop.trip > current_trip(route):
+        metres = great_circle_m(lat, lng, route.depot_lat, route.depot_lng) * profile.detour_factor
+        lat, lng = route.depot_lat, route.depot_lng
+        leave += timedelta(seconds=route.reload_s)
+    metres += great_circle_m(lat, lng, stop.lat, stop.lng) * profile.detour_factor
     return leave + timedelta(seconds=metres / (profile.speed_kmh / 3.6))
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.domain.dispatch import PlannedRoute, RouteStop, route_id_for
+from chalicelib.domain.dispatch import PlannedRoute, RouteStop, RouteTrip, route_id_for
 from chalicelib.domain.times import iso_z
-from chalicelib.routing.model import Plan, Problem
+from chalicelib.routing.model import Plan, Problem, Route
 
 # Planner stop kinds as route stops: a pickup is an expired parcel taken back from a locker.
 STOP_KINDS = {"delivery": "delivery", "locker": "locker", "pickup": "retrieval"}
@@ -23,7 +23,8 @@ def planned_routes(
     found = []
     for n, route in enumerate(r for r in plan.routes if r.stop_ids()):
         planned: list[RouteStop] = []
-        for visit in route.visits:
+        trip_of = _trip_of_visit(route)
+        for index, visit in enumerate(route.visits):
             if visit.kind == "drop":
                 continue
             for k, stop_id in enumerate(visit.stop_ids):
@@ -42,6 +43,7 @@ def planned_routes(
                         if stop.windows
                         else None,
                         locker_id=stop.locker_id,
+                        trip=trip_of[index],
                     )
                 )
         found.append(
@@ -60,6 +62,31 @@ def planned_routes(
                 breaks_at=tuple(
                     iso_z(t0 + timedelta(seconds=round(b.start))) for b in route.breaks
                 ),
+                trips=_trips(route, t0),
+                reload_s=vehicles[route.vehicle_id].reload_s if route.reloads else 0.0,
             )
         )
     return found
+
+
+def _trip_of_visit(route: Route) -> list[int]:
+    """Each visit's trip number (1 for a route without reloads)."""
+    numbers = [1] * len(route.visits)
+    for trip in route.trips():
+        numbers[trip.first : trip.last] = [trip.number] * (trip.last - trip.first)
+    return numbers
+
+
+def _trips(route: Route, t0: datetime) -> tuple[RouteTrip, ...]:
+    """A route of several trips: each trip's times (none for one trip, which reads as the
+    route's own times)."""
+    if not route.reloads:
+        return ()
+    return tuple(
+        RouteTrip(
+            trip.number,
+            iso_z(t0 + timedelta(seconds=round(trip.depart))),
+            iso_z(t0 + timedelta(seconds=round(trip.back))),
+        )
+        for trip in route.trips()
+    )

@@ -135,6 +135,8 @@ def _vehicle(
         fixed_cost=policy.fixed_cost,
         cost_per_km=policy.cost_per_km,
         cost_per_hour=policy.cost_per_hour,
+        max_trips=v.max_trips,
+        reload_s=v.reload_s,
     )
 
 

@@ -22,6 +22,7 @@ from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
     DispatchPolicy,
+    PlannedRoute,
     RouteStop,
     Run,
     RunStatus,
@@ -290,6 +291,7 @@ class DispatchService:
                     # Parcel labels scanned onto the van, and those it departed without.
                     "loaded": list(r.loaded),
                     "not_loaded": list(r.not_loaded),
+                    "trips": trips_view(r),
                 }
                 for r in sorted(routes, key=lambda r: r.route_id)
             ],
@@ -340,7 +342,25 @@ def _run_fields(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stop_view(stop: RouteStop) -> dict[str, Any]:
-    view = {"order_id": stop.order_id, "eta": stop.eta, "kind": stop.kind}
+    view: dict[str, Any] = {
+        "order_id": stop.order_id,
+        "eta": stop.eta,
+        "kind": stop.kind,
+        "trip": stop.trip,
+    }
     if stop.locker_id:
         view["locker_id"] = stop.locker_id
     return view
+
+
+def trips_view(route: PlannedRoute) -> list[dict[str, Any]]:
+    """The route's trips, each with its times and its stops' order ids in visit order."""
+    return [
+        {
+            "trip": t.trip,
+            "depart_at": t.depart_at,
+            "return_at": t.return_at,
+            "stops": [s.order_id for s in route.stops if s.trip == t.trip],
+        }
+        for t in route.trip_list()
+    ]

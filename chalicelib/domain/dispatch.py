@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
+
+from chalicelib.domain.times import iso_z, parse_iso
 
 # DynamoDB's limits that a run's writes are sized against: items in one transaction, and a
 # planned order's own writes in its transaction (the order, its timeline event, its outbox
@@ -109,6 +112,7 @@ class RouteStop:
     # The ETA the order item holds, when it differs from `eta` (the live one, kept here): an
     # order is written only when its live ETA moves far enough from it (dispatch/eta.py).
     told_eta: str | None = None
+    trip: int = 1  # which trip of its route (a vehicle back at the depot to reload between)
 
     @property
     def order_eta(self) -> str:
@@ -130,6 +134,16 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class RouteTrip:
+    """One trip of a route: leaving the depot loaded, back to it (live: re-timed with the
+    stops; planned until then)."""
+
+    trip: int
+    depart_at: str
+    return_at: str
+
+
+@dataclass(frozen=True)
 class PlannedRoute:
     route_id: str
     run_id: str
@@ -148,6 +162,18 @@ class PlannedRoute:
     breaks_at: tuple[str, ...] = ()  # when the driver's breaks on this route were planned to start
     loaded: tuple[str, ...] = ()  # parcel labels scanned onto the van at the depot
     not_loaded: tuple[str, ...] = ()  # its parcels' labels not scanned when it departed
+    # A route of several trips: each trip's times, the reload time between them, and the last
+    # trip the driver has departed on (`departed` per trip; 0 before the first).
+    trips: tuple[RouteTrip, ...] = ()
+    reload_s: float = 0.0
+    on_trip: int = 0
+
+    def trip_list(self) -> tuple[RouteTrip, ...]:
+        """Its trips; a route of one trip (or written before trips) has the one."""
+        if self.trips:
+            return self.trips
+        end = parse_iso(self.start_at) + timedelta(seconds=self.duration_s)
+        return (RouteTrip(1, self.start_at, iso_z(end)),)
 
 
 @dataclass(frozen=True)

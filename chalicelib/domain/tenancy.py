@@ -64,6 +64,10 @@ class Vehicle:
     shift_end: str
     skills: tuple[str, ...] = ()
     breaks: tuple[ShiftBreak, ...] = ()
+    # Trips a shift may hold (back at the depot to reload between them), and how long a reload
+    # takes: a cargo bike of 20 parcels makes three rounds in a morning.
+    max_trips: int = 1
+    reload_s: float = 600.0
 
 
 @dataclass(frozen=True)

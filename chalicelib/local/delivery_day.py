@@ -308,7 +308,8 @@ def drive(
     seed: int = 1,
     cadence_s: float = 15.0,
 ) -> Driving:
-    """Each route driven in simulated time from the run's start: departed, then for each stop
+    """Each route driven in simulated time from the run's start: departed (again on each trip
+    of a vehicle that reloads), then for each stop
     the van's position every `ping_every_s` along the way (at least once on a leg where a
     phone pinging every `cadence_s` would ping, so that pings sent sparser still sample every
     leg), arrived at its ETA, delivered (or, for `fail_share` of them, failed: nobody home).
@@ -352,10 +353,19 @@ def drive(
             post(route, body | extra)
 
         event("departed", at)
+        trip = 1
         for stop in route["stops"]:
             customer = where.get(stop["order_id"])
             if customer is None:
                 continue  # not one of this bench's orders
+            if stop.get("trip", 1) > trip:
+                # Back at the depot to reload: the next trip leaves when planned, or later.
+                trip = stop["trip"]
+                planned = next(t for t in route["trips"] if t["trip"] == trip)["depart_at"]
+                back = at + timedelta(seconds=great_circle_m(*here, *DEPOT_AT) / 10)
+                at = max(back, datetime.fromisoformat(planned.replace("Z", "+00:00")))
+                here = DEPOT_AT
+                event("departed", at)
             there = (customer.lat, customer.lng)
             eta = datetime.fromisoformat(stop["eta"].replace("Z", "+00:00"))
             arrive = max(eta, at + timedelta(seconds=great_circle_m(*here, *there) / 10))

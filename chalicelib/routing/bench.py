@@ -24,9 +24,17 @@ from chalicelib.routing.planner import plan
 from chalicelib.routing.realistic import realistic_problem
 from chalicelib.routing.solomon import read_solomon
 
-DEFAULT_DATA = Path(os.environ.get("LASTMILE_VRPTW_DATA", "/work/shared/data/vrptw"))
+# The instances live in the repository (benchmarks/vrptw, beside chalicelib/): a clone or an
+# editable install finds them; LASTMILE_VRPTW_DATA or --data points elsewhere.
+REPO_DATA = Path(__file__).resolve().parents[2] / "benchmarks" / "vrptw"
+DEFAULT_DATA = Path(os.environ.get("LASTMILE_VRPTW_DATA", str(REPO_DATA)))
 DISTANCE_ONLY = ("distance_only_double2dp", "distance_only_double_recomputed")
-SUITE_TIME = {"solomon": 10.0, "homberger200": 20.0, "city": 30.0}
+SUITE_TIME = {"solomon": 10.0, "homberger200": 20.0, "homberger400": 40.0, "city": 30.0}
+SUITE_FOLDER = {
+    "solomon": "solomon",
+    "homberger200": "homberger/200",
+    "homberger400": "homberger/400",
+}
 CITY_TIME = {200: 10.0, 1000: 30.0, 5000: 120.0}
 REALISTIC_TIME = {200: 30.0, 1000: 60.0, 5000: 120.0}
 REALISTIC_CASES = "200:1,200:2,1000:1,5000:1"
@@ -81,7 +89,9 @@ def cases(
             for n in sizes:
                 found.append(Case(s, f"city{n}", f"city:{n}:1", time_limit or CITY_TIME.get(n, 30)))
             continue
-        folder = data / ("solomon" if s == "solomon" else "homberger/200")
+        folder = data / SUITE_FOLDER[s]
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no {s} instances in {folder} (--data DIR)")
         for path in sorted(folder.glob("*.txt")):
             found.append(Case(s, path.stem.upper(), str(path), time_limit or SUITE_TIME[s]))
     if pattern:

@@ -65,10 +65,27 @@ def check_plan(problem: Problem, plan: Plan, travel: TravelMatrix | None = None)
         tag = f"vehicle {veh.id}"
         points: list[Location] = [depots[veh.depot_id].location]
         cap = (float(veh.capacity.parcels), veh.weight_capacity, veh.capacity.volume)
-        load = [0.0, 0.0, 0.0]
+        # Each trip leaves the depot with its own deliveries; a reload after visit k is
+        # a step of its own, back at the start depot.
+        reload_after = {r.after_visit: r for r in route.reloads}
+        if len(reload_after) != len(route.reloads) or any(
+            not 0 <= k < len(route.visits) - 1 for k in reload_after
+        ):
+            bad(f"{tag} reloads twice at once, before its first or after its last visit")
+        if len(route.reloads) + 1 > max(veh.max_trips, 1):
+            bad(f"{tag} makes {len(route.reloads) + 1} trips, at most {veh.max_trips}")
+        trip_loads: list[list[float]] = [[0.0, 0.0, 0.0]]
+        load = trip_loads[0]
+        step_of_visit: list[int] = []
         picked: set[str] = set()
         steps: list[tuple[str, list[Stop]]] = []
-        for visit in route.visits:
+        for n, visit in enumerate(route.visits):
+            if n - 1 in reload_after:
+                points.append(depots[veh.depot_id].location)
+                steps.append(("reload", []))
+                trip_loads.append([0.0, 0.0, 0.0])
+                load = trip_loads[-1]
+            step_of_visit.append(len(steps))
             members = []
             for sid in visit.stop_ids:
                 stop = stops.get(sid)
@@ -116,8 +133,11 @@ def check_plan(problem: Problem, plan: Plan, travel: TravelMatrix | None = None)
             steps.append((visit.kind, members))
         for sid in picked:
             bad(f"{tag} never drops pickup {sid}")
-        if any(load[k] > cap[k] + TOL for k in range(3)):
-            bad(f"{tag} leaves the depot over capacity {load} > {cap}")
+        for trip, out in enumerate(trip_loads, start=1):
+            if any(out[k] > cap[k] + TOL for k in range(3)):
+                bad(f"{tag} leaves the depot over capacity {out} > {cap} (trip {trip})")
+        load = list(trip_loads[0])
+        reloads_done = 0
         points.append(depots[veh.end_depot].location)
         dist_m, dur_m = travel.matrices(points, veh.profile)
 
@@ -132,9 +152,11 @@ def check_plan(problem: Problem, plan: Plan, travel: TravelMatrix | None = None)
                 planned.pop(0)
                 if abs(pb.duration - b.duration) > TOL:
                     bad(f"{tag} break lasts {pb.duration}, owes {b.duration}")
-                breaks_by_gap.setdefault(pb.after_visit + 1, []).extend(
-                    [b.earliest, b.latest, b.duration]
-                )
+                # The leg after the step of visit `after_visit` (a reload's way in).
+                leg = step_of_visit[pb.after_visit] + 1 if pb.after_visit >= 0 else 0
+                if pb.after_visit >= len(step_of_visit):
+                    leg = len(steps)
+                breaks_by_gap.setdefault(leg, []).extend([b.earliest, b.latest, b.duration])
             else:
                 off_road.append(b)
         if planned:
@@ -163,6 +185,21 @@ def check_plan(problem: Problem, plan: Plan, travel: TravelMatrix | None = None)
             if g == len(steps):
                 break
             kind, members = steps[g]
+            if kind == "reload":
+                reported = sorted(route.reloads, key=lambda r: r.after_visit)[reloads_done]
+                reloads_done += 1
+                if any(x > TOL for x in load):
+                    bad(f"{tag} reloads with {load} still on board")
+                if reported.arrival < t - 1e-3:
+                    bad(f"{tag} reports its reload at {reported.arrival:.1f}, back at {t:.1f}")
+                if reported.departure - reported.arrival < veh.reload_s - TOL:
+                    bad(
+                        f"{tag} reloads in {reported.departure - reported.arrival:.1f} s, "
+                        f"needs {veh.reload_s}"
+                    )
+                t = max(t + veh.reload_s, reported.departure)
+                load = list(trip_loads[reloads_done])
+                continue
             if kind == "drop":
                 for k, x in enumerate(members[0].demand.as_tuple() if members else ()):
                     load[k] -= x

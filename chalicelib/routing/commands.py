@@ -62,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     bench = subparsers.add_parser("bench", help="benchmark the planner against pyvroom")
     bench.add_argument(
-        "--suite", choices=("solomon", "homberger200", "city", "realistic", "all"), default="all"
+        "--suite",
+        choices=("solomon", "homberger200", "homberger400", "city", "realistic", "all"),
+        default="all",
     )
     bench.add_argument("--instances", help="glob on instance names, e.g. 'R1*'")
     bench.add_argument("--time-limit", type=float, help="seconds per instance (default per suite)")
@@ -77,7 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--realistic-cases", default=REALISTIC_CASES, help="stops:seed pairs, comma-separated"
     )
-    bench.add_argument("--data", default=str(DEFAULT_DATA))
+    bench.add_argument(
+        "--data", default=str(DEFAULT_DATA), help="VRPTW folder (default: the repository's)"
+    )
     bench.add_argument("--out", help="also write the rows as JSON to this file")
     bench.add_argument("--from-json", help="only print the table of rows saved with --out")
     bench.set_defaults(func=bench_command)
+
+    from chalicelib.routing.trips_bench import register as register_trips_bench
+
+    register_trips_bench(subparsers)

@@ -35,6 +35,8 @@ def _vehicle_signature(inst: Instance, v: int) -> tuple[object, ...]:
         veh.max_duration_s,
         veh.distance_limit,
         veh.skills,
+        veh.max_trips,
+        veh.reload_s,
     )
 
 

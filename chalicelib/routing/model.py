@@ -257,7 +257,8 @@ class Stop:
 class Vehicle:
     """One vehicle and its driver's day. Capacity weight is further capped by the profile's
     payload, max distance by its range. Costs: fixed when used, per km, per hour of shift
-    actually used (route duration)."""
+    actually used (route duration). `max_trips` above 1 lets it come back to its start
+    depot to reload (capacity full again) `reload_s` seconds, within the same shift."""
 
     id: str
     depot_id: str
@@ -272,6 +273,8 @@ class Vehicle:
     fixed_cost: float = 0.0
     cost_per_km: float = 1.0
     cost_per_hour: float = 0.0
+    max_trips: int = 1
+    reload_s: float = 600.0
 
     @property
     def end_depot(self) -> str:
@@ -303,6 +306,8 @@ class Vehicle:
             "fixed_cost": self.fixed_cost,
             "cost_per_km": self.cost_per_km,
             "cost_per_hour": self.cost_per_hour,
+            "max_trips": self.max_trips,
+            "reload_s": self.reload_s,
         }
 
     @classmethod
@@ -324,6 +329,8 @@ class Vehicle:
             fixed_cost=float(d.get("fixed_cost", 0.0)),
             cost_per_km=float(d.get("cost_per_km", 1.0)),
             cost_per_hour=float(d.get("cost_per_hour", 0.0)),
+            max_trips=int(d.get("max_trips", 1)),
+            reload_s=float(d.get("reload_s", 600.0)),
         )
 
 
@@ -412,6 +419,45 @@ class PlannedBreak:
 
 
 @dataclass
+class PlannedReload:
+    """Back at the start depot after visit number `after_visit`, reloading from `arrival`
+    to `departure`; `load` is what the next trip leaves with."""
+
+    after_visit: int
+    arrival: float
+    departure: float
+    load: Load
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "after_visit": self.after_visit,
+            "arrival": self.arrival,
+            "departure": self.departure,
+            "load": self.load.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PlannedReload:
+        return cls(
+            int(d["after_visit"]),
+            float(d["arrival"]),
+            float(d["departure"]),
+            Load.from_dict(d["load"]),
+        )
+
+
+@dataclass(frozen=True)
+class Trip:
+    """One trip of a route: from the depot (`depart`) through visits[first:last] and back."""
+
+    number: int  # 1, 2, ...
+    depart: float
+    back: float
+    first: int
+    last: int  # exclusive
+
+
+@dataclass
 class Route:
     vehicle_id: str
     start: float
@@ -421,9 +467,21 @@ class Route:
     start_load: Load
     visits: list[Visit]
     breaks: list[PlannedBreak] = field(default_factory=list)
+    reloads: list[PlannedReload] = field(default_factory=list)
 
     def stop_ids(self) -> list[str]:
         return [sid for v in self.visits if v.kind != "drop" for sid in v.stop_ids]
+
+    def trips(self) -> list[Trip]:
+        """The route cut at its reloads: one trip when it has none."""
+        cuts = sorted(self.reloads, key=lambda r: r.after_visit)
+        trips = []
+        first, depart = 0, self.start
+        for n, r in enumerate(cuts, start=1):
+            trips.append(Trip(n, depart, r.arrival, first, r.after_visit + 1))
+            first, depart = r.after_visit + 1, r.departure
+        trips.append(Trip(len(cuts) + 1, depart, self.end, first, len(self.visits)))
+        return trips
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -435,6 +493,7 @@ class Route:
             "start_load": self.start_load.to_dict(),
             "visits": [v.to_dict() for v in self.visits],
             "breaks": [b.to_dict() for b in self.breaks],
+            "reloads": [r.to_dict() for r in self.reloads],
         }
 
     @classmethod
@@ -448,6 +507,7 @@ class Route:
             Load.from_dict(d["start_load"]),
             [Visit.from_dict(v) for v in d["visits"]],
             [PlannedBreak.from_dict(b) for b in d.get("breaks", [])],
+            [PlannedReload.from_dict(r) for r in d.get("reloads", [])],
         )
 
 

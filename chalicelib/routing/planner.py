@@ -20,6 +20,7 @@ from chalicelib.routing.model import (
     Load,
     Plan,
     PlannedBreak,
+    PlannedReload,
     Problem,
     Route,
     Unassigned,
@@ -183,6 +184,10 @@ def assemble(
                     start_load=Load(round(sl[0]), sl[1], sl[2]),
                     visits=visits,
                     breaks=[PlannedBreak(g - 1, s, d) for g, s, d in timing.breaks],
+                    reloads=[
+                        PlannedReload(g - 1, back, leave, Load(round(x[0]), x[1], x[2]))
+                        for g, back, leave, x in timing.reloads
+                    ],
                 )
             )
     unassigned = list(inst.pre_unassigned)

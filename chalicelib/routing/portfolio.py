@@ -166,9 +166,9 @@ def evaluate(inst: Instance, result: EngineResult, nodes: Sequence[int]) -> Cand
     served: set[int] = set()
     cost = 0.0
     for r in result.routes:
-        timing = simulate(inst, r.vehicle, r.nodes, r.depart, r.break_gaps)
+        timing = simulate(inst, r.vehicle, r.nodes, r.depart, r.break_gaps, r.reloads)
         if not timing.feasible:
-            timing = simulate(inst, r.vehicle, r.nodes)
+            timing = simulate(inst, r.vehicle, r.nodes, reloads=r.reloads)
         if not timing.feasible:
             log.warning(
                 "%s route of vehicle %d infeasible: %s", result.engine, r.vehicle, timing.violation
@@ -222,7 +222,9 @@ def tighten(inst: Instance, candidate: Candidate, deadline: float) -> Candidate:
     cost = 0.0
     for r, timing in zip(candidate.result.routes, candidate.timings, strict=True):
         if time.monotonic() < deadline:
-            later = latest_start(inst, r.vehicle, r.nodes, timing.start, timing.break_gaps)
+            later = latest_start(
+                inst, r.vehicle, r.nodes, timing.start, timing.break_gaps, r.reloads
+            )
             if later.feasible and later.duration < timing.duration:
                 timing = later
         timings.append(timing)

@@ -216,6 +216,15 @@ def solve_pyvrp(
         if alternatives:
             groups.append(pyvrp.ClientGroup(members, required=required))
     pyvrp_depots = [pyvrp.Depot(location=k) for k in range(len(depots))]
+    # A reload is a visit to a second depot at the same place whose service is the reload
+    # time (PyVRP's depot service counts at each trip's start, so the start depot has none).
+    reload_depot: dict[tuple[int, int], int] = {}
+    for veh, start in zip(inst.vehicles, inst.start_node, strict=True):
+        if veh.max_trips > 1:
+            key = (depots.index(start), math.ceil(veh.reload_s * ts - 1e-9))
+            if key not in reload_depot:
+                reload_depot[key] = len(pyvrp_depots)
+                pyvrp_depots.append(pyvrp.Depot(location=key[0], service_duration=key[1]))
 
     # Unreachable: an arc into a barred stop takes longer than any shift (the time warp
     # makes the route infeasible); both stay small enough that PyVRP's penalties times
@@ -259,6 +268,8 @@ def solve_pyvrp(
             veh.fixed_cost,
             veh.cost_per_km,
             veh.cost_per_hour,
+            veh.max_trips,
+            veh.reload_s,
         )
         type_of_sig.setdefault(sig, []).append(v)
     vehicle_types = []
@@ -268,6 +279,10 @@ def solve_pyvrp(
         veh = inst.vehicles[vs[0]]
         limit = veh.distance_limit
         pause = float(sig[5])
+        reloads: dict[str, Any] = {}
+        if veh.max_trips > 1:
+            key = (depots.index(int(sig[0])), math.ceil(veh.reload_s * ts - 1e-9))
+            reloads = {"reload_depots": [reload_depot[key]], "max_reloads": veh.max_trips - 1}
         # Folded break: the shift and the maximum duration lose the break's length, so
         # wherever the re-timing places the break, the route still ends in time.
         late = math.floor((veh.shift.end - pause) * ts + 1e-9)
@@ -290,6 +305,7 @@ def solve_pyvrp(
                 else round(veh.cost_per_km / 1000.0 / ds * scale),
                 unit_duration_cost=round(veh.cost_per_hour / 3600.0 / ts * scale),
                 profile=int(sig[2]),
+                **reloads,
             )
         )
         members_of_type.append(vs)
@@ -310,7 +326,19 @@ def solve_pyvrp(
                 for g, t in zip(hinted.nodes, timing.starts, strict=True)
             }
             visits = [_client_for(clients_of[g], clients, start_of[g] * ts) for g in seq]
-            hint_routes.append(pyvrp.Route(data, visits, type_of[hinted.vehicle]))
+            kind = type_of[hinted.vehicle]
+            reload_at = vehicle_types[kind].reload_depots
+            if hinted.reloads and reload_at:
+                # The hint's reloads, as gaps between the clients that stay in it.
+                cut_before = {hinted.nodes[g] for g in hinted.reloads}
+                acts: list[Any] = []
+                for g, c in zip(seq, visits, strict=True):
+                    if g in cut_before and acts:
+                        acts.append(pyvrp.Activity(pyvrp.ActivityType.DEPOT, reload_at[0]))
+                    acts.append(pyvrp.Activity(pyvrp.ActivityType.CLIENT, c))
+                hint_routes.append(pyvrp.Route(data, acts, kind))
+            else:
+                hint_routes.append(pyvrp.Route(data, visits, kind))
         initial = pyvrp.Solution(data, hint_routes)
     budget = max(deadline - time.monotonic(), 0.05)
     stop = StopAt(deadline - min(0.03 * budget, 1.5), max_iterations)
@@ -333,7 +361,10 @@ def solve_pyvrp(
     if not best.is_feasible():
         # Short of time (or of CPU on a loaded machine) the best solution may still break
         # a constraint somewhere: its sound routes are kept, the fill-in places the rest.
-        found = [r for r in found if r.is_feasible()]
+        # A route only over capacity is kept cut to what fits: with far more to deliver than
+        # the fleet carries, every prize outweighs PyVRP's capped load penalty, and its best
+        # solutions overload every vehicle.
+        found = [r for r in found if r.is_feasible() or _only_overloaded(r)]
         if not found:
             raise SolverError("PyVRP found no feasible solution")
     free = [list(vs) for vs in members_of_type]
@@ -341,28 +372,44 @@ def solve_pyvrp(
     taken: set[int] = set()
     for r in found:
         # An infeasible solution may serve two alternatives of one stop: the first counts.
-        served = [a for a in r if a.is_client() and node_of_client[a.idx] not in taken]
-        seq = [node_of_client[a.idx] for a in served]
-        taken.update(seq)
+        # PyVRP carries pickups to the depot: their drop nodes close their trip.
+        seq, starts, cuts = [], [], []
+        trip: list[tuple[int, float]] = []
+        cap = inst.capacity(members_of_type[r.vehicle_type()][0])
+        for a in list(r)[1:]:
+            if a.is_client() and node_of_client[a.idx] not in taken:
+                g = node_of_client[a.idx]
+                if g not in (x for x, _ in trip):
+                    trip.append((g, a.start_time / ts))
+            if a.is_depot() and trip:
+                if not r.is_feasible():
+                    trip = _fitting(inst, trip, cap)
+                    if not trip:
+                        continue
+                taken.update(g for g, _ in trip)
+                drops = [p for p in (inst.nodes[g].pair for g, _ in trip) if p is not None]
+                seq += [g for g, _ in trip] + drops
+                starts += [t for _, t in trip] + [math.inf] * len(drops)
+                cuts.append(len(seq))
+                trip = []
+        cuts = cuts[:-1]  # the last depot is the route's end, not a reload
         if not seq:
             continue
-        # PyVRP carries pickups to the end depot: their drop nodes close the route.
-        seq += [p for p in (inst.nodes[g].pair for g in seq) if p is not None]
         v = free[r.vehicle_type()].pop(0)
         depart = r.start_time() / ts
         gaps = None
         if fold is not None:
             # The break falls before the first stop served from the fixed instant on, or
             # at the depot when the route starts after it or is back before it must start.
-            before = sum(1 for a in served if a.start_time / ts < fold.at)
+            after = [k for k, t in enumerate(starts) if fold.at <= t < math.inf]
             if depart >= fold.at:
                 depart += fold.duration
                 gaps = [-1]
-            elif before < len(served):
-                gaps = [before]
+            elif after:
+                gaps = [after[0]]
             else:
                 gaps = [-1] if r.end_time() / ts <= fold.latest else [len(seq)]
-        routes.append(EngineRoute(v, seq, depart, gaps))
+        routes.append(EngineRoute(v, seq, depart, gaps, cuts or None))
     return EngineResult(
         "pyvrp",
         routes,
@@ -371,6 +418,33 @@ def solve_pyvrp(
             "feasible": best.is_feasible(),
             "seconds": time.monotonic() - started,
         },
+    )
+
+
+def _fitting(
+    inst: Instance, trip: list[tuple[int, float]], cap: tuple[float, float, float]
+) -> list[tuple[int, float]]:
+    """The most of an overloaded trip's stops that fit its vehicle, smallest first (the rest
+    are left to the fill-in), in their order."""
+
+    def need(g: int) -> list[float]:
+        node = inst.nodes[g]
+        return [max(node.delivery[k], node.pickup[k]) for k in range(NUM_DIMS)]
+
+    room = list(cap)
+    kept: set[int] = set()
+    for g, _ in sorted(trip, key=lambda x: need(x[0])):
+        n = need(g)
+        if all(n[k] <= room[k] + 1e-9 for k in range(NUM_DIMS)):
+            kept.add(g)
+            room = [room[k] - n[k] for k in range(NUM_DIMS)]
+    return [x for x in trip if x[0] in kept]
+
+
+def _only_overloaded(route: Any) -> bool:
+    """A route whose only fault is its load (cut to fit, it keeps its times)."""
+    return bool(
+        route.has_excess_load() and not route.has_time_warp() and not route.has_excess_distance()
     )
 
 

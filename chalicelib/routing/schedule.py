@@ -29,6 +29,9 @@ class Timing:
     start_load: tuple[float, ...] = (0.0, 0.0, 0.0)
     breaks: list[tuple[int, float, float]] = field(default_factory=list)
     break_gaps: list[int] | None = None  # where each of the vehicle's breaks was placed
+    reload_gaps: list[int] = field(default_factory=list)
+    # Per reload: its gap, back at the depot, leaving again, the next trip's load.
+    reloads: list[tuple[int, float, float, tuple[float, ...]]] = field(default_factory=list)
 
     @property
     def duration(self) -> float:
@@ -77,11 +80,14 @@ def simulate(
     seq: Sequence[int],
     depart: float | None = None,
     break_gaps: Sequence[int] | None = None,
+    reloads: Sequence[int] | None = None,
 ) -> Timing:
     """Time route `seq` (service nodes, no depots) for vehicle v. Break k is taken in gap
     break_gaps[k] (gap g precedes seq[g]; gap len(seq) is the way home; -1: off the road,
     before leaving or after returning, allowed when the break window permits it); without
-    gaps every placement is tried when there are few, the latest gaps otherwise."""
+    gaps every placement is tried when there are few, the latest gaps otherwise. In each
+    gap of `reloads` the vehicle drives back to its start depot, reloads for its reload
+    time and leaves with the next trip's load (a break in that gap is taken on the way in)."""
     veh = inst.vehicles[v]
     if veh.breaks and break_gaps is None:
         n_gaps = len(seq) + 1
@@ -90,13 +96,13 @@ def simulate(
                 itertools.product(range(-1, n_gaps), repeat=len(veh.breaks))
             )
         else:
-            options = _gaps_near_windows(inst, v, seq, depart)
+            options = _gaps_near_windows(inst, v, seq, depart, reloads)
         best: Timing | None = None
         for gaps in options:
-            timing = simulate(inst, v, seq, depart, gaps)
+            timing = simulate(inst, v, seq, depart, gaps, reloads)
             if timing.feasible and (best is None or timing.end < best.end):
                 best = timing
-        return best or simulate(inst, v, seq, depart, options[0])
+        return best or simulate(inst, v, seq, depart, options[0], reloads)
 
     traffic = inst.problem.traffic
     key = inst.profile_key[v]
@@ -105,12 +111,10 @@ def simulate(
     cap = inst.capacity(v)
     t = veh.shift.start if depart is None else depart
     timing = Timing(True, None, start=t, break_gaps=placed)
-    load = [0.0] * NUM_DIMS
-    for i in seq:
-        node = inst.nodes[i]
-        if node.kind != "drop":
-            for k in range(NUM_DIMS):
-                load[k] += node.delivery[k]
+    cuts = sorted(set(reloads or ()))
+    timing.reload_gaps = cuts
+    bounds = [0, *cuts, len(seq)]
+    load = _carried_out(inst, seq[bounds[0] : bounds[1]])
     timing.start_load = tuple(load)
 
     def fail(msg: str) -> Timing:
@@ -120,6 +124,11 @@ def simulate(
 
     if any(load[k] > cap[k] + EPS for k in range(NUM_DIMS)):
         fail("load at start exceeds capacity")
+    if cuts and (cuts[0] < 1 or cuts[-1] > len(seq) - 1):
+        fail("a reload before the first or after the last stop")
+    if len(cuts) + 1 > max(veh.max_trips, 1):
+        fail(f"{len(cuts) + 1} trips, at most {veh.max_trips} allowed")
+    trip = 0
     gaps_breaks: dict[int, list[Break]] = {}
     for k, b in enumerate(veh.breaks):
         assert break_gaps is not None
@@ -127,6 +136,23 @@ def simulate(
     prev = inst.start_node[v]
     path = [*seq, inst.end_node[v]]
     for g, i in enumerate(path):
+        if trip + 1 < len(bounds) - 1 and g == bounds[trip + 1]:
+            # Back to the depot, the breaks of this gap on the way in, then reload.
+            depot = inst.start_node[v]
+            travel = float(dur_m[prev, depot]) * slowdown_at(traffic, t)
+            timing.distance += float(dist_m[prev, depot])
+            back, err = _leg(t, travel, gaps_breaks.pop(g, []), timing.breaks, g)
+            if err:
+                fail(err)
+            trip += 1
+            if any(x > EPS for x in load):
+                fail("reloads with a pickup still on board")
+            load = _carried_out(inst, seq[bounds[trip] : bounds[trip + 1]])
+            if any(load[k] > cap[k] + EPS for k in range(NUM_DIMS)):
+                fail(f"trip {trip + 1}'s load exceeds capacity")
+            t = back + veh.reload_s
+            timing.reloads.append((g, back, t, tuple(load)))
+            prev = depot
         travel = float(dur_m[prev, i]) * slowdown_at(traffic, t)
         timing.distance += float(dist_m[prev, i])
         arrival, err = _leg(t, travel, gaps_breaks.get(g, []), timing.breaks, g)
@@ -163,14 +189,29 @@ def simulate(
     return timing
 
 
+def _carried_out(inst: Instance, trip: Sequence[int]) -> list[float]:
+    """What a trip leaves the depot with: its deliveries (a drop brings a pickup back)."""
+    load = [0.0] * NUM_DIMS
+    for i in trip:
+        node = inst.nodes[i]
+        if node.kind != "drop":
+            for k in range(NUM_DIMS):
+                load[k] += node.delivery[k]
+    return load
+
+
 def _gaps_near_windows(
-    inst: Instance, v: int, seq: Sequence[int], depart: float | None
+    inst: Instance,
+    v: int,
+    seq: Sequence[int],
+    depart: float | None,
+    reloads: Sequence[int] | None = None,
 ) -> list[Sequence[int]]:
     """Break placements worth trying on a long route: for each break, the legs that the
     route, timed without breaks, is on around the break's window (breaks only delay the
     route, so a leg that ends before the window opens cannot hold the break), and -1."""
     veh = inst.vehicles[v]
-    free = simulate(inst, v, seq, depart, [-1] * len(veh.breaks))
+    free = simulate(inst, v, seq, depart, [-1] * len(veh.breaks), reloads)
     leg_start = [free.start, *free.departures]
     per_break = []
     for b in veh.breaks:
@@ -193,12 +234,13 @@ def latest_start(
     seq: Sequence[int],
     depart: float | None = None,
     break_gaps: Sequence[int] | None = None,
+    reloads: Sequence[int] | None = None,
 ) -> Timing:
     """The route timed from the latest departure that keeps it feasible and no longer: a
     route that leaves early only to wait costs more per hour for nothing."""
-    best = simulate(inst, v, seq, depart, break_gaps)
+    best = simulate(inst, v, seq, depart, break_gaps, reloads)
     if not best.feasible and break_gaps is not None:
-        best = simulate(inst, v, seq, depart)
+        best = simulate(inst, v, seq, depart, None, reloads)
     if not best.feasible or not seq:
         return best
     lo, hi = 0.0, sum(s - a for s, a in zip(best.starts, best.arrivals, strict=True))
@@ -209,9 +251,9 @@ def latest_start(
         if hi - lo < 1.0:
             break
         mid = (lo + hi) / 2
-        trial = simulate(inst, v, seq, base + mid, gaps)
+        trial = simulate(inst, v, seq, base + mid, gaps, reloads)
         if not trial.feasible and gaps is not None:
-            trial = simulate(inst, v, seq, base + mid)
+            trial = simulate(inst, v, seq, base + mid, None, reloads)
         if trial.feasible and trial.duration <= best.duration + EPS:
             best, lo = trial, mid
         else:

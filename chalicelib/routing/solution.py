@@ -12,6 +12,7 @@ class EngineRoute:
     nodes: list[int]  # service and drop nodes in visit order, depots excluded
     depart: float | None = None  # seconds; None means at shift start
     break_gaps: list[int] | None = None  # gap index of each of the vehicle's breaks
+    reloads: list[int] | None = None  # gaps (before nodes[g]) where it reloads at its depot
 
 
 @dataclass

@@ -19,6 +19,7 @@ from chalicelib.domain.dispatch import (
     PlannedRoute,
     ReadyOrder,
     RouteStop,
+    RouteTrip,
     Run,
     RunStatus,
     run_id_of_route,
@@ -38,6 +39,7 @@ from chalicelib.store.models.dispatch import (
     RouteItem,
     RouteStartItem,
     RouteStopAttribute,
+    RouteTripAttribute,
     UnassignedItem,
 )
 from chalicelib.store.models.orders import OrderItem
@@ -86,7 +88,10 @@ def _depot_routes(depot_id: str) -> str:
 
 
 def _stop_fields(stop: RouteStop) -> dict[str, Any]:
-    return fields_of(stop) | {"arriving_announced": stop.arriving_announced or None}
+    return fields_of(stop) | {
+        "arriving_announced": stop.arriving_announced or None,
+        "trip": stop.trip if stop.trip != 1 else None,
+    }
 
 
 def route_to_model(route: PlannedRoute) -> RouteItem:
@@ -110,6 +115,9 @@ def route_to_model(route: PlannedRoute) -> RouteItem:
         breaks_at=list(route.breaks_at) or None,
         loaded=list(route.loaded) or None,
         not_loaded=list(route.not_loaded) or None,
+        trips=[RouteTripAttribute(**fields_of(t)) for t in route.trips] or None,
+        reload_s=route.reload_s or None,
+        on_trip=route.on_trip or None,
     )
 
 
@@ -142,6 +150,7 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
                 | {
                     "delay_announced": bool(s.delay_announced),
                     "arriving_announced": bool(s.arriving_announced),
+                    "trip": int(s.trip or 1),
                 }
             )
             for s in item.stops
@@ -152,6 +161,9 @@ def route_from_model(item: RouteItem) -> PlannedRoute:
         breaks_at=tuple(item.breaks_at or ()),
         loaded=tuple(item.loaded or ()),
         not_loaded=tuple(item.not_loaded or ()),
+        trips=tuple(RouteTrip(int(t.trip), t.depart_at, t.return_at) for t in item.trips or ()),
+        reload_s=float(item.reload_s or 0.0),
+        on_trip=int(item.on_trip or 0),
     )
 
 

@@ -137,6 +137,8 @@ class TenancyRepository:
                             for b in v.breaks
                         ]
                         or None,
+                        max_trips=v.max_trips if v.max_trips != 1 else None,
+                        reload_s=v.reload_s if v.max_trips != 1 else None,
                     )
                     for v in vehicles
                 ],
@@ -160,6 +162,8 @@ class TenancyRepository:
                 breaks=tuple(
                     ShiftBreak(b.earliest, b.latest, float(b.duration_s)) for b in v.breaks or ()
                 ),
+                max_trips=int(v.max_trips or 1),
+                reload_s=600.0 if v.reload_s is None else float(v.reload_s),
             )
             for v in item.vehicles
         ]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.dispatch.driver_tokens import DriverTokens
-from chalicelib.dispatch.eta import from_position, published
+from chalicelib.dispatch.eta import current_trip, from_position, published
 from chalicelib.domain.dispatch import Fix, PlannedRoute, RouteStop
 from chalicelib.domain.errors import (
     ConcurrentUpdate,
@@ -222,15 +222,21 @@ class RouteEventService:
     # -- the events ----------------------------------------------------------------------------
 
     def _departed(self, route: PlannedRoute, event: RouteEvent) -> dict[str, Any]:
-        """Every order still planned on the route is out for delivery, told the ETA re-timed
+        """Every order still planned on the trip leaving now (the route's only one, or the next
+        after a reload: `departed` once per trip) is out for delivery, told the ETA re-timed
         from now (the same its page, its webhook and the API then show); then the first
-        customer hears the van is coming."""
+        customer hears the van is coming. Later trips' orders stay planned, their ETAs moved."""
         at = _recorded(event)
-        pending = frozenset(s.order_id for s in route.stops if s.state == "pending")
+        trip = departing_trip(route)
+        pending = frozenset(
+            s.order_id for s in route.stops if s.state == "pending" and s.trip == trip
+        )
         aboard = self._labels_aboard(route, pending)
 
         def departed(r: PlannedRoute) -> PlannedRoute:
-            return replace(r, not_loaded=tuple(x for x in aboard if x not in r.loaded))
+            # The parcels of the trip leaving now that were not scanned onto the vehicle.
+            missing = tuple(x for x in aboard if x not in r.loaded)
+            return left_on(replace(r, not_loaded=missing), trip, _received(event))
 
         done = self._rewrite(
             route,
@@ -243,7 +249,7 @@ class RouteEventService:
         )
         for stop in done.route.stops:
             told = done.told.get(stop.order_id)
-            if stop.state != "pending" or told is None:
+            if stop.state != "pending" or told is None or stop.order_id not in pending:
                 continue
             order = self._orders.get(stop.order_id)
             if order and order.status is OrderStatus.PLANNED and order.route_id == route.route_id:
@@ -261,7 +267,8 @@ class RouteEventService:
                     messages=[("order.out_for_delivery", told.fields())],
                 )
         self._tell_arriving(done, _received(event))
-        return {"next_stop": done.upcoming, "not_loaded": list(done.route.not_loaded)}
+        answer = {"next_stop": done.upcoming, "not_loaded": list(done.route.not_loaded)}
+        return answer | {"trip": trip} if route.trips else answer
 
     def _labels_aboard(self, route: PlannedRoute, pending: frozenset[str]) -> list[str]:
         """The labels of the parcels the route's pending stops should take (their orders still
@@ -550,6 +557,8 @@ class RouteEventService:
                 and next_stop is not None
                 and next_stop.order_id == upcoming.order_id
                 and not next_stop.arriving_announced
+                # A stop of a later trip: the van goes to the depot first (told on departure).
+                and next_stop.trip <= current_trip(retimed)
                 and upcoming.status in (OrderStatus.PLANNED, OrderStatus.OUT_FOR_DELIVERY)
                 else None
             )
@@ -644,6 +653,26 @@ class Rewritten:
     upcoming: dict[str, str] | None
     told: dict[str, Told]
     arriving: tuple[Order, Told] | None = None
+
+
+def left_on(route: PlannedRoute, trip: int, at: str) -> PlannedRoute:
+    """The route with the vehicle out on `trip` since `at` (a trip said twice keeps its time)."""
+    trips = tuple(
+        replace(t, depart_at=at) if t.trip == trip and route.on_trip < trip else t
+        for t in route.trips
+    )
+    return replace(route, on_trip=max(route.on_trip, trip), trips=trips)
+
+
+def departing_trip(route: PlannedRoute) -> int:
+    """The trip a `departed` starts: the next one with stops left once the vehicle has been
+    out on the current one (a stop of it served, or none left); else the current one again (a
+    phone that says it twice before the first door)."""
+    on = route.on_trip
+    current = [s.state for s in route.stops if s.trip == on]
+    been_out = on == 0 or "done" in current or "pending" not in current
+    ahead = [s.trip for s in route.stops if s.state == "pending" and s.trip > on]
+    return min(ahead) if been_out and ahead else max(on, 1)
 
 
 def _after_failure(order: Order, at: str) -> tuple[Order, str]:

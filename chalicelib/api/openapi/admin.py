@@ -28,7 +28,15 @@ FLEET_EXAMPLE = {
                 ],
             },
             "skills": ["fridge"],
-        }
+        },
+        {
+            "vehicle_id": "bike-1",
+            "profile": "cargo_bike",
+            "capacity": {"parcels": 20, "weight_kg": 120},
+            "shift": {"start": "2030-06-03T08:00:00+01:00", "end": "2030-06-03T14:00:00+01:00"},
+            "max_trips": 3,
+            "reload_minutes": 10,
+        },
     ]
 }
 
@@ -125,7 +133,7 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/v1/dispatch-runs/{run_id}": {
             "get": op(
-                "A dispatch run: status, routes (vehicle, driver token, stops, ETAs), "
+                "A dispatch run: status, routes (vehicle, driver token, stops, ETAs, trips), "
                 "unassigned orders with the reason, figures",
                 "operator",
                 {"200": "the run", "401": "not an operator", "404": "no such run"},

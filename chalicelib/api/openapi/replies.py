@@ -104,6 +104,8 @@ def _fleet() -> dict[str, Any]:
                 }
             ),
             "skills": _list(TEXT),
+            "max_trips": {"type": "integer", "minimum": 1},
+            "reload_minutes": COUNT,
         }
     )
     return object_schema({"depot_id": TEXT, "vehicles": _list(vehicle)})
@@ -111,8 +113,23 @@ def _fleet() -> dict[str, Any]:
 
 def _run() -> dict[str, Any]:
     stop = object_schema(
-        {"order_id": TEXT, "eta": MOMENT, "kind": TEXT, "locker_id": TEXT},
+        {
+            "order_id": TEXT,
+            "eta": MOMENT,
+            "kind": TEXT,
+            "locker_id": TEXT,
+            "trip": {"type": "integer", "minimum": 1},
+        },
         ["order_id", "eta", "kind"],
+    )
+    trip = object_schema(
+        {
+            "trip": {"type": "integer", "minimum": 1},
+            "depart_at": MOMENT,
+            "return_at": MOMENT,
+            "stops": _list(TEXT) | {"description": "order ids in visit order"},
+        },
+        ["trip", "depart_at", "return_at", "stops"],
     )
     route = object_schema(
         {
@@ -123,6 +140,8 @@ def _run() -> dict[str, Any]:
             "distance_m": COUNT,
             "duration_s": COUNT,
             "stops": _list(stop),
+            "trips": _list(trip)
+            | {"description": "one, or several when the vehicle reloads at the depot"},
         },
         ["route_id", "vehicle_id", "driver_token", "stops"],
     )

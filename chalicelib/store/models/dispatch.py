@@ -54,6 +54,13 @@ class RouteStopAttribute(MapAttribute[str, object]):
     delay_announced = BooleanAttribute(default=False)
     arriving_announced = BooleanAttribute(null=True)
     told_eta = UnicodeAttribute(null=True)
+    trip = NumberAttribute(null=True)  # unset: 1
+
+
+class RouteTripAttribute(MapAttribute[str, object]):
+    trip = NumberAttribute()
+    depart_at = UnicodeAttribute()
+    return_at = UnicodeAttribute()
 
 
 class FixAttribute(MapAttribute[str, object]):
@@ -87,6 +94,9 @@ class RouteItem(MainItem, discriminator="dispatch_route"):
     breaks_at = ListAttribute[str](null=True)
     loaded = ListAttribute[str](null=True)  # parcel labels scanned at the depot
     not_loaded = ListAttribute[str](null=True)  # labels not scanned when it departed
+    trips = ListAttribute(of=RouteTripAttribute, null=True)  # set for two trips or more
+    reload_s = NumberAttribute(null=True)
+    on_trip = NumberAttribute(null=True)
 
 
 class RouteStartItem(MainItem, discriminator="dispatch_route_start"):

@@ -60,6 +60,8 @@ class VehicleAttribute(MapAttribute[str, object]):
     shift_end = UnicodeAttribute()
     skills = ListAttribute[str](default=list)
     breaks = ListAttribute(of=ShiftBreakAttribute, null=True)
+    max_trips = NumberAttribute(null=True)  # unset: 1
+    reload_s = NumberAttribute(null=True)
 
 
 class FleetItem(MainItem, discriminator="fleet"):
