@@ -12,11 +12,14 @@ from chalicelib.analytics.facts import Fact, local_day, zone_of
 from chalicelib.analytics.summary import Viewer
 from chalicelib.domain.errors import DuplicateEvent, StopNotPending
 from chalicelib.local.stepfunctions import LocalStepFunctions
+from chalicelib.orders.service import Action, Inbound
 from chalicelib.store.transaction import Transaction
+from chalicelib.tracking.feedback import Feedback, FeedbackAlreadyGiven
 from chalicelib.tracking.route_events import RouteEvent
 from tests.integration.test_dispatch import place, run_to_end, sfn, tenant
+from tests.integration.test_lockers import deposited, keys
 
-__all__ = ["sfn"]
+__all__ = ["keys", "sfn"]
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -29,8 +32,10 @@ def today(depot_id: str) -> str:
     return local_day(now(), zone_of("Europe/London"))
 
 
-def totals(depot_id: str) -> dict[str, float]:
-    cells = bootstrap.fact_store().cells([today(depot_id)], depot_id=depot_id, merchant_id=None)
+def totals(depot_id: str, *days: str) -> dict[str, float]:
+    cells = bootstrap.fact_store().cells(
+        days or [today(depot_id)], depot_id=depot_id, merchant_id=None
+    )
     summed: dict[str, float] = {}
     for cell in cells:
         for name, value in cell.counters.items():
@@ -104,3 +109,41 @@ def test_facts_of_one_cell_in_one_transaction_are_merged_into_one_update() -> No
     tx.commit()
     [cell] = bootstrap.fact_store().cells(["2026-03-01"], depot_id="dep_m", merchant_id=None)
     assert cell.counters["cancelled"] == 2 and cell.counters["orders"] == 2
+
+
+def test_an_expiry_a_cancellation_and_a_rating_each_leave_their_fact_once(
+    keys: None, sfn: tuple[LocalStepFunctions, str]
+) -> None:
+    got = deposited(sfn)
+    merchant, order_id = got["merchant"], got["order"].order_id
+    store = bootstrap.fact_store()
+    deposit = store.fact(order_id, "DELIVERY")
+    assert deposit is not None and deposit.kind == "locker_deposit"
+    assert deposit.values["locker_id"] == got["locker_id"]
+
+    sweep, now_s = bootstrap.locker_sweep(), datetime.now(UTC).timestamp()
+    assert sweep.sweep(now_s + 73 * 3600)["expired"] == 1
+    expiry = store.fact(order_id, "LOCKER_EXPIRY")
+    assert expiry is not None and expiry.values["deposited_at"] == deposit.at
+    assert sweep.sweep(now_s + 74 * 3600)["expired"] == 0  # once
+
+    cancelled = place(merchant, 2)
+    inbound = Inbound("api", Action.CANCEL, cancelled.external_id)
+    for _ in range(2):  # the storefront sends its cancel twice
+        bootstrap.orders().ingest(merchant, inbound)
+    fact = store.fact(cancelled.order_id, "CANCELLATION")
+    assert fact is not None and fact.values["was"] == "ready"
+
+    given = bootstrap.feedback_store()
+    given.add(order_id, Feedback(4, "fine", now()))
+    with pytest.raises(FeedbackAlreadyGiven):
+        given.add(order_id, Feedback(1, "again", now()))
+    rating = store.fact(order_id, "RATING")
+    assert rating is not None and rating.day == deposit.day  # with the delivery it rates
+
+    assert expiry.day > deposit.day  # the sweep's day, three days on
+    assert totals(merchant.depot_id, expiry.day) == {"expiries": 1, "returned": 1}
+    counted = totals(merchant.depot_id)
+    assert counted["deposits"] == 1 and "expiries" not in counted
+    assert counted["cancelled"] == 1 and counted["orders"] == 2  # the deposit and the cancel
+    assert counted["ratings"] == 1 and counted["rating_4"] == 1
