@@ -23,6 +23,7 @@ from chalicelib.analytics.facts import (
     zone_of,
 )
 from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.domain.errors import DuplicateEvent
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent
 from chalicelib.domain.times import epoch_s
@@ -84,7 +85,14 @@ class FactRecorder:
             self._zone_cache[depot_id] = zone_of(self._zones(depot_id))
         return self._zone_cache[depot_id]
 
-    def _delivered(self, before: Order, at: str, stop: Stop | None, locker_id: str | None) -> Fact:
+    def _delivered(
+        self,
+        before: Order,
+        at: str,
+        stop: Stop | None,
+        locker_id: str | None,
+        labels: Sequence[str] = (),
+    ) -> Fact:
         timeline = self._timelines(before.order_id)
         out = _last(timeline, "order.out_for_delivery") or (at if locker_id else None)
         return delivery_fact(
@@ -99,6 +107,8 @@ class FactRecorder:
                 out_for_delivery_at=out,
                 arrived_at=_last(timeline, "driver.arrived", after=out),
                 window=promised_window(before),
+                # The labels scanned at the door, when the driver scanned: in full only if all.
+                parcels_delivered=len(set(labels)) if labels else None,
                 locker_id=locker_id,
             ),
             stop,
@@ -113,13 +123,15 @@ class FactRecorder:
         at: str,
         route: PlannedRoute,
         reason: str | None = None,
+        labels: Sequence[str] = (),
     ) -> None:
-        """A driver's delivered or failed event at the door (and the return it may cause)."""
+        """A driver's delivered or failed event at the door (and the return it may cause);
+        `labels`, the parcels scanned at the door (none: every parcel counts as delivered)."""
         stop = stop_of(route)
         zone = self._zone(before.depot_id)
         facts: list[Fact] = []
         if after.status is OrderStatus.DELIVERED:
-            facts.append(self._delivered(before, at, stop, None))
+            facts.append(self._delivered(before, at, stop, None, labels))
         else:
             timeline = self._timelines(before.order_id)
             out = _last(timeline, "order.out_for_delivery")
@@ -195,8 +207,13 @@ class FactRecorder:
         )
 
     def record_departure(self, route: PlannedRoute, at: str) -> None:
-        if self._facts.fact(route.route_id, "DEPARTED") is None:
+        """The first departure only: a retried or repeated `departed` keeps the first time."""
+        if self._facts.fact(route.route_id, "DEPARTED") is not None:
+            return
+        try:
             self._facts.record([self.departed(route, at)])
+        except DuplicateEvent:
+            return  # a concurrent copy of the same departure was first
 
     def route_done(self, tx: Transaction, route: PlannedRoute, at: str) -> None:
         """The route's last stop served: planned against actual (once: a route given stops

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from chalicelib.analytics.facts import NONE, Fact
 from chalicelib.analytics.metrics import DEFINITIONS, GROUPINGS, Cell, metrics, summarise
-from chalicelib.domain.errors import MerchantNotFound, ValidationFailed
+from chalicelib.domain.errors import DepotNotFound, MerchantNotFound, ValidationFailed
 
 MAX_SUMMARY_DAYS = 92  # a quarter: at most 92 days' partitions read per depot
 # The CSV is one Lambda answer (6 MB at most): a month of one range, and at most this many
@@ -64,8 +64,10 @@ class FactReader(Protocol):
     def facts_of_day(self, depot_id: str, day: str) -> Iterator[Fact]: ...
 
 
-class Depots(Protocol):
+class Tenants(Protocol):
     def depot(self, depot_id: str) -> Any: ...
+
+    def merchant(self, merchant_id: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,9 @@ def period(raw_from: str | None, raw_to: str | None, max_days: int) -> list[str]
 
 
 class AnalyticsService:
-    def __init__(self, facts: FactReader, depots: Depots) -> None:
+    def __init__(self, facts: FactReader, tenants: Tenants) -> None:
         self._facts = facts
-        self._depots = depots
+        self._tenants = tenants
 
     def _scope(
         self, viewer: Viewer, depot_id: str | None, merchant_id: str | None
@@ -104,8 +106,20 @@ class AnalyticsService:
             if merchant_id not in (None, viewer.merchant_id):
                 raise MerchantNotFound(f"no merchant {merchant_id}", field="merchant_id")
             merchant_id = viewer.merchant_id
+        elif merchant_id is not None:
+            try:
+                if _too_long(merchant_id):
+                    raise MerchantNotFound(f"no merchant {merchant_id[:64]}...")
+                self._tenants.merchant(merchant_id)
+            except MerchantNotFound as exc:
+                raise MerchantNotFound(exc.message, field="merchant_id") from exc
         if depot_id is not None:
-            self._depots.depot(depot_id)  # DepotNotFound: 404
+            try:
+                if _too_long(depot_id):
+                    raise DepotNotFound(f"no depot {depot_id[:64]}...")
+                self._tenants.depot(depot_id)
+            except DepotNotFound as exc:
+                raise DepotNotFound(exc.message, field="depot_id") from exc
         return depot_id, merchant_id
 
     def summary(
@@ -199,6 +213,13 @@ class AnalyticsService:
     def _active_depots(self, days: list[str], merchant_id: str | None) -> list[str]:
         cells = self._facts.cells(days, depot_id=None, merchant_id=merchant_id)
         return sorted({cell.depot_id for cell in cells})
+
+
+MAX_ID_BYTES = 256  # no id of ours is longer; a longer one names nothing (and no key holds it)
+
+
+def _too_long(value: str) -> bool:
+    return len(value.encode("utf-8", errors="surrogatepass")) > MAX_ID_BYTES
 
 
 def _minutes(seconds: Any) -> str:

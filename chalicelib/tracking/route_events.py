@@ -370,7 +370,7 @@ class RouteEventService:
 
         def stage_facts(tx: Transaction) -> None:
             if facts is not None:
-                facts.at_stop(tx, order, moved, at, route, event.reason)
+                facts.at_stop(tx, order, moved, at, route, event.reason, event.labels or ())
 
         # Conditional on the order's version: a re-plan or a release meanwhile moved it on, and
         # this event changes nothing (ConcurrentUpdate, 409; the phone re-reads and sees why).

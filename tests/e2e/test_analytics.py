@@ -182,9 +182,16 @@ def test_bad_periods_are_422_naming_the_field(runtime: Runtime) -> None:
         answer = runtime.admin("GET", "/v1/analytics/summary", params=params)
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["field"] == field
-    unknown = runtime.admin(
-        "GET",
-        "/v1/analytics/summary",
-        params={"from": "2026-01-01", "to": "2026-01-01", "depot_id": "dep_nope"},
-    )
-    assert unknown.status_code == 404
+    for name, value in (
+        ("depot_id", "dep_nope"),
+        ("merchant_id", "mer_nope"),
+        ("depot_id", "d" * 3000),  # past any key DynamoDB holds: still a 404, not a 500
+        ("merchant_id", "m" * 3000),
+    ):
+        unknown = runtime.admin(
+            "GET",
+            "/v1/analytics/summary",
+            params={"from": "2026-01-01", "to": "2026-01-01", name: value},
+        )
+        assert unknown.status_code == 404, unknown.text
+        assert unknown.json()["error"]["field"] == name
