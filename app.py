@@ -11,6 +11,8 @@ from chalice.app import CloudWatchEvent, Request
 
 from chalicelib import bootstrap, jobs
 from chalicelib.api.admin import admin
+from chalicelib.api.analytics import analytics_api
+from chalicelib.api.dashboard import dashboard
 from chalicelib.api.driver import driver
 from chalicelib.api.http import uniform_errors
 from chalicelib.api.lockers import lockers_api
@@ -53,6 +55,8 @@ def observe_request(event: Request, get_response: Any) -> Any:
 app.register_middleware(uniform_errors, "http")
 
 app.register_blueprint(admin)
+app.register_blueprint(analytics_api)
+app.register_blueprint(dashboard)
 app.register_blueprint(driver)
 app.register_blueprint(lockers_api)
 app.register_blueprint(merchant_api)

@@ -15,12 +15,16 @@ from botocore.config import Config
 from chalicelib.accounts.service import AccountService
 from chalicelib.allocation.service import Allocator
 from chalicelib.allocation.stock_levels import StockLevels
+from chalicelib.analytics.ops_sessions import OpsSessions
+from chalicelib.analytics.recorder import FactRecorder
+from chalicelib.analytics.summary import AnalyticsService
 from chalicelib.config import settings
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.reaper import Reaper
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
+from chalicelib.domain.order import TimelineEvent
 from chalicelib.domain.times import utc_now
 from chalicelib.fulfilment.service import FulfilmentService
 from chalicelib.fulfilment.shopify import shopify_reporters
@@ -50,6 +54,7 @@ from chalicelib.notify.stream_records import DynamoDbStreamRecords
 from chalicelib.orders.service import OrderService
 from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
+from chalicelib.store.analytics import FactStore
 from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
@@ -153,7 +158,13 @@ def stock() -> StockLevels:
 
 @cache
 def orders() -> OrderService:
-    return OrderService(order_repository(), geocoder(), routes=dispatch(), allocator=allocator())
+    return OrderService(
+        order_repository(),
+        geocoder(),
+        routes=dispatch(),
+        allocator=allocator(),
+        facts=fact_recorder(),
+    )
 
 
 @cache
@@ -211,6 +222,7 @@ def route_events() -> RouteEventService:
         driver_tokens(),
         proof_store(),
         lockers=locker_kiosk,
+        facts=fact_recorder(),
     )
 
 
@@ -252,6 +264,7 @@ def locker_kiosk() -> LockerKiosk:
         stop_served=lambda route_id, order_id, at: route_events().stop_served(
             route_id, order_id, at
         ),
+        facts=fact_recorder(),
     )
 
 
@@ -264,7 +277,7 @@ def locker_choices() -> LockerChoices:
 
 @cache
 def locker_sweep() -> ExpirySweep:
-    return ExpirySweep(locker_repository(), order_repository())
+    return ExpirySweep(locker_repository(), order_repository(), facts=fact_recorder())
 
 
 @cache
@@ -388,7 +401,48 @@ def merchant_webhooks() -> WebhookDispatcher:
 def feedback_store() -> FeedbackStore:
     """Customers' ratings of delivered parcels, one per order beside the order."""
     store()
-    return FeedbackStore()
+    return FeedbackStore(rated=fact_recorder().rated)
+
+
+@cache
+def fact_store() -> FactStore:
+    """Analytics facts and their daily aggregates in the main table."""
+    store()
+    return FactStore()
+
+
+@cache
+def analytics() -> AnalyticsService:
+    """The analytics API's summary and CSV, read from the daily aggregates and facts."""
+    return AnalyticsService(fact_store(), accounts())
+
+
+@cache
+def ops_sessions() -> OpsSessions:
+    """The dashboard's signed sessions, keyed by the operator key's hash."""
+    return OpsSessions(settings().admin_key_sha256)
+
+
+@cache
+def fact_recorder() -> FactRecorder:
+    """The facts of each state change, staged into that change's transaction."""
+
+    def zone(depot_id: str) -> str | None:
+        store()
+        found = TenancyRepository().get_depot(depot_id)
+        return found.timezone if found else None
+
+    def timeline(order_id: str) -> list[TimelineEvent]:
+        found = order_repository().get_with_timeline(order_id)
+        return found[1] if found else []
+
+    return FactRecorder(
+        fact_store(),
+        zone,
+        timeline,
+        dispatch_repository().get_route,
+        order_repository().get,
+    )
 
 
 @cache

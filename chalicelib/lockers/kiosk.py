@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from chalicelib.analytics.recorder import FACT_ITEMS, FactRecorder
 from chalicelib.domain.errors import (
     AuthenticationFailed,
     ConcurrentUpdate,
@@ -122,6 +123,7 @@ class LockerKiosk:
         stop_served: StopServed | None = None,
         clock: Callable[[], float] = time.time,
         codes: Callable[[], str] = new_pickup_code,
+        facts: FactRecorder | None = None,
     ) -> None:
         self._repo = repo
         self._orders = orders
@@ -131,6 +133,7 @@ class LockerKiosk:
         self._stop_served = stop_served
         self._clock = clock
         self._codes = codes  # where new pickup codes come from (the CSPRNG; a test's own)
+        self._facts = facts  # analytics: the facts of each change, in its transaction
 
     def _now(self) -> int:
         return int(self._clock())
@@ -235,10 +238,17 @@ class LockerKiosk:
             self._repo.count(tx, locker_id, deposits=1)
             moved, events = _into_locker(order, locker, at)
             messages: list[Message] = [code_message(self._keys, locker, parcel, code)]
-            check_transaction_size(tx, len(events), len(messages), f"depositing {order_id}")
+            check_transaction_size(
+                tx, len(events), len(messages) + self._fact_items(), f"depositing {order_id}"
+            )
             try:
                 self._orders.save(
-                    moved, events, expected_version=order.version, messages=messages, tx=tx
+                    moved,
+                    events,
+                    expected_version=order.version,
+                    messages=messages,
+                    tx=tx,
+                    then=self._deposit_facts(order, at, locker_id),
                 )
             except CodeTaken:
                 # The digits drawn are live at this locker already: draw again (1 in 10^6 with
@@ -255,6 +265,17 @@ class LockerKiosk:
             logger.info("deposited", extra={"locker_id": locker_id, "order_id": order_id})
             return deposited_view(parcel)
         raise ConcurrentUpdate(f"locker {locker_id} is busy with other deposits; try again")
+
+    def _fact_items(self) -> int:
+        return FACT_ITEMS if self._facts is not None else 0
+
+    def _deposit_facts(
+        self, order: Order, at: str, locker_id: str
+    ) -> Callable[[Transaction], None] | None:
+        facts = self._facts
+        if facts is None:
+            return None
+        return lambda tx: facts.deposited(tx, order, at, locker_id)
 
     def _full(self, locker: Locker, sizes: list[str]) -> LockerFull:
         other = self._directory.near(
@@ -354,8 +375,18 @@ class LockerKiosk:
         moved = order.moved_to(S.COLLECTED, at=at)
         event = TimelineEvent(at, moved.status, "order.collected")
         messages: list[Message] = [("order.collected", {"locker": locker.public()})]
-        check_transaction_size(tx, 1, len(messages), f"collecting {parcel.order_id}")
-        self._orders.save(moved, [event], expected_version=order.version, messages=messages, tx=tx)
+        check_transaction_size(
+            tx, 1, len(messages) + self._fact_items(), f"collecting {parcel.order_id}"
+        )
+        facts = self._facts
+        self._orders.save(
+            moved,
+            [event],
+            expected_version=order.version,
+            messages=messages,
+            tx=tx,
+            then=(lambda t: facts.collected(t, order, at, parcel.deposited_at)) if facts else None,
+        )
         return {
             "order_id": parcel.order_id,
             "compartment_id": parcel.compartment_ids[0],

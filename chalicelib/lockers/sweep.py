@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from chalicelib.analytics.recorder import FACT_ITEMS, FactRecorder
 from chalicelib.domain.errors import ConcurrentUpdate, IllegalTransition
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.lockers import (
@@ -33,10 +34,12 @@ class ExpirySweep:
         repo: LockerRepository,
         orders: OrderRepository,
         clock: Callable[[], float] = time.time,
+        facts: FactRecorder | None = None,
     ) -> None:
         self._repo = repo
         self._orders = orders
         self._clock = clock
+        self._facts = facts  # analytics: an expiry's fact, in its transaction
 
     def sweep(self, now: float | None = None) -> dict[str, int]:
         """Remind customers 24 hours before their deadline; at the deadline, the parcel is a
@@ -111,11 +114,15 @@ class ExpirySweep:
         self._repo.flag_for_retrieval(tx, locker.locker_id, parcel.compartment_ids, order.order_id)
         self._repo.count(tx, locker.locker_id, expiries=1)
         moved = order.moved_to(S.RETURNED, at=at)
-        check_transaction_size(tx, 1, 1, f"expiring {order.order_id}")
+        facts = self._facts
+        check_transaction_size(
+            tx, 1, 1 + (FACT_ITEMS if facts else 0), f"expiring {order.order_id}"
+        )
         self._orders.save(
             moved,
             [TimelineEvent(at, moved.status, "order.locker_expired")],
             expected_version=order.version,
             messages=[("order.locker_expired", {"locker": locker.public()})],
             tx=tx,
+            then=(lambda t: facts.expired(t, order, at, parcel.deposited_at)) if facts else None,
         )

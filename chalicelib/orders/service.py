@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 
 from chalicelib.allocation.rules import Plan, Shipment
 from chalicelib.allocation.service import Allocator, shipment_parcels
+from chalicelib.analytics.recorder import FactRecorder
 from chalicelib.domain.errors import (
     AlreadyExists,
     CapacityFull,
@@ -109,12 +110,14 @@ class OrderService:
         clock: Callable[[], str] = utc_now,
         routes: RouteEditor | None = None,
         allocator: Allocator | None = None,
+        facts: FactRecorder | None = None,
     ) -> None:
         self._orders = orders
         self._geocoder = geocoder or NoGeocoder()
         self._clock = clock
         self._routes = routes
         self._allocator = allocator
+        self._facts = facts  # analytics: a cancellation's fact, in its transaction
 
     def _locate(self, address: Address) -> tuple[Address, str]:
         """The address with coordinates when the geocoder finds them; else why not."""
@@ -297,6 +300,7 @@ class OrderService:
         holding = self._allocator.release(tx, existing) if self._allocator else existing
         order = holding.moved_to(OrderStatus.CANCELLED, at=at)
         event = TimelineEvent(at=at, status=order.status, type="order.cancelled")
+        facts = self._facts
         self._orders.save(
             order,
             [event],
@@ -304,6 +308,7 @@ class OrderService:
             messages=["order.cancelled"],
             receipt=receipt,
             tx=tx,
+            then=(lambda t: facts.cancelled(t, existing, at)) if facts else None,
         )
         if existing.status is OrderStatus.PLANNED and self._routes is not None:
             # Its stop leaves the route and the later stops' ETAs move up.

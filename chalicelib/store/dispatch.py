@@ -578,8 +578,26 @@ class DispatchRepository:
         found = [route_from_model(item) for item in RouteItem.batch_get(keys)]
         return sorted(found, key=lambda r: (parse_iso(r.start_at), r.route_id))
 
-    def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
-        with failing_as(ConcurrentUpdate(f"route {route.route_id} changed meanwhile")):
+    def replace_route(
+        self,
+        route: PlannedRoute,
+        expected_version: int,
+        then: Callable[[Transaction], None] | None = None,
+    ) -> None:
+        """Write the route if nobody changed it since it was read; `then` stages writes that
+        stand or fall with it, after it (its completion's analytics facts)."""
+        changed = ConcurrentUpdate(f"route {route.route_id} changed meanwhile")
+        if then is not None:
+            tx = Transaction()
+            tx.put(
+                route_to_model(route),
+                condition=RouteItem.version == expected_version,
+                on_fail=changed,
+            )
+            then(tx)
+            tx.commit()
+            return
+        with failing_as(changed):
             route_to_model(route).save(condition=RouteItem.version == expected_version)
 
     def set_eta(self, order_id: str, route_id: str, told: Told) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Any
@@ -308,11 +308,14 @@ class OrderRepository:
         claim: dict[str, str] | None = None,
         tx: Transaction | None = None,
         new_labels: Sequence[str] = (),
+        then: Callable[[Transaction], None] | None = None,
     ) -> None:
         """Write a changed order, provided nobody changed it since it was read. `claim` is the
         key of an item that must not exist yet (another source's event id), written with it;
         `tx` holds writes of other objects (a locker's) that stand or fall with the order's;
-        `new_labels` are the parcel labels it gained (their lookups written with it)."""
+        `new_labels` are the parcel labels it gained (their lookups written with it); `then`
+        stages more after the order's own (its analytics facts), so that when several
+        conditions fail at once the order's is the one reported."""
         tx = tx or Transaction()
         self._put_labels(tx, order, new_labels)
         order = _settle_stock(tx, order)
@@ -327,7 +330,7 @@ class OrderRepository:
                 condition=_NEW,
                 on_fail=DuplicateEvent(f"event {claim['pk']} was already processed"),
             )
-        self._finish(tx, order, events, messages or [], receipt)
+        self._finish(tx, order, events, messages or [], receipt, then)
 
     def _finish(
         self,
@@ -336,6 +339,7 @@ class OrderRepository:
         events: list[TimelineEvent],
         messages: Sequence[Message],
         receipt: str | None,
+        then: Callable[[Transaction], None] | None = None,
     ) -> None:
         if receipt is not None:
             tx.put(
@@ -346,6 +350,8 @@ class OrderRepository:
                 on_fail=DuplicateEvent(f"event {receipt} was already processed"),
             )
         self._put_events(tx, order, events, messages)
+        if then is not None:
+            then(tx)
         tx.commit()
 
     def _put_events(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.analytics.recorder import FactRecorder
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.eta import current_trip, from_position, published
 from chalicelib.domain.dispatch import Fix, PlannedRoute, RouteStop
@@ -128,6 +129,7 @@ class RouteEventService:
         proofs: ProofStore,
         lockers: Callable[[], LockerDesk] | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        facts: FactRecorder | None = None,
     ) -> None:
         self._routes = routes
         self._orders = orders
@@ -135,6 +137,7 @@ class RouteEventService:
         self._proofs = proofs  # proof images in S3: upload forms, what was uploaded
         self._lockers = lockers
         self._clock = clock  # server time: what ETAs run on, whatever the phones say
+        self._facts = facts  # analytics: the facts of each change, in its transaction
 
     def authenticate(self, route_id: str, token: str | None) -> None:
         """AuthenticationFailed unless `token` is the route's, unexpired (no read: the API asks
@@ -227,6 +230,8 @@ class RouteEventService:
         from now (the same its page, its webhook and the API then show); then the first
         customer hears the van is coming. Later trips' orders stay planned, their ETAs moved."""
         at = _recorded(event)
+        if self._facts is not None:
+            self._facts.record_departure(route, at)
         trip = departing_trip(route)
         pending = frozenset(
             s.order_id for s in route.stops if s.state == "pending" and s.trip == trip
@@ -361,6 +366,12 @@ class RouteEventService:
         tx = (
             self._delivered_writes(route, order, event) if target is OrderStatus.DELIVERED else None
         )
+        facts = self._facts
+
+        def stage_facts(tx: Transaction) -> None:
+            if facts is not None:
+                facts.at_stop(tx, order, moved, at, route, event.reason, event.labels or ())
+
         # Conditional on the order's version: a re-plan or a release meanwhile moved it on, and
         # this event changes nothing (ConcurrentUpdate, 409; the phone re-reads and sees why).
         self._orders.save(
@@ -370,6 +381,7 @@ class RouteEventService:
             messages=[message],
             claim=claim,
             tx=tx,
+            then=stage_facts,
         )
         upcoming = self._served(route, stop, event)
         return {
@@ -576,8 +588,13 @@ class RouteEventService:
                 ),
             )
             retimed, etas = published(base, retimed, moment, frozenset(told_now))
+            finished = retimed if _finishes(base, retimed) else None
             try:
-                self._routes.replace_route(retimed, expected_version=base.version)
+                self._routes.replace_route(
+                    retimed,
+                    expected_version=base.version,
+                    then=self._route_done(finished, now),
+                )
             except ConcurrentUpdate:
                 fresh = self._routes.get_route(route.route_id)
                 if fresh is None:
@@ -595,6 +612,15 @@ class RouteEventService:
                 (arriving, etas[arriving.order_id]) if arriving is not None else None,
             )
         raise ConcurrentUpdate(f"route {route.route_id} keeps changing; retry")
+
+    def _route_done(
+        self, route: PlannedRoute | None, now: str
+    ) -> Callable[[Transaction], None] | None:
+        """What the write serving a route's last stop adds: its completion's fact."""
+        facts = self._facts
+        if route is None or facts is None:
+            return None
+        return lambda tx: facts.route_done(tx, route, now)
 
     def _late(self, route: PlannedRoute) -> tuple[PlannedRoute, dict[str, Order]]:
         """The route with the stops that just became late beyond the threshold, and whose order
@@ -688,6 +714,12 @@ def _after_failure(order: Order, at: str) -> tuple[Order, str]:
 def _next(route: PlannedRoute) -> dict[str, str] | None:
     stop = next((s for s in route.stops if s.state == "pending"), None)
     return {"order_id": stop.order_id, "eta": stop.eta} if stop else None
+
+
+def _finishes(before: PlannedRoute, after: PlannedRoute) -> bool:
+    """This write serves the route's last stop: its completion counts now (once)."""
+    pending = [s for s in before.stops if s.state == "pending"]
+    return bool(pending) and not any(s.state == "pending" for s in after.stops)
 
 
 def _seen_fix(route: PlannedRoute, event_id: str) -> bool:

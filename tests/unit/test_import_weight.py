@@ -21,6 +21,7 @@ LAZY_VENDORS = (
     "segno",
     "reportlab",
     "jinja2",
+    "pygal",
     "phonenumbers",
     "cryptography",
 )

@@ -12,6 +12,8 @@ from chalice import Blueprint
 from chalicelib.api.http import json_response, route
 from chalicelib.api.openapi import (
     admin,
+    analytics,
+    dashboard,
     driver,
     local,
     lockers,
@@ -33,7 +35,18 @@ from chalicelib.config import settings
 openapi = Blueprint(__name__)
 
 # One per blueprint that app.py registers; the merchant's first, for its canonical order.
-AUDIENCES = (merchant, admin, stock, ops, driver, lockers, tracking, storefront_webhooks)
+AUDIENCES = (
+    merchant,
+    admin,
+    stock,
+    analytics,
+    dashboard,
+    ops,
+    driver,
+    lockers,
+    tracking,
+    storefront_webhooks,
+)
 
 
 def paths() -> dict[str, dict[str, Any]]:

@@ -4,6 +4,7 @@ Importing the package registers every model with its table, so the table declara
 the local runtime) see every key, index and TTL the models declare."""
 
 from chalicelib.store.models import (  # noqa: F401
+    analytics,
     dispatch,
     fulfilment,
     lockers,
