@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+
+from pynamodb.exceptions import DeleteError
 
 from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, DuplicateEvent
 from chalicelib.domain.lifecycle import OrderStatus
@@ -43,6 +47,8 @@ from chalicelib.store.models.orders import (
 from chalicelib.store.reads import get_one
 from chalicelib.store.stock import StockRepository
 from chalicelib.store.transaction import Transaction, failing_as
+
+logger = logging.getLogger(__name__)
 
 # The order's own fields that the item holds as they are (the rest are typed maps).
 _SCALARS = tuple(
@@ -241,6 +247,27 @@ def _settle_stock(tx: Transaction, order: Order) -> Order:
     return replace(order, reserved=())
 
 
+@contextmanager
+def _given_back_on_failure(claimed: Sequence[OrderLookupItem]) -> Iterator[None]:
+    """Label lookups written ahead of an order's transaction, deleted again if it fails: an
+    order refused (a duplicate, a lost race) leaves nothing behind."""
+    try:
+        yield
+    except Exception:
+        _give_back(claimed)
+        raise
+
+
+def _give_back(claimed: Sequence[OrderLookupItem]) -> None:
+    for lookup in claimed:
+        try:
+            lookup.delete(condition=OrderLookupItem.order_id == lookup.order_id)
+        except DeleteError:
+            # Throttled past the SDK's retries: the lookup stays, pointing at no order (inert),
+            # and the order's own failure is what the caller hears of.
+            logger.warning("label lookup left behind", extra={"key": lookup.pk})
+
+
 class OrderRepository:
     """Every write is one transaction: the order, its new timeline events, the outbox message
     announcing them and the storefront event's receipt (so a retried event changes nothing)."""
@@ -259,6 +286,11 @@ class OrderRepository:
         `tx` holds writes that stand or fall with it (stock reserved, a day counted), and
         `shipments` the other shipments of a split order (each its own id, tracking code,
         timeline and messages; the storefront's id finds the first, `order`)."""
+        claimed = [
+            key
+            for labelled in (order, *(sibling for sibling, _ in shipments))
+            for key in self._claim_labels(labelled, labels_of(labelled))
+        ]
         tx = tx or Transaction()
         tx.put(
             OrderLookupItem(
@@ -272,7 +304,8 @@ class OrderRepository:
             self._put_new(tx, sibling)
             self._put_events(tx, sibling, sibling_events, messages)
         self._put_new(tx, order)
-        self._finish(tx, order, events, messages, receipt)
+        with _given_back_on_failure(claimed):
+            self._finish(tx, order, events, messages, receipt)
 
     def _put_new(self, tx: Transaction, order: Order) -> None:
         tx.put(
@@ -285,17 +318,31 @@ class OrderRepository:
             condition=_NEW,
             on_fail=ConcurrentUpdate("tracking code collision"),
         )
-        self._put_labels(tx, order, labels_of(order))
 
     @staticmethod
-    def _put_labels(tx: Transaction, order: Order, labels: Sequence[str]) -> None:
-        """A lookup item for each new parcel label, so a scan finds its order in one read."""
-        for label in labels:
-            tx.put(
-                OrderLookupItem(*_label_key(label), order_id=order.order_id),
-                condition=_NEW,
-                on_fail=ConcurrentUpdate("parcel label collision"),
-            )
+    def _claim_labels(order: Order, labels: Sequence[str]) -> list[OrderLookupItem]:
+        """A lookup item for each new parcel label, so a scan finds its order in one read.
+        Written before the order's transaction, one conditional put each, so that an order of
+        many parcels never takes its transaction past DynamoDB's 100 items: a lookup whose
+        order was then not written is deleted again (`_given_back_on_failure`), and one left by
+        a crash points at nothing: a scan of it is a wrong parcel. The lookups this call wrote."""
+        claimed: list[OrderLookupItem] = []
+        try:
+            for label in labels:
+                lookup = OrderLookupItem(*_label_key(label), order_id=order.order_id)
+                try:
+                    with failing_as(ConcurrentUpdate("parcel label collision")):
+                        lookup.save(condition=_NEW)
+                    claimed.append(lookup)
+                except ConcurrentUpdate:
+                    existing = get_one(OrderLookupItem, *_label_key(label))
+                    if existing is None or existing.order_id != order.order_id:
+                        raise
+                    # This order's own retry: the label is claimed already.
+        except Exception:
+            _give_back(claimed)
+            raise
+        return claimed
 
     def save(
         self,
@@ -316,8 +363,8 @@ class OrderRepository:
         `new_labels` are the parcel labels it gained (their lookups written with it); `then`
         stages more after the order's own (its analytics facts), so that when several
         conditions fail at once the order's is the one reported."""
+        claimed = self._claim_labels(order, new_labels)
         tx = tx or Transaction()
-        self._put_labels(tx, order, new_labels)
         order = _settle_stock(tx, order)
         tx.put(
             order_to_model(order),
@@ -330,7 +377,8 @@ class OrderRepository:
                 condition=_NEW,
                 on_fail=DuplicateEvent(f"event {claim['pk']} was already processed"),
             )
-        self._finish(tx, order, events, messages or [], receipt, then)
+        with _given_back_on_failure(claimed):
+            self._finish(tx, order, events, messages or [], receipt, then)
 
     def _finish(
         self,
