@@ -18,6 +18,8 @@ from chalicelib.allocation.stock_levels import StockLevels
 from chalicelib.analytics.ops_sessions import OpsSessions
 from chalicelib.analytics.recorder import FactRecorder
 from chalicelib.analytics.summary import AnalyticsService
+from chalicelib.billing.stripe_api import StripeApi
+from chalicelib.billing.usage import UsageBilling
 from chalicelib.config import settings
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
@@ -56,6 +58,7 @@ from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.analytics import FactStore
 from chalicelib.store.artifacts import Artifacts
+from chalicelib.store.billing import BillingStore
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
 from chalicelib.store.fulfilment_claims import FulfilmentClaims
@@ -459,6 +462,33 @@ def fulfilment() -> FulfilmentService:
     )
 
 
+@cache
+def stripe_api() -> StripeApi:
+    """The stripe SDK's client on Stripe's API (or, locally, its stand-in), with the platform's
+    secret key from Secrets Manager."""
+    import stripe  # only the functions that call Stripe pay for importing the SDK
+
+    s = settings()
+    api_key = accounts().platform_secret(s.stripe_api_key_secret_name)
+    if not api_key:
+        raise RuntimeError(f"secret {s.stripe_api_key_secret_name} is not set")
+    client = stripe.StripeClient(
+        api_key,
+        base_addresses={"api": s.stripe_api_base},
+        # The SDK retries what Stripe marks retryable (409, 429 lock timeouts, 5xx) with the
+        # same idempotency key; past these, the outbox parks the work.
+        max_network_retries=2,
+    )
+    return StripeApi(client, s.stripe_meter_event_name)
+
+
+@cache
+def usage_billing() -> UsageBilling:
+    """Delivered parcels counted per merchant and month, and reported to Stripe Billing."""
+    store()
+    return UsageBilling(BillingStore(), order_repository(), accounts(), stripe_api)
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -499,5 +529,7 @@ def reset() -> None:
         merchant_webhooks,
         feedback_store,
         fulfilment,
+        stripe_api,
+        usage_billing,
     ):
         built.cache_clear()

@@ -5,6 +5,7 @@ the local runtime) see every key, index and TTL the models declare."""
 
 from chalicelib.store.models import (  # noqa: F401
     analytics,
+    billing,
     dispatch,
     fulfilment,
     lockers,
