@@ -6,6 +6,7 @@ Tests and the local runtime call `reset()` after changing the environment."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -21,6 +22,7 @@ from chalicelib.analytics.summary import AnalyticsService
 from chalicelib.billing.stripe_api import StripeApi
 from chalicelib.billing.usage import UsageBilling
 from chalicelib.config import settings
+from chalicelib.delivery_options.service import DeliveryOptions
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.reaper import Reaper
@@ -59,6 +61,7 @@ from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.analytics import FactStore
 from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.billing import BillingStore
+from chalicelib.store.delivery_options import DeliveryOptionStore
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
 from chalicelib.store.fulfilment_claims import FulfilmentClaims
@@ -167,6 +170,16 @@ def orders() -> OrderService:
         routes=dispatch(),
         allocator=allocator(),
         facts=fact_recorder(),
+        options=delivery_options(),
+    )
+
+
+@cache
+def delivery_options() -> DeliveryOptions:
+    """Quoted delivery options holding slot capacity; redeemed by orders."""
+    store()
+    return DeliveryOptions(
+        DeliveryOptionStore(), accounts(), hold=timedelta(seconds=settings().option_hold_s)
     )
 
 
@@ -531,5 +544,6 @@ def reset() -> None:
         fulfilment,
         stripe_api,
         usage_billing,
+        delivery_options,
     ):
         built.cache_clear()

@@ -37,6 +37,7 @@ class Settings:
     stripe_api_key_secret_name: str
     stripe_api_base: str  # Stripe's API, or the local stand-in's
     stripe_meter_event_name: str  # the Billing meter delivered parcels are reported to
+    option_hold_s: int  # how long a quoted delivery option holds its capacity
 
     @property
     def is_local(self) -> bool:
@@ -89,4 +90,5 @@ def settings() -> Settings:
         ),
         stripe_api_base=env.get("LASTMILE_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
         stripe_meter_event_name=env.get("LASTMILE_STRIPE_METER_EVENT", "delivered_parcels"),
+        option_hold_s=int(env.get("LASTMILE_OPTION_HOLD_S", "900")),
     )

@@ -1,0 +1,219 @@
+"""Quoting delivery options and redeeming them: each option offered holds its seats in a slot
+until `expires_at`; an order carrying its id books them in the order's creating transaction."""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from chalicelib.delivery_options.capacity import LEAD, Slot, slots
+from chalicelib.delivery_options.pricing import PriceList
+from chalicelib.domain.errors import Conflict, OptionExpired
+from chalicelib.domain.geo import great_circle_m
+from chalicelib.domain.money import Money
+from chalicelib.domain.order import Window
+from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
+from chalicelib.domain.times import iso_z, utc_now
+from chalicelib.store.delivery_options import (
+    DeliveryOptionStore,
+    HeldOption,
+    seat_sk,
+    slot_pk,
+)
+from chalicelib.store.transaction import Transaction
+
+HOLD = timedelta(minutes=15)
+EXPRESS_WITHIN = timedelta(hours=4)  # express: the earliest slot with room, if it starts soon
+HOLD_ATTEMPTS = 3  # re-reads of a slot after losing its seats to another customer's hold
+MAX_OPTION_PARCELS = 20  # seats one option holds (and writes in one transaction)
+
+_NAMES = {"standard": "Standard delivery", "express": "Express delivery", "slot": "Delivery"}
+
+
+class NoPriceList(Conflict):
+    """The merchant has not priced any delivery option yet (PUT /v1/price-list)."""
+
+    code = "no_price_list"
+
+
+class Accounts(Protocol):
+    def depot(self, depot_id: str) -> Depot: ...
+
+    def fleet(self, depot_id: str) -> list[Vehicle]: ...
+
+
+@dataclass(frozen=True)
+class Quote:
+    lat: float | None
+    lng: float | None
+    weights_kg: tuple[float, ...]
+    date_from: datetime | None = None
+
+
+class DeliveryOptions:
+    def __init__(
+        self,
+        store: DeliveryOptionStore,
+        accounts: Accounts,
+        hold: timedelta = HOLD,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._hold = hold
+        self._clock = clock
+
+    def set_price_list(self, merchant: Merchant, prices: PriceList) -> PriceList:
+        self._store.put_price_list(merchant.merchant_id, prices.as_dict(), utc_now())
+        return prices
+
+    def price_list(self, merchant: Merchant) -> PriceList | None:
+        body = self._store.price_list(merchant.merchant_id)
+        return PriceList.from_dict(body) if body else None
+
+    def quote(self, merchant: Merchant, quote: Quote) -> list[dict[str, Any]]:
+        """The options the fleet can still serve for these parcels, each holding its seats."""
+        prices = self.price_list(merchant)
+        if prices is None:
+            raise NoPriceList("no price list: PUT /v1/price-list first")
+        depot = self._accounts.depot(merchant.depot_id)
+        now = self._clock()
+        hold_until = int((now + self._hold).timestamp())
+        found = slots(self._accounts.fleet(depot.depot_id), now, quote.date_from)
+        seats_needed = len(quote.weights_kg)
+        weight = sum(quote.weights_kg)
+        distance_km = (
+            great_circle_m(depot.lat, depot.lng, quote.lat, quote.lng) / 1000
+            if quote.lat is not None and quote.lng is not None
+            else None
+        )
+        zone = ZoneInfo(depot.timezone)
+        taken = {
+            s.key: self._store.taken_seats(slot_pk(depot.depot_id, s.key), _s(now)) for s in found
+        }
+
+        def room(s: Slot) -> bool:
+            return s.seats - len(taken[s.key]) >= seats_needed
+
+        candidates: list[tuple[str, Slot, Window]] = []
+        for s in found:
+            if room(s):
+                candidates.append(("slot", s, Window(iso_z(s.start), iso_z(s.end))))
+        with_room = [s for s in found if room(s)]
+        if with_room and with_room[0].start <= now + EXPRESS_WITHIN:
+            first = with_room[0]
+            candidates.append(("express", first, Window(iso_z(now + LEAD), iso_z(first.end))))
+        if with_room:
+            # Standard: any time of the fleet's day; its room is taken from the latest slot,
+            # leaving the early ones to the customers who pay for them.
+            day = Window(iso_z(found[0].start), iso_z(found[-1].end))
+            candidates.append(("standard", with_room[-1], day))
+
+        options: list[dict[str, Any]] = []
+        for kind, s, window in candidates:
+            local_start = s.start.astimezone(zone).strftime("%H:%M")
+            price = prices.price(
+                kind, local_start=local_start, weight_kg=weight, distance_km=distance_km
+            )
+            if price is None:
+                continue
+            held = self._hold_seats(
+                merchant, depot, kind, s, window, price, hold_until, taken, now, seats_needed
+            )
+            if held is not None:
+                options.append(_view(held, s, now, zone))
+        return options
+
+    def _hold_seats(
+        self,
+        merchant: Merchant,
+        depot: Depot,
+        kind: str,
+        slot: Slot,
+        window: Window,
+        price: Money,
+        hold_until: int,
+        taken: dict[str, set[int]],
+        now: datetime,
+        need: int,
+    ) -> HeldOption | None:
+        pk = slot_pk(depot.depot_id, slot.key)
+        for attempt in range(HOLD_ATTEMPTS):
+            if attempt:
+                taken[slot.key] = self._store.taken_seats(pk, _s(now))
+            free = [n for n in range(slot.seats) if n not in taken[slot.key]]
+            if len(free) < need:
+                return None
+            chosen = sorted(random.sample(free, need))
+            option = HeldOption(
+                option_id="opt_" + secrets.token_urlsafe(18),
+                merchant_id=merchant.merchant_id,
+                depot_id=depot.depot_id,
+                kind=kind,
+                window=window,
+                price=price,
+                hold_until=hold_until,
+                slot_pk=pk,
+                seats=tuple(seat_sk(n) for n in chosen),
+            )
+            if self._store.hold(option, _s(now)):
+                taken[slot.key].update(chosen)
+                return option
+        return None
+
+    def redeemable(self, merchant_id: str, option_id: str) -> HeldOption:
+        """The merchant's live, unredeemed option; OptionExpired for anything else (unknown,
+        expired, redeemed, another merchant's: the same answer, so nothing is learnt)."""
+        option = self._store.option(option_id)
+        if (
+            option is None
+            or option.merchant_id != merchant_id
+            or option.order_id is not None
+            or option.hold_until <= _s(self._clock())
+        ):
+            raise OptionExpired(f"delivery.option_id: option {option_id} has expired or is unknown")
+        return option
+
+    def redeem(self, tx: Transaction, option: HeldOption, order_id: str) -> None:
+        """The option's hold becomes the order's booking, in the order's own transaction."""
+        self._store.redeem(tx, option, order_id, _s(self._clock()))
+
+
+def _s(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _view(option: HeldOption, slot: Slot, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+    start = datetime.fromisoformat(option.window.start.replace("Z", "+00:00"))
+    end = datetime.fromisoformat(option.window.end.replace("Z", "+00:00"))
+    name = _NAMES.get(option.kind, "Delivery")
+    if option.kind == "slot":
+        name += f" {start.astimezone(zone):%H:%M}-{end.astimezone(zone):%H:%M}"
+    low = max(1, math.floor((start - now).total_seconds() / 3600))
+    high = max(low + 1, math.ceil((end - now).total_seconds() / 3600))
+    return {
+        "option_id": option.option_id,
+        "type": option.kind,
+        "window": {"start": option.window.start, "end": option.window.end},
+        "price": option.price.view(),
+        "expires_at": iso_z(datetime.fromtimestamp(option.hold_until, UTC)),
+        "stripe_shipping_rate_data": {
+            "type": "fixed_amount",
+            "fixed_amount": {
+                "amount": option.price.amount,
+                "currency": option.price.currency.lower(),
+            },
+            "display_name": name,
+            "delivery_estimate": {
+                "minimum": {"unit": "hour", "value": low},
+                "maximum": {"unit": "hour", "value": high},
+            },
+            "metadata": {"lastmile_option_id": option.option_id},
+        },
+    }

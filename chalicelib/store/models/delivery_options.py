@@ -1,0 +1,45 @@
+"""Delivery options quoted to customers, the slot seats they hold or book, and merchants'
+price lists."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+
+from chalicelib.store.models.base import MainItem
+
+
+class SeatItem(MainItem, discriminator="seat"):
+    """pk SLOT#<depot>#<slot start>, sk SEAT#<n>: one parcel's room in a slot. A seat that is
+    not there is free; `held` until `hold_until` (epoch seconds: compared in every write's
+    condition, so an expired hold is free at once, whenever TTL gets to deleting it), or
+    `booked` by an order for good."""
+
+    state = UnicodeAttribute()  # held | booked
+    option_id = UnicodeAttribute()
+    hold_until = NumberAttribute()
+    order_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # held seats only: tidying, never relied upon
+
+
+class OptionItem(MainItem, discriminator="delivery_option"):
+    """pk OPTION#<id>, sk OPTION: one option as quoted, with the seats it holds."""
+
+    merchant_id = UnicodeAttribute()
+    depot_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    window_start = UnicodeAttribute()
+    window_end = UnicodeAttribute()
+    price_amount = NumberAttribute()
+    price_currency = UnicodeAttribute()
+    hold_until = NumberAttribute()
+    slot_pk = UnicodeAttribute()
+    seats = ListAttribute[str](default=list)
+    order_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class PriceListItem(MainItem, discriminator="price_list"):
+    """pk MERCHANT#<id>, sk PRICELIST: the price list as JSON (api/payments.py validates it)."""
+
+    body = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
