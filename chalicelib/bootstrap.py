@@ -185,7 +185,15 @@ def delivery_options() -> DeliveryOptions:
 
 @cache
 def storefront_intake() -> WebhookIntake:
-    return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name, stock=stock())
+    return WebhookIntake(
+        accounts(),
+        orders(),
+        settings().stripe_webhook_secret_name,
+        stock=stock(),
+        shipping_rate_metadata=lambda rate, account: stripe_api().shipping_rate_metadata(
+            rate, account
+        ),
+    )
 
 
 @cache

@@ -60,6 +60,22 @@ class StripeApi:
         except stripe.StripeError as exc:
             raise StripeUnavailable(f"Stripe: {type(exc).__name__} {exc.http_status}") from exc
 
+    def shipping_rate_metadata(self, rate_id: str, account: str | None) -> dict[str, str] | None:
+        """A shipping rate's metadata (on the connected account `account`); None when Stripe
+        has no such rate."""
+        import stripe
+
+        options: dict[str, Any] = {"stripe_account": account} if account else {}
+        try:
+            rate = self._client.v1.shipping_rates.retrieve(rate_id, options=options)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return None
+            raise StripeRefused(f"Stripe refused the rate lookup: {exc.user_message}") from exc
+        except stripe.StripeError as exc:
+            raise StripeUnavailable(f"Stripe: {type(exc).__name__} {exc.http_status}") from exc
+        return {str(k): str(v) for k, v in (rate.to_dict().get("metadata") or {}).items()}
+
     def create_checkout(
         self,
         *,

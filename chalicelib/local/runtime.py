@@ -269,6 +269,7 @@ class LocalRuntime:
             "region": REGION,
             "admin_key": self.admin_key,
             "stripe_webhook_secret": self.stripe_secret,
+            "stripe_api_base": self.stripe.api_base if self.stripe else None,
             "demo": asdict(self.demo) if self.demo else None,
         }
 

@@ -92,6 +92,7 @@ class StripeFake:
         self._replies: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self._meter_identifiers: set[str] = set()
         self._sessions: dict[str, dict[str, Any]] = {}
+        self._rates: dict[str, dict[str, Any]] = {}
         self._session_accounts: dict[str, str | None] = {}
         fake = self
 
@@ -186,6 +187,16 @@ class StripeFake:
             return self._create_session(params, headers.get("stripe-account"))
         if method == "GET" and path.startswith("/v1/checkout/sessions/"):
             return self._session(path.rsplit("/", 1)[1])
+        if method == "GET" and path.startswith("/v1/shipping_rates/"):
+            rate = self._rates.get(path.rsplit("/", 1)[1])
+            if rate is None:
+                raise StripeError(
+                    404,
+                    "invalid_request_error",
+                    f"No such shipping_rate: '{path.rsplit('/', 1)[1]}'",
+                    code="resource_missing",
+                )
+            return rate
         raise StripeError(404, "invalid_request_error", f"Unrecognized request URL ({path}).")
 
     def _meter_event(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -253,19 +264,40 @@ class StripeFake:
             "url": f"{self.api_base}/c/pay/{session_id}",
             "created": now,
             "expires_at": int(params.get("expires_at") or now + SESSION_TTL_S),
-            "shipping_options": [
-                {
-                    "shipping_amount": int(o["shipping_rate_data"]["fixed_amount"]["amount"]),
-                    "shipping_rate_data": o["shipping_rate_data"],
-                }
-                for o in params.get("shipping_options") or []
-                if isinstance(o, dict) and o.get("shipping_rate_data")
-            ],
+            "shipping_options": self._shipping_options(params),
             "livemode": False,
         }
         self._sessions[session_id] = session
         self._session_accounts[session_id] = account
         return session
+
+    def _shipping_options(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Each shipping_rate_data becomes a shipping rate of its own, as Stripe makes them."""
+        options = []
+        for option in params.get("shipping_options") or []:
+            data = option.get("shipping_rate_data") if isinstance(option, dict) else None
+            if not isinstance(data, dict):
+                continue
+            fixed = data.get("fixed_amount") or {}
+            rate_id = "shr_" + secrets.token_hex(12)
+            self._rates[rate_id] = {
+                "id": rate_id,
+                "object": "shipping_rate",
+                "active": True,
+                "display_name": data.get("display_name"),
+                "type": data.get("type", "fixed_amount"),
+                "fixed_amount": {
+                    "amount": int(fixed.get("amount") or 0),
+                    "currency": fixed.get("currency"),
+                },
+                "delivery_estimate": data.get("delivery_estimate"),
+                "metadata": data.get("metadata") or {},
+                "livemode": False,
+            }
+            options.append(
+                {"shipping_amount": int(fixed.get("amount") or 0), "shipping_rate": rate_id}
+            )
+        return options
 
     def _session(self, session_id: str) -> dict[str, Any]:
         session = self._sessions.get(session_id)
@@ -307,9 +339,10 @@ class StripeFake:
             if options:
                 chosen = options[min(shipping_option, len(options) - 1)]
                 session["shipping_cost"] = {
+                    "amount_subtotal": chosen["shipping_amount"],
+                    "amount_tax": 0,
                     "amount_total": chosen["shipping_amount"],
-                    "shipping_rate": "shr_" + secrets.token_hex(12),
-                    "shipping_rate_data": chosen["shipping_rate_data"],
+                    "shipping_rate": chosen["shipping_rate"],
                 }
                 session["amount_total"] += chosen["shipping_amount"]
             if shipping is not None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 
 from tests.builders import an_order
 from tests.e2e.conftest import DEPOT_AT, Runtime, started_runtime
@@ -155,3 +156,76 @@ def test_an_expired_hold_gives_its_room_back_by_itself(short_holds: Runtime) -> 
         key, "POST", "/v1/orders", json=_order(taken[0]["option_id"], "late-1")
     )
     assert late.status_code == 409 and late.json()["error"]["code"] == "option_expired"
+
+
+def test_a_checkout_shipping_rate_redeems_its_option(runtime: Runtime) -> None:
+    """The merchant's storefront offers the options as Checkout shipping options (the stripe
+    SDK on the local stand-in, on its connected account); the customer pays with one; Stripe's
+    checkout.session.completed books the option's window for the order."""
+    import stripe
+
+    depot = runtime.depot("Checkout depot", vans=1, parcels=50)
+    account = "acct_opts" + depot.removeprefix("dep_")
+    created = runtime.admin(
+        "POST",
+        "/v1/merchants",
+        json={"name": "Checkout shop", "depot_id": depot, "stripe_account_id": account},
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()["api_key"]
+    assert runtime.merchant(key, "PUT", "/v1/price-list", json=PRICES).status_code == 200
+    options = _quote(runtime, key, 1)
+    chosen = next(o for o in options if o["type"] == "slot")
+    shop = stripe.StripeClient(
+        "sk_test_merchant", base_addresses={"api": runtime.info["stripe_api_base"]}
+    )
+    session = shop.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "success_url": "https://shop.example/thanks",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": "eur",
+                        "unit_amount": 2500,
+                        "product_data": {"name": "Teapot"},
+                    },
+                }
+            ],
+            "shipping_address_collection": {"allowed_countries": ["GB"]},
+            "shipping_options": [
+                {"shipping_rate_data": o["stripe_shipping_rate_data"]}
+                for o in (chosen, next(o for o in options if o["type"] == "standard"))
+            ],
+        },
+        options={"stripe_account": account},
+    )
+    paid = requests.post(
+        runtime.url(f"/local/stripe/checkout/sessions/{session.id}/complete"),
+        json={
+            "shipping_option": 0,
+            "shipping": {
+                "name": "Ada Lovelace",
+                "address": {
+                    "line1": "1 Tower Bridge Rd",
+                    "city": "London",
+                    "postal_code": "SE1 2UP",
+                    "country": "GB",
+                },
+            },
+        },
+        timeout=30,
+    )
+    assert paid.status_code == 200, paid.text
+    [webhook] = paid.json()["webhook"]
+    assert webhook["status"] == 200, "".join(runtime.log[-60:])
+    assert webhook["body"]["outcome"] == "created", webhook
+    order = runtime.merchant(key, "GET", f"/v1/orders/{webhook['body']['order_id']}").json()
+    assert order["delivery"]["option_id"] == chosen["option_id"]
+    assert order["delivery"]["window"]["start"].startswith(
+        chosen["window"]["start"].removesuffix("Z")
+    )
+    assert order["delivery"]["price"] == chosen["price"]
+    calls = requests.get(runtime.url("/local/stripe/requests"), timeout=30).json()["requests"]
+    assert any(c["path"].startswith("/v1/shipping_rates/shr_") for c in calls)
