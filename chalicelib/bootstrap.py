@@ -19,9 +19,11 @@ from chalicelib.allocation.stock_levels import StockLevels
 from chalicelib.analytics.ops_sessions import OpsSessions
 from chalicelib.analytics.recorder import FactRecorder
 from chalicelib.analytics.summary import AnalyticsService
+from chalicelib.billing.paid_actions import Action, PaidActions
 from chalicelib.billing.stripe_api import StripeApi
 from chalicelib.billing.usage import UsageBilling
 from chalicelib.config import settings
+from chalicelib.delivery_options.pricing import PriceList
 from chalicelib.delivery_options.service import DeliveryOptions
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
@@ -193,6 +195,7 @@ def storefront_intake() -> WebhookIntake:
         shipping_rate_metadata=lambda rate, account: stripe_api().shipping_rate_metadata(
             rate, account
         ),
+        paid_action=lambda action_id: paid_actions().complete(action_id),
     )
 
 
@@ -510,6 +513,29 @@ def usage_billing() -> UsageBilling:
     return UsageBilling(BillingStore(), order_repository(), accounts(), stripe_api)
 
 
+@cache
+def paid_actions() -> PaidActions:
+    """Tracking-page actions the merchant prices, paid through Stripe Checkout."""
+    store()
+    choices = locker_choices()
+    actions = {
+        "extension": Action(
+            check=lambda order, _: choices.check_extension(order),
+            apply=lambda order, _: choices.extend(order),
+        ),
+        "locker": Action(
+            check=lambda order, params: choices.check_choice(order, params["locker_id"]),
+            apply=lambda order, params: choices.choose(order, params["locker_id"]),
+        ),
+    }
+
+    def prices(merchant_id: str) -> PriceList | None:
+        body = DeliveryOptionStore().price_list(merchant_id)
+        return PriceList.from_dict(body) if body else None
+
+    return PaidActions(order_repository(), prices, stripe_api, actions, settings().public_base_url)
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -553,5 +579,6 @@ def reset() -> None:
         stripe_api,
         usage_billing,
         delivery_options,
+        paid_actions,
     ):
         built.cache_clear()

@@ -94,6 +94,14 @@ class PricesIn(BaseModel):
     slot: Amount | None = None
 
 
+class ActionPricesIn(BaseModel):
+    """What customers pay for actions on the tracking page; one left out stays free."""
+
+    model_config = ConfigDict(extra="forbid")
+    extension: Amount | None = Field(default=None, description="48 more hours at a locker")
+    locker: Amount | None = Field(default=None, description="a redirect to a locker")
+
+
 class WeightBandIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     over_kg: float = Field(ge=0, le=10_000)
@@ -117,6 +125,7 @@ class PriceListIn(BaseModel):
     )
     weight_surcharges: list[WeightBandIn] = Field(default_factory=list, max_length=20)
     distance_surcharges: list[DistanceBandIn] = Field(default_factory=list, max_length=20)
+    actions: ActionPricesIn = Field(default_factory=ActionPricesIn)
 
     def price_list(self) -> PriceList:
         prices = {k: v for k, v in self.prices.model_dump().items() if v is not None}
@@ -126,6 +135,7 @@ class PriceListIn(BaseModel):
             slot_prices=dict(self.slot_prices),
             weight_bands=tuple(Band(b.over_kg, b.amount) for b in self.weight_surcharges),
             distance_bands=tuple(Band(b.over_km, b.amount) for b in self.distance_surcharges),
+            action_prices={k: v for k, v in self.actions.model_dump().items() if v},
         )
 
 

@@ -24,6 +24,7 @@ class PriceList:
     slot_prices: dict[str, int] = field(default_factory=dict)  # "HH:MM" local start -> price
     weight_bands: tuple[Band, ...] = ()
     distance_bands: tuple[Band, ...] = ()
+    action_prices: dict[str, int] = field(default_factory=dict)  # paid customer actions
 
     def price(
         self, kind: str, *, local_start: str | None, weight_kg: float, distance_km: float | None
@@ -51,6 +52,7 @@ class PriceList:
             "distance_surcharges": [
                 {"over_km": b.over, "amount": b.amount} for b in self.distance_bands
             ],
+            "actions": dict(self.action_prices),
         }
 
     @classmethod
@@ -67,7 +69,13 @@ class PriceList:
                 Band(float(b["over_km"]), int(b["amount"]))
                 for b in data.get("distance_surcharges") or []
             ),
+            action_prices={k: int(v) for k, v in dict(data.get("actions") or {}).items()},
         )
+
+    def action_price(self, action: str) -> Money | None:
+        """What the customer pays for a tracking-page action; None: it is free."""
+        amount = self.action_prices.get(action)
+        return Money(amount, self.currency) if amount else None
 
 
 def _surcharge(bands: tuple[Band, ...], value: float) -> int:

@@ -14,7 +14,7 @@ from chalicelib.domain.errors import MerchantNotFound, SignatureInvalid
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, check_id
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake import shopify, standard, stripe_checkout, woocommerce
-from chalicelib.orders.service import Ignored, Inbound, IntakeResult, OrderService
+from chalicelib.orders.service import Ignored, Inbound, IntakeResult, OrderService, Outcome
 from chalicelib.request_bodies import parse_json
 
 logger = Logger(child=True)
@@ -31,6 +31,8 @@ def _shopify_event_id(headers: Mapping[str, str]) -> str | None:
 
 # A shipping rate's metadata from Stripe, by its id, on a connected account (or the platform's).
 RateMetadata = Callable[[str, str | None], dict[str, str] | None]
+# A paid tracking-page action (billing/paid_actions.py) applied once: its outcome and order.
+PaidAction = Callable[[str], tuple[str, Any]]
 
 
 class WebhookIntake:
@@ -41,12 +43,14 @@ class WebhookIntake:
         stripe_secret_name: str,
         stock: StockLevels | None = None,
         shipping_rate_metadata: RateMetadata | None = None,
+        paid_action: PaidAction | None = None,
     ) -> None:
         self._accounts = accounts
         self._orders = orders
         self._stripe_secret_name = stripe_secret_name
         self._stock = stock
         self._rate_metadata = shipping_rate_metadata
+        self._paid_action = paid_action
 
     def _merchant(self, merchant_id: str) -> Merchant:
         try:
@@ -104,6 +108,13 @@ class WebhookIntake:
             raise SignatureInvalid("no Stripe signing secret is configured")
         stripe_checkout.verify(raw_body, headers.get("stripe-signature"), secret)
         event = stripe_checkout.parse_event(parse_json(raw_body))
+        action_id = stripe_checkout.paid_action_id(event)
+        if action_id is not None and self._paid_action is not None:
+            # A customer paid for an action on the tracking page (the platform's own session).
+            outcome, order = self._paid_action(action_id)
+            logger.info("paid action", extra={"outcome": outcome, "action_id": action_id})
+            kind = Outcome.DUPLICATE if outcome in ("duplicate", "unknown") else Outcome.UPDATED
+            return IntakeResult(kind, order, reason=f"paid action {outcome}")
         inbound = stripe_checkout.translate(event)
         if isinstance(inbound, Ignored):
             return self._ingest(None, inbound)

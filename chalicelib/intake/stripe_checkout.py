@@ -112,6 +112,23 @@ def translate(event: StripeEvent) -> Inbound | Ignored:
     )
 
 
+PAID_ACTION_KEY = "lastmile_paid_action"  # the metadata of the platform's own sessions
+
+
+def paid_action_id(event: StripeEvent) -> str | None:
+    """The tracking-page action a paid session of the platform's pays for, if it is one."""
+    if event.type not in ORDER_EVENTS or event.account:
+        return None
+    try:
+        session = CheckoutSession.model_validate(event.data.get("object"))
+    except ValidationError:
+        return None
+    if session.payment_status != "paid":
+        return None
+    action_id = session.metadata.get(PAID_ACTION_KEY)
+    return action_id if action_id and len(action_id) <= 64 else None
+
+
 def chosen_shipping_rate(event: StripeEvent) -> str | dict[str, Any] | None:
     """The shipping rate the customer chose (its id, as events carry it), if any."""
     try:

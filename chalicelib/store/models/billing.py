@@ -3,7 +3,12 @@ per month for usage billing, and what of them Stripe has been told."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, NumberSetAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
 
 from chalicelib.store.models.base import MainItem
 
@@ -38,3 +43,17 @@ class MonthUsageItem(MainItem, discriminator="month_usage"):
     amount = NumberAttribute(default=0)
     currency = UnicodeAttribute(null=True)
     reported_to_stripe = NumberAttribute(default=0)
+
+
+class PaidActionItem(MainItem, discriminator="paid_action"):
+    """pk PAIDACTION#<id>, sk PAIDACTION: a customer's action waiting for its Checkout session
+    to be paid; `state` pending until Stripe's checkout.session.completed applies it, once."""
+
+    order_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    params = UnicodeAttribute()  # JSON
+    state = UnicodeAttribute()  # pending | done
+    session_id = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
