@@ -32,6 +32,7 @@ HOLD = timedelta(minutes=15)
 EXPRESS_WITHIN = timedelta(hours=4)  # express: the earliest slot with room, if it starts soon
 HOLD_ATTEMPTS = 3  # re-reads of a slot after losing its seats to another customer's hold
 MAX_OPTION_PARCELS = 20  # seats one option holds (and writes in one transaction)
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 
 _NAMES = {"standard": "Standard delivery", "express": "Express delivery", "slot": "Delivery"}
 
@@ -115,20 +116,58 @@ class DeliveryOptions:
             day = Window(iso_z(found[0].start), iso_z(found[-1].end))
             candidates.append(("standard", with_room[-1], day))
 
-        options: list[dict[str, Any]] = []
+        priced: list[tuple[str, Slot, Window, Money]] = []
         for kind, s, window in candidates:
             local_start = s.start.astimezone(zone).strftime("%H:%M")
             price = prices.price(
                 kind, local_start=local_start, weight_kg=weight, distance_km=distance_km
             )
-            if price is None:
-                continue
+            if price is not None:
+                priced.append((kind, s, window, price))
+        # Every option's hold in one transaction when it fits (one write for the quote); when
+        # another customer took a seat meanwhile, each option is held on its own, re-reading
+        # its slot, and the ones that no longer fit are left out.
+        together = self._hold_together(
+            merchant, depot, priced, hold_until, taken, now, seats_needed
+        )
+        if together is not None:
+            return [_view(held, s, now, zone) for held, s in together]
+        options: list[dict[str, Any]] = []
+        for kind, s, window, price in priced:
             held = self._hold_seats(
                 merchant, depot, kind, s, window, price, hold_until, taken, now, seats_needed
             )
             if held is not None:
                 options.append(_view(held, s, now, zone))
         return options
+
+    def _hold_together(
+        self,
+        merchant: Merchant,
+        depot: Depot,
+        priced: list[tuple[str, Slot, Window, Money]],
+        hold_until: int,
+        taken: dict[str, set[int]],
+        now: datetime,
+        need: int,
+    ) -> list[tuple[HeldOption, Slot]] | None:
+        # Each held seat is a put and a check; each option one put more.
+        if not priced or len(priced) * (2 * need + 1) > MAX_TRANSACTION_ITEMS:
+            return None
+        chosen: dict[str, set[int]] = {s.key: set() for _, s, _, _ in priced}
+        planned: list[tuple[HeldOption, Slot]] = []
+        for kind, s, window, price in priced:
+            free = [n for n in range(s.seats) if n not in taken[s.key] | chosen[s.key]]
+            if len(free) < need:
+                return None
+            seats = sorted(random.sample(free, need))
+            chosen[s.key].update(seats)
+            planned.append((_held(merchant, depot, kind, s, window, price, hold_until, seats), s))
+        if not self._store.hold_all([option for option, _ in planned], _s(now)):
+            return None
+        for key, claimed in chosen.items():
+            taken[key].update(claimed)
+        return planned
 
     def _hold_seats(
         self,
@@ -151,18 +190,8 @@ class DeliveryOptions:
             if len(free) < need:
                 return None
             chosen = sorted(random.sample(free, need))
-            option = HeldOption(
-                option_id="opt_" + secrets.token_urlsafe(18),
-                merchant_id=merchant.merchant_id,
-                depot_id=depot.depot_id,
-                kind=kind,
-                window=window,
-                price=price,
-                hold_until=hold_until,
-                slot_pk=pk,
-                seats=tuple(seat_sk(n) for n in chosen),
-            )
-            if self._store.hold(option, _s(now)):
+            option = _held(merchant, depot, kind, slot, window, price, hold_until, chosen)
+            if self._store.hold_all([option], _s(now)):
                 taken[slot.key].update(chosen)
                 return option
         return None
@@ -183,6 +212,29 @@ class DeliveryOptions:
     def redeem(self, tx: Transaction, option: HeldOption, order_id: str) -> None:
         """The option's hold becomes the order's booking, in the order's own transaction."""
         self._store.redeem(tx, option, order_id, _s(self._clock()))
+
+
+def _held(
+    merchant: Merchant,
+    depot: Depot,
+    kind: str,
+    slot: Slot,
+    window: Window,
+    price: Money,
+    hold_until: int,
+    seats: list[int],
+) -> HeldOption:
+    return HeldOption(
+        option_id="opt_" + secrets.token_urlsafe(18),
+        merchant_id=merchant.merchant_id,
+        depot_id=depot.depot_id,
+        kind=kind,
+        window=window,
+        price=price,
+        hold_until=hold_until,
+        slot_pk=slot_pk(depot.depot_id, slot.key),
+        seats=tuple(seat_sk(n) for n in seats),
+    )
 
 
 def _s(moment: datetime) -> int:

@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from chalicelib.domain.errors import ConcurrentUpdate, DuplicateEvent, OptionExpired
 from chalicelib.domain.money import Money
 from chalicelib.domain.order import Window
-from chalicelib.store.models.base import MainItem
-from chalicelib.store.models.delivery_options import OptionItem, PriceListItem, SeatItem
+from chalicelib.store.models.delivery_options import (
+    OptionItem,
+    PriceListItem,
+    SeatItem,
+    SlotSummaryItem,
+)
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction
 
@@ -49,19 +54,53 @@ def seat_sk(index: int) -> str:
     return f"SEAT#{index:04d}"
 
 
+def booked_sk(held_sk: str) -> str:
+    return "BOOKED#" + held_sk.removeprefix("SEAT#")
+
+
+def seat_index(held_sk: str) -> int:
+    return int(held_sk.removeprefix("SEAT#"))
+
+
+SUMMARY = "SUMMARY"
+
+
 class DeliveryOptionStore:
     def taken_seats(self, pk: str, now: int) -> set[int]:
-        """The seats of a slot booked or held past `now` (by index)."""
-        taken: set[int] = set()
-        for item in MainItem.query(pk, consistent_read=True):
-            if isinstance(item, SeatItem) and (item.state == "booked" or item.hold_until > now):
-                taken.add(int(item.sk.removeprefix("SEAT#")))
-        return taken
+        """The seats of a slot booked, or held past `now` (by index): the slot's summary and
+        its held seats (read raw, three attributes each: models would be slow to build)."""
+        summary = get_one(SlotSummaryItem, pk, SUMMARY)
+        taken = {int(n) for n in (summary.booked or ())} if summary else set()
+        connection = SeatItem._get_connection()
+        start: dict[str, Any] | None = None
+        while True:
+            page = connection.query(
+                pk,
+                range_key_condition=SeatItem.sk.startswith("SEAT#"),
+                consistent_read=True,
+                attributes_to_get=["sk", "state", "hold_until"],
+                exclusive_start_key=start,
+            )
+            for raw in page.get("Items", []):
+                if float(raw.get("hold_until", {}).get("N", "0")) > now:
+                    taken.add(int(raw["sk"]["S"].removeprefix("SEAT#")))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return taken
 
-    def hold(self, option: HeldOption, now: int) -> bool:
-        """Write the option and claim its seats, all or none; False when another hold or
-        booking took one of them meanwhile."""
+    def hold_all(self, options: list[HeldOption], now: int) -> bool:
+        """Write the options and claim their seats, all or none (at most 100 items); False
+        when another hold or booking took one of them meanwhile."""
         tx = Transaction()
+        for option in options:
+            self._hold(tx, option, now)
+        try:
+            tx.commit()
+        except (DuplicateEvent, ConcurrentUpdate):
+            return False
+        return True
+
+    def _hold(self, tx: Transaction, option: HeldOption, now: int) -> None:
         for sk in option.seats:
             tx.put(
                 SeatItem(
@@ -72,9 +111,15 @@ class DeliveryOptionStore:
                     hold_until=option.hold_until,
                     expires_at=timedelta(seconds=option.hold_until - now + 3600),
                 ),
-                condition=SeatItem.pk.does_not_exist()
-                | ((SeatItem.state == "held") & (SeatItem.hold_until < now)),
-                on_fail=DuplicateEvent(f"seat {sk} is taken"),
+                condition=SeatItem.pk.does_not_exist() | (SeatItem.hold_until < now),
+                on_fail=DuplicateEvent(f"seat {sk} is held"),
+            )
+            tx.check(
+                SeatItem,
+                option.slot_pk,
+                booked_sk(sk),
+                condition=SeatItem.pk.does_not_exist(),
+                on_fail=DuplicateEvent(f"seat {sk} is booked"),
             )
         tx.put(
             OptionItem(
@@ -94,11 +139,6 @@ class DeliveryOptionStore:
             condition=OptionItem.pk.does_not_exist(),
             on_fail=ConcurrentUpdate("option id collision"),
         )
-        try:
-            tx.commit()
-        except (DuplicateEvent, ConcurrentUpdate):
-            return False
-        return True
 
     def option(self, option_id: str) -> HeldOption | None:
         item = get_one(OptionItem, *_option_key(option_id))
@@ -130,17 +170,28 @@ class DeliveryOptionStore:
             & (OptionItem.hold_until > now),
             on_fail=expired,
         )
+        indices = set()
         for sk in option.seats:
-            tx.update(
+            # The held seat becomes a booked one: gone from the holds, in the summary.
+            tx.delete(
                 SeatItem(option.slot_pk, sk),
-                [
-                    SeatItem.state.set("booked"),
-                    SeatItem.order_id.set(order_id),
-                    SeatItem.expires_at.remove(),
-                ],
                 condition=(SeatItem.option_id == option.option_id) & (SeatItem.state == "held"),
                 on_fail=expired,
             )
+            tx.put(
+                SeatItem(
+                    option.slot_pk,
+                    booked_sk(sk),
+                    state="booked",
+                    option_id=option.option_id,
+                    hold_until=0,
+                    order_id=order_id,
+                ),
+                condition=SeatItem.pk.does_not_exist(),
+                on_fail=expired,
+            )
+            indices.add(seat_index(sk))
+        tx.update(SlotSummaryItem(option.slot_pk, SUMMARY), [SlotSummaryItem.booked.add(indices)])
 
     def put_price_list(self, merchant_id: str, body: dict[str, object], at: str) -> None:
         PriceListItem(

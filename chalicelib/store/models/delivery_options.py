@@ -3,22 +3,35 @@ price lists."""
 
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    ListAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
 
 from chalicelib.store.models.base import MainItem
 
 
 class SeatItem(MainItem, discriminator="seat"):
-    """pk SLOT#<depot>#<slot start>, sk SEAT#<n>: one parcel's room in a slot. A seat that is
-    not there is free; `held` until `hold_until` (epoch seconds: compared in every write's
-    condition, so an expired hold is free at once, whenever TTL gets to deleting it), or
-    `booked` by an order for good."""
+    """pk SLOT#<depot>#<slot start>, sk SEAT#<n> while held, BOOKED#<n> once an order booked
+    it: one parcel's room in a slot. Seat n is free when neither is there, or its hold's
+    `hold_until` (epoch seconds, compared in every hold's condition) has passed: an expired
+    hold is free at once, whenever TTL gets to deleting it."""
 
     state = UnicodeAttribute()  # held | booked
     option_id = UnicodeAttribute()
     hold_until = NumberAttribute()
     order_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)  # held seats only: tidying, never relied upon
+
+
+class SlotSummaryItem(MainItem, discriminator="slot_summary"):
+    """pk SLOT#<depot>#<slot start>, sk SUMMARY: the seats booked (by index), moved in the
+    booking's transaction, so a quote reads one item for them instead of every booked seat."""
+
+    booked = NumberSetAttribute(null=True)
 
 
 class OptionItem(MainItem, discriminator="delivery_option"):
