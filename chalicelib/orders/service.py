@@ -251,7 +251,8 @@ class OrderService:
             order, event = triage_as(order, OPTION_EXPIRED)
             events.append(event)
         messages: list[Message] = ["order.confirmed"]
-        if allocated:
+        if allocated or order.attention_reason == OPTION_EXPIRED:
+            # The merchant is told at once (its webhooks): the customer must choose again.
             messages.append(("order.needs_attention", {"reason": reason}))
         tx = Transaction()
         if option is not None and self._options is not None:

@@ -14,6 +14,7 @@ import requests
 
 from tests.builders import an_order
 from tests.e2e.conftest import DEPOT_AT, Runtime, started_runtime
+from tests.e2e.test_platform_intake import send_generic
 
 PRICES = {
     "currency": "EUR",
@@ -25,6 +26,10 @@ HERE = {"line1": "1 Tower Bridge Rd", "lat": DEPOT_AT[0] + 0.01, "lng": DEPOT_AT
 
 
 def _merchant(runtime: Runtime, prices: dict[str, Any] | None) -> str:
+    return str(_shop(runtime, prices)["api_key"])
+
+
+def _shop(runtime: Runtime, prices: dict[str, Any] | None) -> dict[str, Any]:
     """A merchant of a depot of its own: one van of 50 parcels on a 10-hour shift from now, so
     each two-hour slot has 10 seats."""
     depot = runtime.depot("Options depot", vans=1, parcels=50)
@@ -34,7 +39,7 @@ def _merchant(runtime: Runtime, prices: dict[str, Any] | None) -> str:
     if prices is not None:
         put = runtime.merchant(key, "PUT", "/v1/price-list", json=prices)
         assert put.status_code == 200, put.text
-    return key
+    return dict(created.json())
 
 
 def _quote(runtime: Runtime, key: str, parcels: int, kg: float = 1.0) -> list[dict[str, Any]]:
@@ -156,6 +161,26 @@ def test_an_expired_hold_gives_its_room_back_by_itself(short_holds: Runtime) -> 
         key, "POST", "/v1/orders", json=_order(taken[0]["option_id"], "late-1")
     )
     assert late.status_code == 409 and late.json()["error"]["code"] == "option_expired"
+
+
+def test_a_storefronts_order_with_a_lapsed_option_is_kept_for_the_merchant(
+    short_holds: Runtime,
+) -> None:
+    shop = _shop(short_holds, SLOTS_ONLY)
+    [option, *_] = _quote(short_holds, shop["api_key"], 1)
+    time.sleep(4)  # the hold lapses before the storefront's webhook arrives
+    sent = send_generic(
+        short_holds,
+        shop,
+        {"type": "order.created", "data": _order(option["option_id"], "lapsed-1")},
+    )
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["outcome"] == "created"
+    order = short_holds.merchant(shop["api_key"], "GET", f"/v1/orders/{sent.json()['order_id']}")
+    assert order.json()["status"] == "needs_attention"
+    assert order.json()["attention_reason"] == "option_expired"
+    assert order.json()["delivery"]["option_id"] == option["option_id"]
+    assert "window" not in order.json()["delivery"], "no window it cannot keep"
 
 
 def test_a_checkout_shipping_rate_redeems_its_option(runtime: Runtime) -> None:
