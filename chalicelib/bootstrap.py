@@ -39,7 +39,7 @@ from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.storefront_webhooks import WebhookIntake
 from chalicelib.labels.sheets import LabelSheets
 from chalicelib.lockers.admin import LockerAdmin
-from chalicelib.lockers.choices import LockerChoices
+from chalicelib.lockers.choices import CHOICE_RADIUS_M, LockerChoices
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.lockers.directory import LockerDirectory
 from chalicelib.lockers.kiosk import LockerKiosk
@@ -180,8 +180,17 @@ def orders() -> OrderService:
 def delivery_options() -> DeliveryOptions:
     """Quoted delivery options holding slot capacity; redeemed by orders."""
     store()
+    directory = locker_directory()
+
+    def nearest_locker(lat: float, lng: float, depot_id: str, sizes: list[str]) -> Any:
+        found = directory.near(lat, lng, depot_id, sizes, limit=1, radius_m=CHOICE_RADIUS_M)
+        return found[0] if found else None
+
     return DeliveryOptions(
-        DeliveryOptionStore(), accounts(), hold=timedelta(seconds=settings().option_hold_s)
+        DeliveryOptionStore(),
+        accounts(),
+        hold=timedelta(seconds=settings().option_hold_s),
+        nearest_locker=nearest_locker,
     )
 
 

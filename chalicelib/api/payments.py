@@ -3,7 +3,7 @@ quotes of delivery options, the operator's billing of a merchant, the merchant's
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -92,6 +92,7 @@ class PricesIn(BaseModel):
     standard: Amount | None = None
     express: Amount | None = None
     slot: Amount | None = None
+    locker: Amount | None = None
 
 
 class ActionPricesIn(BaseModel):
@@ -148,6 +149,7 @@ class QuoteAddressIn(BaseModel):
 class QuoteParcelIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     weight_kg: float = Field(ge=MIN_WEIGHT_KG, le=1000)
+    size: Literal["S", "M", "L"] | None = None
 
 
 class DeliveryOptionsIn(BaseModel):
@@ -183,6 +185,7 @@ def quote_delivery_options() -> Any:
         lat=body.address.lat,
         lng=body.address.lng,
         weights_kg=tuple(p.weight_kg for p in body.parcels),
+        sizes=tuple(p.size for p in body.parcels),
         date_from=body.date_from,
     )
     return json_response({"options": bootstrap.delivery_options().quote(merchant, quote)})

@@ -16,6 +16,7 @@ from chalicelib.delivery_options.capacity import LEAD, Slot, slots
 from chalicelib.delivery_options.pricing import PriceList
 from chalicelib.domain.errors import Conflict, OptionExpired
 from chalicelib.domain.geo import great_circle_m
+from chalicelib.domain.lockers import MAX_LOCKER_PARCELS, parcel_sizes
 from chalicelib.domain.money import Money
 from chalicelib.domain.order import Window
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
@@ -34,13 +35,22 @@ HOLD_ATTEMPTS = 3  # re-reads of a slot after losing its seats to another custom
 MAX_OPTION_PARCELS = 20  # seats one option holds (and writes in one transaction)
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 
-_NAMES = {"standard": "Standard delivery", "express": "Express delivery", "slot": "Delivery"}
+_NAMES = {
+    "standard": "Standard delivery",
+    "express": "Express delivery",
+    "slot": "Delivery",
+    "locker": "Collect from a locker",
+}
 
 
 class NoPriceList(Conflict):
     """The merchant has not priced any delivery option yet (PUT /v1/price-list)."""
 
     code = "no_price_list"
+
+
+# The depot's nearest locker with room for these parcel sizes, within reach (lockers/).
+NearestLocker = Callable[[float, float, str, list[str]], dict[str, Any] | None]
 
 
 class Accounts(Protocol):
@@ -55,6 +65,7 @@ class Quote:
     lng: float | None
     weights_kg: tuple[float, ...]
     date_from: datetime | None = None
+    sizes: tuple[str | None, ...] = ()  # S, M, L when known (a locker must take each)
 
 
 class DeliveryOptions:
@@ -64,9 +75,11 @@ class DeliveryOptions:
         accounts: Accounts,
         hold: timedelta = HOLD,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        nearest_locker: NearestLocker | None = None,
     ) -> None:
         self._store = store
         self._accounts = accounts
+        self._nearest_locker = nearest_locker
         self._hold = hold
         self._clock = clock
 
@@ -115,6 +128,10 @@ class DeliveryOptions:
             # leaving the early ones to the customers who pay for them.
             day = Window(iso_z(found[0].start), iso_z(found[-1].end))
             candidates.append(("standard", with_room[-1], day))
+        locker = self._locker(depot, quote, prices) if with_room else None
+        if locker is not None:
+            # Collected from a locker: the van's day, its room taken like standard's.
+            candidates.append(("locker", with_room[-1], day))
 
         priced: list[tuple[str, Slot, Window, Money]] = []
         for kind, s, window in candidates:
@@ -128,18 +145,42 @@ class DeliveryOptions:
         # another customer took a seat meanwhile, each option is held on its own, re-reading
         # its slot, and the ones that no longer fit are left out.
         together = self._hold_together(
-            merchant, depot, priced, hold_until, taken, now, seats_needed
+            merchant, depot, priced, hold_until, taken, now, seats_needed, locker
         )
         if together is not None:
-            return [_view(held, s, now, zone) for held, s in together]
+            return [_view(held, now, zone, locker) for held, _ in together]
         options: list[dict[str, Any]] = []
         for kind, s, window, price in priced:
             held = self._hold_seats(
-                merchant, depot, kind, s, window, price, hold_until, taken, now, seats_needed
+                merchant,
+                depot,
+                kind,
+                s,
+                window,
+                price,
+                hold_until,
+                taken,
+                now,
+                seats_needed,
+                locker,
             )
             if held is not None:
-                options.append(_view(held, s, now, zone))
+                options.append(_view(held, now, zone, locker))
         return options
+
+    def _locker(self, depot: Depot, quote: Quote, prices: PriceList) -> dict[str, Any] | None:
+        """The nearest locker with room, when the merchant prices lockers and they can take
+        these parcels (its compartments are reserved at dispatch, as for any locker order)."""
+        if (
+            self._nearest_locker is None
+            or "locker" not in prices.prices
+            or quote.lat is None
+            or quote.lng is None
+            or len(quote.weights_kg) > MAX_LOCKER_PARCELS
+        ):
+            return None
+        sizes = parcel_sizes(list(quote.sizes) or [None] * len(quote.weights_kg))
+        return self._nearest_locker(quote.lat, quote.lng, depot.depot_id, sizes)
 
     def _hold_together(
         self,
@@ -150,6 +191,7 @@ class DeliveryOptions:
         taken: dict[str, set[int]],
         now: datetime,
         need: int,
+        locker: dict[str, Any] | None,
     ) -> list[tuple[HeldOption, Slot]] | None:
         # Each held seat is a put and a check; each option one put more.
         if not priced or len(priced) * (2 * need + 1) > MAX_TRANSACTION_ITEMS:
@@ -162,7 +204,8 @@ class DeliveryOptions:
                 return None
             seats = sorted(random.sample(free, need))
             chosen[s.key].update(seats)
-            planned.append((_held(merchant, depot, kind, s, window, price, hold_until, seats), s))
+            held = _held(merchant, depot, kind, s, window, price, hold_until, seats, locker)
+            planned.append((held, s))
         if not self._store.hold_all([option for option, _ in planned], _s(now)):
             return None
         for key, claimed in chosen.items():
@@ -181,6 +224,7 @@ class DeliveryOptions:
         taken: dict[str, set[int]],
         now: datetime,
         need: int,
+        locker: dict[str, Any] | None,
     ) -> HeldOption | None:
         pk = slot_pk(depot.depot_id, slot.key)
         for attempt in range(HOLD_ATTEMPTS):
@@ -190,7 +234,7 @@ class DeliveryOptions:
             if len(free) < need:
                 return None
             chosen = sorted(random.sample(free, need))
-            option = _held(merchant, depot, kind, slot, window, price, hold_until, chosen)
+            option = _held(merchant, depot, kind, slot, window, price, hold_until, chosen, locker)
             if self._store.hold_all([option], _s(now)):
                 taken[slot.key].update(chosen)
                 return option
@@ -223,6 +267,7 @@ def _held(
     price: Money,
     hold_until: int,
     seats: list[int],
+    locker: dict[str, Any] | None,
 ) -> HeldOption:
     return HeldOption(
         option_id="opt_" + secrets.token_urlsafe(18),
@@ -234,6 +279,7 @@ def _held(
         hold_until=hold_until,
         slot_pk=slot_pk(depot.depot_id, slot.key),
         seats=tuple(seat_sk(n) for n in seats),
+        locker_id=str(locker["locker_id"]) if kind == "locker" and locker else None,
     )
 
 
@@ -241,7 +287,9 @@ def _s(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _view(option: HeldOption, slot: Slot, now: datetime, zone: ZoneInfo) -> dict[str, Any]:
+def _view(
+    option: HeldOption, now: datetime, zone: ZoneInfo, locker: dict[str, Any] | None
+) -> dict[str, Any]:
     start = datetime.fromisoformat(option.window.start.replace("Z", "+00:00"))
     end = datetime.fromisoformat(option.window.end.replace("Z", "+00:00"))
     name = _NAMES.get(option.kind, "Delivery")
@@ -249,7 +297,7 @@ def _view(option: HeldOption, slot: Slot, now: datetime, zone: ZoneInfo) -> dict
         name += f" {start.astimezone(zone):%H:%M}-{end.astimezone(zone):%H:%M}"
     low = max(1, math.floor((start - now).total_seconds() / 3600))
     high = max(low + 1, math.ceil((end - now).total_seconds() / 3600))
-    return {
+    view: dict[str, Any] = {
         "option_id": option.option_id,
         "type": option.kind,
         "window": {"start": option.window.start, "end": option.window.end},
@@ -269,3 +317,6 @@ def _view(option: HeldOption, slot: Slot, now: datetime, zone: ZoneInfo) -> dict
             "metadata": {"lastmile_option_id": option.option_id},
         },
     }
+    if option.kind == "locker" and locker:
+        view["locker"] = {k: locker[k] for k in ("locker_id", "name", "distance_m") if k in locker}
+    return view

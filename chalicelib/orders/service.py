@@ -33,6 +33,7 @@ from chalicelib.domain.order import (
     OUT_OF_STOCK,
     OVER_CAPACITY,
     Address,
+    DeliveryType,
     Order,
     OrderDraft,
     TimelineEvent,
@@ -193,6 +194,8 @@ class OrderService:
         if option is not None:
             # Delivered in the window the customer chose, at the price they paid.
             delivery = replace(draft.delivery, window=option.window, price=option.price)
+            if option.locker_id:
+                delivery = replace(delivery, type=DeliveryType.LOCKER, locker_id=option.locker_id)
             draft = replace(draft, delivery=delivery)
         try:
             return self._allocate(merchant, inbound, draft, reason, option)

@@ -36,6 +36,7 @@ class HeldOption:
     slot_pk: str
     seats: tuple[str, ...]
     order_id: str | None = None
+    locker_id: str | None = None
 
 
 def slot_pk(depot_id: str, slot_key: str) -> str:
@@ -134,6 +135,7 @@ class DeliveryOptionStore:
                 hold_until=option.hold_until,
                 slot_pk=option.slot_pk,
                 seats=list(option.seats),
+                locker_id=option.locker_id,
                 expires_at=timedelta(seconds=option.hold_until - now) + KEPT_AFTER_EXPIRY,
             ),
             condition=OptionItem.pk.does_not_exist(),
@@ -155,6 +157,7 @@ class DeliveryOptionStore:
             slot_pk=item.slot_pk,
             seats=tuple(item.seats or ()),
             order_id=item.order_id,
+            locker_id=item.locker_id,
         )
 
     def redeem(self, tx: Transaction, option: HeldOption, order_id: str, now: int) -> None:

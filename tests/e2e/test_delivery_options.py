@@ -254,3 +254,42 @@ def test_a_checkout_shipping_rate_redeems_its_option(runtime: Runtime) -> None:
     assert order["delivery"]["price"] == chosen["price"]
     calls = requests.get(runtime.url("/local/stripe/requests"), timeout=30).json()["requests"]
     assert any(c["path"].startswith("/v1/shipping_rates/shr_") for c in calls)
+
+
+def test_a_locker_near_with_room_is_an_option_and_its_order_goes_to_that_locker(
+    runtime: Runtime,
+) -> None:
+    depot = runtime.depot("Locker options depot", vans=1, parcels=50)
+    locker = runtime.admin(
+        "POST",
+        "/v1/lockers",
+        json={
+            "name": "Options Locker",
+            "lat": HERE["lat"] + 0.002,
+            "lng": HERE["lng"],
+            "depot_id": depot,
+            "compartments": [{"compartment_id": "A1", "size": "M"}],
+        },
+    )
+    assert locker.status_code == 201, locker.text
+    created = runtime.admin("POST", "/v1/merchants", json={"name": "Lockers", "depot_id": depot})
+    key = created.json()["api_key"]
+    prices = {"currency": "EUR", "prices": {"standard": 490, "locker": 290}}
+    assert runtime.merchant(key, "PUT", "/v1/price-list", json=prices).status_code == 200
+    options = _quote(runtime, key, 1)
+    [offered] = [o for o in options if o["type"] == "locker"]
+    assert offered["locker"]["locker_id"] == locker.json()["locker_id"]
+    assert offered["locker"]["name"] == "Options Locker"
+    assert 150 < offered["locker"]["distance_m"] < 300
+    assert offered["price"] == {"amount": 290, "currency": "EUR"}
+    too_big = runtime.merchant(
+        key,
+        "POST",
+        "/v1/delivery-options",
+        json={"address": HERE, "parcels": [{"weight_kg": 1, "size": "L"}]},
+    )
+    assert "locker" not in [o["type"] for o in too_big.json()["options"]], "no L compartment"
+    order = runtime.merchant(key, "POST", "/v1/orders", json=_order(offered["option_id"], "lk-1"))
+    assert order.status_code == 201, order.text
+    assert order.json()["delivery"]["type"] == "locker"
+    assert order.json()["delivery"]["locker_id"] == locker.json()["locker_id"]

@@ -47,6 +47,7 @@ class OptionItem(MainItem, discriminator="delivery_option"):
     hold_until = NumberAttribute()
     slot_pk = UnicodeAttribute()
     seats = ListAttribute[str](default=list)
+    locker_id = UnicodeAttribute(null=True)  # a locker option's locker
     order_id = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
 
