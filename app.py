@@ -19,6 +19,7 @@ from chalicelib.api.lockers import lockers_api
 from chalicelib.api.merchant import merchant_api
 from chalicelib.api.openapi import openapi
 from chalicelib.api.ops import ops
+from chalicelib.api.payments import payments
 from chalicelib.api.stock import stock_api
 from chalicelib.api.storefront_webhooks import storefront_webhooks
 from chalicelib.api.tracking import tracking
@@ -62,6 +63,7 @@ app.register_blueprint(lockers_api)
 app.register_blueprint(merchant_api)
 app.register_blueprint(ops)
 app.register_blueprint(stock_api)
+app.register_blueprint(payments)
 app.register_blueprint(storefront_webhooks)
 app.register_blueprint(tracking)
 app.register_blueprint(openapi)

@@ -6,6 +6,7 @@ Tests and the local runtime call `reset()` after changing the environment."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -18,7 +19,12 @@ from chalicelib.allocation.stock_levels import StockLevels
 from chalicelib.analytics.ops_sessions import OpsSessions
 from chalicelib.analytics.recorder import FactRecorder
 from chalicelib.analytics.summary import AnalyticsService
+from chalicelib.billing.paid_actions import Action, PaidActions
+from chalicelib.billing.stripe_api import StripeApi
+from chalicelib.billing.usage import UsageBilling
 from chalicelib.config import settings
+from chalicelib.delivery_options.pricing import PriceList
+from chalicelib.delivery_options.service import DeliveryOptions
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.reaper import Reaper
@@ -33,7 +39,7 @@ from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.storefront_webhooks import WebhookIntake
 from chalicelib.labels.sheets import LabelSheets
 from chalicelib.lockers.admin import LockerAdmin
-from chalicelib.lockers.choices import LockerChoices
+from chalicelib.lockers.choices import CHOICE_RADIUS_M, LockerChoices
 from chalicelib.lockers.codes import PickupCodeKeys
 from chalicelib.lockers.directory import LockerDirectory
 from chalicelib.lockers.kiosk import LockerKiosk
@@ -56,6 +62,8 @@ from chalicelib.reconcile.connections import platform_clients
 from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.analytics import FactStore
 from chalicelib.store.artifacts import Artifacts
+from chalicelib.store.billing import BillingStore
+from chalicelib.store.delivery_options import DeliveryOptionStore
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
 from chalicelib.store.fulfilment_claims import FulfilmentClaims
@@ -164,12 +172,40 @@ def orders() -> OrderService:
         routes=dispatch(),
         allocator=allocator(),
         facts=fact_recorder(),
+        options=delivery_options(),
+    )
+
+
+@cache
+def delivery_options() -> DeliveryOptions:
+    """Quoted delivery options holding slot capacity; redeemed by orders."""
+    store()
+    directory = locker_directory()
+
+    def nearest_locker(lat: float, lng: float, depot_id: str, sizes: list[str]) -> Any:
+        found = directory.near(lat, lng, depot_id, sizes, limit=1, radius_m=CHOICE_RADIUS_M)
+        return found[0] if found else None
+
+    return DeliveryOptions(
+        DeliveryOptionStore(),
+        accounts(),
+        hold=timedelta(seconds=settings().option_hold_s),
+        nearest_locker=nearest_locker,
     )
 
 
 @cache
 def storefront_intake() -> WebhookIntake:
-    return WebhookIntake(accounts(), orders(), settings().stripe_webhook_secret_name, stock=stock())
+    return WebhookIntake(
+        accounts(),
+        orders(),
+        settings().stripe_webhook_secret_name,
+        stock=stock(),
+        shipping_rate_metadata=lambda rate, account: stripe_api().shipping_rate_metadata(
+            rate, account
+        ),
+        paid_action=lambda action_id: paid_actions().complete(action_id),
+    )
 
 
 @cache
@@ -459,6 +495,56 @@ def fulfilment() -> FulfilmentService:
     )
 
 
+@cache
+def stripe_api() -> StripeApi:
+    """The stripe SDK's client on Stripe's API (or, locally, its stand-in), with the platform's
+    secret key from Secrets Manager."""
+    import stripe  # only the functions that call Stripe pay for importing the SDK
+
+    s = settings()
+    api_key = accounts().platform_secret(s.stripe_api_key_secret_name)
+    if not api_key:
+        raise RuntimeError(f"secret {s.stripe_api_key_secret_name} is not set")
+    client = stripe.StripeClient(
+        api_key,
+        base_addresses={"api": s.stripe_api_base},
+        # The SDK retries what Stripe marks retryable (409, 429 lock timeouts, 5xx) with the
+        # same idempotency key; past these, the outbox parks the work.
+        max_network_retries=2,
+    )
+    return StripeApi(client, s.stripe_meter_event_name)
+
+
+@cache
+def usage_billing() -> UsageBilling:
+    """Delivered parcels counted per merchant and month, and reported to Stripe Billing."""
+    store()
+    return UsageBilling(BillingStore(), order_repository(), accounts(), stripe_api)
+
+
+@cache
+def paid_actions() -> PaidActions:
+    """Tracking-page actions the merchant prices, paid through Stripe Checkout."""
+    store()
+    choices = locker_choices()
+    actions = {
+        "extension": Action(
+            check=lambda order, _: choices.check_extension(order),
+            apply=lambda order, _: choices.extend(order),
+        ),
+        "locker": Action(
+            check=lambda order, params: choices.check_choice(order, params["locker_id"]),
+            apply=lambda order, params: choices.choose(order, params["locker_id"]),
+        ),
+    }
+
+    def prices(merchant_id: str) -> PriceList | None:
+        body = DeliveryOptionStore().price_list(merchant_id)
+        return PriceList.from_dict(body) if body else None
+
+    return PaidActions(order_repository(), prices, stripe_api, actions, settings().public_base_url)
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -499,5 +585,9 @@ def reset() -> None:
         merchant_webhooks,
         feedback_store,
         fulfilment,
+        stripe_api,
+        usage_billing,
+        delivery_options,
+        paid_actions,
     ):
         built.cache_clear()

@@ -22,6 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.local.fault_bench import register as register_fault_bench
 
     register_fault_bench(commands)
+    from chalicelib.local.options_bench import register as register_options_bench
+
+    register_options_bench(commands)
     from chalicelib.local.coldstart import register as register_coldstart
 
     register_coldstart(commands)

@@ -34,6 +34,10 @@ class Settings:
     notify_retry_queue_url: str
     notify_dead_letter_queue_url: str
     notify_retry_delays_s: str  # e.g. "30,60,120": the wait before each retry of parked work
+    stripe_api_key_secret_name: str
+    stripe_api_base: str  # Stripe's API, or the local stand-in's
+    stripe_meter_event_name: str  # the Billing meter delivered parcels are reported to
+    option_hold_s: int  # how long a quoted delivery option holds its capacity
 
     @property
     def is_local(self) -> bool:
@@ -81,4 +85,10 @@ def settings() -> Settings:
         notify_retry_delays_s=env.get(
             "LASTMILE_NOTIFY_RETRY_DELAYS_S", "30,60,120,300,600,900,900,900,900,900,900,900"
         ),
+        stripe_api_key_secret_name=env.get(
+            "LASTMILE_STRIPE_API_KEY_SECRET_NAME", "lastmile/platform/stripe-api-key"
+        ),
+        stripe_api_base=env.get("LASTMILE_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
+        stripe_meter_event_name=env.get("LASTMILE_STRIPE_METER_EVENT", "delivered_parcels"),
+        option_hold_s=int(env.get("LASTMILE_OPTION_HOLD_S", "900")),
     )

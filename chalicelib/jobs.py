@@ -40,7 +40,8 @@ def locker_sweep(at: datetime) -> dict[str, int]:
 def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
     """Each outbox message's consumers, by the names parked work carries: its email and SMS,
     once per channel (chalicelib/notify), the merchant's webhooks (chalicelib/merchant_webhooks),
-    and Shopify's fulfilment with our tracking (chalicelib/fulfilment). Without `attempt_now`,
+    Shopify's fulfilment with our tracking (chalicelib/fulfilment), and each delivered
+    parcel's usage reported to Stripe Billing (chalicelib/billing). Without `attempt_now`,
     first webhook attempts are left to `webhook_retries`."""
     hooks = bootstrap.merchant_webhooks()
 
@@ -51,6 +52,7 @@ def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
         "notifications": bootstrap.notifications().handle,
         "webhooks": webhooks,
         "fulfilment": bootstrap.fulfilment().handle,
+        "billing": bootstrap.usage_billing().handle,
     }
     if tuple(handlers) != OUTBOX_HANDLERS:  # redriven stream batches are parked by these names
         raise RuntimeError(f"outbox handlers {tuple(handlers)} are not {OUTBOX_HANDLERS}")

@@ -31,6 +31,23 @@ class Throttling(Protocol):
     def throttle(self, table: str | None, seconds: float, rate: float) -> Any: ...
 
 
+class StripeStandIn(Protocol):
+    """The local Stripe stand-in (local/stripe_fake.py StripeFake)."""
+
+    def requests(self) -> list[dict[str, Any]]: ...
+
+    def complete(
+        self,
+        session_id: str,
+        *,
+        shipping: dict[str, Any] | None = None,
+        shipping_option: int = 0,
+        deliveries: int = 1,
+    ) -> dict[str, Any]: ...
+
+    def expire(self, session_id: str) -> dict[str, Any]: ...
+
+
 class NotTheLocalStage(RuntimeError):
     """The local routes were about to be served by a stage other than `local`."""
 
@@ -67,6 +84,32 @@ class TickIn(BaseModel):
     trigger: Literal["wave", "rolling"]
 
 
+class StripeAddressIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    line1: str = Field(min_length=1, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str = Field(min_length=1, max_length=200)
+    postal_code: str = Field(min_length=1, max_length=16)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+
+class StripeShippingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    address: StripeAddressIn
+
+
+class CheckoutCompletionIn(BaseModel):
+    """What the customer did on Stripe's page: which shipping option, what address; and how
+    many times Stripe delivers the event (at least once: 2 shows a duplicate)."""
+
+    model_config = ConfigDict(extra="forbid")
+    shipping_option: int = Field(default=0, ge=0, le=100)
+    shipping: StripeShippingIn | None = None
+    deliveries: int = Field(default=1, ge=1, le=5)
+
+
 class DispatchFaultIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fault: Literal["optimiser_crash", "commit_crash_halfway", "finish_crash", "stuck_run"]
@@ -76,6 +119,7 @@ def local_blueprint(
     sendgrid: Scripted,
     outages: VendorOutages | None = None,
     throttle: Throttling | None = None,
+    stripe: StripeStandIn | None = None,
 ) -> Blueprint:
     """The local routes, speaking to this runtime's stand-ins."""
     outages = outages or VendorOutages({})
@@ -106,6 +150,48 @@ def local_blueprint(
                 f"no local stand-in for {vendor!r}; one of {', '.join(outages.vendors)}"
             ) from None
         return json_response({"vendor": vendor, "status": body.status, "seconds": body.seconds})
+
+    def _stripe() -> StripeStandIn:
+        if stripe is None:
+            raise NotFound("this runtime has no Stripe stand-in")
+        return stripe
+
+    @route(local, "/local/stripe/requests", methods=["GET"])
+    def stripe_requests() -> Any:
+        """Every call the Stripe stand-in received, whatever it answered."""
+        return json_response({"requests": _stripe().requests()})
+
+    @route(local, "/local/stripe/checkout/sessions/{session_id}/complete", methods=["POST"])
+    def complete_checkout(session_id: str) -> Any:
+        """A customer paying a test Checkout session: Stripe's signed
+        checkout.session.completed goes to POST /v1/webhooks/stripe; its answers come back."""
+        body = parse_body(local.current_request, CheckoutCompletionIn, optional=True)
+        from chalicelib.local.stripe_fake import StripeError  # local stage only
+
+        try:
+            done = _stripe().complete(
+                session_id,
+                shipping=body.shipping.model_dump() if body.shipping else None,
+                shipping_option=body.shipping_option,
+                deliveries=body.deliveries,
+            )
+        except StripeError as exc:
+            return json_response(
+                {"error": {"code": "stripe_refused", "message": str(exc)}}, status=exc.status
+            )
+        return json_response(done)
+
+    @route(local, "/local/stripe/checkout/sessions/{session_id}/expire", methods=["POST"])
+    def expire_checkout(session_id: str) -> Any:
+        """A customer abandoning a session: it expires and nothing is paid."""
+        from chalicelib.local.stripe_fake import StripeError  # local stage only
+
+        try:
+            return json_response(_stripe().expire(session_id))
+        except StripeError as exc:
+            return json_response(
+                {"error": {"code": "stripe_refused", "message": str(exc)}}, status=exc.status
+            )
 
     @route(local, "/local/aws/throttle", methods=["POST"])
     def throttle_dynamodb() -> Any:
@@ -162,9 +248,10 @@ def serve_local_routes(
     sendgrid: Scripted,
     outages: VendorOutages | None = None,
     throttle: Throttling | None = None,
+    stripe: StripeStandIn | None = None,
 ) -> None:
     """Add the local routes to `app`: in the local stage only, so that no other stage ever
     answers them."""
     if not settings().is_local:
         raise NotTheLocalStage(f"the local routes are not served in stage {settings().stage}")
-    app.register_blueprint(local_blueprint(sendgrid, outages, throttle))
+    app.register_blueprint(local_blueprint(sendgrid, outages, throttle, stripe))

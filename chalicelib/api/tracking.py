@@ -22,6 +22,7 @@ from chalicelib.api.http import (
     route,
     status_of,
 )
+from chalicelib.billing.stripe_api import CheckoutSession
 from chalicelib.config import settings
 from chalicelib.domain.errors import (
     DepotNotFound,
@@ -183,16 +184,19 @@ def _refused(exc: DomainError, tracking_code: str) -> Response:
 def _answer_form(
     tracking_code: str, act: Callable[[page.Tracking, dict[str, str]], object]
 ) -> Response:
+    # An action may answer with a page of its own (the link to pay for it).
     """A tracking page form: counted against the client's minute, applied to the parcel the
     code names, then back to the page (303); a refusal is a page at its error's status."""
     try:
         _limit_client()
         form = _form()
-        act(_find(tracking_code), form)
+        answered = act(_find(tracking_code), form)
     except RateLimited as exc:
         return _rate_limited_page(exc)
     except DomainError as exc:
         return _refused(exc, tracking_code)
+    if isinstance(answered, Response):
+        return answered
     return _back_to_page(tracking_code)
 
 
@@ -235,15 +239,41 @@ def track_page_reschedule(tracking_code: str) -> Any:
     refuse=_page_refusal,
 )
 def track_page_locker(tracking_code: str) -> Any:
-    """Collect from the chosen locker instead (`locker_id`), or home after all (`home`)."""
+    """Collect from the chosen locker instead (`locker_id`), or home after all (`home`); a
+    locker the merchant charges for is a page with the link to pay for it."""
 
-    def choose(found: page.Tracking, form: dict[str, str]) -> None:
+    def choose(found: page.Tracking, form: dict[str, str]) -> Response | None:
         choice = form.get("locker_id", "").strip()
         if not choice:
             raise ValidationFailed("locker_id: choose a locker", field="locker_id")
+        if choice != page.HOME:
+            paid = bootstrap.paid_actions().offer(found.order, "locker", {"locker_id": choice})
+            if paid is not None:
+                return _pay_page(tracking_code, "Pay for the locker", paid)
         bootstrap.locker_choices().choose(found.order, None if choice == page.HOME else choice)
+        return None
 
     return _answer_form(tracking_code, choose)
+
+
+def _pay_page(tracking_code: str, title: str, paid: tuple[CheckoutSession, Any]) -> Response:
+    """The link to the action's Stripe Checkout (a link, not a redirect: the page's CSP lets
+    its forms post to itself only)."""
+    session, price = paid
+    text = "It is done as soon as the payment goes through."
+    pay = {"url": session.url, "price": f"{price['amount'] / 100:.2f} {price['currency']}"}
+    return _html(page.render_message(title, text, back=_page_path(tracking_code), pay=pay), 200)
+
+
+def _payment_required(paid: tuple[CheckoutSession, Any]) -> Response:
+    session, price = paid
+    body = {
+        "error": {"code": "payment_required", "message": "pay through the checkout_url first"},
+        "checkout_url": session.url,
+        "session_id": session.session_id,
+        "price": price,
+    }
+    return json_response(body, 402, headers={"Cache-Control": "no-store"})
 
 
 @route(
@@ -268,17 +298,29 @@ def track_page_pickup_code(tracking_code: str) -> Any:
     refuse=_page_refusal,
 )
 def track_page_extension(tracking_code: str) -> Any:
-    """Once per parcel: 48 more hours to collect it, with a new code."""
-    return _answer_form(
-        tracking_code, lambda found, _: bootstrap.locker_choices().extend(found.order)
-    )
+    """Once per parcel: 48 more hours to collect it, with a new code (paid for first when the
+    merchant charges for it)."""
+
+    def extend(found: page.Tracking, _: dict[str, str]) -> Response | None:
+        paid = bootstrap.paid_actions().offer(found.order, "extension", {})
+        if paid is not None:
+            return _pay_page(tracking_code, "Pay for more time", paid)
+        bootstrap.locker_choices().extend(found.order)
+        return None
+
+    return _answer_form(tracking_code, extend)
 
 
 @route(tracking, "/v1/track/{tracking_code}/locker", methods=["POST"])
 def track_locker(tracking_code: str) -> Any:
     _limit_client()  # over the limit: 429 with Retry-After (api/http.py)
     body = parse_body(tracking.current_request, LockerChoiceIn)
-    bootstrap.locker_choices().choose(_find(tracking_code).order, body.locker_id)
+    order = _find(tracking_code).order
+    if body.locker_id is not None:
+        paid = bootstrap.paid_actions().offer(order, "locker", {"locker_id": body.locker_id})
+        if paid is not None:
+            return _payment_required(paid)
+    bootstrap.locker_choices().choose(order, body.locker_id)
     found = _find(tracking_code, lockers=True)
     return json_response(found.public(), headers={"Cache-Control": "no-store"})
 
@@ -293,7 +335,11 @@ def track_pickup_code(tracking_code: str) -> Any:
 @route(tracking, "/v1/track/{tracking_code}/extension", methods=["POST"])
 def track_extension(tracking_code: str) -> Any:
     _limit_client()
-    pickup_by = bootstrap.locker_choices().extend(_find(tracking_code).order)
+    order = _find(tracking_code).order
+    paid = bootstrap.paid_actions().offer(order, "extension", {})
+    if paid is not None:
+        return _payment_required(paid)  # 402: the action happens once Stripe says it is paid
+    pickup_by = bootstrap.locker_choices().extend(order)
     return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
 
 

@@ -132,6 +132,12 @@ class ServiceBusy(DomainError):
     retry_after = 1  # seconds; answered as the Retry-After header
 
 
+class OptionExpired(Conflict):
+    """A delivery option that is unknown, expired, redeemed already, or another merchant's."""
+
+    code = "option_expired"
+
+
 class DuplicateEvent(Conflict):
     """This storefront event was processed before; the caller answers as if it were new."""
 

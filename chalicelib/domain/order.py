@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus, check_move
+from chalicelib.domain.money import Money
 from chalicelib.domain.times import utc_now
 
 # The outbox messages about an order that its customer and its merchant's endpoints hear of.
@@ -146,6 +147,8 @@ class Delivery:
     type: DeliveryType = DeliveryType.HOME
     locker_id: str | None = None
     window: Window | None = None
+    option_id: str | None = None  # the delivery option it redeemed (delivery_options/)
+    price: Money | None = None  # what the customer paid for the option
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,14 @@ class DeliveryIn(_Model):
     type: Literal["home", "locker"] = "home"
     locker_id: OptionalText = None
     window: WindowIn | None = None
+    option_id: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+            Field(description="a delivery option (POST /v1/delivery-options) to redeem"),
+        ]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _locker_needs_id(self) -> DeliveryIn:
@@ -213,6 +221,7 @@ class CanonicalOrder(_Model):
                 )
                 if window
                 else None,
+                option_id=self.delivery.option_id,
             ),
             lines=merge_lines([Line(x.sku, x.quantity) for x in self.lines]),
         )

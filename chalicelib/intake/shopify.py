@@ -30,6 +30,7 @@ ATTR_DELIVERY = "lastmile_delivery_type"
 ATTR_LOCKER = "lastmile_locker_id"
 ATTR_WINDOW_START = "lastmile_window_start"
 ATTR_WINDOW_END = "lastmile_window_end"
+ATTR_OPTION = "lastmile_option_id"  # a delivery option (POST /v1/delivery-options) to redeem
 
 
 def verify(raw_body: bytes, signature: str | None, secrets: Iterable[str]) -> None:
@@ -133,6 +134,8 @@ def canonical(order: ShopifyOrder) -> dict[str, Any]:
     delivery: dict[str, Any] = {"type": attrs.get(ATTR_DELIVERY) or "home"}
     if attrs.get(ATTR_LOCKER):
         delivery["locker_id"] = attrs[ATTR_LOCKER]
+    if attrs.get(ATTR_OPTION):
+        delivery["option_id"] = attrs[ATTR_OPTION]
     if attrs.get(ATTR_WINDOW_START) or attrs.get(ATTR_WINDOW_END):
         delivery["window"] = {
             "start": attrs.get(ATTR_WINDOW_START),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -13,7 +14,7 @@ from chalicelib.domain.errors import MerchantNotFound, SignatureInvalid
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, check_id
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.intake import shopify, standard, stripe_checkout, woocommerce
-from chalicelib.orders.service import Ignored, IntakeResult, OrderService
+from chalicelib.orders.service import Ignored, Inbound, IntakeResult, OrderService, Outcome
 from chalicelib.request_bodies import parse_json
 
 logger = Logger(child=True)
@@ -28,6 +29,12 @@ def _shopify_event_id(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+# A shipping rate's metadata from Stripe, by its id, on a connected account (or the platform's).
+RateMetadata = Callable[[str, str | None], dict[str, str] | None]
+# A paid tracking-page action (billing/paid_actions.py) applied once: its outcome and order.
+PaidAction = Callable[[str], tuple[str, Any]]
+
+
 class WebhookIntake:
     def __init__(
         self,
@@ -35,11 +42,15 @@ class WebhookIntake:
         orders: OrderService,
         stripe_secret_name: str,
         stock: StockLevels | None = None,
+        shipping_rate_metadata: RateMetadata | None = None,
+        paid_action: PaidAction | None = None,
     ) -> None:
         self._accounts = accounts
         self._orders = orders
         self._stripe_secret_name = stripe_secret_name
         self._stock = stock
+        self._rate_metadata = shipping_rate_metadata
+        self._paid_action = paid_action
 
     def _merchant(self, merchant_id: str) -> Merchant:
         try:
@@ -97,6 +108,13 @@ class WebhookIntake:
             raise SignatureInvalid("no Stripe signing secret is configured")
         stripe_checkout.verify(raw_body, headers.get("stripe-signature"), secret)
         event = stripe_checkout.parse_event(parse_json(raw_body))
+        action_id = stripe_checkout.paid_action_id(event)
+        if action_id is not None and self._paid_action is not None:
+            # A customer paid for an action on the tracking page (the platform's own session).
+            outcome, order = self._paid_action(action_id)
+            logger.info("paid action", extra={"outcome": outcome, "action_id": action_id})
+            kind = Outcome.DUPLICATE if outcome in ("duplicate", "unknown") else Outcome.UPDATED
+            return IntakeResult(kind, order, reason=f"paid action {outcome}")
         inbound = stripe_checkout.translate(event)
         if isinstance(inbound, Ignored):
             return self._ingest(None, inbound)
@@ -106,7 +124,26 @@ class WebhookIntake:
         if merchant is None:
             # Acknowledged: Stripe would otherwise retry for days an event no merchant owns.
             return self._ingest(None, Ignored(f"no merchant for Stripe account {event.account}"))
-        return self._ingest(merchant, inbound)
+        return self._ingest(merchant, self._with_chosen_option(event, inbound))
+
+    def _with_chosen_option(self, event: stripe_checkout.StripeEvent, inbound: Inbound) -> Inbound:
+        """The delivery option the customer chose as their shipping rate (its metadata names
+        it): events carry the rate's id only, so its metadata is read from Stripe."""
+        draft = inbound.draft
+        if draft is None or draft.delivery.option_id or self._rate_metadata is None:
+            return inbound
+        rate = stripe_checkout.chosen_shipping_rate(event)
+        if isinstance(rate, dict):
+            metadata = rate.get("metadata") or {}
+        elif rate:
+            metadata = self._rate_metadata(rate, event.account) or {}  # 503 if Stripe is down
+        else:
+            return inbound
+        option_id = metadata.get(stripe_checkout.OPTION_KEY)
+        if not isinstance(option_id, str) or not 0 < len(option_id) <= 64:
+            return inbound
+        delivery = replace(draft.delivery, option_id=option_id)
+        return replace(inbound, draft=replace(draft, delivery=delivery))
 
     def _ingest(self, merchant: Merchant | None, inbound: Any) -> IntakeResult | Ignored:
         if isinstance(inbound, Ignored):

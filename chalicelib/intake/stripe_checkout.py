@@ -14,6 +14,7 @@ from chalicelib.orders.service import Action, Ignored, Inbound
 SOURCE = "stripe"
 TOLERANCE_SECONDS = 300
 ORDER_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+OPTION_KEY = "lastmile_option_id"  # in a shipping rate's metadata (or the session's)
 DEFAULT_PARCEL_KG = 1.0  # Checkout knows prices, not weights; metadata lastmile_weight_kg wins
 
 
@@ -57,6 +58,10 @@ class StripeCollected(_Model):
     shipping_details: StripeShipping | None = None
 
 
+class StripeShippingCost(_Model):
+    shipping_rate: str | dict[str, Any] | None = None  # an id, or the rate when expanded
+
+
 class CheckoutSession(_Model):
     id: ExternalId
     payment_status: str
@@ -64,6 +69,7 @@ class CheckoutSession(_Model):
     shipping_details: StripeShipping | None = None  # API versions before 2025-03-31
     collected_information: StripeCollected | None = None  # API versions since
     metadata: dict[str, str] = {}
+    shipping_cost: StripeShippingCost | None = None
 
     @property
     def shipping(self) -> StripeShipping | None:
@@ -106,6 +112,32 @@ def translate(event: StripeEvent) -> Inbound | Ignored:
     )
 
 
+PAID_ACTION_KEY = "lastmile_paid_action"  # the metadata of the platform's own sessions
+
+
+def paid_action_id(event: StripeEvent) -> str | None:
+    """The tracking-page action a paid session of the platform's pays for, if it is one."""
+    if event.type not in ORDER_EVENTS or event.account:
+        return None
+    try:
+        session = CheckoutSession.model_validate(event.data.get("object"))
+    except ValidationError:
+        return None
+    if session.payment_status != "paid":
+        return None
+    action_id = session.metadata.get(PAID_ACTION_KEY)
+    return action_id if action_id and len(action_id) <= 64 else None
+
+
+def chosen_shipping_rate(event: StripeEvent) -> str | dict[str, Any] | None:
+    """The shipping rate the customer chose (its id, as events carry it), if any."""
+    try:
+        session = CheckoutSession.model_validate(event.data.get("object"))
+    except ValidationError:
+        return None
+    return session.shipping_cost.shipping_rate if session.shipping_cost else None
+
+
 def _number(value: str | None) -> float | None:
     # Metadata is text; "1e999" reads as infinity, which the canonical order refuses by name.
     try:
@@ -121,6 +153,8 @@ def canonical(session: CheckoutSession, shipping: StripeShipping) -> dict[str, A
     delivery: dict[str, Any] = {"type": meta.get("lastmile_delivery_type", "home")}
     if meta.get("lastmile_locker_id"):
         delivery["locker_id"] = meta["lastmile_locker_id"]
+    if meta.get(OPTION_KEY):
+        delivery["option_id"] = meta[OPTION_KEY]
     return {
         "external_id": session.id,
         "customer": {

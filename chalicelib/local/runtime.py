@@ -39,6 +39,7 @@ from chalicelib.local.sendgrid_fake import SendGridFake
 from chalicelib.local.sns_gate import SnsGate
 from chalicelib.local.stepfunctions import LambdaContext, LocalStepFunctions
 from chalicelib.local.stream_poller import StreamPoller, stream_arn
+from chalicelib.local.stripe_fake import StripeFake
 
 
 class _Server(ThreadedHTTPServer):
@@ -112,6 +113,7 @@ class LocalRuntime:
         self.scheduler: LocalScheduler | None = None
         self.sendgrid: SendGridFake | None = None
         self.sns_gate: SnsGate | None = None
+        self.stripe: StripeFake | None = None
         self.notify_poller: StreamPoller | None = None
         self.retry_poller: QueuePoller | None = None
         self.throttle: DynamoDbThrottle | None = None
@@ -127,6 +129,12 @@ class LocalRuntime:
         # SMS reach moto's SNS through a gate that can be taken down (POST /local/vendors/...).
         self.sns_gate = SnsGate(self.aws.endpoint).start()
         os.environ["AWS_ENDPOINT_URL_SNS"] = self.sns_gate.endpoint
+        # The stripe SDK's API base points at a stand-in that sends its webhooks back here.
+        self.stripe = StripeFake(
+            webhook_url=lambda: f"{self.base_url}/v1/webhooks/stripe",
+            webhook_secret=lambda: self.stripe_secret,
+        ).start()
+        os.environ["LASTMILE_STRIPE_API_BASE"] = self.stripe.api_base
         os.environ.update(
             {
                 "LASTMILE_STAGE": "local",
@@ -152,6 +160,10 @@ class LocalRuntime:
         self.workflow, _ = deploy_dispatch(self.aws)
         self.aws.client("secretsmanager").create_secret(
             Name=bootstrap.settings().sendgrid_api_key_secret_name, SecretString="SG.local-fake"
+        )
+        self.aws.client("secretsmanager").create_secret(
+            Name=bootstrap.settings().stripe_api_key_secret_name,
+            SecretString="sk_test_local_" + uuid.uuid4().hex,
         )
         # The outbox stream, polled the way Lambda's event source mapping reads it, into the
         # notify function's own handler, with the context Lambda would give it; what it gives
@@ -200,9 +212,15 @@ class LocalRuntime:
             config_from_disk=chalice_config,
         )
         os.environ.update(config.environment_variables)
-        outages = VendorOutages({"sendgrid": self.sendgrid.outage, "sns": self.sns_gate.outage})
+        outages = VendorOutages(
+            {
+                "sendgrid": self.sendgrid.outage,
+                "sns": self.sns_gate.outage,
+                "stripe": self.stripe.outage,
+            }
+        )
         self.throttle = DynamoDbThrottle()
-        serve_local_routes(app, self.sendgrid, outages, self.throttle)
+        serve_local_routes(app, self.sendgrid, outages, self.throttle, self.stripe)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
@@ -237,6 +255,8 @@ class LocalRuntime:
             self.sendgrid.stop()
         if self.sns_gate is not None:
             self.sns_gate.stop()
+        if self.stripe is not None:
+            self.stripe.stop()
         if self.workflow is not None:
             self.workflow.close()
         self.aws.stop()
@@ -249,6 +269,7 @@ class LocalRuntime:
             "region": REGION,
             "admin_key": self.admin_key,
             "stripe_webhook_secret": self.stripe_secret,
+            "stripe_api_base": self.stripe.api_base if self.stripe else None,
             "demo": asdict(self.demo) if self.demo else None,
         }
 

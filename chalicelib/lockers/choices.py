@@ -73,6 +73,23 @@ class LockerChoices:
         """A new code for a parcel in a locker (the old one stops working); the new deadline."""
         return self._rotate(order, extend=False)
 
+    def check_extension(self, order: Order) -> None:
+        """NotOffered unless `extend` would give this parcel more time now."""
+        parcel = self.held_parcel(order)
+        if parcel is None:
+            raise NotOffered("the parcel is not waiting in a locker")
+        if epoch_s(parcel.pickup_by) <= int(self._clock()):
+            raise NotOffered("the pickup time has passed; the parcel goes back to the sender")
+        if parcel.extended:
+            raise NotOffered("the pickup time was already extended once")
+
+    def check_choice(self, order: Order, locker_id: str) -> None:
+        """NotOffered unless `choose(order, locker_id)` would switch it to that locker now."""
+        if not self.can_choose(order):
+            raise NotOffered(f"the parcel is {order.status}: where it goes can no longer change")
+        if locker_id not in {c["locker_id"] for c in self.choices(order)}:
+            raise NotOffered("that locker is not one offered for this parcel")
+
     def extend(self, order: Order) -> str:
         """Once per parcel: 48 more hours, with a new code; the new deadline."""
         return self._rotate(order, extend=True)

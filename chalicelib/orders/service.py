@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -20,6 +20,7 @@ from chalicelib.domain.errors import (
     ConcurrentUpdate,
     DuplicateEvent,
     IllegalTransition,
+    OptionExpired,
     OrderNotFound,
     StockShort,
     ValidationFailed,
@@ -32,6 +33,7 @@ from chalicelib.domain.order import (
     OUT_OF_STOCK,
     OVER_CAPACITY,
     Address,
+    DeliveryType,
     Order,
     OrderDraft,
     TimelineEvent,
@@ -102,6 +104,18 @@ class RouteEditor(Protocol):
     def remove_from_route(self, order: Order) -> None: ...
 
 
+class OptionRedeemer(Protocol):
+    """Delivery options (chalicelib/delivery_options): an order carrying one books its hold."""
+
+    def redeemable(self, merchant_id: str, option_id: str) -> Any: ...
+
+    def redeem(self, tx: Transaction, option: Any, order_id: str) -> None: ...
+
+
+# The attention reason of a storefront's order whose delivery option had lapsed.
+OPTION_EXPIRED = "option_expired"
+
+
 class OrderService:
     def __init__(
         self,
@@ -111,6 +125,7 @@ class OrderService:
         routes: RouteEditor | None = None,
         allocator: Allocator | None = None,
         facts: FactRecorder | None = None,
+        options: OptionRedeemer | None = None,
     ) -> None:
         self._orders = orders
         self._geocoder = geocoder or NoGeocoder()
@@ -118,6 +133,7 @@ class OrderService:
         self._routes = routes
         self._allocator = allocator
         self._facts = facts  # analytics: a cancellation's fact, in its transaction
+        self._options = options
 
     def _locate(self, address: Address) -> tuple[Address, str]:
         """The address with coordinates when the geocoder finds them; else why not."""
@@ -156,20 +172,54 @@ class OrderService:
                 )
         raise ConcurrentUpdate(f"order {inbound.external_id} is being changed; retry later")
 
-    def _create(self, merchant: Merchant, inbound: Inbound) -> IntakeResult:
+    def _create(
+        self, merchant: Merchant, inbound: Inbound, *, option_lost: bool = False
+    ) -> IntakeResult:
         assert inbound.draft is not None
         address, reason = self._locate(inbound.draft.address)
         draft = replace(inbound.draft, address=address)
+        option = None
+        option_id = draft.delivery.option_id
+        if option_id and self._options is not None and not option_lost:
+            try:
+                option = self._options.redeemable(merchant.merchant_id, option_id)
+            except OptionExpired:
+                if inbound.source == "api":
+                    raise  # 409: the merchant's own call learns it at once
+                option_lost = True
+        if option_lost:
+            # A storefront's order is never lost for an option that lapsed: it waits for the
+            # merchant to choose again, with the reason (docs/payments.md).
+            return self._create_held(merchant, inbound, draft, reason or OPTION_EXPIRED)
+        if option is not None:
+            # Delivered in the window the customer chose, at the price they paid.
+            delivery = replace(draft.delivery, window=option.window, price=option.price)
+            if option.locker_id:
+                delivery = replace(delivery, type=DeliveryType.LOCKER, locker_id=option.locker_id)
+            draft = replace(draft, delivery=delivery)
+        try:
+            return self._allocate(merchant, inbound, draft, reason, option)
+        except OptionExpired:
+            if inbound.source == "api":
+                raise
+            return self._create(merchant, inbound, option_lost=True)
+
+    def _allocate(
+        self, merchant: Merchant, inbound: Inbound, draft: OrderDraft, reason: str, option: Any
+    ) -> IntakeResult:
+        address = draft.address
         if self._allocator is None or not address.has_coordinates:
             # Held for its address (or no allocation here): the merchant's first depot.
-            return self._create_held(merchant, inbound, draft, reason or NO_COORDINATES)
+            return self._create_held(
+                merchant, inbound, draft, reason or NO_COORDINATES, option=option
+            )
         short = OUT_OF_STOCK
         for _ in range(ALLOCATION_ATTEMPTS):
             plan = self._allocator.plan(merchant, draft)
             if plan.reason is not None:
                 return self._create_held(merchant, inbound, draft, plan.reason, allocated=True)
             try:
-                return self._create_planned(merchant, inbound, draft, plan)
+                return self._create_planned(merchant, inbound, draft, plan, option)
             except StockShort:
                 short = OUT_OF_STOCK
             except CapacityFull:
@@ -185,6 +235,7 @@ class OrderService:
         reason: str,
         *,
         allocated: bool = False,
+        option: Any = None,
     ) -> IntakeResult:
         """The order at the merchant's first depot: ready if it can be routed to, else held
         with the reason; `allocated`: held because no depot can serve it (the merchant is told
@@ -199,14 +250,26 @@ class OrderService:
             attention_reason=reason,
             held=allocated,
         )
+        if reason == OPTION_EXPIRED and order.status is OrderStatus.READY:
+            order, event = triage_as(order, OPTION_EXPIRED)
+            events.append(event)
         messages: list[Message] = ["order.confirmed"]
-        if allocated:
+        if allocated or order.attention_reason == OPTION_EXPIRED:
+            # The merchant is told at once (its webhooks): the customer must choose again.
             messages.append(("order.needs_attention", {"reason": reason}))
-        self._orders.create(order, events, messages=messages, receipt=inbound.event_id)
+        tx = Transaction()
+        if option is not None and self._options is not None:
+            self._options.redeem(tx, option, order.order_id)
+        self._orders.create(order, events, messages=messages, receipt=inbound.event_id, tx=tx)
         return IntakeResult(Outcome.CREATED, order)
 
     def _create_planned(
-        self, merchant: Merchant, inbound: Inbound, draft: OrderDraft, plan: Plan
+        self,
+        merchant: Merchant,
+        inbound: Inbound,
+        draft: OrderDraft,
+        plan: Plan,
+        option: Any = None,
     ) -> IntakeResult:
         """The order (or its shipments, each its own order) at the planned depots, with the
         stock and capacity they take held in the same transaction (StockShort, CapacityFull
@@ -233,6 +296,8 @@ class OrderService:
         tx = Transaction()
         self._allocator.hold(tx, merchant.merchant_id, plan.shipments)
         (lead, lead_events), *others = built
+        if option is not None and self._options is not None:
+            self._options.redeem(tx, option, lead.order_id)  # the option books the lead
         self._orders.create(
             lead,
             lead_events,
@@ -360,6 +425,13 @@ class OrderService:
         if found is None:
             raise OrderNotFound("no parcel with this tracking code")
         return found
+
+
+def triage_as(order: Order, reason: str) -> tuple[Order, TimelineEvent]:
+    moved = order.moved_to(OrderStatus.NEEDS_ATTENTION, at=order.updated_at, reason=reason)
+    return moved, TimelineEvent(
+        at=order.updated_at, status=moved.status, type="order.needs_attention", note=reason
+    )
 
 
 def _gained(before: Order, after: Order) -> list[str]:

@@ -15,6 +15,7 @@ from pynamodb.exceptions import DeleteError
 
 from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, DuplicateEvent
 from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.money import Money
 from chalicelib.domain.order import (
     Address,
     Customer,
@@ -39,6 +40,7 @@ from chalicelib.store.models.orders import (
     OrderLookupItem,
     OutboxMessageItem,
     ParcelAttribute,
+    PriceAttribute,
     ProofItem,
     ReceiptItem,
     TimelineItem,
@@ -97,7 +99,7 @@ def _label_key(label: str) -> tuple[str, str]:
 
 def order_to_model(order: Order) -> OrderItem:
     pk, sk = order_key(order.order_id)
-    window = order.delivery.window
+    window, price = order.delivery.window, order.delivery.price
     return OrderItem(
         pk,
         sk,
@@ -110,6 +112,8 @@ def order_to_model(order: Order) -> OrderItem:
             type=str(order.delivery.type),
             locker_id=order.delivery.locker_id,
             window=WindowAttribute(**fields_of(window)) if window else None,
+            option_id=order.delivery.option_id,
+            price=PriceAttribute(**fields_of(price)) if price else None,
         ),
         lines=[LineAttribute(sku=x.sku, quantity=x.quantity) for x in order.lines] or None,
         reserved=[LineAttribute(sku=x.sku, quantity=x.quantity) for x in order.reserved] or None,
@@ -144,6 +148,10 @@ def order_from_model(item: OrderItem) -> Order:
             type=DeliveryType(delivery.type),
             locker_id=delivery.locker_id,
             window=Window(**read_as(Window, window)) if window else None,
+            option_id=delivery.option_id,
+            price=Money(int(delivery.price.amount), delivery.price.currency)
+            if delivery.price
+            else None,
         ),
         lines=tuple(Line(x.sku, int(x.quantity)) for x in item.lines or ()),
         reserved=tuple(Line(x.sku, int(x.quantity)) for x in item.reserved or ()),

@@ -412,10 +412,12 @@ def render_rate_limited(retry_after: int) -> str:
     )
 
 
-def render_message(title: str, text: str, *, back: str | None = None) -> str:
+def render_message(
+    title: str, text: str, *, back: str | None = None, pay: dict[str, str] | None = None
+) -> str:
     """A short page answering a form (already rated, a bad day chosen), with a link back."""
     return (
         _environment()
         .get_template("message.html.j2")
-        .render(css=stylesheet(), title=title, text=text, back=back)
+        .render(css=stylesheet(), title=title, text=text, back=back, pay=pay)
     )

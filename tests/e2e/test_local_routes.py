@@ -44,7 +44,7 @@ def test_a_vendor_outage_is_taken_and_ended_and_an_unknown_vendor_is_404(runtime
     def outage(vendor: str, body: dict[str, int]) -> requests.Response:
         return requests.post(runtime.url(f"/local/vendors/{vendor}/outage"), json=body, timeout=10)
 
-    for vendor in ("sendgrid", "sns"):
+    for vendor in ("sendgrid", "sns", "stripe"):
         down = outage(vendor, {"status": 503, "seconds": 30})
         assert down.status_code == 200, down.text
         assert outage(vendor, {"status": 503, "seconds": 0}).status_code == 200

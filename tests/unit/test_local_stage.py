@@ -29,6 +29,9 @@ LOCAL_ROUTES = {
     "/local/depots/{depot_id}/tick",
     "/local/dispatch/faults",
     "/local/dispatch-runs/{run_id}/stop",
+    "/local/stripe/requests",
+    "/local/stripe/checkout/sessions/{session_id}/complete",
+    "/local/stripe/checkout/sessions/{session_id}/expire",
 }
 
 

@@ -19,6 +19,7 @@ from chalicelib.api.openapi import (
     lockers,
     merchant,
     ops,
+    payments,
     replies,
     stock,
     storefront_webhooks,
@@ -46,6 +47,7 @@ AUDIENCES = (
     lockers,
     tracking,
     storefront_webhooks,
+    payments,
 )
 
 

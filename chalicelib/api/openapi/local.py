@@ -29,12 +29,39 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/local/vendors/{vendor}/outage": {
             "post": op(
-                "Take a vendor's stand-in down (sendgrid, sns): {status: 429|500|502|503|504, "
-                "seconds} answers every call with `status` for `seconds`, then it recovers; "
-                "seconds 0 ends it. A vendor with no stand-in in this runtime (stripe, shopify, "
-                "carriers so far) is 404 unknown_vendor",
+                "Take a vendor's stand-in down (sendgrid, sns, stripe): {status: "
+                "429|500|502|503|504, seconds} answers every call with `status` for `seconds`, "
+                "then it recovers; seconds 0 ends it. A vendor with no stand-in in this runtime "
+                "(shopify, carriers so far) is 404 unknown_vendor",
                 None,
                 {"200": "{vendor, status, seconds}", "404": "unknown_vendor", "422": "invalid"},
+                tags=("local",),
+            )
+        },
+        "/local/stripe/requests": {
+            "get": op(
+                "Every call the local Stripe stand-in received: {requests: [{method, path, "
+                "params, idempotency_key, at}]}",
+                None,
+                {"200": "requests"},
+                tags=("local",),
+            )
+        },
+        "/local/stripe/checkout/sessions/{session_id}/complete": {
+            "post": op(
+                "Pay a test Checkout session: {shipping_option?, shipping?: {name, address}, "
+                "deliveries?} sends Stripe's signed checkout.session.completed (deliveries "
+                "times) to POST /v1/webhooks/stripe -> {event_id, session, webhook: [answers]}",
+                None,
+                {"200": "completed", "400": "not open", "404": "no such session"},
+                tags=("local",),
+            )
+        },
+        "/local/stripe/checkout/sessions/{session_id}/expire": {
+            "post": op(
+                "Abandon a test Checkout session: it expires, nothing is paid",
+                None,
+                {"200": "the session", "404": "no such session"},
                 tags=("local",),
             )
         },

@@ -23,6 +23,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 {
                     "200": "the parcel, as GET /v1/track/{tracking_code}",
                     "400": "body is not JSON",
+                    "402": "payment_required: the merchant charges for a locker; pay at "
+                    "checkout_url (Stripe Checkout), then it happens",
                     "404": "unknown code",
                     "409": "not_offered: not a locker offered for this parcel, or too late to "
                     "change",
@@ -55,6 +57,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 None,
                 {
                     "202": "extended",
+                    "402": "payment_required: the merchant charges for it; pay at checkout_url "
+                    "(Stripe Checkout), then it happens",
                     "404": "unknown code",
                     "409": "not_offered: not waiting in a locker, or already extended",
                     "429": "too many (Retry-After)",

@@ -5,6 +5,8 @@ the local runtime) see every key, index and TTL the models declare."""
 
 from chalicelib.store.models import (  # noqa: F401
     analytics,
+    billing,
+    delivery_options,
     dispatch,
     fulfilment,
     lockers,

@@ -47,10 +47,17 @@ class WindowAttribute(MapAttribute[str, object]):
     end = UnicodeAttribute()
 
 
+class PriceAttribute(MapAttribute[str, object]):
+    amount = NumberAttribute()  # minor units
+    currency = UnicodeAttribute()
+
+
 class DeliveryAttribute(MapAttribute[str, object]):
     type = UnicodeAttribute()
     locker_id = UnicodeAttribute(null=True)
     window = WindowAttribute(null=True)
+    option_id = UnicodeAttribute(null=True)
+    price = PriceAttribute(null=True)
 
 
 class OrderItem(MainItem, discriminator="order"):
