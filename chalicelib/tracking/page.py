@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.dispatch import PlannedRoute
@@ -18,6 +19,7 @@ from chalicelib.domain.errors import LockerNotFound
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.lockers import MAX_RESENDS, Locker, LockerParcel
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
+from chalicelib.domain.tenancy import Merchant
 from chalicelib.tracking.feedback import (
     MAX_COMMENT,
     RATINGS,
@@ -27,30 +29,32 @@ from chalicelib.tracking.feedback import (
     offered_days,
 )
 from chalicelib.tracking.live_eta import ON_ITS_WAY, with_route_eta
-from chalicelib.tracking.public import Pickup, eta_window, public_locker, public_view
+from chalicelib.tracking.public import (
+    Pickup,
+    PublicBrand,
+    eta_window,
+    public_brand,
+    public_locker,
+    public_view,
+)
+from chalicelib.tracking.story import STATUS_WORDS, destination, entries, headline
+from chalicelib.tracking.whereabouts import (
+    Area,
+    Point,
+    VanPosition,
+    approximate_area,
+    sketch,
+    van_position,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 S = OrderStatus
 
-# What a customer reads for each status (never the internal reason behind it).
-STATUS_WORDS: dict[OrderStatus, str] = {
-    S.RECEIVED: "Order received",
-    S.READY: "Waiting to be scheduled",
-    S.NEEDS_ATTENTION: "We are checking the delivery details",
-    S.PLANNED: "Scheduled for delivery",
-    S.OUT_FOR_DELIVERY: "Out for delivery",
-    S.DELIVERED: "Delivered",
-    S.FAILED_ATTEMPT: "We could not deliver it this time",
-    S.IN_LOCKER: "Ready to collect from the locker",
-    S.COLLECTED: "Collected from the locker",
-    S.RETURNED: "Returned to the sender",
-    S.CANCELLED: "Cancelled",
-}
-
 SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
+REFRESH_S = 10  # how often the page's script asks for the status again
 HOME = "home"  # the locker form's value for "deliver to my address instead"
 LOCKER_FULL = "locker_full"  # a dispatch run's reason for leaving a locker order out
 
@@ -92,6 +96,18 @@ class Tracking:
     proof: dict[str, Any] | None = None
     # A split order's shipments (this one included), in order: tracking code and status only.
     shipments: tuple[tuple[str, OrderStatus], ...] = ()
+    van: VanPosition | None = None
+    depot: Point | None = None
+    brand: PublicBrand | None = None
+
+    @property
+    def area(self) -> Area | None:
+        """The customer's stop as a public area (home deliveries with coordinates only)."""
+        address = self.order.address
+        if self.order.delivery.type is DeliveryType.LOCKER or not address.has_coordinates:
+            return None
+        assert address.lat is not None and address.lng is not None
+        return approximate_area(address.lat, address.lng)
 
     def public(self) -> dict[str, Any]:
         """The JSON twin of the page."""
@@ -102,6 +118,9 @@ class Tracking:
             locker=self.locker,
             pickup=self.pickup,
             choices=self.choices,
+            area=self.area,
+            van=self.van,
+            brand=self.brand,
         )
         if self.shipments:
             view["shipments"] = [
@@ -128,13 +147,17 @@ def find(
     while it is out for delivery, and, given `lockers`, what the page shows of lockers."""
     order, timeline = orders.by_tracking_code(code)
     before = None
+    van = depot = None
     if order.status in SHOWS_ETA and order.route_id:
         # The route's live ETA, the one story every reader of this order tells.
         route = routes.get_route(order.route_id)
         order = with_route_eta(order, route)
+        if route is not None:
+            depot = Point(route.depot_lat, route.depot_lng)
         if order.status is OrderStatus.OUT_FOR_DELIVERY and route is not None:
             before = stops_before(route, order.order_id)
-    found = Tracking(order, timeline, before)
+            van = van_position(route) if before is not None else None
+    found = Tracking(order, timeline, before, van=van, depot=depot)
     return with_lockers(found, lockers) if lockers is not None else found
 
 
@@ -175,6 +198,11 @@ def with_lockers(found: Tracking, lockers: LockerLookup) -> Tracking:
     return replace(found, locker=locker, pickup=pickup, choices=choices)
 
 
+def with_merchant(found: Tracking, merchant: Merchant | None) -> Tracking:
+    """The tracking with the merchant's public brand (its name when it set none)."""
+    return replace(found, brand=public_brand(merchant) if merchant is not None else None)
+
+
 def page_url(base_url: str, tracking_code: str) -> str:
     return f"{base_url.rstrip('/')}/track/{tracking_code}"
 
@@ -205,22 +233,48 @@ def _environment() -> Environment:
 
 @cache
 def stylesheet() -> str:
-    return (resources.files("chalicelib.tracking") / "templates" / "style.css").read_text()
+    return _asset("style.css")
 
 
 @cache
-def headers(image_origin: str | None = None) -> dict[str, str]:
+def refresh_script() -> str:
+    """The page's one script: it polls the JSON twin and rewrites status, ETA and progress in
+    place (the page works without it; its policy allows it by hash, nothing else)."""
+    return _asset("refresh.js")
+
+
+def _asset(name: str) -> str:
+    return (resources.files("chalicelib.tracking") / "templates" / name).read_text()
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def brand_style(brand: PublicBrand | None) -> str | None:
+    """The merchant's colour as the page's one extra style (allowed by its own hash); the
+    colour is validated `#rrggbb` when set, so nothing else can get into it."""
+    if brand is None or not brand.colour:
+        return None
+    return ":root{--brand:" + brand.colour + "}"
+
+
+@cache
+def headers(extra_style: str | None = None, image_origin: str | None = None) -> dict[str, str]:
     """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
-    lets the page load nothing but its own inline stylesheet and data: images (and, on a page
-    showing a proof photo, images from the photo's store: `image_origin`), and post its forms
-    (rating, another day) nowhere but back to this site."""
-    digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()
+    lets the page load nothing but its own inline stylesheet (and the brand's colour), data:
+    images (and, on a page showing a proof photo, images from the photo's store:
+    `image_origin`) and its refresh script (each by hash), fetch only its JSON twin, and post
+    its forms (rating, another day) nowhere but back to this site."""
+    styles = " ".join(_sha256(css) for css in (stylesheet(), extra_style) if css)
     images = "img-src 'self' data:" + (f" {image_origin}" if image_origin else "")
     policy = "; ".join(
         (
             "default-src 'none'",
             images,
-            f"style-src 'sha256-{digest}'",
+            f"style-src {styles}",
+            f"script-src {_sha256(refresh_script())}",
+            "connect-src 'self'",
             "base-uri 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",
@@ -233,6 +287,18 @@ def headers(image_origin: str | None = None) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
+
+
+def page_headers(tracking: Tracking) -> dict[str, str]:
+    """The headers of one order's page: its brand's colour allowed, and its proof photo's
+    store when it shows one."""
+    photo = (tracking.proof or {}).get("photo_url")
+    return headers(brand_style(tracking.brand), _origin(photo) if photo else None)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def zone(name: str | None) -> tuple[tzinfo, str]:
@@ -314,6 +380,27 @@ def _window(order: Order, here: tzinfo) -> dict[str, str] | None:
     return {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
 
 
+def _sketch(tracking: Tracking, before: int | None) -> dict[str, Any] | None:
+    """The SVG sketch's geometry and words, when there is something to place: the area or
+    the locker, and the van once it is out."""
+    target: Area | Point | None = tracking.area
+    if target is None and tracking.locker and "lat" in tracking.locker:
+        target = Point(float(tracking.locker["lat"]), float(tracking.locker["lng"]))
+    if target is None:
+        return None
+    drawn = sketch(target, tracking.van, tracking.depot, before, max_stops=MAX_DOTS)
+    if drawn is None:
+        return None
+    if tracking.van is None:
+        said = "Where your parcel is going: " + (
+            "your area, shown approximately" if tracking.area else "the locker"
+        )
+    else:
+        stops = "no stops" if not before else f"{before} {'stop' if before == 1 else 'stops'}"
+        said = f"The van's last position, {stops} before yours, and your area (approximate)"
+    return {"shape": drawn, "words": said, "is_locker": tracking.area is None}
+
+
 def page_context(
     tracking: Tracking,
     *,
@@ -332,19 +419,27 @@ def page_context(
         start, end = (m.astimezone(here) for m in eta_window(order))
         eta = {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
     events = []
-    for event in tracking.timeline:
-        at = _local(event.at, here)
+    for entry in entries(tracking.timeline):
+        at = _local(entry.at, here)
         events.append(
-            {"words": STATUS_WORDS.get(event.status, str(event.status)), "day": _day(at)}
-            | {"time": f"{at:%H:%M}", "status": str(event.status)}
+            {"words": entry.words, "day": _day(at)}
+            | {"time": f"{at:%H:%M}", "status": str(entry.status)}
         )
     url = page_url(base_url, order.tracking_code)
     before = tracking.stops_before
+    brand = tracking.brand
     return {
         "first_name": order.customer.first_name,
         "city": order.address.city,
+        "destination": destination(order, tracking.locker),
         "status": str(order.status),
-        "status_words": STATUS_WORDS.get(order.status, str(order.status)),
+        "status_words": headline(order, tracking.timeline),
+        "brand": vars(brand) if brand is not None else None,
+        "brand_css": brand_style(brand),
+        "sketch": _sketch(tracking, before),
+        "live": {"source": f"../v1/track/{order.tracking_code}", "zone": zone_label}
+        | {"every": REFRESH_S},
+        "script": refresh_script(),
         "eta": eta,
         "stops_before": before,
         "dots": min(before, MAX_DOTS) if before is not None else 0,

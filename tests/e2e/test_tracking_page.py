@@ -14,6 +14,7 @@ import boto3
 import pytest
 import requests
 
+from chalicelib.domain.geo import great_circle_m
 from tests.builders import an_order
 from tests.e2e.conftest import Runtime
 from tests.e2e.test_driver_events import dispatched, post
@@ -108,7 +109,8 @@ def test_once_the_van_has_left_the_page_counts_the_stops_before_yours(runtime: R
     first, _, third = (s["order_id"] for s in route["stops"])
     code = runtime.merchant(found["api_key"], "GET", f"/v1/orders/{third}").json()["tracking_code"]
     planned = page(runtime, code).text
-    assert "Scheduled for delivery" in planned and "before yours" not in planned
+    assert "Scheduled for delivery" in planned and 'id="progress"' not in planned
+    assert 'id="sketch-area"' in planned and 'id="sketch-van"' not in planned, "no van yet"
     assert re.search(r"between \d\d:\d\d and \d\d:\d\d", planned), "an ETA window"
     assert "Times in Europe/London" in planned
 
@@ -118,6 +120,20 @@ def test_once_the_van_has_left_the_page_counts_the_stops_before_yours(runtime: R
     assert "2 stops before yours" in html
     twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10).json()
     assert twin["stops_before"] == 2
+    assert "van" not in twin, "no fix yet: no van on the map"
+    ping = post(runtime, route, type="location", event_id="trk-ping", lat=51.5012, lng=-0.1187)
+    assert ping.status_code == 202, ping.text
+    twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10).json()
+    assert {k: twin["van"][k] for k in ("lat", "lng")} == {"lat": 51.501, "lng": -0.119}
+    # The area holds the order's address, centred elsewhere.
+    address = runtime.merchant(found["api_key"], "GET", f"/v1/orders/{third}").json()["address"]
+    at = (address["lat"], address["lng"])
+    area = twin["area"]
+    assert great_circle_m(area["lat"], area["lng"], *at) <= area["radius_m"]
+    assert (area["lat"], area["lng"]) != at
+    html = page(runtime, code).text
+    assert 'id="sketch-van"' in html and 'id="sketch-area"' in html
+    assert html.count('class="stop"') == 2, "the two stops before, as dots"
     assert (
         set(twin["eta_window"]) == {"start", "end"}
         and twin["eta_window"]["start"] < twin["eta_window"]["end"]

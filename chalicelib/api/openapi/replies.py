@@ -245,6 +245,10 @@ def schemas() -> dict[str, Any]:
         "Order": _order(),
         "Orders": object_schema({"orders": _list({"$ref": "#/components/schemas/Order"})}),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
+        "BrandReply": object_schema(
+            {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
+            ["brand"],
+        ),
         "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
         "WebhookEndpoint": endpoint,
         "WebhookEndpointCreated": endpoint
