@@ -34,7 +34,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.request_bodies import Id
-from chalicelib.tracking import feedback, page
+from chalicelib.tracking import feedback, map_tiles, page
 from chalicelib.tracking.rate_limit import RateLimited
 
 tracking = Blueprint(__name__)
@@ -148,13 +148,15 @@ def track_page(tracking_code: str) -> Any:
         if feedback.can_rate(found.order)
         else None
     )
+    tiles = bootstrap.map_tiles()
     html = page.render_page(
         found,
         base_url=settings().public_base_url,
         timezone=_depot_timezone(found.order.depot_id),
         feedback=given,
+        tiles=tiles,
     )
-    return _html(html, 200, page.page_headers(found))
+    return _html(html, 200, page.page_headers(found, tiles))
 
 
 def _form() -> dict[str, str]:
@@ -305,6 +307,22 @@ def track_extension(tracking_code: str) -> Any:
     _limit_client()
     pickup_by = bootstrap.locker_choices().extend(_find(tracking_code).order)
     return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
+
+
+@route(tracking, "/static/{name}", methods=["GET"])
+def static_asset(name: str) -> Any:
+    """The tracking page's map library (MapLibre GL JS, vendored): versioned names, a year's
+    cache; nothing but the files it lists."""
+    found = map_tiles.static_file(name)
+    if found is None:
+        raise NotFound(f"no static file {name}")
+    kind, text = found
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": kind,
+        "Cache-Control": map_tiles.IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=text, status_code=200, headers=headers)
 
 
 @route(tracking, "/health", methods=["GET"])

@@ -24,7 +24,7 @@ NEEDED = ("API", "ADMIN_KEY", "MERCHANT_ID", "MERCHANT_KEY", "SHOPIFY_SECRET", "
 SHOPIFY_FIXTURE = PROJECT_DIR / "tests" / "events" / "shopify" / "orders_create.json"
 TIMEOUT_S = 30
 RUN_WAIT_S = 180  # a dispatch run of the demo depot (its policy gives the solver 10 s)
-OUTBOX_WAIT_S = 30  # the stream poller delivers messages within a few seconds
+OUTBOX_WAIT_S = 120  # the stream poller sends each within seconds; a busy day queues them
 
 
 # How the driver serves each kind of stop (a locker stop is a deposit, a retrieval takes an

@@ -29,6 +29,7 @@ from chalicelib.tracking.feedback import (
     offered_days,
 )
 from chalicelib.tracking.live_eta import ON_ITS_WAY, with_route_eta
+from chalicelib.tracking.map_tiles import MAPLIBRE, STATIC_PATH, MapTiles, features
 from chalicelib.tracking.public import (
     Pickup,
     PublicBrand,
@@ -54,6 +55,7 @@ S = OrderStatus
 
 SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
+PROOF_FIELDS = {"safe_place": None, "photo_url": None}
 REFRESH_S = 10  # how often the page's script asks for the status again
 HOME = "home"  # the locker form's value for "deliver to my address instead"
 LOCKER_FULL = "locker_full"  # a dispatch run's reason for leaving a locker order out
@@ -260,21 +262,35 @@ def brand_style(brand: PublicBrand | None) -> str | None:
 
 
 @cache
-def headers(extra_style: str | None = None, image_origin: str | None = None) -> dict[str, str]:
+def headers(
+    extra_style: str | None = None,
+    tiles_origin: str | None = None,
+    image_origin: str | None = None,
+) -> dict[str, str]:
     """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
     lets the page load nothing but its own inline stylesheet (and the brand's colour), data:
-    images (and, on a page showing a proof photo, images from the photo's store:
-    `image_origin`) and its refresh script (each by hash), fetch only its JSON twin, and post
-    its forms (rating, another day) nowhere but back to this site."""
+    images and its refresh script (each by hash), fetch only its JSON twin, and post its forms
+    (rating, another day) nowhere but back to this site. With map tiles: MapLibre from this
+    site (its script, stylesheet and worker) and the tiles' one origin besides; on a page
+    showing a proof photo, images from the photo's store (`image_origin`)."""
     styles = " ".join(_sha256(css) for css in (stylesheet(), extra_style) if css)
-    images = "img-src 'self' data:" + (f" {image_origin}" if image_origin else "")
+    scripts = _sha256(refresh_script())
+    images, connect = "'self' data:", "'self'"
+    extra: tuple[str, ...] = ()
+    if tiles_origin:
+        styles, scripts = f"'self' {styles}", f"'self' {scripts}"
+        images, connect = f"'self' data: blob: {tiles_origin}", f"'self' {tiles_origin}"
+        extra = ("worker-src 'self'",)
+    if image_origin:
+        images += f" {image_origin}"
     policy = "; ".join(
         (
             "default-src 'none'",
-            images,
+            f"img-src {images}",
             f"style-src {styles}",
-            f"script-src {_sha256(refresh_script())}",
-            "connect-src 'self'",
+            f"script-src {scripts}",
+            f"connect-src {connect}",
+            *extra,
             "base-uri 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",
@@ -289,11 +305,16 @@ def headers(extra_style: str | None = None, image_origin: str | None = None) -> 
     }
 
 
-def page_headers(tracking: Tracking) -> dict[str, str]:
-    """The headers of one order's page: its brand's colour allowed, and its proof photo's
-    store when it shows one."""
+def page_headers(tracking: Tracking, tiles: MapTiles | None = None) -> dict[str, str]:
+    """The headers of one order's page: its brand's colour allowed, its map's tiles, and its
+    proof photo's store when it shows one."""
+    drawn = tiles if tiles is not None and _sketch(tracking, tracking.stops_before) else None
     photo = (tracking.proof or {}).get("photo_url")
-    return headers(brand_style(tracking.brand), _origin(photo) if photo else None)
+    return headers(
+        brand_style(tracking.brand),
+        drawn.origin if drawn else None,
+        _origin(photo) if photo else None,
+    )
 
 
 def _origin(url: str) -> str:
@@ -398,7 +419,26 @@ def _sketch(tracking: Tracking, before: int | None) -> dict[str, Any] | None:
     else:
         stops = "no stops" if not before else f"{before} {'stop' if before == 1 else 'stops'}"
         said = f"The van's last position, {stops} before yours, and your area (approximate)"
-    return {"shape": drawn, "words": said, "is_locker": tracking.area is None}
+    return {"shape": drawn, "words": said, "is_locker": tracking.area is None, "target": target}
+
+
+def _map(tracking: Tracking, sketched: dict[str, Any] | None, tiles: MapTiles | None) -> Any:
+    """What the page's script needs to draw the map over the sketch (None: the sketch only)."""
+    if tiles is None or sketched is None:
+        return None
+    target = sketched["target"]
+    area = target if isinstance(target, Area) else None
+    locker = None if area is not None else target
+    shown = features(area, locker, tracking.van, tracking.depot)
+    assets = f"../{STATIC_PATH}/{MAPLIBRE}"
+    return {
+        "style": tiles.style_url,
+        "features": shown,
+        "centre": [target.lng, target.lat],
+        "script": f"{assets}-csp.js",
+        "worker": f"{assets}-csp-worker.js",
+        "css": f"{assets}.css",
+    }
 
 
 def page_context(
@@ -408,10 +448,11 @@ def page_context(
     timezone: str | None,
     feedback: Feedback | None = None,
     now: datetime | None = None,
+    tiles: MapTiles | None = None,
 ) -> dict[str, Any]:
     """What the template shows, already in words and local times; nothing private in it.
     `feedback` is the customer's rating if given; `now` dates the days offered after a failed
-    attempt."""
+    attempt; `tiles` are the map's, when the stage has them (else the sketch alone)."""
     order = tracking.order
     here, zone_label = zone(timezone)
     eta = None
@@ -428,6 +469,7 @@ def page_context(
     url = page_url(base_url, order.tracking_code)
     before = tracking.stops_before
     brand = tracking.brand
+    sketched = _sketch(tracking, before)
     return {
         "first_name": order.customer.first_name,
         "city": order.address.city,
@@ -436,7 +478,8 @@ def page_context(
         "status_words": headline(order, tracking.timeline),
         "brand": vars(brand) if brand is not None else None,
         "brand_css": brand_style(brand),
-        "sketch": _sketch(tracking, before),
+        "sketch": sketched,
+        "map": _map(tracking, sketched, tiles),
         "live": {"source": f"../v1/track/{order.tracking_code}", "zone": zone_label}
         | {"every": REFRESH_S},
         "script": refresh_script(),
@@ -474,7 +517,9 @@ def page_context(
             for code, status in tracking.shipments
         ],
         "tracking_code": order.tracking_code,
-        "proof": tracking.proof,
+        # Each field the proof block asks for, present or None (a safe place without a photo
+        # would otherwise fail the strict template: a 500 for a plain "left at the porch").
+        "proof": PROOF_FIELDS | tracking.proof if tracking.proof else None,
         "qr": qr_data_uri(url),
         "css": stylesheet(),
     }
@@ -487,10 +532,12 @@ def render_page(
     timezone: str | None = None,
     feedback: Feedback | None = None,
     now: datetime | None = None,
+    tiles: MapTiles | None = None,
 ) -> str:
-    """The tracking page of an order; times in `timezone` (the depot's), else in UTC."""
+    """The tracking page of an order; times in `timezone` (the depot's), else in UTC; a map
+    over the sketch when `tiles` are given."""
     context = page_context(
-        tracking, base_url=base_url, timezone=timezone, feedback=feedback, now=now
+        tracking, base_url=base_url, timezone=timezone, feedback=feedback, now=now, tiles=tiles
     )
     return _environment().get_template("page.html.j2").render(context)
 

@@ -51,3 +51,51 @@
     if (!document.hidden) refresh();
   });
 })();
+
+// The map over the sketch, where the stage has tiles (MapLibre, served by this site): the area
+// or the locker, the van and the depot from the page's own GeoJSON; the sketch stays until the
+// map has drawn, and for good if it cannot (no WebGL, tiles unreachable).
+(function () {
+  "use strict";
+  var box = document.getElementById("map");
+  var sketch = document.getElementById("sketch");
+  if (!box || !window.maplibregl) return;
+  try {
+    var colour = getComputedStyle(document.documentElement).getPropertyValue("--brand").trim() ||
+      "#2563eb";
+    maplibregl.setWorkerUrl(box.getAttribute("data-worker"));
+    box.hidden = false;
+    var map = new maplibregl.Map({
+      container: box, style: box.getAttribute("data-style"),
+      center: JSON.parse(box.getAttribute("data-centre")), zoom: 13,
+      attributionControl: { compact: true }
+    });
+    map.on("load", function () {
+      var shown = JSON.parse(box.getAttribute("data-features"));
+      map.addSource("where", { type: "geojson", data: shown });
+      var kind = function (name) { return ["==", ["get", "kind"], name]; };
+      map.addLayer({ id: "area", type: "fill", source: "where", filter: kind("area"),
+        paint: { "fill-color": colour, "fill-opacity": 0.18 } });
+      map.addLayer({ id: "area-edge", type: "line", source: "where", filter: kind("area"),
+        paint: { "line-color": colour, "line-width": 2 } });
+      [["locker", "#1f7a3d", 8], ["depot", "#1d2430", 6], ["van", colour, 9]].forEach(function (l) {
+        map.addLayer({ id: l[0], type: "circle", source: "where", filter: kind(l[0]),
+          paint: { "circle-color": l[1], "circle-radius": l[2], "circle-stroke-color": "#fff",
+                   "circle-stroke-width": 3 } });
+      });
+      var bounds = new maplibregl.LngLatBounds();
+      shown.features.forEach(function (f) {
+        var points = f.geometry.type === "Point" ? [f.geometry.coordinates]
+                                                 : f.geometry.coordinates[0];
+        points.forEach(function (p) { bounds.extend(p); });
+      });
+      if (!bounds.isEmpty()) map.fitBounds(bounds, { padding: 40, maxZoom: 15, duration: 0 });
+      if (sketch) sketch.style.display = "none";
+    });
+    map.on("error", function () {
+      if (!sketch || sketch.style.display !== "none") box.hidden = true;  // not drawn: the sketch
+    });
+  } catch (e) {
+    box.hidden = true;  // no WebGL here: the sketch it is
+  }
+})();

@@ -9,6 +9,8 @@ import random
 import re
 from dataclasses import replace
 
+import pytest
+
 from chalicelib.domain.dispatch import Fix
 from chalicelib.domain.geo import great_circle_m
 from chalicelib.domain.lifecycle import OrderStatus
@@ -16,6 +18,7 @@ from chalicelib.domain.order import Delivery, DeliveryType, TimelineEvent
 from chalicelib.domain.tenancy import Brand, Merchant, is_https_url
 from chalicelib.tracking import page
 from chalicelib.tracking.live_eta import with_route_eta
+from chalicelib.tracking.map_tiles import MAPLIBRE, STATIC_FILES, MapTiles, static_file
 from chalicelib.tracking.public import public_brand
 from chalicelib.tracking.story import destination, entries, headline
 from chalicelib.tracking.whereabouts import (
@@ -220,3 +223,53 @@ def test_brand_help_links_are_https_with_a_host() -> None:
         assert not is_https_url(bad), bad
     merchant = Merchant("m", "Shop", "d", "t")
     assert public_brand(merchant).fields() == {"name": "Shop"}
+
+
+def test_with_tiles_the_page_draws_a_map_over_its_sketch_from_this_sites_maplibre() -> None:
+    tiles = MapTiles.amazon_location("eu-west-2", "v1.public.k/ey+")
+    assert tiles.origin == "https://maps.geo.eu-west-2.amazonaws.com"
+    assert tiles.style_url == (
+        "https://maps.geo.eu-west-2.amazonaws.com/v2/styles/Standard/descriptors"
+        "?key=v1.public.k/ey%2B"
+    )
+    tracking = out_with_a_van()
+    html = page.render_page(tracking, base_url=BASE, tiles=tiles)
+    box = re.search(r'<div id="map"[^>]*>', html)
+    assert box is not None and " hidden " in box.group(0), "hidden until the map has drawn"
+    assert f'<script src="../static/{MAPLIBRE}-csp.js"></script>' in html
+    assert f'<link rel="stylesheet" href="../static/{MAPLIBRE}.css">' in html
+    assert 'id="sketch"' in html, "the sketch stays for no script and no WebGL"
+    shown = json.loads(re.search(r"data-features='([^']*)'", html).group(1))  # type: ignore[union-attr]
+    assert [f["properties"]["kind"] for f in shown["features"]] == ["area", "van", "depot"]
+    for private in PRIVATE:
+        assert private not in html, private
+    policy = page.page_headers(tracking, tiles)["Content-Security-Policy"]
+    assert f"img-src 'self' data: blob: {tiles.origin};" in policy
+    assert f"connect-src 'self' {tiles.origin};" in policy
+    assert "script-src 'self' 'sha256-" in policy and "worker-src 'self'" in policy
+    assert "unsafe" not in policy and "*" not in policy
+    # No tiles (the local runtime): no map, no library, the strict policy.
+    plain = page.render_page(tracking, base_url=BASE)
+    assert 'id="map"' not in plain and "static/" not in plain
+    assert "script-src 'sha256-" in page.page_headers(tracking)["Content-Security-Policy"]
+    with pytest.raises(ValueError):
+        MapTiles.amazon_location("eu-west-2/../x", "k")
+
+
+def test_only_the_vendored_maplibre_files_are_served() -> None:
+    for name, kind in STATIC_FILES.items():
+        found = static_file(name)
+        assert found is not None and found[0] == kind and len(found[1]) > 10_000
+    assert "sourceMappingURL" not in static_file(f"{MAPLIBRE}-csp.js")[1]  # type: ignore[index]
+    for name in ("../page.py", "maplibre-gl-LICENSE.txt", "style.css", ""):
+        assert static_file(name) is None, name
+
+
+def test_a_proof_with_a_safe_place_and_no_photo_renders() -> None:
+    order = an_order_with_distinctive_pii(status=S.DELIVERED)
+    delivered = [event("11:00", S.DELIVERED, "order.delivered")]
+    html = page.render_page(
+        page.Tracking(order, delivered, proof={"safe_place": "front porch"}), base_url=BASE
+    )
+    assert 'id="safe-place">Left at: front porch<' in html and 'id="proof-photo"' not in html
+    assert 'id="proof"' not in page.render_page(page.Tracking(order, delivered), base_url=BASE)
