@@ -402,8 +402,10 @@ def _window(order: Order, here: tzinfo) -> dict[str, str] | None:
 
 
 def _sketch(tracking: Tracking, before: int | None) -> dict[str, Any] | None:
-    """The SVG sketch's geometry and words, when there is something to place: the area or
-    the locker, and the van once it is out."""
+    """The SVG sketch's geometry and words, once the parcel is on a route (a lone circle says
+    nothing): the depot, the area or the locker, and the van once it is out."""
+    if tracking.van is None and tracking.depot is None:
+        return None
     target: Area | Point | None = tracking.area
     if target is None and tracking.locker and "lat" in tracking.locker:
         target = Point(float(tracking.locker["lat"]), float(tracking.locker["lng"]))

@@ -86,6 +86,7 @@ def test_a_failed_attempt_is_the_headline_until_the_order_is_planned_again() -> 
     assert 'id="status" role="status">Delivery attempt failed: nobody was in</p>' in html
     assert "Waiting to be scheduled</p>" not in html
     assert html.count("<span>Out for delivery</span>") == 1
+    assert 'id="where"' not in html, "off its route: no sketch of a lone circle"
 
 
 def test_a_locker_order_says_which_locker_not_which_city() -> None:
