@@ -16,7 +16,7 @@ RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 PIP_INSTALL := $(PY) -m pip install -qq --disable-pip-version-check
 
-.PHONY: run test lint types unit infra bench locks coldstart clean browser
+.PHONY: run demo test lint types unit infra bench locks coldstart clean browser
 
 # The venv on Python 3.12 (the Lambda runtime's), made anew if it is missing or on another Python.
 define python312_venv
@@ -47,6 +47,11 @@ browser: $(CHROMIUM)
 
 run: $(RUN_STAMP)
 	PORT=$(PORT) $(VENV)/bin/python -m chalicelib.local
+
+# One parcel from webhook to doorstep against the `make run` in another shell (paste its
+# export block there first: API, ADMIN_KEY, MERCHANT_KEY, ...).
+demo: $(RUN_STAMP)
+	$(VENV)/bin/lastmile demo
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .

@@ -77,6 +77,7 @@ from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotati
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.stock import StockRepository
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.tracking.map_tiles import MapTiles
 from chalicelib.tracking.proof_store import ProofStore
 from chalicelib.tracking.proofs import ProofViews
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
@@ -341,6 +342,17 @@ def _sms_captured() -> Callable[[Sms, str], None] | None:
         )
 
     return captured
+
+
+@cache
+def map_tiles() -> MapTiles | None:
+    """The tracking page's map tiles (Amazon Location; the map API key in Secrets Manager), or
+    None when the stage has no key (the local runtime, or before one is put): the sketch."""
+    s = settings()
+    if not s.maps_api_key_secret_name:
+        return None
+    api_key = accounts().platform_secret(s.maps_api_key_secret_name)
+    return MapTiles.amazon_location(s.aws_region, api_key) if api_key else None
 
 
 @cache

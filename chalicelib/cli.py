@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.local.coldstart import register as register_coldstart
 
     register_coldstart(commands)
+    from chalicelib.local.demo import register as register_demo
+
+    register_demo(commands)
     from chalicelib.ops.commands import register as register_ops
 
     register_ops(commands)

@@ -28,6 +28,7 @@ class Settings:
     schedule_group: str
     scheduler_role_arn: str
     sendgrid_api_key_secret_name: str
+    maps_api_key_secret_name: str  # the tracking page's map key; "" for no map (the sketch)
     sendgrid_host: str
     email_sender: str
     sms_sender_id: str
@@ -76,6 +77,7 @@ def settings() -> Settings:
         sendgrid_api_key_secret_name=env.get(
             "LASTMILE_SENDGRID_API_KEY_SECRET_NAME", "lastmile/platform/sendgrid-api-key"
         ),
+        maps_api_key_secret_name=env.get("LASTMILE_MAPS_API_KEY_SECRET_NAME", ""),
         sendgrid_host=env.get("LASTMILE_SENDGRID_HOST", "https://api.sendgrid.com"),
         email_sender=env.get("LASTMILE_EMAIL_SENDER", "notifications@lastmile.example"),
         sms_sender_id=env.get("LASTMILE_SMS_SENDER_ID", ""),

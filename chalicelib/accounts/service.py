@@ -15,6 +15,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.tenancy import (
+    Brand,
     Depot,
     Merchant,
     MerchantCredentials,
@@ -148,6 +149,10 @@ class AccountService:
     def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
         """Which customer messages (type and channel) the merchant switched off."""
         return self._repo.set_notifications_off(merchant_id, sorted(set(off)))
+
+    def set_brand(self, merchant_id: str, brand: Brand) -> Merchant:
+        """The name, colour and help link the merchant's customers see on the tracking page."""
+        return self._repo.set_brand(merchant_id, brand)
 
     def merchant_for_stripe_account(self, account_id: str) -> Merchant | None:
         return self._repo.merchant_for_stripe_account(account_id)

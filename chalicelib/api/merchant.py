@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.config import settings
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
+from chalicelib.domain.tenancy import Brand, Merchant, is_https_url
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
@@ -135,6 +136,53 @@ def put_notification_preferences() -> Any:
 @route(merchant_api, "/v1/notification-preferences", methods=["GET"])
 def get_notification_preferences() -> Any:
     return json_response(_preferences(_merchant().notifications_off))
+
+
+class BrandIn(BaseModel):
+    """How the tracking page shows the merchant; each field optional, the whole brand replaced
+    (a field left out is cleared)."""
+
+    model_config = ConfigDict(extra="forbid")
+    display_name: str | None = Field(
+        default=None, min_length=1, max_length=80, description="the name customers see"
+    )
+    colour: str | None = Field(
+        default=None, pattern=r"^#[0-9a-fA-F]{6}$", description="brand colour, #rrggbb"
+    )
+    help_url: str | None = Field(
+        default=None, max_length=2048, description="https link to the merchant's help"
+    )
+
+    @field_validator("display_name")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or not value.isprintable()):
+            raise ValueError("a name of printable characters")
+        return value.strip() if value is not None else None
+
+    @field_validator("help_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not is_https_url(value):
+            raise ValueError("an https URL with a host")
+        return value
+
+
+def _brand_reply(merchant: Merchant) -> dict[str, Any]:
+    return {"brand": merchant.brand.fields()}
+
+
+@route(merchant_api, "/v1/brand", methods=["PUT"])
+def put_brand() -> Any:
+    merchant = _merchant()
+    body = parse_body(merchant_api.current_request, BrandIn)
+    brand = Brand(body.display_name, body.colour.lower() if body.colour else None, body.help_url)
+    return json_response(_brand_reply(bootstrap.accounts().set_brand(merchant.merchant_id, brand)))
+
+
+@route(merchant_api, "/v1/brand", methods=["GET"])
+def get_brand() -> Any:
+    return json_response(_brand_reply(_merchant()))
 
 
 class WebhookEndpointIn(BaseModel):

@@ -4,11 +4,12 @@ pickup code, more time), rate limited per client."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from chalice import Blueprint
 from chalice.app import Response
@@ -27,12 +28,14 @@ from chalicelib.config import settings
 from chalicelib.domain.errors import (
     DepotNotFound,
     DomainError,
+    MerchantNotFound,
     NotFound,
     OrderNotFound,
     ValidationFailed,
 )
+from chalicelib.domain.tenancy import Merchant
 from chalicelib.request_bodies import Id
-from chalicelib.tracking import feedback, page
+from chalicelib.tracking import feedback, map_tiles, page
 from chalicelib.tracking.rate_limit import RateLimited
 
 tracking = Blueprint(__name__)
@@ -65,7 +68,7 @@ def _limit_client() -> None:
 
 def _find(tracking_code: str, *, lockers: bool = False) -> page.Tracking:
     """The order behind the code; with `lockers`, also what the page shows of lockers (its
-    locker, the parcel waiting there, the lockers offered instead)."""
+    locker, the parcel waiting there, the lockers offered instead), its merchant and its proof."""
     found = page.find(
         tracking_code,
         bootstrap.orders(),
@@ -74,7 +77,20 @@ def _find(tracking_code: str, *, lockers: bool = False) -> page.Tracking:
     )
     found = page.with_shipments(found, bootstrap.orders())
     proof = bootstrap.proof_views().for_customer(found.order)
-    return replace(found, proof=proof) if proof else found
+    if proof:
+        found = replace(found, proof=proof)
+    if not lockers:
+        return found
+    return page.with_merchant(found, _merchant(found.order.merchant_id, int(time.time()) // 60))
+
+
+@lru_cache(maxsize=256)
+def _merchant(merchant_id: str, minute: int) -> Merchant | None:
+    # A brand changes rarely and a page polls: one read per merchant per minute per container.
+    try:
+        return bootstrap.accounts().merchant(merchant_id)
+    except MerchantNotFound:
+        return None  # the page then shows no merchant
 
 
 @lru_cache(maxsize=256)
@@ -133,19 +149,15 @@ def track_page(tracking_code: str) -> Any:
         if feedback.can_rate(found.order)
         else None
     )
+    tiles = bootstrap.map_tiles()
     html = page.render_page(
         found,
         base_url=settings().public_base_url,
         timezone=_depot_timezone(found.order.depot_id),
         feedback=given,
+        tiles=tiles,
     )
-    photo = (found.proof or {}).get("photo_url")
-    return _html(html, 200, page.headers(_origin(photo)) if photo else None)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return _html(html, 200, page.page_headers(found, tiles))
 
 
 def _form() -> dict[str, str]:
@@ -341,6 +353,22 @@ def track_extension(tracking_code: str) -> Any:
         return _payment_required(paid)  # 402: the action happens once Stripe says it is paid
     pickup_by = bootstrap.locker_choices().extend(order)
     return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
+
+
+@route(tracking, "/static/{name}", methods=["GET"])
+def static_asset(name: str) -> Any:
+    """The tracking page's map library (MapLibre GL JS, vendored): versioned names, a year's
+    cache; nothing but the files it lists."""
+    found = map_tiles.static_file(name)
+    if found is None:
+        raise NotFound(f"no static file {name}")
+    kind, text = found
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": kind,
+        "Cache-Control": map_tiles.IMMUTABLE,
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=text, status_code=200, headers=headers)
 
 
 @route(tracking, "/health", methods=["GET"])

@@ -7,6 +7,35 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+
+def is_https_url(url: str) -> bool:
+    """An absolute https URL with a host and nothing unprintable (a help link on a page)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed IPv6 bracket, a port that is no number
+        return False
+    return (
+        parts.scheme == "https"
+        and bool(host)
+        and url.isprintable()
+        and not any(c.isspace() for c in url)
+    )
+
+
+@dataclass(frozen=True)
+class Brand:
+    """How a merchant's customers see it on the tracking page: the name shown (else the
+    merchant's), a colour `#rrggbb` and an https help link, each optional."""
+
+    display_name: str | None = None
+    colour: str | None = None
+    help_url: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -20,6 +49,7 @@ class Merchant:
     notifications_off: tuple[str, ...] = ()
     # The depots that may fulfil its orders, `depot_id` first (allocation/ chooses per order).
     depot_ids: tuple[str, ...] = ()
+    brand: Brand = field(default_factory=Brand)
 
     @property
     def serving_depots(self) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import threading
 import time
 import uuid
@@ -75,6 +76,12 @@ class _Handler(ChaliceRequestHandler):
 # The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
 # reconcile: it would call the storefronts' real APIs).
 SCHEDULES = {"locker_sweep": 900.0, "webhook_retries": 60.0, "dispatch_reaper": 300.0}
+
+
+def export_block(names: dict[str, str]) -> str:
+    """`export A=... B=...` for a POSIX shell, one name a line, each value quoted if it must be."""
+    pairs = [f"{name}={shlex.quote(value)}" for name, value in names.items()]
+    return "export " + " \\\n  ".join(pairs)
 
 
 def function_context(function: str, timeout_s: float) -> LambdaContext:
@@ -271,46 +278,47 @@ class LocalRuntime:
             "stripe_webhook_secret": self.stripe_secret,
             "stripe_api_base": self.stripe.api_base if self.stripe else None,
             "demo": asdict(self.demo) if self.demo else None,
+            "exports": self.exports(),
         }
+
+    def exports(self) -> dict[str, str]:
+        """The names the README's commands use, with this runtime's values: paste the block
+        `make run` prints into another shell and every command works as written."""
+        names = {
+            "API": self.base_url,
+            "ADMIN_KEY": self.admin_key,
+            "STRIPE_WEBHOOK_SECRET": self.stripe_secret,
+        }
+        if self.demo:
+            d = self.demo
+            names |= {
+                "MERCHANT_KEY": d.api_key,
+                "MERCHANT_ID": d.merchant_id,
+                "SHOPIFY_SECRET": d.shopify_secret,
+                "WEBHOOK_SECRET": d.webhook_secret,
+                "KIOSK_KEY": d.kiosk_key,
+                "LOCKER": d.locker_id,
+                "DEPOT": d.depot_id,
+            }
+        return names
 
     def banner(self) -> str:
         lines = [
             f"lastmile is serving on {self.base_url} (AWS stand-in: {self.aws.endpoint})",
-            f"  operator key:      {self.admin_key}",
-            f"  Stripe webhook signing secret (STRIPE_WEBHOOK_SECRET): {self.stripe_secret}",
+            "",
+            "Paste into another shell (the README's commands use these names):",
+            "",
+            export_block(self.exports()),
+            "",
         ]
         if self.demo:
-            d = self.demo
             lines += [
-                f"  demo depot:        {d.depot_id}",
-                f"  demo merchant:     {d.merchant_id}",
-                f"  merchant API key:  {d.api_key}",
-                f"  Shopify secret:    {d.shopify_secret}",
-                f"  webhook secret:    {d.webhook_secret}",
-                f"  demo locker:       {d.locker_id}",
-                f"  its kiosk key:     {d.kiosk_key}",
-                "",
+                f"Demo: depot {self.demo.depot_id} with {DEMO_ORDERS} ready orders, merchant "
+                f"{self.demo.merchant_id}, locker {self.demo.locker_id}.",
                 "Try it:",
-                f"  curl -s {self.base_url}/v1/orders -H 'Authorization: Bearer {d.api_key}' \\",
-                '    -H \'Content-Type: application/json\' -d \'{"external_id": "1001", '
-                '"customer": {"name": "Ada Lovelace"}, "address": {"line1": '
-                '"1 Tower Bridge Rd", "city": "London", "postcode": "SE1 2UP", '
-                '"country": "GB", "lat": 51.5, "lng": -0.075}, "parcels": '
-                '[{"weight_kg": 1.2}]}\'',
-                "  # a Shopify orders/create webhook, signed like Shopify signs it:",
-                "  body=$(cat tests/events/shopify/orders_create.json)",
-                f"  sig=$(printf '%s' \"$body\" | openssl dgst -sha256 -hmac '{d.shopify_secret}'"
-                " -binary | base64)",
-                f"  curl -s {self.base_url}/v1/webhooks/shopify/{d.merchant_id} \\",
-                "    -H 'Content-Type: application/json' -H 'X-Shopify-Topic: orders/create' \\",
-                '    -H "X-Shopify-Hmac-Sha256: $sig" -H "X-Shopify-Event-Id: $(date +%s%N)"'
-                ' --data-binary "$body"',
-                f"  curl -s {self.base_url}/v1/track/<tracking_code from the order>",
-                f"  # plan the {DEMO_ORDERS} seeded orders into routes (Step Functions, OR-Tools):",
-                f"  curl -s -X POST {self.base_url}/v1/depots/{d.depot_id}/dispatch"
-                f" -H 'Authorization: Bearer {self.admin_key}'",
-                f"  curl -s {self.base_url}/v1/dispatch-runs/<run_id>"
-                f" -H 'Authorization: Bearer {self.admin_key}'",
+                "  make demo         # one parcel from webhook to doorstep, step by step",
+                '  curl -s -X POST "$API/v1/depots/$DEPOT/dispatch" -H "Authorization: Bearer'
+                ' $ADMIN_KEY"',
             ]
-        lines.append(f"  curl -s {self.base_url}/local/outbox")
+        lines.append('  curl -s "$API/local/outbox"')
         return "\n".join(lines)

@@ -95,7 +95,9 @@ def demo_orders(merchant: Merchant, locker_id: str) -> None:
     for n in range(DEMO_ORDERS):
         draft = OrderDraft(
             external_id=f"demo-{1001 + n}",
-            customer=Customer(name=rng.choice(NAMES), email=f"customer{n}@example.com"),
+            customer=Customer(
+                name=rng.choice(NAMES), email=f"customer{n}@example.com", phone=demo_mobile(n)
+            ),
             address=Address(
                 line1=f"{rng.randint(1, 200)} Demo Street",
                 city="London",
@@ -112,6 +114,12 @@ def demo_orders(merchant: Merchant, locker_id: str) -> None:
             else Delivery(),
         )
         orders.ingest(merchant, Inbound("api", Action.UPSERT, draft.external_id, draft))
+
+
+def demo_mobile(n: int) -> str:
+    """A UK mobile number that validates (Ofcom's drama range 07700 900xxx does not, so its
+    SMS would never show in the demo); the local SNS stand-in captures them, nothing is sent."""
+    return f"+447911123{n:03d}"
 
 
 NAMES = ("Ada Lovelace", "Alan Turing", "Grace Hopper", "Mary Somerville", "Tim Berners-Lee")

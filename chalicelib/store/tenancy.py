@@ -8,9 +8,10 @@ from typing import Any
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import AlreadyExists, DepotNotFound, DomainError, MerchantNotFound
-from chalicelib.domain.tenancy import Depot, Merchant, ShiftBreak, Vehicle
+from chalicelib.domain.tenancy import Brand, Depot, Merchant, ShiftBreak, Vehicle
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.tenancy import (
+    BrandAttribute,
     DepotItem,
     FleetItem,
     MerchantItem,
@@ -177,6 +178,15 @@ class TenancyRepository:
         )
         return _merchant(item)
 
+    def set_brand(self, merchant_id: str, brand: Brand) -> Merchant:
+        item = MerchantItem(*_merchant_key(merchant_id))
+        _update_existing(
+            item,
+            [MerchantItem.brand.set(BrandAttribute(**brand.fields()))],
+            MerchantNotFound(f"no merchant {merchant_id}"),
+        )
+        return _merchant(item)
+
     def set_dispatch_policy(self, depot_id: str, policy: dict[str, Any]) -> Depot:
         item = DepotItem(*_depot_key(depot_id))
         _update_existing(
@@ -220,6 +230,7 @@ def _merchant_model(merchant: Merchant) -> MerchantItem:
         stripe_account_id=merchant.stripe_account_id,
         notifications_off=list(merchant.notifications_off),
         depot_ids=list(merchant.depot_ids) or None,
+        brand=BrandAttribute(**merchant.brand.fields()),
         gsi1pk=ALL_MERCHANTS,
         gsi1sk=merchant.merchant_id,
     )
@@ -234,7 +245,14 @@ def _merchant(item: MerchantItem) -> Merchant:
         stripe_account_id=item.stripe_account_id,
         notifications_off=tuple(item.notifications_off or ()),
         depot_ids=tuple(item.depot_ids or ()),
+        brand=_brand(item.brand),
     )
+
+
+def _brand(item: BrandAttribute | None) -> Brand:
+    if item is None:
+        return Brand()
+    return Brand(item.display_name, item.colour, item.help_url)
 
 
 def _depot(item: DepotItem) -> Depot:

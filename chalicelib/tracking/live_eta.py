@@ -10,8 +10,10 @@ from dataclasses import replace
 from typing import Protocol
 
 from chalicelib.domain.dispatch import PlannedRoute
+from chalicelib.domain.eta_windows import Told
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order
+from chalicelib.domain.times import parse_iso
 
 # The ETA means something only while the parcel is still on its way.
 ON_ITS_WAY = frozenset({OrderStatus.PLANNED, OrderStatus.OUT_FOR_DELIVERY})
@@ -30,13 +32,14 @@ def stop_eta(route: PlannedRoute, order_id: str) -> str | None:
 def with_route_eta(order: Order, route: PlannedRoute | None) -> Order:
     """The order showing the ETA its stop was last told when `route` is its route and the stop
     waits (the same as the order item's once its write lands; a window recorded for another
-    ETA is not shown with this one)."""
+    ETA is not shown with this one: its own is, never opening before the van leaves)."""
     if route is None or order.status not in ON_ITS_WAY or order.route_id != route.route_id:
         return order
     told = stop_eta(route, order.order_id)
     if not told or told == order.eta:
         return order
-    return replace(order, eta=told, eta_from=None, eta_to=None)
+    window = Told.around(told, parse_iso(route.start_at))
+    return replace(order, eta=told, eta_from=window.start, eta_to=window.end)
 
 
 def with_live_eta(order: Order, routes: RouteLookup) -> Order:

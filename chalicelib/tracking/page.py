@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.dispatch import PlannedRoute
@@ -18,6 +19,7 @@ from chalicelib.domain.errors import LockerNotFound
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.lockers import MAX_RESENDS, Locker, LockerParcel
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
+from chalicelib.domain.tenancy import Merchant
 from chalicelib.tracking.feedback import (
     MAX_COMMENT,
     RATINGS,
@@ -27,30 +29,34 @@ from chalicelib.tracking.feedback import (
     offered_days,
 )
 from chalicelib.tracking.live_eta import ON_ITS_WAY, with_route_eta
-from chalicelib.tracking.public import Pickup, eta_window, public_locker, public_view
+from chalicelib.tracking.map_tiles import MAPLIBRE, STATIC_PATH, MapTiles, features
+from chalicelib.tracking.public import (
+    Pickup,
+    PublicBrand,
+    eta_window,
+    public_brand,
+    public_locker,
+    public_view,
+)
+from chalicelib.tracking.story import STATUS_WORDS, destination, entries, headline
+from chalicelib.tracking.whereabouts import (
+    Area,
+    Point,
+    VanPosition,
+    approximate_area,
+    sketch,
+    van_position,
+)
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
 S = OrderStatus
 
-# What a customer reads for each status (never the internal reason behind it).
-STATUS_WORDS: dict[OrderStatus, str] = {
-    S.RECEIVED: "Order received",
-    S.READY: "Waiting to be scheduled",
-    S.NEEDS_ATTENTION: "We are checking the delivery details",
-    S.PLANNED: "Scheduled for delivery",
-    S.OUT_FOR_DELIVERY: "Out for delivery",
-    S.DELIVERED: "Delivered",
-    S.FAILED_ATTEMPT: "We could not deliver it this time",
-    S.IN_LOCKER: "Ready to collect from the locker",
-    S.COLLECTED: "Collected from the locker",
-    S.RETURNED: "Returned to the sender",
-    S.CANCELLED: "Cancelled",
-}
-
 SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
+PROOF_FIELDS = {"safe_place": None, "photo_url": None}
+REFRESH_S = 10  # how often the page's script asks for the status again
 HOME = "home"  # the locker form's value for "deliver to my address instead"
 LOCKER_FULL = "locker_full"  # a dispatch run's reason for leaving a locker order out
 
@@ -92,6 +98,18 @@ class Tracking:
     proof: dict[str, Any] | None = None
     # A split order's shipments (this one included), in order: tracking code and status only.
     shipments: tuple[tuple[str, OrderStatus], ...] = ()
+    van: VanPosition | None = None
+    depot: Point | None = None
+    brand: PublicBrand | None = None
+
+    @property
+    def area(self) -> Area | None:
+        """The customer's stop as a public area (home deliveries with coordinates only)."""
+        address = self.order.address
+        if self.order.delivery.type is DeliveryType.LOCKER or not address.has_coordinates:
+            return None
+        assert address.lat is not None and address.lng is not None
+        return approximate_area(address.lat, address.lng)
 
     def public(self) -> dict[str, Any]:
         """The JSON twin of the page."""
@@ -102,6 +120,9 @@ class Tracking:
             locker=self.locker,
             pickup=self.pickup,
             choices=self.choices,
+            area=self.area,
+            van=self.van,
+            brand=self.brand,
         )
         if self.shipments:
             view["shipments"] = [
@@ -128,13 +149,17 @@ def find(
     while it is out for delivery, and, given `lockers`, what the page shows of lockers."""
     order, timeline = orders.by_tracking_code(code)
     before = None
+    van = depot = None
     if order.status in SHOWS_ETA and order.route_id:
         # The route's live ETA, the one story every reader of this order tells.
         route = routes.get_route(order.route_id)
         order = with_route_eta(order, route)
+        if route is not None:
+            depot = Point(route.depot_lat, route.depot_lng)
         if order.status is OrderStatus.OUT_FOR_DELIVERY and route is not None:
             before = stops_before(route, order.order_id)
-    found = Tracking(order, timeline, before)
+            van = van_position(route) if before is not None else None
+    found = Tracking(order, timeline, before, van=van, depot=depot)
     return with_lockers(found, lockers) if lockers is not None else found
 
 
@@ -175,6 +200,11 @@ def with_lockers(found: Tracking, lockers: LockerLookup) -> Tracking:
     return replace(found, locker=locker, pickup=pickup, choices=choices)
 
 
+def with_merchant(found: Tracking, merchant: Merchant | None) -> Tracking:
+    """The tracking with the merchant's public brand (its name when it set none)."""
+    return replace(found, brand=public_brand(merchant) if merchant is not None else None)
+
+
 def page_url(base_url: str, tracking_code: str) -> str:
     return f"{base_url.rstrip('/')}/track/{tracking_code}"
 
@@ -205,22 +235,62 @@ def _environment() -> Environment:
 
 @cache
 def stylesheet() -> str:
-    return (resources.files("chalicelib.tracking") / "templates" / "style.css").read_text()
+    return _asset("style.css")
 
 
 @cache
-def headers(image_origin: str | None = None) -> dict[str, str]:
+def refresh_script() -> str:
+    """The page's one script: it polls the JSON twin and rewrites status, ETA and progress in
+    place (the page works without it; its policy allows it by hash, nothing else)."""
+    return _asset("refresh.js")
+
+
+def _asset(name: str) -> str:
+    return (resources.files("chalicelib.tracking") / "templates" / name).read_text()
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def brand_style(brand: PublicBrand | None) -> str | None:
+    """The merchant's colour as the page's one extra style (allowed by its own hash); the
+    colour is validated `#rrggbb` when set, so nothing else can get into it."""
+    if brand is None or not brand.colour:
+        return None
+    return ":root{--brand:" + brand.colour + "}"
+
+
+@cache
+def headers(
+    extra_style: str | None = None,
+    tiles_origin: str | None = None,
+    image_origin: str | None = None,
+) -> dict[str, str]:
     """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
-    lets the page load nothing but its own inline stylesheet and data: images (and, on a page
-    showing a proof photo, images from the photo's store: `image_origin`), and post its forms
-    (rating, another day) nowhere but back to this site."""
-    digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()
-    images = "img-src 'self' data:" + (f" {image_origin}" if image_origin else "")
+    lets the page load nothing but its own inline stylesheet (and the brand's colour), data:
+    images and its refresh script (each by hash), fetch only its JSON twin, and post its forms
+    (rating, another day) nowhere but back to this site. With map tiles: MapLibre from this
+    site (its script, stylesheet and worker) and the tiles' one origin besides; on a page
+    showing a proof photo, images from the photo's store (`image_origin`)."""
+    styles = " ".join(_sha256(css) for css in (stylesheet(), extra_style) if css)
+    scripts = _sha256(refresh_script())
+    images, connect = "'self' data:", "'self'"
+    extra: tuple[str, ...] = ()
+    if tiles_origin:
+        styles, scripts = f"'self' {styles}", f"'self' {scripts}"
+        images, connect = f"'self' data: blob: {tiles_origin}", f"'self' {tiles_origin}"
+        extra = ("worker-src 'self'",)
+    if image_origin:
+        images += f" {image_origin}"
     policy = "; ".join(
         (
             "default-src 'none'",
-            images,
-            f"style-src 'sha256-{digest}'",
+            f"img-src {images}",
+            f"style-src {styles}",
+            f"script-src {scripts}",
+            f"connect-src {connect}",
+            *extra,
             "base-uri 'none'",
             "form-action 'self'",
             "frame-ancestors 'none'",
@@ -233,6 +303,23 @@ def headers(image_origin: str | None = None) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }
+
+
+def page_headers(tracking: Tracking, tiles: MapTiles | None = None) -> dict[str, str]:
+    """The headers of one order's page: its brand's colour allowed, its map's tiles, and its
+    proof photo's store when it shows one."""
+    drawn = tiles if tiles is not None and _sketch(tracking, tracking.stops_before) else None
+    photo = (tracking.proof or {}).get("photo_url")
+    return headers(
+        brand_style(tracking.brand),
+        drawn.origin if drawn else None,
+        _origin(photo) if photo else None,
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def zone(name: str | None) -> tuple[tzinfo, str]:
@@ -314,6 +401,48 @@ def _window(order: Order, here: tzinfo) -> dict[str, str] | None:
     return {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
 
 
+def _sketch(tracking: Tracking, before: int | None) -> dict[str, Any] | None:
+    """The SVG sketch's geometry and words, once the parcel is on a route (a lone circle says
+    nothing): the depot, the area or the locker, and the van once it is out."""
+    if tracking.van is None and tracking.depot is None:
+        return None
+    target: Area | Point | None = tracking.area
+    if target is None and tracking.locker and "lat" in tracking.locker:
+        target = Point(float(tracking.locker["lat"]), float(tracking.locker["lng"]))
+    if target is None:
+        return None
+    drawn = sketch(target, tracking.van, tracking.depot, before, max_stops=MAX_DOTS)
+    if drawn is None:
+        return None
+    if tracking.van is None:
+        said = "Where your parcel is going: " + (
+            "your area, shown approximately" if tracking.area else "the locker"
+        )
+    else:
+        stops = "no stops" if not before else f"{before} {'stop' if before == 1 else 'stops'}"
+        said = f"The van's last position, {stops} before yours, and your area (approximate)"
+    return {"shape": drawn, "words": said, "is_locker": tracking.area is None, "target": target}
+
+
+def _map(tracking: Tracking, sketched: dict[str, Any] | None, tiles: MapTiles | None) -> Any:
+    """What the page's script needs to draw the map over the sketch (None: the sketch only)."""
+    if tiles is None or sketched is None:
+        return None
+    target = sketched["target"]
+    area = target if isinstance(target, Area) else None
+    locker = None if area is not None else target
+    shown = features(area, locker, tracking.van, tracking.depot)
+    assets = f"../{STATIC_PATH}/{MAPLIBRE}"
+    return {
+        "style": tiles.style_url,
+        "features": shown,
+        "centre": [target.lng, target.lat],
+        "script": f"{assets}-csp.js",
+        "worker": f"{assets}-csp-worker.js",
+        "css": f"{assets}.css",
+    }
+
+
 def page_context(
     tracking: Tracking,
     *,
@@ -321,10 +450,11 @@ def page_context(
     timezone: str | None,
     feedback: Feedback | None = None,
     now: datetime | None = None,
+    tiles: MapTiles | None = None,
 ) -> dict[str, Any]:
     """What the template shows, already in words and local times; nothing private in it.
     `feedback` is the customer's rating if given; `now` dates the days offered after a failed
-    attempt."""
+    attempt; `tiles` are the map's, when the stage has them (else the sketch alone)."""
     order = tracking.order
     here, zone_label = zone(timezone)
     eta = None
@@ -332,19 +462,29 @@ def page_context(
         start, end = (m.astimezone(here) for m in eta_window(order))
         eta = {"day": _day(start), "start": f"{start:%H:%M}", "end": f"{end:%H:%M}"}
     events = []
-    for event in tracking.timeline:
-        at = _local(event.at, here)
+    for entry in entries(tracking.timeline):
+        at = _local(entry.at, here)
         events.append(
-            {"words": STATUS_WORDS.get(event.status, str(event.status)), "day": _day(at)}
-            | {"time": f"{at:%H:%M}", "status": str(event.status)}
+            {"words": entry.words, "day": _day(at)}
+            | {"time": f"{at:%H:%M}", "status": str(entry.status)}
         )
     url = page_url(base_url, order.tracking_code)
     before = tracking.stops_before
+    brand = tracking.brand
+    sketched = _sketch(tracking, before)
     return {
         "first_name": order.customer.first_name,
         "city": order.address.city,
+        "destination": destination(order, tracking.locker),
         "status": str(order.status),
-        "status_words": STATUS_WORDS.get(order.status, str(order.status)),
+        "status_words": headline(order, tracking.timeline),
+        "brand": vars(brand) if brand is not None else None,
+        "brand_css": brand_style(brand),
+        "sketch": sketched,
+        "map": _map(tracking, sketched, tiles),
+        "live": {"source": f"../v1/track/{order.tracking_code}", "zone": zone_label}
+        | {"every": REFRESH_S},
+        "script": refresh_script(),
         "eta": eta,
         "stops_before": before,
         "dots": min(before, MAX_DOTS) if before is not None else 0,
@@ -379,7 +519,9 @@ def page_context(
             for code, status in tracking.shipments
         ],
         "tracking_code": order.tracking_code,
-        "proof": tracking.proof,
+        # Each field the proof block asks for, present or None (a safe place without a photo
+        # would otherwise fail the strict template: a 500 for a plain "left at the porch").
+        "proof": PROOF_FIELDS | tracking.proof if tracking.proof else None,
         "qr": qr_data_uri(url),
         "css": stylesheet(),
     }
@@ -392,10 +534,12 @@ def render_page(
     timezone: str | None = None,
     feedback: Feedback | None = None,
     now: datetime | None = None,
+    tiles: MapTiles | None = None,
 ) -> str:
-    """The tracking page of an order; times in `timezone` (the depot's), else in UTC."""
+    """The tracking page of an order; times in `timezone` (the depot's), else in UTC; a map
+    over the sketch when `tiles` are given."""
     context = page_context(
-        tracking, base_url=base_url, timezone=timezone, feedback=feedback, now=now
+        tracking, base_url=base_url, timezone=timezone, feedback=feedback, now=now, tiles=tiles
     )
     return _environment().get_template("page.html.j2").render(context)
 

@@ -25,6 +25,7 @@ from .dispatch import Dispatch
 from .gateway_responses import add_gateway_responses
 from .lockers import Lockers
 from .tables import build_tables
+from .tracking_map import TrackingMap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,6 +122,15 @@ class LastmileStack(Stack):
             default=self.node.try_get_context("LASTMILE_PUBLIC_BASE_URL"),
         )
 
+        # The tracking page's map tiles: an Amazon Location key, its value in Secrets Manager.
+        self.tracking_map = TrackingMap(
+            self,
+            "TrackingMap",
+            stage=stage,
+            secrets_prefix=SECRETS_PREFIX,
+            public_base_url=public_base_url.value_as_string,
+        )
+
         environment = {env_var: table.table_name for env_var, table in self.tables.items()}
         environment |= {
             "LASTMILE_SECRETS_PREFIX": SECRETS_PREFIX,
@@ -134,6 +144,7 @@ class LastmileStack(Stack):
         }
         environment |= self.dispatch.environment
         environment |= self.lockers.environment
+        environment |= self.tracking_map.environment
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
         # is what sets the functions' runtime. CDK tokens in the environment survive the round
         # trip through chalice's template and resolve to references at synth.

@@ -1,22 +1,36 @@
 """The tracking page in a real browser (Debian's Chromium, headless, driven by Playwright): it
 renders under its own Content-Security-Policy with no console error and no violation, shows
-nothing private, and its rating form works without JavaScript. `make test` installs Chromium."""
+nothing private, its rating form works without JavaScript, its script refreshes the status by
+itself, and axe-core finds no serious or critical accessibility violation on a phone (390 px)
+or a desktop (1280 px); screenshots of each go to tests/artifacts/. `make test` installs
+Chromium; axe-core's axe.min.js is vendored in tests/e2e/vendor (MPL-2.0)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+import requests
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-from tests.e2e.conftest import Runtime
+from tests.builders import an_order
+from tests.e2e.conftest import ROOT, Runtime
+from tests.e2e.test_driver_events import dispatched, post
 from tests.e2e.test_tracking_page import (
     ZED,
+    a_private_order,
     delivered_and_failed,
     fresh_minute,  # noqa: F401  (autouse: each test starts with a fresh rate-limit minute)
 )
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root in a container, without a sandbox; no calls home (this machine's network is closed).
@@ -137,3 +151,120 @@ def test_a_refusal_renders_as_a_page_without_errors(runtime: Runtime, watched: W
     errors = [e for e in watched.errors if "status of 422" not in e]
     assert errors == []
     assert watched.violations() == []
+
+
+# -- the live page: van, area, brand, refresh, accessibility -----------------------------------
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations of the page as it stands (axe is evaluated
+    through the DevTools protocol, which the page's CSP does not govern, so the page's own
+    policy stays as served)."""
+    page.evaluate(AXE.read_text())
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}))"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['nodes']}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def at_both_widths(page: Page, url: str, name: str) -> None:
+    """The page at a phone's and a desktop's width: no serious or critical axe violation, a
+    full-page screenshot of each in tests/artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for label, (width, height) in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": height})
+        response = page.goto(url)
+        assert response is not None and response.status == 200
+        assert axe_violations(page) == [], label
+        # Nothing wider than the screen (no sideways scrolling on a phone).
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, label
+        page.screenshot(path=str(ARTIFACTS / f"tracking-{name}-{width}.png"), full_page=True)
+
+
+def test_the_live_page_shows_van_and_area_and_refreshes_itself_on_a_phone_and_a_desktop(
+    runtime: Runtime, watched: Watched
+) -> None:
+    found = dispatched(runtime, vehicles=1, orders=3, make_order=a_private_order)
+    [route] = found["run"]["routes"]
+    key = found["api_key"]
+    brand = {"display_name": "Quokka Parcels", "colour": "#0b6e4f", "help_url": "https://h.test/"}
+    assert runtime.merchant(key, "PUT", "/v1/brand", json=brand).status_code == 200
+    first, _, last = (stop["order_id"] for stop in route["stops"])
+    code = runtime.merchant(key, "GET", f"/v1/orders/{last}").json()["tracking_code"]
+    assert post(runtime, route, type="departed", event_id="b-dep").status_code == 202
+    ping = post(runtime, route, type="location", event_id="b-ping", lat=51.5031, lng=-0.1172)
+    assert ping.status_code == 202, ping.text
+    url = runtime.url(f"/track/{code}")
+
+    served = requests.get(url, timeout=10)
+    policy = served.headers["Content-Security-Policy"]
+    script = re.search(r"<script>(.*?)</script>", served.text, re.S)
+    assert script is not None
+    digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()
+    script_src = next(d for d in policy.split("; ") if d.startswith("script-src"))
+    assert script_src == f"script-src 'sha256-{digest}'", "its hash, no unsafe-inline, no origin"
+
+    page = watched.page
+    at_both_widths(page, url, "out-for-delivery")
+    assert page.locator("#sketch-van").is_visible() and page.locator("#sketch-area").is_visible()
+    assert page.locator("#sketch .stop").count() == 2
+    assert page.locator("#merchant").inner_text() == "Quokka Parcels"
+    assert page.locator("#help").get_attribute("href") == "https://h.test/"
+    assert page.locator("#status").inner_text() == "Out for delivery"
+    assert page.locator("#stops-text").inner_text() == "2 stops before yours"
+    assert_nothing_private(page.content())
+
+    # A route event: the page's script picks it up, with no reload (the marker survives).
+    page.evaluate("window.__not_reloaded = true")
+    done = post(runtime, route, type="delivered", event_id="b-dlv", order_id=first)
+    assert done.status_code == 202, done.text
+    expect(page.locator("#stops-text")).to_have_text("1 stop before yours", timeout=25_000)
+    missed = post(
+        runtime, route, type="failed", event_id="b-fail", order_id=last, reason="not_home"
+    )
+    assert missed.status_code == 202, missed.text
+    expect(page.locator("#status")).to_have_text(
+        "Delivery attempt failed: nobody was in", timeout=25_000
+    )
+    assert page.evaluate("window.__not_reloaded") is True
+    assert watched.errors == []
+    assert watched.violations() == []
+
+
+def test_a_failed_attempt_reads_as_one_on_a_phone_and_a_desktop(
+    runtime: Runtime, watched: Watched
+) -> None:
+    codes = delivered_and_failed(runtime)
+    page = watched.page
+    at_both_widths(page, runtime.url(f"/track/{codes['failed']}"), "failed-attempt")
+    assert page.locator("#status").inner_text() == "Delivery attempt failed: nobody was in"
+    timeline = page.locator("#timeline li span").all_inner_texts()
+    assert timeline.count("Out for delivery") == 1
+    assert "Waiting to be scheduled" not in page.locator("#status").inner_text()
+    assert_nothing_private(page.content())
+    assert watched.errors == [] and watched.violations() == []
+
+
+def test_a_locker_order_names_its_locker_on_a_phone_and_a_desktop(
+    runtime: Runtime, watched: Watched
+) -> None:
+    body = an_order(
+        external_id="browser-locker-1",
+        delivery={"type": "locker", "locker_id": runtime.demo["locker_id"]},
+    )
+    key = runtime.demo["api_key"]
+    created = runtime.merchant(key, "POST", "/v1/orders", json=body)
+    assert created.status_code == 201, created.text
+    code = created.json()["tracking_code"]
+    page = watched.page
+    at_both_widths(page, runtime.url(f"/track/{code}"), "locker")
+    assert page.locator("#destination").inner_text() == "To the locker at London Bridge Station"
+    assert "Delivery to London" not in page.content()
+    for private in ("Hopper", "Baker Street", "NW1 6XE", "grace@example.com", "7700900456"):
+        assert private not in page.content(), private
+    assert watched.errors == [] and watched.violations() == []

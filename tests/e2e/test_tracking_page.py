@@ -14,6 +14,7 @@ import boto3
 import pytest
 import requests
 
+from chalicelib.domain.geo import great_circle_m
 from tests.builders import an_order
 from tests.e2e.conftest import Runtime
 from tests.e2e.test_driver_events import dispatched, post
@@ -108,7 +109,8 @@ def test_once_the_van_has_left_the_page_counts_the_stops_before_yours(runtime: R
     first, _, third = (s["order_id"] for s in route["stops"])
     code = runtime.merchant(found["api_key"], "GET", f"/v1/orders/{third}").json()["tracking_code"]
     planned = page(runtime, code).text
-    assert "Scheduled for delivery" in planned and "before yours" not in planned
+    assert "Scheduled for delivery" in planned and 'id="progress"' not in planned
+    assert 'id="sketch-area"' in planned and 'id="sketch-van"' not in planned, "no van yet"
     assert re.search(r"between \d\d:\d\d and \d\d:\d\d", planned), "an ETA window"
     assert "Times in Europe/London" in planned
 
@@ -118,6 +120,20 @@ def test_once_the_van_has_left_the_page_counts_the_stops_before_yours(runtime: R
     assert "2 stops before yours" in html
     twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10).json()
     assert twin["stops_before"] == 2
+    assert "van" not in twin, "no fix yet: no van on the map"
+    ping = post(runtime, route, type="location", event_id="trk-ping", lat=51.5012, lng=-0.1187)
+    assert ping.status_code == 202, ping.text
+    twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10).json()
+    assert {k: twin["van"][k] for k in ("lat", "lng")} == {"lat": 51.501, "lng": -0.119}
+    # The area holds the order's address, centred elsewhere.
+    address = runtime.merchant(found["api_key"], "GET", f"/v1/orders/{third}").json()["address"]
+    at = (address["lat"], address["lng"])
+    area = twin["area"]
+    assert great_circle_m(area["lat"], area["lng"], *at) <= area["radius_m"]
+    assert (area["lat"], area["lng"]) != at
+    html = page(runtime, code).text
+    assert 'id="sketch-van"' in html and 'id="sketch-area"' in html
+    assert html.count('class="stop"') == 2, "the two stops before, as dots"
     assert (
         set(twin["eta_window"]) == {"start", "end"}
         and twin["eta_window"]["start"] < twin["eta_window"]["end"]
@@ -322,3 +338,57 @@ def test_after_a_failed_attempt_the_customer_chooses_another_day(
     twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10)
     assert twin.json()["delivery"]["window"] == window
     assert_nothing_private(twin.text)
+
+
+def test_the_map_library_is_served_from_here_cached_for_a_year(runtime: Runtime) -> None:
+    script = requests.get(runtime.url("/static/maplibre-gl-4.7.1-csp.js"), timeout=10)
+    assert script.status_code == 200
+    assert script.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert script.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert script.text.startswith("/**\n * MapLibre GL JS")
+    css = requests.get(runtime.url("/static/maplibre-gl-4.7.1.css"), timeout=10)
+    assert css.headers["Content-Type"] == "text/css; charset=utf-8"
+    for name in ("maplibre-gl-LICENSE.txt", "..%2Fpage.py", "nothing.js"):
+        refused = requests.get(runtime.url(f"/static/{name}"), timeout=10)
+        assert refused.status_code == 404, name
+        assert refused.json()["error"]["code"] == "not_found"
+
+
+def test_a_merchant_brands_its_pages_and_bad_values_are_refused_naming_the_field(
+    runtime: Runtime,
+) -> None:
+    merchant = runtime.admin(
+        "POST", "/v1/merchants", json={"name": "Branding Ltd", "depot_id": runtime.demo["depot_id"]}
+    ).json()
+    key = merchant["api_key"]
+    for body, field in (
+        ({"colour": "red"}, "colour"),
+        ({"colour": "#12345g"}, "colour"),
+        ({"help_url": "http://help.example.com"}, "help_url"),
+        ({"help_url": "javascript:alert(1)"}, "help_url"),
+        ({"display_name": ""}, "display_name"),
+        ({"display_name": "x" * 81}, "display_name"),
+        ({"logo": "x"}, "logo"),
+    ):
+        refused = runtime.merchant(key, "PUT", "/v1/brand", json=body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["error"]["field"] == field, refused.text
+    assert runtime.merchant(key, "GET", "/v1/brand").json() == {"brand": {}}, "nothing stored"
+    assert (
+        requests.put(runtime.url("/v1/brand"), json={"colour": "#000000"}, timeout=10).status_code
+        == 401
+    )
+    brand = {"display_name": "Branding", "colour": "#0B6E4F", "help_url": "https://h.example/x"}
+    stored = runtime.merchant(key, "PUT", "/v1/brand", json=brand)
+    assert stored.status_code == 200
+    assert stored.json() == {"brand": brand | {"colour": "#0b6e4f"}}
+    created = runtime.merchant(key, "POST", "/v1/orders", json=an_order(external_id="branded-1"))
+    code = created.json()["tracking_code"]
+    html = page(runtime, code)
+    assert 'id="merchant">Branding<' in html.text and ":root{--brand:#0b6e4f}" in html.text
+    twin = requests.get(runtime.url(f"/v1/track/{code}"), timeout=10).json()
+    assert twin["merchant"] == {
+        "name": "Branding",
+        "colour": "#0b6e4f",
+        "help_url": "https://h.example/x",
+    }

@@ -8,7 +8,13 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
-from chalicelib.domain.errors import AlreadyExists, AuthenticationFailed, ValidationFailed
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    MerchantNotFound,
+    ValidationFailed,
+)
+from chalicelib.domain.tenancy import Brand
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -70,3 +76,20 @@ def test_a_stripe_account_belongs_to_one_merchant_and_a_failed_create_leaves_no_
         )
     after = bootstrap.client("secretsmanager").list_secrets()["SecretList"]
     assert len(after) == len(before)
+
+
+def test_a_brand_is_stored_replaced_whole_and_read_back_with_the_merchant(depot_id: str) -> None:
+    accounts = bootstrap.accounts()
+    merchant, creds = accounts.create_merchant(NewMerchant(name="Branded", depot_id=depot_id))
+    assert merchant.brand == Brand()
+    brand = Brand("Branded Goods", "#0b6e4f", "https://help.example.com/")
+    assert accounts.set_brand(merchant.merchant_id, brand).brand == brand
+    assert accounts.merchant(merchant.merchant_id).brand == brand
+    assert accounts.authenticate_merchant(creds.api_key).brand == brand
+    # A field left out is cleared, and the rest of the merchant is untouched.
+    cleared = accounts.set_brand(merchant.merchant_id, Brand(colour="#112233"))
+    assert cleared.brand == Brand(colour="#112233") and cleared.name == "Branded"
+    with pytest.raises(MerchantNotFound):
+        accounts.set_brand("mer_nobody", brand)  # a conditional update: no item is made
+    with pytest.raises(MerchantNotFound):
+        accounts.merchant("mer_nobody")

@@ -41,7 +41,7 @@ def test_woocommerce_order_maps_with_meta_coordinates() -> None:
     assert d is not None
     assert d.customer.name == "Mary Somerville"
     assert d.customer.email == "mary.somerville@example.org"
-    assert d.customer.phone == "07700 900789"
+    assert d.customer.phone == "07911 123789"
     assert (d.address.line1, d.address.line2, d.address.city) == (
         "48 Jeffrey Street",
         "Top floor",

@@ -53,7 +53,7 @@ def test_real_sample_maps_to_one_canonical_order() -> None:
     assert d is not None
     assert d.customer.name == "Ada Lovelace"
     assert d.customer.email == "ada.lovelace@example.co.uk"
-    assert d.customer.phone == "+44 7700 900123"
+    assert d.customer.phone == "+44 7911 123456"
     assert (d.address.line1, d.address.line2, d.address.postcode) == (
         "12 Marchmont Street",
         "Flat 3",

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.api.merchant import (
     MAX_EXTERNAL_ID,
     AmendmentIn,
+    BrandIn,
     NotificationPreferencesIn,
     WebhookEndpointIn,
 )
@@ -98,6 +99,34 @@ def paths() -> dict[str, dict[str, Any]]:
                 ("merchant",),
                 replies={"200": "Order"},
                 example={"address": ADDRESS_EXAMPLE},
+            ),
+        },
+        "/v1/brand": {
+            "put": op(
+                "How the tracking page shows the merchant: display name, colour (#rrggbb) and "
+                "an https help link; the whole brand is replaced (a field left out is cleared)",
+                "merchant",
+                {
+                    "200": "the brand",
+                    "400": "body is not JSON",
+                    "401": "bad key",
+                    "422": "colour not #rrggbb, help_url not https, name empty or too long",
+                },
+                "BrandIn",
+                ("merchant",),
+                replies={"200": "BrandReply"},
+                example={
+                    "display_name": "Demo Goods",
+                    "colour": "#0b6e4f",
+                    "help_url": "https://help.example.com/delivery",
+                },
+            ),
+            "get": op(
+                "The brand the tracking page shows",
+                "merchant",
+                {"200": "the brand", "401": "bad key"},
+                tags=("merchant",),
+                replies={"200": "BrandReply"},
             ),
         },
         "/v1/notification-preferences": {
@@ -211,5 +240,11 @@ def paths() -> dict[str, dict[str, Any]]:
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:
-    for model in (CanonicalOrder, AmendmentIn, NotificationPreferencesIn, WebhookEndpointIn):
+    for model in (
+        CanonicalOrder,
+        AmendmentIn,
+        BrandIn,
+        NotificationPreferencesIn,
+        WebhookEndpointIn,
+    ):
         add_model(schemas, model)

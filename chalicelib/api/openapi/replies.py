@@ -182,11 +182,16 @@ def _public_tracking() -> dict[str, Any]:
             "stops_before": COUNT,
             "shipments": _list(object_schema({"tracking_code": TEXT, "status": STATUS}))
             | {"description": "a split order: every shipment's tracking code and status"},
+            "headline": TEXT,
+            "destination": TEXT,
+            "area": object_schema({"lat": NUMBER, "lng": NUMBER, "radius_m": COUNT}),
+            "van": object_schema({"lat": NUMBER, "lng": NUMBER, "at": MOMENT}),
+            "merchant": object_schema({"name": TEXT, "colour": TEXT, "help_url": TEXT}, ["name"]),
             "delivery_choices": object_schema(
                 {"lockers": _list({"type": "object"}), "home": {"type": "boolean"}}
             ),
         },
-        ["status", "events", "first_name", "city", "delivery"],
+        ["status", "headline", "destination", "events", "first_name", "city", "delivery"],
     )
 
 
@@ -245,6 +250,10 @@ def schemas() -> dict[str, Any]:
         "Order": _order(),
         "Orders": object_schema({"orders": _list({"$ref": "#/components/schemas/Order"})}),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
+        "BrandReply": object_schema(
+            {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
+            ["brand"],
+        ),
         "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
         "WebhookEndpoint": endpoint,
         "WebhookEndpointCreated": endpoint

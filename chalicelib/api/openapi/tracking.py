@@ -162,6 +162,7 @@ def paths() -> dict[str, dict[str, Any]]:
             )
         },
         "/track/{tracking_code}": {"get": _page()},
+        "/static/{name}": {"get": _static()},
         "/v1/track/{tracking_code}": {
             "get": op(
                 "Public tracking view: no address, email, phone or last name",
@@ -186,6 +187,22 @@ def _page() -> dict[str, Any]:
         "200": {"description": "the page", **html},
         "404": {"description": "unknown code", **html},
         "429": {"description": "too many", "headers": {"Retry-After": RETRY_AFTER}, **html},
+    }
+    return operation
+
+
+def _static() -> dict[str, Any]:
+    operation = op(
+        "The tracking page's map library (MapLibre GL JS, served by us; versioned names, "
+        "cached for a year)",
+        None,
+        {"404": "not one of the files served"},
+        tags=("customers",),
+    )
+    text = {"schema": {"type": "string"}}
+    operation["responses"]["200"] = {
+        "description": "the file",
+        "content": {"text/javascript": text, "text/css": text},
     }
     return operation
 

@@ -7,6 +7,12 @@ from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, Un
 from chalicelib.store.models.base import Gsi1Index, MainItem
 
 
+class BrandAttribute(MapAttribute[str, object]):
+    display_name = UnicodeAttribute(null=True)
+    colour = UnicodeAttribute(null=True)
+    help_url = UnicodeAttribute(null=True)
+
+
 class MerchantItem(MainItem, discriminator="merchant"):
     """pk MERCHANT#<id>, sk PROFILE."""
 
@@ -18,6 +24,7 @@ class MerchantItem(MainItem, discriminator="merchant"):
     # A plain list of strings: `of=UnicodeAttribute` would type its items as attributes.
     notifications_off = ListAttribute[str](default=list)
     depot_ids = ListAttribute[str](null=True)  # every depot serving it, depot_id first
+    brand = BrandAttribute(null=True)  # the tracking page's name, colour and help link
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
 

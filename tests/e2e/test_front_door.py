@@ -1,0 +1,143 @@
+"""The front door as a newcomer uses it: `make run`'s export block pasted into a shell, the
+README's first commands pasted after it, and `make demo`'s script playing one parcel from the
+Shopify webhook to the doorstep, against a runtime of their own (the demo dispatches the demo
+depot, which no other test may share)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.e2e.conftest import ROOT, Runtime, started_runtime
+
+README = (ROOT / "README.md").read_text()
+NAMES = (
+    "API",
+    "ADMIN_KEY",
+    "MERCHANT_KEY",
+    "MERCHANT_ID",
+    "SHOPIFY_SECRET",
+    "WEBHOOK_SECRET",
+    "STRIPE_WEBHOOK_SECRET",
+    "KIOSK_KEY",
+    "LOCKER",
+    "DEPOT",
+)
+
+
+@pytest.fixture(scope="module")
+def front_door() -> Iterator[Runtime]:
+    with started_runtime() as runtime:
+        yield runtime
+
+
+def export_block(runtime: Runtime) -> str:
+    """The block as `make run` printed it: from `export API=` to its last continued line."""
+    lines = "".join(runtime.log).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("export API="))
+    block = [lines[start]]
+    while block[-1].endswith("\\"):
+        block.append(lines[start + len(block)])
+    return "\n".join(block)
+
+
+def shell(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def readme_block(after: str) -> str:
+    """The first ```bash block of the README after the line starting with `after`."""
+    found = re.search(re.escape(after) + r".*?```bash\n(.*?)```", README, re.S)
+    assert found is not None, after
+    return found.group(1)
+
+
+def test_the_export_block_sets_every_name_the_readme_uses(front_door: Runtime) -> None:
+    block = export_block(front_door)
+    printed = shell(block + "\n" + "\n".join(f'echo "{name}=${name}"' for name in NAMES))
+    assert printed.returncode == 0, printed.stderr
+    values = dict(line.split("=", 1) for line in printed.stdout.splitlines())
+    demo = front_door.demo
+    assert values == {
+        "API": front_door.base_url,
+        "ADMIN_KEY": front_door.info["admin_key"],
+        "MERCHANT_KEY": demo["api_key"],
+        "MERCHANT_ID": demo["merchant_id"],
+        "SHOPIFY_SECRET": demo["shopify_secret"],
+        "WEBHOOK_SECRET": demo["webhook_secret"],
+        "STRIPE_WEBHOOK_SECRET": front_door.info["stripe_webhook_secret"],
+        "KIOSK_KEY": demo["kiosk_key"],
+        "LOCKER": demo["locker_id"],
+        "DEPOT": demo["depot_id"],
+    }
+    # The README speaks in these names only: no other spelling of a key, no fixed port.
+    for stale in ("$API_KEY", "$M ", '$M"', "$K ", '$K"', "$LASTMILE_ADMIN_KEY", "localhost:8000"):
+        assert stale not in README, stale
+    assert "http://127.0.0.1:8000/" not in README
+
+
+def test_the_readmes_shopify_snippet_pasted_twice_is_created_then_duplicate(
+    front_door: Runtime,
+) -> None:
+    snippet = readme_block("## Send a first Shopify webhook")
+    first = shell(export_block(front_door) + "\n" + snippet)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith('{"outcome": "created"'), first.stdout[:300]
+    assert '"external_id": "5987654321098765432"' in first.stdout
+    assert '"first_name": "Ada"' in first.stdout, "the public view by the order's tracking code"
+    again = shell(export_block(front_door) + "\n" + snippet)
+    assert again.stdout.startswith('{"outcome": "duplicate"'), again.stdout[:300]
+
+
+def test_make_demo_plays_one_parcel_from_webhook_to_doorstep(front_door: Runtime) -> None:
+    demo = shell(f"{export_block(front_door)}\n{sys.executable} -m chalicelib.cli demo")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    lines = demo.stdout.splitlines()
+    steps = [line.split()[1] for line in lines if re.match(r"\d\. ", line)]
+    assert steps == [
+        "webhook",
+        "order",
+        "dispatch",
+        "route",
+        "departed",
+        "arriving",
+        "delivered",
+        "tracking",
+        "outbox",
+    ], demo.stdout
+    assert "created" in lines[0]
+    url = re.search(r"(http://\S+/track/\w+)", demo.stdout)
+    assert url is not None, demo.stdout
+    page = requests.get(url.group(1), timeout=10)
+    assert page.status_code == 200 and 'id="status" role="status">Delivered<' in page.text
+    # Each step told the customer by email and, the number being a valid mobile, by SMS.
+    sent = [line.split()[0] for line in lines if line.startswith("     ")]
+    assert sent.count("email") >= 5 and sent.count("sms") >= 5, demo.stdout
+    assert any("arriving soon" in line for line in lines), demo.stdout
+    assert any("has been delivered" in line and line.split()[0] == "sms" for line in lines)
+
+
+def test_the_demo_says_what_is_missing_without_the_export_block() -> None:
+    env_less = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    assert env_less.returncode == 1
+    assert "API, ADMIN_KEY, MERCHANT_ID, MERCHANT_KEY, SHOPIFY_SECRET, DEPOT not set" in (
+        env_less.stdout
+    )
