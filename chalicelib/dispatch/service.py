@@ -256,7 +256,7 @@ class DispatchService:
 
     def _withdraw_from_live_routes(self, run_id: str, order_ids: set[str], at: str) -> None:
         """The stops this run inserted into routes on the road taken off them again, with the
-        depot visit they needed (the carried stops re-timed from the van)."""
+        trip they needed (the carried stops back on the trip before, re-timed from the van)."""
         try:
             opened = self._snapshots.live(run_id)
         except ArtifactMissing:

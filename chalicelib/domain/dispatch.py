@@ -19,7 +19,7 @@ ITEM_MAX_BYTES = 400 * 1024
 MAX_ORDERS_PER_RUN = 2000  # a depot policy's default cap; the rest wait for the next run
 # A van back at the depot mid-route to load the orders a live re-plan gave it takes this long
 # there (dispatch/live_routes.py): parking, the parcels found and scanned, loaded.
-DEPOT_LOAD_S = 600.0
+DEPOT_LOAD_S = 600.0  # (its vehicle's reload time instead, when it has one)
 
 
 class RunStatus(StrEnum):
