@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.dispatch.commit import Committer
 from chalicelib.dispatch.eta import from_position
 from chalicelib.dispatch.live_routes import (
     CARRIED_PRIORITY,
@@ -19,8 +20,9 @@ from chalicelib.dispatch.live_routes import (
     withdrawn,
 )
 from chalicelib.dispatch.planned_routes import planned_routes
-from chalicelib.dispatch.problem import build
+from chalicelib.dispatch.problem import FLEET_BUSY, build
 from chalicelib.domain.dispatch import DEPOT_LOAD_S, DispatchPolicy, Fix, PlannedRoute, RouteStop
+from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.geo import great_circle_m
 from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Depot, Vehicle
@@ -265,3 +267,95 @@ def test_withdrawn_takes_a_failed_runs_stops_and_their_trip_off():
     assert [s.order_id for s in back.stops] == ["ord_1", "ord_2", "ord_3", "ord_4"]
     assert {s.trip for s in back.stops} == {1} and back.trips == ()
     assert withdrawn(after, {"ord_other"}, at(0)) is after
+
+
+class RouteStore:
+    """A stateful stand-in for the dispatch repository's route and order writes: the route
+    item under a version, a driver's event landing once between a read and the write, the
+    orders planned and the ETAs told (by message key)."""
+
+    def __init__(self, route: PlannedRoute, served_meanwhile: str | None = None) -> None:
+        self.route = route
+        self.served_meanwhile = served_meanwhile
+        self.planned: list[str] = []
+        self.told: dict[tuple[str, str], str] = {}
+        self.writes = 0
+
+    def get_route(self, route_id: str) -> PlannedRoute | None:
+        return self.route if route_id == self.route.route_id else None
+
+    def plan_order(self, order: Order, run_id: str, route_id: str, told, at: str) -> str:
+        if order.order_id in self.planned:
+            return "already"
+        self.planned.append(order.order_id)
+        return "planned"
+
+    def replace_route(self, route: PlannedRoute, expected_version: int) -> None:
+        if self.served_meanwhile is not None:
+            # The driver's event won the race: the stop is served, the version moved on.
+            stops = tuple(
+                replace(s, state="done") if s.order_id == self.served_meanwhile else s
+                for s in self.route.stops
+            )
+            self.route = replace(self.route, stops=stops, version=self.route.version + 1)
+            self.served_meanwhile = None
+        if expected_version != self.route.version:
+            raise ConcurrentUpdate("route changed meanwhile")
+        self.writes += 1
+        self.route = route
+
+    def tell_retimed(self, order_id, route_id, told, at, *, key, step) -> bool:
+        self.told.setdefault((order_id, key), told.eta)
+        return True
+
+
+def test_commit_merges_onto_a_route_a_driver_changed_meanwhile_and_tells_each_once():
+    route = road()
+    live = opening(route, T0)
+    assert live is not None
+    urgent = replace(an_order(9), order_id="ord_new")
+    planned = replace(
+        route,
+        stops=(
+            RouteStop("ord_new", "delivery", at(75), 51.506, -0.1, 75.0, planned_eta=at(75)),
+            carried(4, 51.505, 85),
+        ),
+    )
+    store = RouteStore(replace(route, on_trip=1), served_meanwhile="ord_2")
+    committer = Committer(store, None, lambda: 0)  # type: ignore[arg-type]
+    outcome = {"planned": 0, "already": 0, "changed": 0}
+
+    def insert() -> int:
+        left: dict[str, str] = {}
+        return committer._insert(
+            live, planned, {"ord_new": urgent}, "run_new", T0, at(0), left, outcome
+        )
+
+    assert insert() == 1
+    after = store.route
+    assert [s.order_id for s in after.stops] == ["ord_1", "ord_2", "ord_3", "ord_new", "ord_4"]
+    assert after.stops[1].state == "done"  # the driver's event is not lost
+    assert after.version == route.version + 2 and store.writes == 1
+    assert [s.trip for s in after.stops] == [1, 1, 1, 2, 2]
+    assert set(store.told) == {("ord_4", "new")}
+    # The commit retried: nothing written or planned twice, nobody told twice.
+    assert insert() == 1
+    assert store.writes == 1 and store.planned == ["ord_new"] and outcome["already"] == 1
+    assert set(store.told) == {("ord_4", "new")}
+
+
+def test_a_plan_that_lost_a_carried_stop_leaves_the_route_as_it_was():
+    route = road()
+    live = opening(route, T0)
+    assert live is not None
+    planned = replace(
+        route,
+        stops=(RouteStop("ord_new", "delivery", at(75), 51.506, -0.1, 75.0),),
+    )
+    store = RouteStore(route)
+    committer = Committer(store, None, lambda: 0)  # type: ignore[arg-type]
+    left: dict[str, str] = {}
+    urgent = replace(an_order(9), order_id="ord_new")
+    outcome = {"planned": 0}
+    assert committer._insert(live, planned, {"ord_new": urgent}, "r", T0, at(0), left, outcome) == 0
+    assert store.route is route and store.planned == [] and left == {"ord_new": FLEET_BUSY}
