@@ -82,6 +82,7 @@ from chalicelib.tracking.proof_store import ProofStore
 from chalicelib.tracking.proofs import ProofViews
 from chalicelib.tracking.rate_limit import FixedWindowLimiter
 from chalicelib.tracking.route_events import RouteEventService
+from chalicelib.tracking.route_view import RouteViews
 
 # Standard retry mode retries throttling and 5xx with backoff before we ever see them.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 6}, max_pool_connections=50)
@@ -261,6 +262,10 @@ def route_events() -> RouteEventService:
         lockers=locker_kiosk,
         facts=fact_recorder(),
     )
+
+
+def route_views() -> RouteViews:
+    return RouteViews(dispatch_repository(), driver_tokens(), accounts().authenticate_admin)
 
 
 @cache

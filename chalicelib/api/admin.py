@@ -75,6 +75,11 @@ class DispatchPolicyIn(_In):
         description="orders one run claims (new before passed-over ones, oldest first); the "
         "rest wait for the next run",
     )
+    insert_into_live_routes: bool = Field(
+        default=False,
+        description="a run may insert new orders into routes already on the road (loaded at "
+        "the depot on a detour the van's shift and every carried order's promised window take)",
+    )
 
     @model_validator(mode="after")
     def _waves_are_times(self) -> DispatchPolicyIn:

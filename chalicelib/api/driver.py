@@ -1,4 +1,5 @@
-"""Driver API (the route's driver token as Bearer): events along the route, proof uploads."""
+"""Driver API (the route's driver token as Bearer): the route read back (the operator's key
+opens it too), events along the route, proof uploads."""
 
 from __future__ import annotations
 
@@ -95,6 +96,14 @@ class ProofUploadIn(_In):
 
 # Each route authenticates before it reads the body: a wrong token is a 401 whatever it sent
 # (malformed, huge), and nobody without one costs a parse.
+
+
+@route(driver, "/v1/routes/{route_id}", methods=["GET"])
+def get_route(route_id: str) -> Any:
+    """The route's current stops (a live re-plan changes them): the app re-reads after every
+    event it posts."""
+    token = bearer(driver.current_request)
+    return json_response(bootstrap.route_views().read(route_id, token))
 
 
 @route(driver, "/v1/routes/{route_id}/events", methods=["POST"])

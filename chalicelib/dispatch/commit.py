@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.dispatch import live_routes
 from chalicelib.dispatch import problem as problems
 from chalicelib.dispatch.concurrent_writes import in_parallel
-from chalicelib.dispatch.eta import changed_etas, told, without_stop
+from chalicelib.dispatch.eta import ORDER_ETA_STEP, changed_etas, published, told, without_stop
+from chalicelib.dispatch.live_routes import LiveRoute, live_route_id
 from chalicelib.dispatch.planned_routes import planned_routes
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.domain.dispatch import ITEM_MAX_BYTES, PlannedRoute, RouteStop
+from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lockers import CompartmentState, allocate
 from chalicelib.domain.order import Order
-from chalicelib.domain.times import epoch_s, parse_iso, utc_now
+from chalicelib.domain.times import epoch_s, iso_z, parse_iso, utc_now
 from chalicelib.store.dispatch import DispatchRepository, route_item_bytes
 from chalicelib.store.lockers import CompartmentTaken, LockerRepository
 from chalicelib.store.transaction import Transaction
@@ -58,19 +61,41 @@ class Committer:
         again: what a previous attempt wrote is recognised, not doubled. The run's figures."""
         t0, left_out = self._snapshots.build(run_id)
         held = self._snapshots.held(run_id)
+        live = {route.route_id: route for route in self._snapshots.live(run_id)}
+        carried = {order_id for route in live.values() for order_id in route.carried}
         orders = {order.order_id: order for order in self._snapshots.orders(run_id)}
         retrievals = {p.order_id: p for p in self._snapshots.retrievals(run_id)}
         at = utc_now()
         moment = parse_iso(at)
         routes: list[PlannedRoute] = []
         solve_s, engines = 0.0, set()
-        outcome = {"planned": 0, "already": 0, "changed": 0, "full": 0, "too_large": 0}
+        outcome = {
+            "planned": 0,
+            "already": 0,
+            "changed": 0,
+            "full": 0,
+            "too_large": 0,
+            "inserted": 0,
+        }
         for part in sorted(parts):
             problem = self._snapshots.problem(run_id, part)
             plan = self._snapshots.plan(run_id, part)
             solve_s = max(solve_s, float(plan.stats.get("seconds", 0.0)))
             engines.add(plan.engine)
-            left_out |= {u.stop_id: _waiting_for(u.reason, held) for u in plan.unassigned}
+            left_out |= {
+                u.stop_id: _waiting_for(u.reason, held)
+                for u in plan.unassigned
+                if u.stop_id not in carried  # another run's order: its route stays as it was
+            }
+            on_the_road = [r for r in plan.routes if live_route_id(r.vehicle_id) in live]
+            plan = replace(plan, routes=[r for r in plan.routes if r not in on_the_road])
+            for planned in planned_routes(
+                replace(plan, routes=on_the_road), problem, depot_id, run_id, 0, t0
+            ):
+                opened = live[live_route_id(planned.vehicle_id) or ""]
+                outcome["inserted"] += self._insert(
+                    opened, planned, orders, run_id, t0, at, left_out, outcome
+                )
             found = planned_routes(plan, problem, depot_id, run_id, len(routes), t0)
             found = [_fitting(route, left_out) for route in found]
             doors = self._doors(found, plan.locker_allocation, orders)
@@ -132,6 +157,7 @@ class Committer:
                 for order_id, reason in unassigned.items()
                 if order_id in orders and problems.needs_a_person(reason, orders[order_id])
             ),
+            "inserted_into_live_routes": outcome["inserted"],
             "retrievals": sum(1 for r in routes for stop in r.stops if stop.kind == "retrieval"),
             "routes": len(used),
             "distance_km": round(sum(r.distance_m for r in used) / 1000, 1),
@@ -144,6 +170,77 @@ class Committer:
         }
         self._repo.record_figures(run_id, figures)
         return figures
+
+    def _insert(
+        self,
+        live: LiveRoute,
+        planned: PlannedRoute,
+        orders: dict[str, Order],
+        run_id: str,
+        t0: datetime,
+        at: str,
+        left_out: dict[str, str],
+        outcome: dict[str, int],
+    ) -> int:
+        """The new orders the plan gave a route on the road planned onto it (one transaction
+        each, as any), then the route's stop list after its depot visit rewritten (on its
+        version: a driver's event meanwhile is kept, the write tried again on the fresh route).
+        Customers whose ETA the re-plan moved are told once. The number of orders inserted."""
+        new = [s for s in planned.stops if s.order_id not in live.carried]
+        if not new:
+            return 0  # it takes nothing: it goes on as it was
+        if set(live.carried) - {s.order_id for s in planned.stops}:
+            # The planner could not keep everything the van carries: it goes on as it was.
+            left_out.update({s.order_id: problems.FLEET_BUSY for s in new})
+            return 0
+        moment = parse_iso(at)
+        fresh = self._repo.get_route(live.route_id)
+        if fresh is None:
+            left_out.update({s.order_id: problems.FLEET_BUSY for s in new})
+            return 0
+        inserted: set[str] = set()
+        for stop in new:
+            order = orders[stop.order_id]
+            told_now = told(fresh, stop, moment)
+            result = self._repo.plan_order(order, run_id, live.route_id, told_now, at)
+            outcome[result] += 1
+            if result in ("planned", "already"):
+                inserted.add(stop.order_id)
+        for _ in range(5):
+            if fresh is None:
+                raise ConcurrentUpdate(f"route {live.route_id} went away while committed")
+            if not inserted <= {s.order_id for s in fresh.stops}:
+                after = live_routes.merged(fresh, live, planned, inserted)
+                # The carried orders whose ETA moved far enough hold the new one once told.
+                moved = frozenset(
+                    s.order_id
+                    for s in after.stops
+                    if s.order_id in live.carried
+                    and s.state == "pending"
+                    and abs(parse_iso(s.eta) - parse_iso(s.order_eta)) > ORDER_ETA_STEP
+                )
+                after, _ = published(fresh, after, moment, moved | inserted)
+                try:
+                    self._repo.replace_route(after, expected_version=fresh.version)
+                except ConcurrentUpdate:
+                    fresh = self._repo.get_route(live.route_id)
+                    continue
+                fresh = after
+            # Told once the route holds the new plan, each carried order whose ETA moved (by
+            # what its order item holds); keyed by run and order, and a retried commit finds
+            # the ETAs it wrote: nobody is told twice.
+            for stop in fresh.stops:
+                if stop.state == "pending" and stop.order_id in live.carried:
+                    self._repo.tell_retimed(
+                        stop.order_id,
+                        live.route_id,
+                        told(fresh, stop, moment),
+                        iso_z(t0),
+                        key=run_id.removeprefix("run_"),
+                        step=ORDER_ETA_STEP,
+                    )
+            return len(inserted)
+        raise ConcurrentUpdate(f"route {live.route_id} keeps changing; retry")
 
     def _doors(
         self,

@@ -76,7 +76,17 @@ def free_time(
     if not fitting:
         return None
     start, end = max(fitting, key=lambda g: (g[1] - g[0], -g[0].timestamp()))
-    taken = [parse_iso(at) for r in mine for at in r.breaks_at]
+    return FreeTime(start, end, owed_breaks(vehicle, mine, start, end))
+
+
+def owed_breaks(
+    vehicle: Vehicle, committed: Iterable[PlannedRoute], start: datetime, end: datetime
+) -> tuple[ShiftBreak, ...]:
+    """The breaks the driver still owes within [start, end]: those not planned on one of the
+    vehicle's committed routes, whose window has not closed before `start` (clipped to it)."""
+    taken = [
+        parse_iso(at) for r in committed if r.vehicle_id == vehicle.vehicle_id for at in r.breaks_at
+    ]
     owed = []
     for brk in vehicle.breaks:
         earliest, latest = parse_iso(brk.earliest), parse_iso(brk.latest)
@@ -86,4 +96,4 @@ def free_time(
             continue  # its window closed before this stretch (or opens after it)
         clipped = (max(earliest, start).isoformat(), min(latest, end).isoformat())
         owed.append(ShiftBreak(*clipped, brk.duration_s))
-    return FreeTime(start, end, tuple(owed))
+    return tuple(owed)

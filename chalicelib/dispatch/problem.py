@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-from chalicelib.dispatch.free_time import free_time
+from chalicelib.dispatch.free_time import free_time, owed_breaks
+from chalicelib.dispatch.live_routes import LiveRoute, Opened, live_vehicle
 from chalicelib.domain.dispatch import (
     PLAN_WRITES,
     TRANSACTION_MAX_ITEMS,
@@ -103,6 +104,7 @@ class Built:
     # Vehicles with shift left in the horizon that routes already committed hold (all of it,
     # or some: then what the planner cannot fit is left out as fleet_busy).
     held: frozenset[str] = frozenset()
+    live: tuple[LiveRoute, ...] = ()  # routes on the road this run may insert orders into
 
 
 def _seconds(iso: str, t0: datetime) -> float:
@@ -221,24 +223,40 @@ def build(
     lockers: list[LockerRoom] | None = None,
     retrievals: list[LockerParcel] | None = None,
     committed: list[PlannedRoute] | None = None,
+    live: list[Opened] | None = None,
 ) -> Built:
     """The run's problem(s). Each vehicle is planned only in the time its `committed` routes
-    (of earlier runs, not yet back) leave it. Locker stops of one locker are visited together
-    and never get more compartments than are free; expired parcels in lockers are pickups to
-    the depot."""
+    (of earlier runs, not yet back) leave it, or, when it is on a `live` route, as that route
+    goes on after a depot visit (live_routes.py). Locker stops of one locker are visited
+    together and never get more compartments than are free; expired parcels in lockers are
+    pickups to the depot."""
     rooms = {room.locker.locker_id: room for room in lockers or []}
     horizon_s = policy.horizon_hours * 3600.0
     depot_loc = rm.Depot(depot.depot_id, rm.Location(depot.lat, depot.lng))
     vehicles: list[rm.Vehicle] = []
     held: set[str] = set()
+    # A live route is planned in the one part there is (its carried stops and its van must
+    # meet): a run too big to solve whole leaves the routes on the road as they are.
+    size = len(orders) + len(retrievals or []) + sum(len(o.stops) for o in live or [])
+    opened = _live_by_vehicle(live or []) if size <= part_max else {}
+    stops: list[rm.Stop] = []
+    planned_live: list[LiveRoute] = []
     for v in fleet:
+        if v.vehicle_id in opened:
+            route = opened[v.vehicle_id]
+            van = _live_vehicle(v, route, depot.depot_id, t0, policy, committed or [])
+            if van is not None:
+                vehicles.append(van)
+                stops.extend(route.stops)
+                planned_live.append(route.live)
+                held.add(v.vehicle_id)
+                continue  # its time after this route is the next run's
         free = _vehicle(v, depot.depot_id, t0, horizon_s, policy, committed or [])
         whole = _vehicle(v, depot.depot_id, t0, horizon_s, policy, [])
         if whole is not None and (free is None or free.shift != whole.shift):
             held.add(v.vehicle_id)
         if free is not None:
             vehicles.append(free)
-    stops: list[rm.Stop] = []
     left_out: dict[str, str] = {}
     candidates: list[tuple[str, rm.Stop | str]] = [
         (o.order_id, _stop(o, t0, horizon_s, rooms, ZoneInfo(depot.timezone))) for o in orders
@@ -274,7 +292,32 @@ def build(
                 lockers=part_lockers,
             )
         )
-    return Built(parts=parts, left_out=left_out, held=frozenset(held))
+    return Built(parts=parts, left_out=left_out, held=frozenset(held), live=tuple(planned_live))
+
+
+def _live_by_vehicle(live: list[Opened]) -> dict[str, Opened]:
+    """One live route a vehicle (the one that started last, should two seem on the road)."""
+    found: dict[str, Opened] = {}
+    for opened in sorted(live, key=lambda o: (o.route.start_at, o.route.route_id)):
+        found[opened.route.vehicle_id] = opened
+    return found
+
+
+def _live_vehicle(
+    v: Vehicle,
+    opened: Opened,
+    depot_id: str,
+    t0: datetime,
+    policy: DispatchPolicy,
+    committed: list[PlannedRoute],
+) -> rm.Vehicle | None:
+    """The van of a live route, with the breaks its driver still owes after the depot."""
+    ready = parse_iso(opened.live.ready_at)
+    owed = owed_breaks(v, committed, ready, parse_iso(v.shift_end))
+    breaks = tuple(
+        rm.Break(_seconds(b.earliest, t0), _seconds(b.latest, t0), b.duration_s) for b in owed
+    )
+    return live_vehicle(v, opened.live, depot_id, t0, policy, breaks)
 
 
 def _owns(group: list[rm.Stop], groups: list[list[rm.Stop]], locker_id: str) -> bool:

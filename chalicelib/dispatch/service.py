@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from chalicelib.accounts.service import AccountService
+from chalicelib.dispatch import live_routes
 from chalicelib.dispatch import problem as problems
 from chalicelib.dispatch.collect import LEASE_S, Collector
 from chalicelib.dispatch.commit import Committer
@@ -18,6 +19,7 @@ from chalicelib.dispatch.concurrent_writes import in_parallel
 from chalicelib.dispatch.driver_tokens import DriverTokens
 from chalicelib.dispatch.eta import published, without_stop
 from chalicelib.dispatch.free_time import free_time
+from chalicelib.dispatch.live_routes import Opened
 from chalicelib.dispatch.snapshots import RunSnapshots
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
@@ -150,6 +152,7 @@ class DispatchService:
         orders = self._snapshots.orders(run_id)
         retrievals = self._snapshots.retrievals(run_id)
         t0 = self._clock().replace(microsecond=0)
+        committed = self._repo.routes_of_depot(depot_id, since=t0 - COMMITTED_LOOKBACK)
         built = problems.build(
             depot,
             self._accounts.fleet(depot_id),
@@ -158,7 +161,8 @@ class DispatchService:
             t0,
             lockers=self._rooms(depot_id),
             retrievals=retrievals,
-            committed=self._repo.routes_of_depot(depot_id, since=t0 - COMMITTED_LOOKBACK),
+            committed=committed,
+            live=self._live(committed, t0) if policy.insert_into_live_routes and orders else [],
         )
         parts = []
         for n, part in enumerate(built.parts):
@@ -167,9 +171,14 @@ class DispatchService:
             parts.append(
                 {"run_id": run_id, "part": n, "problem_key": key, "time_limit_s": time_limit}
             )
-        self._snapshots.put_build(run_id, t0, built.left_out, built.held)
+        self._snapshots.put_build(run_id, t0, built.left_out, built.held, built.live)
         claimed = len(orders) + len(retrievals)
         return {**_run_fields(event), "claimed": claimed, "t0": iso_z(t0), "parts": parts}
+
+    def _live(self, committed: list[PlannedRoute], t0: datetime) -> list[Opened]:
+        """The routes on the road that may take new orders, with their carried orders read."""
+        ids = [s.order_id for r in committed if live_routes.on_the_road(r, t0) for s in r.stops]
+        return live_routes.open_routes(committed, self._repo.orders(ids), t0)
 
     def _rooms(self, depot_id: str) -> list[problems.LockerRoom]:
         """The depot's lockers and their free compartments by size, as of now."""
@@ -230,6 +239,7 @@ class DispatchService:
             lambda order_id: self._repo.release_order(order_id, run_id, reason, at), sorted(ids)
         )
         released = outcomes.count("released") + self._release_lockers(run_id)
+        self._withdraw_from_live_routes(run_id, ids, at)
         self._repo.delete_routes(run_id)
         settled = self._repo.settle(run_id, RunStatus.FAILED, at, error=cause)
         self._repo.end(depot_id, run_id)
@@ -243,6 +253,32 @@ class DispatchService:
             "released": released,
             "settled": settled,
         }
+
+    def _withdraw_from_live_routes(self, run_id: str, order_ids: set[str], at: str) -> None:
+        """The stops this run inserted into routes on the road taken off them again, with the
+        trip they needed (the carried stops back on the trip before, re-timed from the van)."""
+        try:
+            opened = self._snapshots.live(run_id)
+        except ArtifactMissing:
+            return  # failed before its build: it touched no route
+        for live in opened:
+            for _ in range(3):
+                route = self._repo.get_route(live.route_id)
+                if route is None:
+                    break
+                changed = live_routes.withdrawn(route, order_ids - set(live.carried), at)
+                if changed is route:
+                    break
+                changed, etas = published(route, changed, datetime.now(UTC))
+                try:
+                    self._repo.replace_route(changed, expected_version=route.version)
+                except ConcurrentUpdate:
+                    continue
+                for order_id, moved in etas.items():
+                    self._repo.set_eta(order_id, route.route_id, moved)
+                break
+            else:
+                raise ConcurrentUpdate(f"route {live.route_id} keeps changing; retry")
 
     def _release_lockers(self, run_id: str) -> int:
         """A failed run's locker doors held for its orders, and its retrievals, given back."""

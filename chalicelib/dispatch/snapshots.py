@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.dispatch.live_routes import LiveRoute
 from chalicelib.domain.lockers import LockerParcel
 from chalicelib.domain.order import Order, order_as_json, order_from_json
 from chalicelib.domain.times import iso_z, parse_iso
@@ -50,9 +51,16 @@ class RunSnapshots:
         t0: datetime,
         left_out: dict[str, str],
         held: frozenset[str] = frozenset(),
+        live: tuple[LiveRoute, ...] = (),
     ) -> None:
         self._artifacts.put_json(
-            _build_key(run_id), {"t0": iso_z(t0), "left_out": left_out, "held": sorted(held)}
+            _build_key(run_id),
+            {
+                "t0": iso_z(t0),
+                "left_out": left_out,
+                "held": sorted(held),
+                "live": [route.to_dict() for route in live],
+            },
         )
 
     def build(self, run_id: str) -> tuple[datetime, dict[str, str]]:
@@ -63,6 +71,11 @@ class RunSnapshots:
     def held(self, run_id: str) -> frozenset[str]:
         """The vehicles routes of earlier runs held (some or all of their time) in this run."""
         return frozenset(self._artifacts.get_json(_build_key(run_id)).get("held", ()))
+
+    def live(self, run_id: str) -> list[LiveRoute]:
+        """The routes on the road the run planned on (ArtifactMissing before its build)."""
+        built = self._artifacts.get_json(_build_key(run_id))
+        return [LiveRoute.from_dict(d) for d in built.get("live", ())]
 
     def put_problem(self, run_id: str, part: int, problem: Problem) -> str:
         """Write one part's problem; its key, for the state machine to pass to the solver."""

@@ -17,6 +17,9 @@ TRANSACTION_MAX_ITEMS = 100
 PLAN_WRITES = 3
 ITEM_MAX_BYTES = 400 * 1024
 MAX_ORDERS_PER_RUN = 2000  # a depot policy's default cap; the rest wait for the next run
+# A van back at the depot mid-route to load the orders a live re-plan gave it takes this long
+# there (dispatch/live_routes.py): parking, the parcels found and scanned, loaded.
+DEPOT_LOAD_S = 600.0  # (its vehicle's reload time instead, when it has one)
 
 
 class RunStatus(StrEnum):
@@ -40,6 +43,9 @@ class DispatchPolicy:
     cost_per_km: float = 1.0
     cost_per_hour: float = 0.0
     max_orders_per_run: int = MAX_ORDERS_PER_RUN
+    # A run may put its new orders onto routes already on the road (dispatch/live_routes.py),
+    # not only onto vehicles free of routes.
+    insert_into_live_routes: bool = False
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> DispatchPolicy:
@@ -56,6 +62,7 @@ class DispatchPolicy:
             cost_per_km=float(weights.get("cost_per_km", 1.0)),
             cost_per_hour=float(weights.get("cost_per_hour", 0.0)),
             max_orders_per_run=int(d.get("max_orders_per_run") or MAX_ORDERS_PER_RUN),
+            insert_into_live_routes=bool(d.get("insert_into_live_routes", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +82,7 @@ class DispatchPolicy:
                 "cost_per_hour": self.cost_per_hour,
             },
             "max_orders_per_run": self.max_orders_per_run,
+            "insert_into_live_routes": self.insert_into_live_routes,
         }
 
 

@@ -21,6 +21,7 @@ OrderMessage = Literal[
     "order.out_for_delivery",
     "order.arriving",
     "order.delayed",
+    "order.retimed",  # a live re-plan moved its ETA (an order inserted into its route)
     "order.delivered",
     "order.failed",
     "order.in_locker",

@@ -24,6 +24,7 @@ STATUS_WORDS = {
     "order.out_for_delivery": "Out for delivery",
     "order.arriving": "Arriving soon",
     "order.delayed": "Delayed",
+    "order.retimed": "New delivery time",
     "order.delivered": "Delivered",
     "order.failed": "Delivery attempt failed",
     "order.in_locker": "Ready for pickup",

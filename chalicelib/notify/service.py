@@ -40,7 +40,13 @@ logger = Logger(child=True)
 
 # Types whose message shows the ETA window (from the message, else the order's).
 _WITH_ETA = frozenset(
-    {"order.planned", "order.out_for_delivery", "order.arriving", "order.delayed"}
+    {
+        "order.planned",
+        "order.out_for_delivery",
+        "order.arriving",
+        "order.delayed",
+        "order.retimed",
+    }
 )
 # Types whose message carries a sealed pickup code, opened only to render each channel's copy.
 _WITH_CODE = frozenset({"order.in_locker"})

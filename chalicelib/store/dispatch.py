@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -42,7 +42,7 @@ from chalicelib.store.models.dispatch import (
     RouteTripAttribute,
     UnassignedItem,
 )
-from chalicelib.store.models.orders import OrderItem
+from chalicelib.store.models.orders import OrderItem, OutboxMessageItem
 from chalicelib.store.orders import (
     depot_status_key,
     order_from_model,
@@ -578,6 +578,12 @@ class DispatchRepository:
         found = [route_from_model(item) for item in RouteItem.batch_get(keys)]
         return sorted(found, key=lambda r: (parse_iso(r.start_at), r.route_id))
 
+    def orders(self, order_ids: list[str]) -> dict[str, Order]:
+        """The orders of `order_ids` as they are now (those that exist), by id."""
+        keys = [order_key(order_id) for order_id in dict.fromkeys(order_ids)]
+        found = OrderItem.batch_get(keys, consistent_read=True) if keys else []
+        return {item.order_id: order_from_model(item) for item in found}
+
     def replace_route(
         self,
         route: PlannedRoute,
@@ -615,6 +621,44 @@ class DispatchRepository:
         except UpdateError as exc:
             if not condition_failed(exc):
                 raise
+
+    def tell_retimed(
+        self, order_id: str, route_id: str, told: Told, at: str, *, key: str, step: timedelta
+    ) -> bool:
+        """A waiting order's new ETA, when it moved by more than `step` from the one it holds,
+        written with `order.retimed` for its customer and merchant in one transaction; once per
+        `key` (a retry writes the same message key, and its condition fails). False when the
+        order is no longer waiting on that route, its ETA did not move, or it was told."""
+        item = get_one(OrderItem, *order_key(order_id))
+        if item is None or item.route_id != route_id or item.status not in (PLANNED, OUT):
+            return False
+        if item.eta and abs(parse_iso(item.eta) - parse_iso(told.eta)) <= step:
+            return False
+        message = outbox_message(
+            order_id, item.merchant_id, item.status, "order.retimed", at, **told.fields()
+        )
+        message.sk = f"{at}#order.retimed#{key}"
+        tx = Transaction()
+        tx.put(
+            message,
+            condition=OutboxMessageItem.pk.does_not_exist(),
+            on_fail=_Changed(order_id),
+        )
+        tx.update(
+            _order(order_id),
+            [
+                OrderItem.eta.set(told.eta),
+                OrderItem.eta_from.set(told.start),
+                OrderItem.eta_to.set(told.end),
+            ],
+            condition=(OrderItem.route_id == route_id) & OrderItem.status.is_in(PLANNED, OUT),
+            on_fail=_Changed(order_id),
+        )
+        try:
+            tx.commit()
+        except _Changed:
+            return False
+        return True
 
 
 def route_item_bytes(route: PlannedRoute) -> int:

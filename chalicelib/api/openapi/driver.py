@@ -1,4 +1,4 @@
-"""The drivers' part of the OpenAPI document: a route's events and proof uploads
+"""The drivers' part of the OpenAPI document: a route read back, its events and proof uploads
 (api/driver.py)."""
 
 from __future__ import annotations
@@ -6,11 +6,35 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
-from chalicelib.api.openapi.components import add_model, op
+from chalicelib.api.openapi.components import add_model, object_schema, op
+
+TEXT = {"type": "string"}
+MOMENT = {"type": "string", "format": "date-time"}
+NUMBER = {"type": "number"}
 
 
 def paths() -> dict[str, dict[str, Any]]:
     return {
+        "/v1/routes/{route_id}": {
+            "get": op(
+                "The route's current stops in order, each with its status (pending, done, "
+                "cancelled, dropped) and live ETA, and the address a home stop's driver drives "
+                "to (none for a stop whose order has left the route), and the route's trips: a "
+                "live re-plan that inserted orders sends the van to the depot to load them, the "
+                "stops after that a new trip (`departed` when it leaves the depot again). A "
+                "live re-plan changes the list: the app re-reads it after every event it posts. "
+                "With the operator key, also the vehicle's last position",
+                ("driver", "operator"),
+                {
+                    "200": "the route",
+                    "401": "neither this route's driver token nor the operator key, or "
+                    "token_expired",
+                    "404": "no such route",
+                },
+                tags=("drivers", "operators"),
+                replies={"200": "Route"},
+            )
+        },
         "/v1/routes/{route_id}/events": {
             "post": op(
                 "A driver's event on the route (scanned, departed, arrived, delivered, failed, "
@@ -70,3 +94,51 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (RouteEventIn, ProofUploadIn):
         add_model(schemas, model)
+    schemas["Route"] = _route()
+
+
+def _route() -> dict[str, Any]:
+    address = object_schema(
+        {"line1": TEXT, "line2": TEXT, "city": TEXT, "postcode": TEXT}, ["line1", "city"]
+    )
+    stop = object_schema(
+        {
+            "order_id": TEXT,
+            "kind": {"enum": ["delivery", "locker", "retrieval"]},
+            "status": {"enum": ["pending", "done", "cancelled", "dropped"]},
+            "eta": MOMENT,
+            "trip": {"type": "integer", "minimum": 1},
+            "lat": NUMBER,
+            "lng": NUMBER,
+            "locker_id": TEXT,
+            "address": address,
+            "recipient": {"type": ["string", "null"]},
+            "parcels": {"type": "integer", "minimum": 0},
+        },
+        ["order_id", "kind", "status", "eta", "trip"],
+    )
+    trip = object_schema(
+        {"trip": {"type": "integer", "minimum": 1}, "depart_at": MOMENT, "return_at": MOMENT}
+    )
+    position = {
+        "oneOf": [
+            object_schema({"lat": NUMBER, "lng": NUMBER, "at": MOMENT}),
+            {"type": "null"},
+        ]
+    }
+    return object_schema(
+        {
+            "route_id": TEXT,
+            "run_id": TEXT,
+            "depot_id": TEXT,
+            "vehicle_id": TEXT,
+            "start_at": MOMENT,
+            "version": {"type": "integer", "minimum": 1},
+            "stops": {"type": "array", "items": stop},
+            "trips": {"type": "array", "items": trip},
+            "on_trip": {"type": "integer", "minimum": 0},
+            "next_stop": {"type": ["string", "null"]},
+            "position": position,
+        },
+        ["route_id", "vehicle_id", "start_at", "stops", "trips", "next_stop"],
+    )
