@@ -36,6 +36,7 @@ from chalicelib.domain.times import iso_z, utc_now
 from chalicelib.store.artifacts import ArtifactMissing, Artifacts
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
+from chalicelib.store.paging import Key, Page
 
 logger = Logger(child=True)
 
@@ -267,6 +268,11 @@ class DispatchService:
         return outcomes.count("released")
 
     # -- reading -----------------------------------------------------------------------------
+
+    def runs_of_depot(self, depot_id: str, *, limit: int, start: Key | None) -> Page[Run]:
+        """A page of the depot's runs, newest first (DepotNotFound for no such depot)."""
+        self._accounts.depot(depot_id)
+        return self._repo.runs_of_depot(depot_id, limit=limit, start=start)
 
     def run_view(self, run_id: str) -> dict[str, Any]:
         found = self._repo.run_with_results(run_id)

@@ -16,6 +16,7 @@ MOMENT = {"type": "string", "format": "date-time"}
 NUMBER = {"type": "number"}
 COUNT = {"type": "integer", "minimum": 0}
 STATUS = {"enum": [str(s) for s in OrderStatus]}
+NEXT_CURSOR = {"type": ["string", "null"], "description": "null after the last page"}
 WINDOW = object_schema({"start": MOMENT, "end": MOMENT})
 
 
@@ -243,7 +244,13 @@ def schemas() -> dict[str, Any]:
         "Proof": proof,
         "ProofUpload": upload,
         "Order": _order(),
-        "Orders": object_schema({"orders": _list({"$ref": "#/components/schemas/Order"})}),
+        "Orders": object_schema(
+            {
+                "items": _list({"$ref": "#/components/schemas/Order"}),
+                "orders": _list({"$ref": "#/components/schemas/Order"}),
+                "next_cursor": NEXT_CURSOR,
+            }
+        ),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
         "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
         "WebhookEndpoint": endpoint,
@@ -253,7 +260,11 @@ def schemas() -> dict[str, Any]:
             "required": [*endpoint["required"], "secret"],
         },
         "WebhookEndpoints": object_schema(
-            {"endpoints": _list({"$ref": "#/components/schemas/WebhookEndpoint"})}
+            {
+                "items": _list({"$ref": "#/components/schemas/WebhookEndpoint"}),
+                "endpoints": _list({"$ref": "#/components/schemas/WebhookEndpoint"}),
+                "next_cursor": NEXT_CURSOR,
+            }
         ),
         "DepotCreated": object_schema({"depot_id": TEXT}),
         "MerchantCreated": object_schema(
@@ -263,7 +274,6 @@ def schemas() -> dict[str, Any]:
             {"merchant_id": TEXT, "platform": {"enum": ["shopify", "woocommerce"]}}
         ),
         "Fleet": _fleet(),
-        "DispatchPolicy": object_schema({"depot_id": TEXT, "dispatch": {"type": "object"}}),
         "DispatchStarted": object_schema({"run_id": TEXT, "started": {"type": "boolean"}}),
         "DispatchRun": _run(),
         "PublicTracking": _public_tracking(),
