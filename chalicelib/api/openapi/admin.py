@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
-from chalicelib.api.openapi.components import add_model, add_reply, op, page_query, pdf_reply, query
+from chalicelib.api.openapi.components import (
+    LIST_REFUSALS,
+    add_model,
+    add_reply,
+    op,
+    page_query,
+    pdf_reply,
+    query,
+)
 from chalicelib.api.replies import (
     DepotOut,
     DepotsPage,
@@ -70,7 +78,7 @@ def paths() -> dict[str, dict[str, Any]]:
             "get": op(
                 "The depots, by id, a page at a time",
                 "operator",
-                {"200": "a page", "400": "invalid cursor", "401": "not an operator"},
+                {"200": "a page", **LIST_REFUSALS, "401": "not an operator"},
                 tags=("operator",),
                 query=page_query(),
                 replies={"200": "DepotsPage"},
@@ -91,7 +99,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {
                     "200": "a page",
-                    "400": "invalid cursor",
+                    **LIST_REFUSALS,
                     "401": "not an operator",
                     "404": "no such depot",
                 },
@@ -205,7 +213,7 @@ def paths() -> dict[str, dict[str, Any]]:
             "get": op(
                 "The merchants, by id, a page at a time (profiles: never a key or secret)",
                 "operator",
-                {"200": "a page", "400": "invalid cursor", "401": "not an operator"},
+                {"200": "a page", **LIST_REFUSALS, "401": "not an operator"},
                 tags=("operator",),
                 query=page_query(),
                 replies={"200": "MerchantsPage"},

@@ -79,6 +79,11 @@ BODY_REFUSALS = {
 }
 PATH_ID_REFUSAL = {"404": "no such object (also any id over 256 bytes)"}
 AUTH_REFUSAL = {"401": "missing or wrong credentials"}
+# What every paged list may answer besides its page (api/paging.py).
+LIST_REFUSALS = {
+    "400": "invalid_cursor: not a next_cursor of this list, owner and filters",
+    "422": "limit out of 1-200, or a filter invalid (named in `field`)",
+}
 
 
 def add_common_refusals(operation: dict[str, Any], *, has_path_ids: bool) -> None:

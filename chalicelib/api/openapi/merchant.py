@@ -11,7 +11,14 @@ from chalicelib.api.merchant import (
     NotificationPreferencesIn,
     WebhookEndpointIn,
 )
-from chalicelib.api.openapi.components import add_model, op, page_query, pdf_reply, query
+from chalicelib.api.openapi.components import (
+    LIST_REFUSALS,
+    add_model,
+    op,
+    page_query,
+    pdf_reply,
+    query,
+)
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
@@ -70,9 +77,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {
                     "200": "a page (`orders` repeats `items`)",
-                    "400": "invalid cursor",
+                    **LIST_REFUSALS,
                     "401": "bad key",
-                    "422": "a parameter invalid (named)",
                 },
                 tags=("merchant",),
                 query=page_query(
@@ -213,7 +219,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The merchant's webhook endpoints (no secrets), with any disabled_at and reason, "
                 "a page at a time",
                 "merchant",
-                {"200": "a page", "400": "invalid cursor", "401": "bad key"},
+                {"200": "a page", **LIST_REFUSALS, "401": "bad key"},
                 tags=("merchant",),
                 query=page_query(),
                 replies={"200": "WebhookEndpoints"},
