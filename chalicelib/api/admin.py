@@ -13,13 +13,17 @@ from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, raw_body, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
 from chalicelib.api.replies import (
+    DepotCreated,
     DepotOut,
     DepotsPage,
     DispatchPolicyOut,
     DispatchRunsPage,
+    DispatchStarted,
+    MerchantCreated,
     MerchantOut,
     MerchantsPage,
     RunSummaryOut,
+    SecretRotated,
 )
 from chalicelib.api.stock import FulfilmentIn
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
@@ -225,14 +229,12 @@ def create_merchant() -> Any:
     _authorise()
     body = parse_body(admin.current_request, MerchantIn)
     merchant, creds = bootstrap.accounts().create_merchant(NewMerchant(**body.model_dump()))
-    return json_response(
-        {
-            "merchant_id": merchant.merchant_id,
-            "api_key": creds.api_key,
-            "webhook_secret": creds.webhook_secret,
-        },
-        status=201,
+    created = MerchantCreated(
+        merchant_id=merchant.merchant_id,
+        api_key=creds.api_key,
+        webhook_secret=creds.webhook_secret,
     )
+    return json_response(created.body(), status=201)
 
 
 @route(admin, "/v1/merchants/{merchant_id}/webhook-secrets", methods=["POST"])
@@ -240,7 +242,7 @@ def rotate_webhook_secret(merchant_id: str) -> Any:
     _authorise()
     body = parse_body(admin.current_request, SecretRotationIn)
     bootstrap.accounts().rotate_secret(merchant_id, body.platform, body.secret)
-    return json_response({"merchant_id": merchant_id, "platform": body.platform})
+    return json_response(SecretRotated(merchant_id=merchant_id, platform=body.platform).body())
 
 
 @route(admin, "/v1/depots", methods=["POST"])
@@ -248,7 +250,7 @@ def create_depot() -> Any:
     _authorise()
     body = parse_body(admin.current_request, DepotIn)
     depot = bootstrap.accounts().create_depot(body.to_new())
-    return json_response({"depot_id": depot.depot_id}, status=201)
+    return json_response(DepotCreated(depot_id=depot.depot_id).body(), status=201)
 
 
 @route(admin, "/v1/depots/{depot_id}/dispatch-policy", methods=["PUT"])
@@ -360,7 +362,7 @@ def start_dispatch(depot_id: str) -> Any:
     """Start a dispatch run now; while one runs, the running one is answered."""
     _authorise()
     run_id, started = bootstrap.dispatch().start(depot_id)
-    return json_response({"run_id": run_id, "started": started}, status=202)
+    return json_response(DispatchStarted(run_id=run_id, started=started).body(), status=202)
 
 
 @route(admin, "/v1/depots/{depot_id}/labels", methods=["GET"])

@@ -129,3 +129,52 @@ class MerchantsPage(_Page):
 
 class DispatchRunsPage(_Page):
     items: list[RunSummaryOut]
+
+
+class DepotCreated(Reply):
+    depot_id: str
+
+
+class MerchantCreated(Reply):
+    """The one answer that shows a merchant's keys: they are not kept to be shown again."""
+
+    merchant_id: str
+    api_key: str = Field(description="the merchant's API key, shown this once")
+    webhook_secret: str = Field(
+        pattern="^whsec_", description="the Standard Webhooks secret of its generic endpoint"
+    )
+
+
+class SecretRotated(Reply):
+    merchant_id: str
+    platform: Literal["shopify", "woocommerce"]
+
+
+class DispatchStarted(Reply):
+    run_id: str
+    started: bool = Field(description="false: the run already running is answered")
+
+
+class IntakeOut(Reply):
+    """What a storefront's event did: the order it applied to, or why it changed nothing."""
+
+    outcome: str = Field(
+        description="created, updated, cancelled, duplicate, stale or ignored (an inventory "
+        "event: what it did to the stock level)"
+    )
+    order_id: str | None = None
+    reason: str | None = None
+
+
+class RouteEventOut(Reply):
+    """What a driver's event did. Besides these, an applied event may say more of its kind
+    (`fix` and `ignored` for a ping, the locker's doors for a deposit)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    route_id: str
+    outcome: Literal["applied", "duplicate"]
+    order_id: str | None = None
+    status: str | None = None
+    next_stop: dict[str, Any] | None = Field(default=None, description="the stop to drive to")
+    fix: Literal["used", "ignored"] | None = None

@@ -155,3 +155,38 @@ def test_the_local_stage_documents_its_local_routes(monkeypatch: pytest.MonkeyPa
         settings.cache_clear()
         document.cache_clear()
     assert documented == local_routes
+
+
+def test_every_json_success_outside_the_local_stage_has_a_schema() -> None:
+    """So the fuzzer's schema check holds every answer to something: only bodiless answers
+    (204, a 303 back to a page) and the local stage's own tools go without."""
+    missing = [
+        (method, path, code)
+        for path, item in document()["paths"].items()
+        if not path.startswith("/local/")
+        for method, operation in item.items()
+        if method != "parameters"
+        for code, response in operation["responses"].items()
+        if code[0] == "2" and code != "204" and "content" not in response
+    ]
+    assert missing == []
+
+
+def test_no_merchant_answer_can_carry_a_key_or_secret() -> None:
+    from chalicelib.api.replies import MerchantOut
+
+    fields = set(MerchantOut.model_fields)
+    assert fields == {
+        "merchant_id",
+        "name",
+        "depot_id",
+        "created_at",
+        "stripe_account_id",
+        "notifications_off",
+        "depot_ids",
+    }
+    assert MerchantOut.model_config["extra"] == "forbid", "nothing else can be put in"
+    schemas = document()["components"]["schemas"]
+    assert schemas["MerchantsPage"]["properties"]["items"]["items"] == {
+        "$ref": "#/components/schemas/MerchantOut"
+    }

@@ -16,12 +16,16 @@ from chalicelib.api.openapi.components import (
     query,
 )
 from chalicelib.api.replies import (
+    DepotCreated,
     DepotOut,
     DepotsPage,
     DispatchPolicyOut,
     DispatchRunsPage,
+    DispatchStarted,
+    MerchantCreated,
     MerchantOut,
     MerchantsPage,
+    SecretRotated,
 )
 from chalicelib.labels.sheets import MAX_LABELS
 
@@ -265,7 +269,8 @@ def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (MerchantIn, DepotIn, DispatchPolicyIn, FleetIn, SecretRotationIn):
         add_model(schemas, model)
     add_reply(schemas, DepotOut, DepotsPage, DispatchPolicyOut, DispatchRunsPage, MerchantOut)
-    add_reply(schemas, MerchantsPage)
+    add_reply(schemas, MerchantsPage, DepotCreated, DispatchStarted, MerchantCreated)
+    add_reply(schemas, SecretRotated)
     schemas["Connection"] = CONNECTION
 
 

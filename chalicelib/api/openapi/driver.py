@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
-from chalicelib.api.openapi.components import add_model, op
+from chalicelib.api.openapi.components import add_model, add_reply, op
+from chalicelib.api.replies import RouteEventOut
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -44,6 +45,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "RouteEventIn",
                 ("drivers",),
+                replies={"202": "RouteEventOut"},
             )
         },
         "/v1/routes/{route_id}/proof-uploads": {
@@ -70,3 +72,4 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (RouteEventIn, ProofUploadIn):
         add_model(schemas, model)
+    add_reply(schemas, RouteEventOut)

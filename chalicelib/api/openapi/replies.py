@@ -266,15 +266,7 @@ def schemas() -> dict[str, Any]:
                 "next_cursor": NEXT_CURSOR,
             }
         ),
-        "DepotCreated": object_schema({"depot_id": TEXT}),
-        "MerchantCreated": object_schema(
-            {"merchant_id": TEXT, "api_key": TEXT, "webhook_secret": TEXT | {"pattern": "^whsec_"}}
-        ),
-        "SecretRotated": object_schema(
-            {"merchant_id": TEXT, "platform": {"enum": ["shopify", "woocommerce"]}}
-        ),
         "Fleet": _fleet(),
-        "DispatchStarted": object_schema({"run_id": TEXT, "started": {"type": "boolean"}}),
         "DispatchRun": _run(),
         "PublicTracking": _public_tracking(),
         "Feedback": object_schema(
