@@ -81,7 +81,9 @@ class DispatchService:
         (its id, False). The execution is named by the run id."""
         self._accounts.depot(depot_id)
         for _ in range(3):
-            run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, iso_z(self._clock()))
+            # Milliseconds: the depot's runs are listed by start, and two can start in a second.
+            started = iso_z(self._clock(), "milliseconds")
+            run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, started)
             now = self._epoch()
             holder = self._repo.begin(run, now=now, lease_until=now + LEASE_S)
             if holder == run.run_id:

@@ -328,3 +328,15 @@ def test_a_merchant_cancels_a_planned_order_once_and_too_late_is_409(
         time.sleep(0.25)
     time.sleep(1)
     assert [(h["type"], h["data"]["order_id"]) for h in received] == [("order.cancelled", leaving)]
+
+
+def test_the_nearest_lockers_answer_as_a_list_of_one_page(runtime: Runtime) -> None:
+    key = runtime.demo["api_key"]
+    near = runtime.merchant(key, "GET", "/v1/lockers", params={"near": "51.5035,-0.0753"})
+    assert near.status_code == 200, near.text
+    body = near.json()
+    assert body["items"] == body["lockers"] and body["items"] and body["next_cursor"] is None
+    paged = runtime.merchant(
+        key, "GET", "/v1/lockers", params={"near": "51.5035,-0.0753", "cursor": "c1.x.y"}
+    )
+    assert paged.status_code == 400 and paged.json()["error"]["code"] == "invalid_cursor"

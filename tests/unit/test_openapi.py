@@ -118,7 +118,8 @@ def test_locker_replies_describe_what_the_service_answers() -> None:
         "2025-05-01T09:00:00Z", "2025-05-04T09:00:00Z", "salt", "hash",
     )  # fmt: skip
     valid("Deposit", deposited_view(parcel))
-    valid("NearbyLockers", {"lockers": [{**locker.public(), "distance_m": 350, "free": {"M": 2}}]})
+    nearby = [{**locker.public(), "distance_m": 350, "free": {"M": 2}}]
+    valid("NearbyLockers", {"lockers": nearby, "items": nearby, "next_cursor": None})
     figures = {"by_size": {"M": {"free": 1, "occupied": 1}}, "occupancy": 0.5}
     view = {
         **locker.public(),
