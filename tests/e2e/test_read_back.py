@@ -102,9 +102,11 @@ def test_the_operator_reads_merchants_back_without_a_key_or_secret(runtime: Runt
         "merchant_id",
         "name",
         "depot_id",
+        "depot_ids",
         "created_at",
         "notifications_off",
     }
+    assert shown.json()["depot_ids"] == [runtime.demo["depot_id"]]
     assert shown.json()["name"] == "Secretive Shop"
 
     pages, _ = every_page(runtime.admin, "/v1/merchants", limit=3)
