@@ -38,6 +38,7 @@ from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.storefront_webhooks import WebhookIntake
 from chalicelib.labels.sheets import LabelSheets
+from chalicelib.list_cursors import ListCursors
 from chalicelib.lockers.admin import LockerAdmin
 from chalicelib.lockers.choices import CHOICE_RADIUS_M, LockerChoices
 from chalicelib.lockers.codes import PickupCodeKeys
@@ -328,6 +329,14 @@ def driver_tokens() -> DriverTokens:
     return DriverTokens(lambda: accounts().platform_secret(name))
 
 
+@cache
+def list_cursors() -> ListCursors:
+    # The driver-token key, under a key derived for this use alone (list_cursors.py): one
+    # platform secret the API already reads, rather than another for every stage to provision.
+    name = settings().driver_token_secret_name
+    return ListCursors(lambda: accounts().platform_secret(name))
+
+
 def _sms_captured() -> Callable[[Sms, str], None] | None:
     """Local stage only: each SMS moto's SNS accepted also goes to GET /local/outbox."""
     if not settings().is_local:
@@ -583,6 +592,7 @@ def reset() -> None:
         proof_views,
         label_sheets,
         driver_tokens,
+        list_cursors,
         locker_repository,
         pickup_code_keys,
         locker_directory,

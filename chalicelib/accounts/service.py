@@ -26,6 +26,7 @@ from chalicelib.domain.tenancy import (
     new_merchant_id,
 )
 from chalicelib.domain.times import utc_now
+from chalicelib.store.paging import Key, Page
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.tenancy import TenancyRepository
 
@@ -137,6 +138,15 @@ class AccountService:
 
     def merchants(self) -> list[Merchant]:
         return self._repo.list_merchants()
+
+    def merchants_page(self, *, limit: int, start: Key | None) -> Page[Merchant]:
+        """A page of every merchant, by id: profiles only (keys and secrets are never kept
+        with them, and so never listed)."""
+        return self._repo.merchants_page(limit=limit, start=start)
+
+    def depots_page(self, *, limit: int, start: Key | None) -> Page[Depot]:
+        """A page of every depot, by id."""
+        return self._repo.depots_page(limit=limit, start=start)
 
     def connection(self, merchant_id: str, platform: str) -> dict[str, Any] | None:
         return self._secrets.connection(merchant_id, platform)

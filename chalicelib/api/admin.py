@@ -11,6 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, raw_body, route
+from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
+from chalicelib.api.replies import (
+    DepotCreated,
+    DepotOut,
+    DepotsPage,
+    DispatchPolicyOut,
+    DispatchRunsPage,
+    DispatchStarted,
+    MerchantCreated,
+    MerchantOut,
+    MerchantsPage,
+    RunSummaryOut,
+    SecretRotated,
+)
 from chalicelib.api.stock import FulfilmentIn
 from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import MAX_ORDERS_PER_RUN
@@ -220,14 +234,12 @@ def create_merchant() -> Any:
     _authorise()
     body = parse_body(admin.current_request, MerchantIn)
     merchant, creds = bootstrap.accounts().create_merchant(NewMerchant(**body.model_dump()))
-    return json_response(
-        {
-            "merchant_id": merchant.merchant_id,
-            "api_key": creds.api_key,
-            "webhook_secret": creds.webhook_secret,
-        },
-        status=201,
+    created = MerchantCreated(
+        merchant_id=merchant.merchant_id,
+        api_key=creds.api_key,
+        webhook_secret=creds.webhook_secret,
     )
+    return json_response(created.body(), status=201)
 
 
 @route(admin, "/v1/merchants/{merchant_id}/webhook-secrets", methods=["POST"])
@@ -235,7 +247,7 @@ def rotate_webhook_secret(merchant_id: str) -> Any:
     _authorise()
     body = parse_body(admin.current_request, SecretRotationIn)
     bootstrap.accounts().rotate_secret(merchant_id, body.platform, body.secret)
-    return json_response({"merchant_id": merchant_id, "platform": body.platform})
+    return json_response(SecretRotated(merchant_id=merchant_id, platform=body.platform).body())
 
 
 @route(admin, "/v1/depots", methods=["POST"])
@@ -243,7 +255,7 @@ def create_depot() -> Any:
     _authorise()
     body = parse_body(admin.current_request, DepotIn)
     depot = bootstrap.accounts().create_depot(body.to_new())
-    return json_response({"depot_id": depot.depot_id}, status=201)
+    return json_response(DepotCreated(depot_id=depot.depot_id).body(), status=201)
 
 
 @route(admin, "/v1/depots/{depot_id}/dispatch-policy", methods=["PUT"])
@@ -252,7 +264,76 @@ def put_dispatch_policy(depot_id: str) -> Any:
     _authorise()
     body = parse_body(admin.current_request, DispatchPolicyIn)
     depot = bootstrap.accounts().set_dispatch_policy(depot_id, body.model_dump())
-    return json_response({"depot_id": depot.depot_id, "dispatch": depot.dispatch})
+    return json_response(DispatchPolicyOut.of(depot).body())
+
+
+@route(admin, "/v1/depots/{depot_id}/dispatch-policy", methods=["GET"])
+def get_dispatch_policy(depot_id: str) -> Any:
+    _authorise()
+    return json_response(DispatchPolicyOut.of(bootstrap.accounts().depot(depot_id)).body())
+
+
+OPERATOR = "operator"  # whose the operator's lists are (a cursor is sealed to its owner)
+
+
+@route(admin, "/v1/depots", methods=["GET"])
+def list_depots() -> Any:
+    _authorise()
+    query = list_query(admin.current_request, ListQuery)
+    page = bootstrap.accounts().depots_page(
+        limit=query.limit, start=start_key(query, "depots", OPERATOR)
+    )
+    return json_response(
+        DepotsPage(
+            items=[DepotOut.of(d) for d in page.items],
+            next_cursor=next_cursor(query, "depots", OPERATOR, page.last_key),
+        ).body()
+    )
+
+
+@route(admin, "/v1/depots/{depot_id}", methods=["GET"])
+def get_depot(depot_id: str) -> Any:
+    _authorise()
+    return json_response(DepotOut.of(bootstrap.accounts().depot(depot_id)).body())
+
+
+@route(admin, "/v1/depots/{depot_id}/dispatch-runs", methods=["GET"])
+def list_dispatch_runs(depot_id: str) -> Any:
+    """The depot's dispatch runs, newest first."""
+    _authorise()
+    query = list_query(admin.current_request, ListQuery)
+    name = f"runs:{depot_id}"
+    page = bootstrap.dispatch().runs_of_depot(
+        depot_id, limit=query.limit, start=start_key(query, name, OPERATOR)
+    )
+    return json_response(
+        DispatchRunsPage(
+            items=[RunSummaryOut.of(r) for r in page.items],
+            next_cursor=next_cursor(query, name, OPERATOR, page.last_key),
+        ).body()
+    )
+
+
+@route(admin, "/v1/merchants", methods=["GET"])
+def list_merchants() -> Any:
+    _authorise()
+    query = list_query(admin.current_request, ListQuery)
+    page = bootstrap.accounts().merchants_page(
+        limit=query.limit, start=start_key(query, "merchants", OPERATOR)
+    )
+    return json_response(
+        MerchantsPage(
+            items=[MerchantOut.of(m) for m in page.items],
+            next_cursor=next_cursor(query, "merchants", OPERATOR, page.last_key),
+        ).body()
+    )
+
+
+@route(admin, "/v1/merchants/{merchant_id}", methods=["GET"])
+def get_merchant(merchant_id: str) -> Any:
+    """A merchant's profile; its keys and secrets are shown once, at creation, never here."""
+    _authorise()
+    return json_response(MerchantOut.of(bootstrap.accounts().merchant(merchant_id)).body())
 
 
 @route(admin, "/v1/depots/{depot_id}/vehicles", methods=["PUT"])
@@ -286,7 +367,7 @@ def start_dispatch(depot_id: str) -> Any:
     """Start a dispatch run now; while one runs, the running one is answered."""
     _authorise()
     run_id, started = bootstrap.dispatch().start(depot_id)
-    return json_response({"run_id": run_id, "started": started}, status=202)
+    return json_response(DispatchStarted(run_id=run_id, started=started).body(), status=202)
 
 
 @route(admin, "/v1/depots/{depot_id}/labels", methods=["GET"])

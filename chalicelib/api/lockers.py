@@ -12,7 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
-from chalicelib.domain.errors import AuthenticationFailed, MalformedBody, ValidationFailed
+from chalicelib.domain.errors import (
+    AuthenticationFailed,
+    InvalidCursor,
+    MalformedBody,
+    ValidationFailed,
+)
 from chalicelib.domain.lockers import (
     CODE_DIGITS,
     DAYS,
@@ -144,8 +149,12 @@ def find_lockers() -> Any:
     for size in sizes:
         if str(size).upper() not in SIZES:
             raise ValidationFailed(f"size: {size!r} is not one of S, M, L", field="size")
+    if params.get("cursor") is not None:
+        # A ranking of the nearest few, not a stored list: there is no position to go on from.
+        raise InvalidCursor("the nearest lockers are one page; it takes no cursor", field="cursor")
     found = bootstrap.locker_directory().near(lat, lng, depot_id, parcel_sizes(sizes or [None]))
-    return json_response({"lockers": found})
+    # `items` and `next_cursor` as every list answers; `lockers`, the key it answered with first.
+    return json_response({"lockers": found, "items": found, "next_cursor": None})
 
 
 def _point(near: str | None) -> tuple[float, float]:

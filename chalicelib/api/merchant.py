@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
+from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
 from chalicelib.config import settings
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
 from chalicelib.domain.tenancy import Brand, Merchant, is_https_url
+from chalicelib.domain.times import iso_z
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
 from chalicelib.orders.views import merchant_view
+from chalicelib.request_bodies import Moment
+from chalicelib.store.orders import OrderQuery
 from chalicelib.tracking.live_eta import with_live_eta
 
 merchant_api = Blueprint(__name__)
@@ -49,18 +54,59 @@ def create_order() -> Any:
     return json_response(merchant_view(result.order, settings().public_base_url), status=status)
 
 
+class OrdersQuery(ListQuery):
+    status: OrderStatus | None = Field(default=None, description="only orders in this status")
+    external_id: str | None = Field(
+        default=None, max_length=MAX_EXTERNAL_ID, description="the storefront's order id"
+    )
+    created_from: Moment | None = Field(default=None, description="created at or after")
+    created_to: Moment | None = Field(default=None, description="created before")
+
+    @model_validator(mode="after")
+    def _a_range_goes_forward(self) -> OrdersQuery:
+        if self.created_from and self.created_to and self.created_to <= self.created_from:
+            raise ValueError("created_to: after created_from")
+        return self
+
+    def to_query(self) -> OrderQuery:
+        def stored(moment: datetime | None) -> str | None:
+            return iso_z(moment, "milliseconds") if moment else None  # as orders store theirs
+
+        return OrderQuery(
+            status=str(self.status) if self.status else None,
+            external_id=self.external_id,
+            created_from=stored(self.created_from),
+            created_to=stored(self.created_to),
+        )
+
+
 @route(merchant_api, "/v1/orders", methods=["GET"])
 def list_orders() -> Any:
+    """The merchant's orders, newest first, a page at a time (`orders` is `items` again, the
+    key this list answered with before it paged)."""
     merchant = _merchant()
-    params = dict(merchant_api.current_request.query_params or {})
-    external_id = params.get("external_id")
-    if external_id is not None and len(external_id) > MAX_EXTERNAL_ID:
-        raise ValidationFailed(
-            f"external_id: at most {MAX_EXTERNAL_ID} characters", field="external_id"
-        )
-    orders = bootstrap.orders().find(merchant, external_id)
+    query = list_query(merchant_api.current_request, OrdersQuery)
+    owner = merchant.merchant_id
+    page = bootstrap.orders().page(
+        merchant, query.to_query(), limit=query.limit, start=start_key(query, "orders", owner)
+    )
     base = settings().public_base_url
-    return json_response({"orders": [merchant_view(o, base) for o in orders]})
+    views = [merchant_view(o, base) for o in page.items]
+    return json_response(
+        {
+            "items": views,
+            "orders": views,
+            "next_cursor": next_cursor(query, "orders", owner, page.last_key),
+        }
+    )
+
+
+@route(merchant_api, "/v1/orders/{order_id}/cancel", methods=["POST"])
+def cancel_order(order_id: str) -> Any:
+    """Cancel the merchant's order: the customer and the merchant's webhooks are told once, a
+    planned order leaves its route; a cancelled order is answered as it is."""
+    order = bootstrap.orders().cancel(_merchant(), order_id)
+    return json_response(merchant_view(order, settings().public_base_url))
 
 
 class AmendmentIn(BaseModel):
@@ -207,8 +253,20 @@ def create_webhook_endpoint() -> Any:
 
 @route(merchant_api, "/v1/webhook-endpoints", methods=["GET"])
 def list_webhook_endpoints() -> Any:
-    endpoints = bootstrap.webhook_endpoints().list(_merchant().merchant_id)
-    return json_response({"endpoints": [e.view() for e in endpoints]})
+    """The merchant's endpoints by id, a page at a time (`endpoints` is `items` again)."""
+    owner = _merchant().merchant_id
+    query = list_query(merchant_api.current_request, ListQuery)
+    page = bootstrap.webhook_endpoints().page(
+        owner, limit=query.limit, start=start_key(query, "webhook-endpoints", owner)
+    )
+    views = [e.view() for e in page.items]
+    return json_response(
+        {
+            "items": views,
+            "endpoints": views,
+            "next_cursor": next_cursor(query, "webhook-endpoints", owner, page.last_key),
+        }
+    )
 
 
 @route(merchant_api, "/v1/webhook-endpoints/{endpoint_id}", methods=["DELETE"])

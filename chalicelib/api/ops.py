@@ -10,15 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
-from chalicelib.domain.errors import MalformedBody
+from chalicelib.domain.errors import InvalidCursor
 from chalicelib.intake.canonical import validation_failed
 from chalicelib.notify.redrive import MAX_REDRIVE
 
 ops = Blueprint(__name__)
-
-
-class InvalidCursor(MalformedBody):
-    code = "invalid_cursor"
 
 
 class ParkedQuery(BaseModel):

@@ -38,6 +38,7 @@ from chalicelib.domain.times import iso_z, utc_now
 from chalicelib.store.artifacts import ArtifactMissing, Artifacts
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.lockers import LockerRepository
+from chalicelib.store.paging import Key, Page
 
 logger = Logger(child=True)
 
@@ -82,7 +83,9 @@ class DispatchService:
         (its id, False). The execution is named by the run id."""
         self._accounts.depot(depot_id)
         for _ in range(3):
-            run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, iso_z(self._clock()))
+            # Milliseconds: the depot's runs are listed by start, and two can start in a second.
+            started = iso_z(self._clock(), "milliseconds")
+            run = Run(new_run_id(), depot_id, RunStatus.RUNNING, trigger, started)
             now = self._epoch()
             holder = self._repo.begin(run, now=now, lease_until=now + LEASE_S)
             if holder == run.run_id:
@@ -303,6 +306,11 @@ class DispatchService:
         return outcomes.count("released")
 
     # -- reading -----------------------------------------------------------------------------
+
+    def runs_of_depot(self, depot_id: str, *, limit: int, start: Key | None) -> Page[Run]:
+        """A page of the depot's runs, newest first (DepotNotFound for no such depot)."""
+        self._accounts.depot(depot_id)
+        return self._repo.runs_of_depot(depot_id, limit=limit, start=start)
 
     def run_view(self, run_id: str) -> dict[str, Any]:
         found = self._repo.run_with_results(run_id)

@@ -173,3 +173,9 @@ class CapacityFull(Conflict):
     """A depot's day is full (a concurrent order took the last place): allocate again."""
 
     code = "over_capacity"
+
+
+class InvalidCursor(MalformedBody):
+    """A list's `cursor` that is not one this list handed out (edited, forged, another's)."""
+
+    code = "invalid_cursor"

@@ -20,6 +20,7 @@ from chalicelib.merchant_webhooks.addresses import (
     parse_target,
 )
 from chalicelib.merchant_webhooks.events import EVENT_TYPES
+from chalicelib.store.paging import Key, Page
 
 MAX_ENDPOINTS = 10
 RESOLVE_TIMEOUT_S = 2.0  # at registration, inside an API request
@@ -127,6 +128,8 @@ class EndpointStore(Protocol):
 
     def list(self, merchant_id: str) -> list[Endpoint]: ...
 
+    def page(self, merchant_id: str, *, limit: int, start: Key | None) -> Page[Endpoint]: ...
+
     def get(self, merchant_id: str, endpoint_id: str) -> Endpoint | None: ...
 
     def remove(self, merchant_id: str, endpoint_id: str) -> None: ...
@@ -184,6 +187,10 @@ class EndpointService:
 
     def list(self, merchant_id: str) -> list[Endpoint]:
         return self._store.list(merchant_id)
+
+    def page(self, merchant_id: str, *, limit: int, start: Key | None) -> Page[Endpoint]:
+        """A page of the merchant's endpoints, by id (no secrets)."""
+        return self._store.page(merchant_id, limit=limit, start=start)
 
     def get(self, merchant_id: str, endpoint_id: str) -> Endpoint:
         endpoint = self._store.get(merchant_id, endpoint_id)

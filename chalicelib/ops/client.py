@@ -1,5 +1,6 @@
-"""What every `lastmile ops` subcommand shares: where the API is and the operator key (flags or
-LASTMILE_URL / LASTMILE_KEY), one HTTP call, and the reply as a table or as JSON."""
+"""What every `lastmile ops` subcommand shares: where the API is and the key (flags, else
+LASTMILE_URL / LASTMILE_KEY, else a profile file), one HTTP call or a list followed through its
+pages, and the reply as a table or as JSON."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import argparse
 import json
 import os
 import sys
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import requests
 
 TIMEOUT_S = 60.0
+PAGE_LIMIT = 200  # the most one page of any list holds
 
 
 class OpsError(Exception):
@@ -22,10 +26,45 @@ class OpsError(Exception):
 def connection_options() -> argparse.ArgumentParser:
     """The options every subcommand takes (argparse `parents=`)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", help="the API's base URL (default: $LASTMILE_URL)")
-    common.add_argument("--key", help="the operator key (default: $LASTMILE_KEY)")
+    common.add_argument("--url", help="the API's base URL (default: $LASTMILE_URL, the profile)")
+    common.add_argument(
+        "--key",
+        help="the operator key; for `orders`, a merchant's API key (default: $LASTMILE_KEY or "
+        "$LASTMILE_MERCHANT_KEY, then the profile's key or merchant_key)",
+    )
+    common.add_argument(
+        "--profile",
+        default=os.environ.get("LASTMILE_PROFILE_NAME", "default"),
+        help=f"the table of the profile file to read (default: default); the file is "
+        f"$LASTMILE_PROFILE or {DEFAULT_PROFILE}",
+    )
     common.add_argument("--json", action="store_true", help="print the reply as JSON")
     return common
+
+
+DEFAULT_PROFILE = "~/.config/lastmile/profile.toml"
+
+
+def profile(name: str) -> dict[str, str]:
+    """The named table of the profile file (`url`, `key`, `merchant_key`); {} with no file.
+
+    ```toml
+    [default]
+    url = "http://127.0.0.1:8000"
+    key = "lmadm_..."          # the operator key
+    merchant_key = "lm_..."    # a merchant's API key, for `lastmile ops orders`
+    ```"""
+    path = Path(os.environ.get("LASTMILE_PROFILE") or DEFAULT_PROFILE).expanduser()
+    try:
+        document = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise OpsError(f"the profile file {path} cannot be read: {exc}") from exc
+    table = document.get(name, {})
+    if not isinstance(table, dict):
+        raise OpsError(f"{path}: [{name}] is not a table")
+    return {k: str(v) for k, v in table.items() if isinstance(v, str)}
 
 
 class OpsApi:
@@ -35,12 +74,25 @@ class OpsApi:
         self._session = session or requests.Session()
 
     @classmethod
-    def from_args(cls, args: argparse.Namespace) -> OpsApi:
-        url = args.url or os.environ.get("LASTMILE_URL")
-        key = args.key or os.environ.get("LASTMILE_KEY")
+    def from_args(cls, args: argparse.Namespace, *, as_merchant: bool = False) -> OpsApi:
+        """Where to call and with which key: flags, then the environment, then the profile."""
+        env_key, profile_key = (
+            ("LASTMILE_MERCHANT_KEY", "merchant_key") if as_merchant else ("LASTMILE_KEY", "key")
+        )
+        saved: dict[str, str] | None = None
+
+        def from_profile(name: str) -> str | None:
+            nonlocal saved
+            saved = profile(args.profile) if saved is None else saved
+            return saved.get(name)
+
+        url = args.url or os.environ.get("LASTMILE_URL") or from_profile("url")
+        key = args.key or os.environ.get(env_key) or from_profile(profile_key)
         if not url or not key:
+            whose = "a merchant's API key" if as_merchant else "the operator key"
             raise OpsError(
-                "give the API's URL and the operator key: --url/--key or LASTMILE_URL/LASTMILE_KEY"
+                f"give the API's URL and {whose}: --url/--key, LASTMILE_URL/{env_key}, or "
+                f"`url`/`{profile_key}` in [{args.profile}] of {DEFAULT_PROFILE}"
             )
         return cls(url, key)
 
@@ -64,6 +116,20 @@ class OpsApi:
             raise OpsError(f"{method} {path} answered {answer.status_code} ({reason})")
         return answer.json()
 
+    def pages(
+        self, path: str, params: dict[str, Any], most: int, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """Up to `most` items of a list, following `next_cursor` page after page from `cursor`:
+        `{items, next_cursor}`, the cursor where the next call would go on (null at the end)."""
+        items: list[Any] = []
+        while True:
+            query = {**params, "limit": min(PAGE_LIMIT, most - len(items))}
+            page = self.call("GET", path, params=query | ({"cursor": cursor} if cursor else {}))
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None or len(items) >= most:
+                return {"items": items, "next_cursor": cursor}
+
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     """Rows as aligned columns under a header; empty cells for missing values."""
@@ -74,10 +140,27 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def run(args: argparse.Namespace, render: Any) -> int:
+def fields(row: dict[str, Any]) -> str:
+    """One object as `name  value` lines (nested values as compact JSON)."""
+    width = max((len(k) for k in row), default=0)
+    return "\n".join(
+        f"{k.ljust(width)}  {json.dumps(v) if isinstance(v, dict | list) else v}"
+        for k, v in row.items()
+    )
+
+
+def listing(reply: dict[str, Any], columns: Sequence[str]) -> str:
+    """A list's items as a table, and how to go on when there is more."""
+    text = table(reply["items"], columns) if reply["items"] else "(none)"
+    if reply.get("next_cursor"):
+        text += f"\n\nmore: --cursor {reply['next_cursor']}"
+    return text
+
+
+def run(args: argparse.Namespace, render: Any, *, as_merchant: bool = False) -> int:
     """Call the subcommand's `args.request(api)` and print its reply (`render` for a table)."""
     try:
-        reply = args.request(OpsApi.from_args(args), args)
+        reply = args.request(OpsApi.from_args(args, as_merchant=as_merchant), args)
     except OpsError as exc:
         print(f"lastmile ops: {exc}", file=sys.stderr)
         return 1

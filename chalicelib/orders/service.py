@@ -49,7 +49,8 @@ from chalicelib.domain.order import (
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.domain.times import parse_iso, utc_now
 from chalicelib.geocoding import Geocoder, NoGeocoder, NotLocated
-from chalicelib.store.orders import Message, OrderRepository
+from chalicelib.store.orders import Message, OrderQuery, OrderRepository
+from chalicelib.store.paging import Key, Page
 from chalicelib.store.transaction import Transaction
 
 logger = Logger(child=True)
@@ -339,27 +340,38 @@ class OrderService:
     def _cancel(self, existing: Order | None, inbound: Inbound) -> IntakeResult:
         if existing is None:
             return IntakeResult(Outcome.IGNORED, None, "no such order to cancel")
-        if existing.status is OrderStatus.CANCELLED:
-            return IntakeResult(Outcome.DUPLICATE, existing)
-        if not can_move(existing.status, OrderStatus.CANCELLED):
+        if existing.status is not OrderStatus.CANCELLED and not can_move(
+            existing.status, OrderStatus.CANCELLED
+        ):
             return self._unchanged(
                 existing,
                 inbound,
                 Outcome.IGNORED,
                 f"order is {existing.status}; too late to cancel",
             )
-        order = self._cancel_one(existing, receipt=inbound.event_id)
+        order, changed = self.cancel_order(existing, receipt=inbound.event_id)
+        if not changed:
+            return IntakeResult(Outcome.DUPLICATE, existing)
         # A split order's other shipments go with it (each gives back what it holds).
         for sibling_id in existing.shipments:
             sibling = self._orders.get(sibling_id) if sibling_id != existing.order_id else None
             if sibling is not None and can_move(sibling.status, OrderStatus.CANCELLED):
-                self._cancel_one(sibling)
+                self.cancel_order(sibling)
         return IntakeResult(Outcome.CANCELLED, order)
 
-    def _cancel_one(self, existing: Order, *, receipt: str | None = None) -> Order:
-        """Cancel one order: its stock and its day's capacity given back in the same
-        version-conditional transaction (a repeated cancel loses the race, and gives back
-        nothing twice); a planned order leaves its route."""
+    def cancel_order(self, existing: Order, *, receipt: str | None = None) -> tuple[Order, bool]:
+        """The one way an order is cancelled, whoever asks (its storefront, the merchant's API):
+        the order and its timeline, its stock and its day's capacity given back, in one
+        version-conditional transaction with the `order.cancelled` outbox message (the
+        customer's notice and the merchant's webhooks follow from it; a repeated cancel loses
+        the race and gives back nothing twice), then a planned order's stop leaves its route.
+        Returns the order and whether this call cancelled it: a cancelled order is answered as
+        it is, and nobody is told again. IllegalTransition when it is too late (out for delivery
+        or after); ConcurrentUpdate if it changed meanwhile."""
+        if existing.status is OrderStatus.CANCELLED:
+            return existing, False
+        if not can_move(existing.status, OrderStatus.CANCELLED):
+            raise IllegalTransition(f"order is {existing.status}: too late to cancel")
         at = self._clock()
         tx = Transaction()
         holding = self._allocator.release(tx, existing) if self._allocator else existing
@@ -378,7 +390,18 @@ class OrderService:
         if existing.status is OrderStatus.PLANNED and self._routes is not None:
             # Its stop leaves the route and the later stops' ETAs move up.
             self._routes.remove_from_route(existing)
-        return order
+        return order, True
+
+    def cancel(self, merchant: Merchant, order_id: str) -> Order:
+        """The merchant cancels its own order (another merchant's is not found); re-read and
+        tried again when a concurrent write (a dispatch claim, a driver's event) wins."""
+        for _ in range(ATTEMPTS):
+            existing, _events = self.get(merchant, order_id)
+            try:
+                return self.cancel_order(existing)[0]
+            except ConcurrentUpdate:
+                logger.info("lost a race; reading again", extra={"order_id": order_id})
+        raise ConcurrentUpdate(f"order {order_id} is being changed; retry later")
 
     def _unchanged(
         self, existing: Order, inbound: Inbound, outcome: Outcome, reason: str
@@ -408,6 +431,14 @@ class OrderService:
         if found is None or found[0].merchant_id != merchant.merchant_id:
             raise OrderNotFound(f"no order {order_id}")
         return found
+
+    def page(
+        self, merchant: Merchant, query: OrderQuery, *, limit: int, start: Key | None
+    ) -> Page[Order]:
+        """A page of the merchant's own orders, newest first, narrowed as `query` asks."""
+        if query.external_id is not None and _unstorable_id(query.external_id):
+            return Page([], None)  # no order can carry it, and the index cannot be asked
+        return self._orders.page_for_merchant(merchant.merchant_id, query, limit=limit, start=start)
 
     def find(self, merchant: Merchant, external_id: str | None) -> list[Order]:
         if external_id is not None and _unstorable_id(external_id):

@@ -50,6 +50,7 @@ from chalicelib.store.orders import (
     outbox_message,
     timeline_model,
 )
+from chalicelib.store.paging import Key, Page, read_page
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed, failing_as
 
@@ -179,7 +180,14 @@ def run_to_model(run: Run) -> DispatchRunItem:
         finished_at=run.finished_at,
         error=run.error,
         figures=dict(run.figures),
+        gsi1pk=depot_runs_key(run.depot_id),
+        gsi1sk=f"{run.started_at}#{run.run_id}",
     )
+
+
+def depot_runs_key(depot_id: str) -> str:
+    """The index partition of a depot's runs (by start)."""
+    return f"DEPOT#{depot_id}#RUNS"
 
 
 def run_from_model(item: DispatchRunItem) -> Run:
@@ -295,6 +303,18 @@ class DispatchRepository:
     def get_run(self, run_id: str) -> Run | None:
         item = get_one(DispatchRunItem, _run_pk(run_id), "RUN")
         return run_from_model(item) if item else None
+
+    def runs_of_depot(self, depot_id: str, *, limit: int, start: Key | None) -> Page[Run]:
+        """A page of the depot's runs, newest first."""
+        page = read_page(
+            DispatchRunItem,
+            lambda **more: DispatchRunItem.by_depot.query(
+                depot_runs_key(depot_id), scan_index_forward=False, **more
+            ),
+            limit=limit,
+            start=start,
+        )
+        return Page([run_from_model(item) for item in page.items], page.last_key)
 
     def run_with_results(
         self, run_id: str

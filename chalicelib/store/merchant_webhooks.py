@@ -26,6 +26,7 @@ from chalicelib.store.models.merchant_webhooks import (
     WebhookEndpointItem,
     WebhookQueueItem,
 )
+from chalicelib.store.paging import Key, Page, read_page
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, condition_failed
 
@@ -143,6 +144,21 @@ class EndpointRepository:
                 consistent_read=True,
             )
         ]
+
+    def page(self, merchant_id: str, *, limit: int, start: Key | None) -> Page[Endpoint]:
+        """A page of the merchant's endpoints, by id."""
+        page = read_page(
+            WebhookEndpointItem,
+            lambda **more: WebhookEndpointItem.query(
+                _merchant_pk(merchant_id),
+                WebhookEndpointItem.sk.startswith("ENDPOINT#"),
+                consistent_read=True,
+                **more,
+            ),
+            limit=limit,
+            start=start,
+        )
+        return Page([_endpoint(item) for item in page.items], page.last_key)
 
     def get(self, merchant_id: str, endpoint_id: str) -> Endpoint | None:
         item = get_one(WebhookEndpointItem, *endpoint_key(merchant_id, endpoint_id))

@@ -6,12 +6,13 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from pynamodb.exceptions import DeleteError
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, DuplicateEvent
 from chalicelib.domain.lifecycle import OrderStatus
@@ -46,6 +47,7 @@ from chalicelib.store.models.orders import (
     TimelineItem,
     WindowAttribute,
 )
+from chalicelib.store.paging import Key, Page, read_page
 from chalicelib.store.reads import get_one
 from chalicelib.store.stock import StockRepository
 from chalicelib.store.transaction import Transaction, failing_as
@@ -122,6 +124,8 @@ def order_to_model(order: Order) -> OrderItem:
         gsi1sk=f"EXT#{quote(order.external_id, safe='')}#{order.created_at}#{order.order_id}",
         gsi2pk=depot_status_key(order.depot_id, str(order.status)),
         gsi2sk=f"{order.created_at}#{order.order_id}",
+        gsi3pk=f"MERCHANT#{order.merchant_id}",
+        gsi3sk=f"{order.created_at}#{order.order_id}",
     )
 
 
@@ -274,6 +278,38 @@ def _give_back(claimed: Sequence[OrderLookupItem]) -> None:
             # Throttled past the SDK's retries: the lookup stays, pointing at no order (inert),
             # and the order's own failure is what the caller hears of.
             logger.warning("label lookup left behind", extra={"key": lookup.pk})
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """What a merchant's order list is narrowed to; times are ISO 8601 UTC (Z), as stored."""
+
+    status: str | None = None
+    external_id: str | None = None
+    created_from: str | None = None  # inclusive
+    created_to: str | None = None  # exclusive
+
+
+def _created_range(query: OrderQuery) -> Condition | None:
+    """The creation-time index's sort key condition for the asked times."""
+    low, high = query.created_from, query.created_to
+    if low and high:
+        # Inclusive, but a key at `high` is `high#<id>`, past `high`: the end stays exclusive.
+        return OrderItem.gsi3sk.between(low, high)
+    if low:
+        return OrderItem.gsi3sk >= low
+    if high:
+        return OrderItem.gsi3sk < high
+    return None
+
+
+def _created_filters(query: OrderQuery) -> list[Condition]:
+    conditions: list[Condition] = []
+    if query.created_from:
+        conditions.append(OrderItem.created_at >= query.created_from)
+    if query.created_to:
+        conditions.append(OrderItem.created_at < query.created_to)
+    return conditions
 
 
 class OrderRepository:
@@ -517,6 +553,45 @@ class OrderRepository:
             item.order_id: order_from_model(item)
             for item in OrderItem.batch_get(keys, consistent_read=True)
         }
+
+    def page_for_merchant(
+        self, merchant_id: str, query: OrderQuery, *, limit: int, start: Key | None
+    ) -> Page[Order]:
+        """A page of the merchant's orders, newest first: through the external id index when
+        one is asked for (oldest first there: one id, its few orders), else the creation-time
+        index with `created_from`/`created_to` as the key's range; `status` filters the page."""
+        filters: Condition | None = OrderItem.status == query.status if query.status else None
+        if query.external_id is not None:
+            prefix = f"EXT#{quote(query.external_id, safe='')}#"
+            if len(prefix) > MAX_SORT_KEY_BYTES:
+                return Page([], None)  # no stored order has a key this long
+            for condition in _created_filters(query):
+                filters = condition if filters is None else filters & condition
+            page = read_page(
+                OrderItem,
+                lambda **more: OrderItem.by_external.query(
+                    f"MERCHANT#{merchant_id}",
+                    OrderItem.gsi1sk.startswith(prefix),
+                    filter_condition=filters,
+                    **more,
+                ),
+                limit=limit,
+                start=start,
+            )
+        else:
+            page = read_page(
+                OrderItem,
+                lambda **more: OrderItem.by_created.query(
+                    f"MERCHANT#{merchant_id}",
+                    _created_range(query),
+                    filter_condition=filters,
+                    scan_index_forward=False,
+                    **more,
+                ),
+                limit=limit,
+                start=start,
+            )
+        return Page([order_from_model(item) for item in page.items], page.last_key)
 
     def order_id_for_tracking_code(self, code: str) -> str | None:
         item = get_one(OrderLookupItem, *_tracking_key(code))

@@ -19,10 +19,12 @@ from chalicelib.store.models.tenancy import (
     ShiftBreakAttribute,
     VehicleAttribute,
 )
+from chalicelib.store.paging import Key, Page, read_page
 from chalicelib.store.reads import get_one
 from chalicelib.store.transaction import Transaction, failing_as
 
 ALL_MERCHANTS = "MERCHANTS"  # the index key every merchant is under
+ALL_DEPOTS = "DEPOTS"  # and every depot
 _NEW = MainItem.pk.does_not_exist()
 _EXISTS = MainItem.pk.exists()
 
@@ -82,6 +84,26 @@ class TenancyRepository:
     def list_merchants(self) -> list[Merchant]:
         return [_merchant(item) for item in MerchantItem.all_merchants.query(ALL_MERCHANTS)]
 
+    def merchants_page(self, *, limit: int, start: Key | None) -> Page[Merchant]:
+        """A page of every merchant, by id."""
+        page = read_page(
+            MerchantItem,
+            lambda **more: MerchantItem.all_merchants.query(ALL_MERCHANTS, **more),
+            limit=limit,
+            start=start,
+        )
+        return Page([_merchant(item) for item in page.items], page.last_key)
+
+    def depots_page(self, *, limit: int, start: Key | None) -> Page[Depot]:
+        """A page of every depot, by id."""
+        page = read_page(
+            DepotItem,
+            lambda **more: DepotItem.all_depots.query(ALL_DEPOTS, **more),
+            limit=limit,
+            start=start,
+        )
+        return Page([_depot(item) for item in page.items], page.last_key)
+
     def merchant_for_api_key(self, api_key_hash: str) -> Merchant | None:
         ref = get_one(MerchantLookupItem, *_api_key_key(api_key_hash))
         return self.get_merchant(ref.merchant_id) if ref else None
@@ -103,6 +125,8 @@ class TenancyRepository:
                 created_at=depot.created_at,
                 dispatch=depot.dispatch,
                 fulfilment=depot.fulfilment or None,
+                gsi1pk=ALL_DEPOTS,
+                gsi1sk=depot.depot_id,
             ),
             condition=_NEW,
             on_fail=AlreadyExists(f"depot {depot.depot_id} exists", field="depot_id"),

@@ -118,7 +118,8 @@ def test_locker_replies_describe_what_the_service_answers() -> None:
         "2025-05-01T09:00:00Z", "2025-05-04T09:00:00Z", "salt", "hash",
     )  # fmt: skip
     valid("Deposit", deposited_view(parcel))
-    valid("NearbyLockers", {"lockers": [{**locker.public(), "distance_m": 350, "free": {"M": 2}}]})
+    nearby = [{**locker.public(), "distance_m": 350, "free": {"M": 2}}]
+    valid("NearbyLockers", {"lockers": nearby, "items": nearby, "next_cursor": None})
     figures = {"by_size": {"M": {"free": 1, "occupied": 1}}, "occupancy": 0.5}
     view = {
         **locker.public(),
@@ -155,3 +156,38 @@ def test_the_local_stage_documents_its_local_routes(monkeypatch: pytest.MonkeyPa
         settings.cache_clear()
         document.cache_clear()
     assert documented == local_routes
+
+
+def test_every_json_success_outside_the_local_stage_has_a_schema() -> None:
+    """So the fuzzer's schema check holds every answer to something: only bodiless answers
+    (204, a 303 back to a page) and the local stage's own tools go without."""
+    missing = [
+        (method, path, code)
+        for path, item in document()["paths"].items()
+        if not path.startswith("/local/")
+        for method, operation in item.items()
+        if method != "parameters"
+        for code, response in operation["responses"].items()
+        if code[0] == "2" and code != "204" and "content" not in response
+    ]
+    assert missing == []
+
+
+def test_no_merchant_answer_can_carry_a_key_or_secret() -> None:
+    from chalicelib.api.replies import MerchantOut
+
+    fields = set(MerchantOut.model_fields)
+    assert fields == {
+        "merchant_id",
+        "name",
+        "depot_id",
+        "created_at",
+        "stripe_account_id",
+        "notifications_off",
+        "depot_ids",
+    }
+    assert MerchantOut.model_config["extra"] == "forbid", "nothing else can be put in"
+    schemas = document()["components"]["schemas"]
+    assert schemas["MerchantsPage"]["properties"]["items"]["items"] == {
+        "$ref": "#/components/schemas/MerchantOut"
+    }

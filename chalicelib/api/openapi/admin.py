@@ -6,7 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
-from chalicelib.api.openapi.components import add_model, op, pdf_reply, query
+from chalicelib.api.openapi.components import (
+    LIST_REFUSALS,
+    add_model,
+    add_reply,
+    op,
+    page_query,
+    pdf_reply,
+    query,
+)
+from chalicelib.api.replies import (
+    DepotCreated,
+    DepotOut,
+    DepotsPage,
+    DispatchPolicyOut,
+    DispatchRunsPage,
+    DispatchStarted,
+    MerchantCreated,
+    MerchantOut,
+    MerchantsPage,
+    SecretRotated,
+)
 from chalicelib.labels.sheets import MAX_LABELS
 
 POLICY_EXAMPLE = {"waves": ["07:00", "12:30"], "horizon_hours": 12, "time_limit_s": 10}
@@ -58,6 +78,38 @@ def paths() -> dict[str, dict[str, Any]]:
                     "timezone": "Europe/London",
                     "dispatch": POLICY_EXAMPLE,
                 },
+            ),
+            "get": op(
+                "The depots, by id, a page at a time",
+                "operator",
+                {"200": "a page", **LIST_REFUSALS, "401": "not an operator"},
+                tags=("operator",),
+                query=page_query(),
+                replies={"200": "DepotsPage"},
+            ),
+        },
+        "/v1/depots/{depot_id}": {
+            "get": op(
+                "A depot: where it is, its time zone and dispatch policy",
+                "operator",
+                {"200": "the depot", "401": "not an operator", "404": "no such depot"},
+                tags=("operator",),
+                replies={"200": "DepotOut"},
+            )
+        },
+        "/v1/depots/{depot_id}/dispatch-runs": {
+            "get": op(
+                "The depot's dispatch runs, newest first, a page at a time",
+                "operator",
+                {
+                    "200": "a page",
+                    **LIST_REFUSALS,
+                    "401": "not an operator",
+                    "404": "no such depot",
+                },
+                tags=("operator",),
+                query=page_query(),
+                replies={"200": "DispatchRunsPage"},
             )
         },
         "/v1/depots/{depot_id}/vehicles": {
@@ -95,9 +147,16 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "DispatchPolicyIn",
                 ("operator",),
-                replies={"200": "DispatchPolicy"},
+                replies={"200": "DispatchPolicyOut"},
                 example=POLICY_EXAMPLE,
-            )
+            ),
+            "get": op(
+                "The depot's dispatch policy",
+                "operator",
+                {"200": "the policy", "401": "not an operator", "404": "no such depot"},
+                tags=("operator",),
+                replies={"200": "DispatchPolicyOut"},
+            ),
         },
         "/v1/depots/{depot_id}/dispatch": {
             "post": op(
@@ -154,6 +213,23 @@ def paths() -> dict[str, dict[str, Any]]:
                 "MerchantIn",
                 ("operator",),
                 replies={"201": "MerchantCreated"},
+            ),
+            "get": op(
+                "The merchants, by id, a page at a time (profiles: never a key or secret)",
+                "operator",
+                {"200": "a page", **LIST_REFUSALS, "401": "not an operator"},
+                tags=("operator",),
+                query=page_query(),
+                replies={"200": "MerchantsPage"},
+            ),
+        },
+        "/v1/merchants/{merchant_id}": {
+            "get": op(
+                "A merchant's profile (never a key or secret)",
+                "operator",
+                {"200": "the merchant", "401": "not an operator", "404": "no such merchant"},
+                tags=("operator",),
+                replies={"200": "MerchantOut"},
             )
         },
         "/v1/merchants/{merchant_id}/connections/{platform}": {
@@ -192,6 +268,9 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (MerchantIn, DepotIn, DispatchPolicyIn, FleetIn, SecretRotationIn):
         add_model(schemas, model)
+    add_reply(schemas, DepotOut, DepotsPage, DispatchPolicyOut, DispatchRunsPage, MerchantOut)
+    add_reply(schemas, MerchantsPage, DepotCreated, DispatchStarted, MerchantCreated)
+    add_reply(schemas, SecretRotated)
     schemas["Connection"] = CONNECTION
 
 

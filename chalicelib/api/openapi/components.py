@@ -3,9 +3,12 @@ query parameters and forms, request schemas from pydantic models, and the shared
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
+
+from chalicelib.api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from chalicelib.list_cursors import MAX_CURSOR_CHARS
 
 REF = "#/components/schemas/"
 ERROR = {"$ref": REF + "Error"}
@@ -76,6 +79,11 @@ BODY_REFUSALS = {
 }
 PATH_ID_REFUSAL = {"404": "no such object (also any id over 256 bytes)"}
 AUTH_REFUSAL = {"401": "missing or wrong credentials"}
+# What every paged list may answer besides its page (api/paging.py).
+LIST_REFUSALS = {
+    "400": "invalid_cursor: not a next_cursor of this list, owner and filters",
+    "422": "limit out of 1-200, or a filter invalid (named in `field`)",
+}
 
 
 def add_common_refusals(operation: dict[str, Any], *, has_path_ids: bool) -> None:
@@ -128,14 +136,41 @@ def form_op(
     return operation
 
 
-def add_model(schemas: dict[str, Any], model: type[BaseModel], prefix: str = "") -> None:
+def add_model(
+    schemas: dict[str, Any],
+    model: type[BaseModel],
+    prefix: str = "",
+    mode: Literal["validation", "serialization"] = "validation",
+) -> None:
     """A request model and the models it nests (named `prefix` + their name); a nested name
     already taken by a different schema is an error, never a silent overwrite."""
-    schema = model.model_json_schema(ref_template=REF + prefix + "{model}")
+    schema = model.model_json_schema(ref_template=REF + prefix + "{model}", mode=mode)
     for name, nested in schema.pop("$defs", {}).items():
         if schemas.setdefault(prefix + name, nested) != nested:
             raise ValueError(f"two schemas named {prefix + name}: give {model.__name__} a prefix")
     schemas[model.__name__] = schema
+
+
+def add_reply(schemas: dict[str, Any], *models: type[BaseModel]) -> None:
+    """Reply models (api/replies.py) as the schemas of the answers they shape, under their
+    names: an operation's `replies={"200": "DepotOut"}` then refers to one. Add an answer's
+    model here and name it in `replies`; the fuzzer holds every answer to it."""
+    for model in models:
+        add_model(schemas, model, mode="serialization")
+
+
+def page_query(*filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """A list's query parameters: its filters, then `limit` and `cursor` (api/paging.py)."""
+    return [
+        *filters,
+        query("limit", f"items per page, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})", type="integer")
+        | {"schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+        query(
+            "cursor",
+            "the `next_cursor` of the page before, as it came (400 invalid_cursor otherwise)",
+            maxLength=MAX_CURSOR_CHARS,
+        ),
+    ]
 
 
 def object_schema(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:

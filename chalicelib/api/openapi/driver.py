@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
-from chalicelib.api.openapi.components import add_model, object_schema, op
+from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op
+from chalicelib.api.replies import RouteEventOut
 
 TEXT = {"type": "string"}
 MOMENT = {"type": "string", "format": "date-time"}
@@ -68,6 +69,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "RouteEventIn",
                 ("drivers",),
+                replies={"202": "RouteEventOut"},
             )
         },
         "/v1/routes/{route_id}/proof-uploads": {
@@ -94,6 +96,7 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (RouteEventIn, ProofUploadIn):
         add_model(schemas, model)
+    add_reply(schemas, RouteEventOut)
     schemas["Route"] = _route()
 
 

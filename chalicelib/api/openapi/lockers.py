@@ -34,8 +34,8 @@ def paths() -> dict[str, dict[str, Any]]:
                 "the depot",
                 ("merchant", "operator"),
                 {
-                    "200": "{lockers: [...]}",
-                    "400": "near missing or not lat,lng",
+                    "200": "{lockers, items, next_cursor: null}: the same lockers twice",
+                    "400": "near missing or not lat,lng; a cursor (one page only)",
                     "401": "neither a merchant nor an operator key",
                     "422": "a size not S, M or L; near out of range; depot_id missing with the "
                     "operator key",
@@ -51,6 +51,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     ),
                     query("sizes", "several parcels' sizes, comma-separated, e.g. M,L"),
                     query("depot_id", "the depot (with the operator key; required then)"),
+                    query("cursor", "none: the nearest lockers are one page (400 if given)"),
                 ],
             ),
         },
@@ -164,6 +165,17 @@ def locker_replies() -> dict[str, Any]:
         "address": text | {"description": "line1, city postcode (when the locker has one)"},
     }
     public_required = ["locker_id", "name", "lat", "lng", "opening_hours"]
+    nearby = {
+        "type": "array",
+        "items": object_schema(
+            public
+            | {
+                "distance_m": count,
+                "free": by_size | {"description": "free compartments by size"},
+            },
+            [*public_required, "distance_m", "free"],
+        ),
+    }
     nullable_time = {"type": ["string", "null"], "format": "date-time"}
     deadline = text | {"format": "date-time", "description": "UTC; after it the code expires"}
     return {
@@ -175,17 +187,9 @@ def locker_replies() -> dict[str, Any]:
         ),
         "NearbyLockers": object_schema(
             {
-                "lockers": {
-                    "type": "array",
-                    "items": object_schema(
-                        public
-                        | {
-                            "distance_m": count,
-                            "free": by_size | {"description": "free compartments by size"},
-                        },
-                        [*public_required, "distance_m", "free"],
-                    ),
-                }
+                "lockers": nearby,
+                "items": nearby | {"description": "the same lockers, as every list has them"},
+                "next_cursor": {"type": "null", "description": "one page: the nearest few"},
             }
         ),
         "LockerView": object_schema(

@@ -12,7 +12,15 @@ from chalicelib.api.merchant import (
     NotificationPreferencesIn,
     WebhookEndpointIn,
 )
-from chalicelib.api.openapi.components import add_model, op, pdf_reply, query
+from chalicelib.api.openapi.components import (
+    LIST_REFUSALS,
+    add_model,
+    op,
+    page_query,
+    pdf_reply,
+    query,
+)
+from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
 
@@ -24,6 +32,8 @@ IDEMPOTENCY_KEY = {
     f"at most {MAX_EVENT_ID_BYTES} bytes in UTF-8 (422 naming Idempotency-Key otherwise).",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_EVENT_ID_BYTES},
 }
+
+STATUSES = [str(s) for s in OrderStatus]
 
 ADDRESS_EXAMPLE = {
     "line1": "1 Tower Bridge Rd",
@@ -63,17 +73,25 @@ def paths() -> dict[str, dict[str, Any]]:
                 example=ORDER_EXAMPLE,
             ),
             "get": op(
-                "List orders, optionally by external_id",
+                "The merchant's orders, newest first, a page at a time; by status, external_id "
+                "and creation time",
                 "merchant",
-                {"200": "orders", "401": "bad key", "422": "external_id too long"},
+                {
+                    "200": "a page (`orders` repeats `items`)",
+                    **LIST_REFUSALS,
+                    "401": "bad key",
+                },
                 tags=("merchant",),
-                query=[
+                query=page_query(
+                    query("status", "only orders in this status", enum=STATUSES),
                     query(
                         "external_id",
                         "the storefront's order id (one order per source)",
                         maxLength=MAX_EXTERNAL_ID,
-                    )
-                ],
+                    ),
+                    query("created_from", "created at or after (ISO 8601)", format="date-time"),
+                    query("created_to", "created before (ISO 8601)", format="date-time"),
+                ),
                 replies={"200": "Orders"},
             ),
         },
@@ -128,6 +146,21 @@ def paths() -> dict[str, dict[str, Any]]:
                 tags=("merchant",),
                 replies={"200": "BrandReply"},
             ),
+        },
+        "/v1/orders/{order_id}/cancel": {
+            "post": op(
+                "Cancel an order: the customer and the webhooks are told once, a planned order "
+                "leaves its route; a cancelled order answers as it is",
+                "merchant",
+                {
+                    "200": "the order, cancelled",
+                    "401": "bad key",
+                    "404": "not yours or none",
+                    "409": "illegal_transition: out for delivery or later",
+                },
+                tags=("merchant",),
+                replies={"200": "Order"},
+            )
         },
         "/v1/notification-preferences": {
             "put": op(
@@ -212,10 +245,12 @@ def paths() -> dict[str, dict[str, Any]]:
                 replies={"201": "WebhookEndpointCreated"},
             ),
             "get": op(
-                "The merchant's webhook endpoints (no secrets), with any disabled_at and reason",
+                "The merchant's webhook endpoints (no secrets), with any disabled_at and reason, "
+                "a page at a time",
                 "merchant",
-                {"200": "{endpoints: [...]}", "401": "bad key"},
+                {"200": "a page", **LIST_REFUSALS, "401": "bad key"},
                 tags=("merchant",),
+                query=page_query(),
                 replies={"200": "WebhookEndpoints"},
             ),
         },

@@ -16,6 +16,7 @@ MOMENT = {"type": "string", "format": "date-time"}
 NUMBER = {"type": "number"}
 COUNT = {"type": "integer", "minimum": 0}
 STATUS = {"enum": [str(s) for s in OrderStatus]}
+NEXT_CURSOR = {"type": ["string", "null"], "description": "null after the last page"}
 WINDOW = object_schema({"start": MOMENT, "end": MOMENT})
 
 
@@ -248,7 +249,13 @@ def schemas() -> dict[str, Any]:
         "Proof": proof,
         "ProofUpload": upload,
         "Order": _order(),
-        "Orders": object_schema({"orders": _list({"$ref": "#/components/schemas/Order"})}),
+        "Orders": object_schema(
+            {
+                "items": _list({"$ref": "#/components/schemas/Order"}),
+                "orders": _list({"$ref": "#/components/schemas/Order"}),
+                "next_cursor": NEXT_CURSOR,
+            }
+        ),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
         "BrandReply": object_schema(
             {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
@@ -262,18 +269,13 @@ def schemas() -> dict[str, Any]:
             "required": [*endpoint["required"], "secret"],
         },
         "WebhookEndpoints": object_schema(
-            {"endpoints": _list({"$ref": "#/components/schemas/WebhookEndpoint"})}
-        ),
-        "DepotCreated": object_schema({"depot_id": TEXT}),
-        "MerchantCreated": object_schema(
-            {"merchant_id": TEXT, "api_key": TEXT, "webhook_secret": TEXT | {"pattern": "^whsec_"}}
-        ),
-        "SecretRotated": object_schema(
-            {"merchant_id": TEXT, "platform": {"enum": ["shopify", "woocommerce"]}}
+            {
+                "items": _list({"$ref": "#/components/schemas/WebhookEndpoint"}),
+                "endpoints": _list({"$ref": "#/components/schemas/WebhookEndpoint"}),
+                "next_cursor": NEXT_CURSOR,
+            }
         ),
         "Fleet": _fleet(),
-        "DispatchPolicy": object_schema({"depot_id": TEXT, "dispatch": {"type": "object"}}),
-        "DispatchStarted": object_schema({"run_id": TEXT, "started": {"type": "boolean"}}),
         "DispatchRun": _run(),
         "PublicTracking": _public_tracking(),
         "Feedback": object_schema(

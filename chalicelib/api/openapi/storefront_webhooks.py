@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import REF, op
+from chalicelib.api.openapi.components import REF, add_reply, op
+from chalicelib.api.replies import IntakeOut
 
 SIGNED = {
     "200": "applied, duplicate, stale or ignored (see `outcome`)",
@@ -14,6 +15,9 @@ SIGNED = {
     "413": "body over 1 MB",
     "422": "invalid field (named)",
 }
+
+# The body every signed webhook is answered with (api/storefront_webhooks.py `_reply`).
+REPLIES = {"200": "IntakeOut"}
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -26,6 +30,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "shopifyHmac",
                 SIGNED,
                 tags=("storefronts",),
+                replies=REPLIES,
             )
         },
         "/v1/webhooks/woocommerce/{merchant_id}": {
@@ -34,6 +39,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "wooSignature",
                 SIGNED,
                 tags=("storefronts",),
+                replies=REPLIES,
             )
         },
         "/v1/webhooks/generic/{merchant_id}": {
@@ -44,6 +50,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 SIGNED,
                 "GenericEvent",
                 ("storefronts",),
+                replies=REPLIES,
             )
         },
         "/v1/webhooks/stripe": {
@@ -52,12 +59,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 "stripeSignature",
                 SIGNED,
                 tags=("storefronts",),
+                replies=REPLIES,
             )
         },
     }
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:
+    add_reply(schemas, IntakeOut)
     schemas["GenericEvent"] = {
         "type": "object",
         "required": ["type", "data"],

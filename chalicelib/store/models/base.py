@@ -98,6 +98,17 @@ class Gsi2Index(GlobalSecondaryIndex[_Item]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi3Index(GlobalSecondaryIndex[_Item]):
+    """The main table's third index (gsi3pk, gsi3sk), likewise."""
+
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
 TABLE_BASES: tuple[type[_StoreModel], ...] = (MainItem, OutboxItem)
 
 

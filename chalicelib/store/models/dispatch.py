@@ -38,6 +38,11 @@ class DispatchRunItem(MainItem, discriminator="dispatch_run"):
     finished_at = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
     figures = MapAttribute[str, object](default=dict)  # counts and sums, as the run reports
+    gsi1pk = UnicodeAttribute(null=True)  # DEPOT#<id>#RUNS (null on runs older than the index)
+    gsi1sk = UnicodeAttribute(null=True)  # <started_at>#<run id>
+
+    # A depot's runs by start: the operator reads them newest first.
+    by_depot = Gsi1Index["DispatchRunItem"]()
 
 
 class RouteStopAttribute(MapAttribute[str, object]):

@@ -12,7 +12,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 
-from chalicelib.store.models.base import Gsi1Index, Gsi2Index, MainItem, OutboxItem
+from chalicelib.store.models.base import Gsi1Index, Gsi2Index, Gsi3Index, MainItem, OutboxItem
 
 
 class CustomerAttribute(MapAttribute[str, object]):
@@ -100,11 +100,16 @@ class OrderItem(MainItem, discriminator="order"):
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute()
     gsi2sk = UnicodeAttribute()
+    # Null only on orders written before the index existed (they are not listed by time).
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
 
     # A merchant's orders by external id (then creation time).
     by_external = Gsi1Index["OrderItem"]()
     # A depot's orders in one status, oldest first (dispatch collects the ready ones).
     by_depot_status = Gsi2Index["OrderItem"]()
+    # A merchant's orders by creation time (GET /v1/orders pages through it, newest first).
+    by_created = Gsi3Index["OrderItem"]()
 
 
 class TimelineItem(MainItem, discriminator="timeline"):

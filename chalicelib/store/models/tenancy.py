@@ -50,6 +50,11 @@ class DepotItem(MainItem, discriminator="depot"):
     created_at = UnicodeAttribute()
     dispatch = MapAttribute[str, object](default=dict)
     fulfilment = MapAttribute[str, object](null=True)  # area, daily capacity, cut-off
+    gsi1pk = UnicodeAttribute(null=True)  # DEPOTS (null only on depots older than the index)
+    gsi1sk = UnicodeAttribute(null=True)  # <depot id>
+
+    # Every depot under one index key, by id: the operator's list pages through it.
+    all_depots = Gsi1Index["DepotItem"]()
 
 
 class ShiftBreakAttribute(MapAttribute[str, object]):
