@@ -129,7 +129,8 @@ def test_operator_replaces_and_reads_a_depot_fleet(runtime: Runtime) -> None:
     put = runtime.admin("PUT", f"/v1/depots/{other_depot}/vehicles", json=fleet)
     assert put.status_code == 200
     got = runtime.admin("GET", f"/v1/depots/{other_depot}/vehicles").json()["vehicles"]
-    assert got == [fleet["vehicles"][0] | {"skills": [], "shift": shift | {"breaks": []}}]
+    defaults = {"skills": [], "max_trips": 1, "reload_minutes": 10}
+    assert got == [fleet["vehicles"][0] | defaults | {"shift": shift | {"breaks": []}}]
     bad_shift = {
         "vehicles": [
             fleet["vehicles"][0] | {"shift": {"start": shift["end"], "end": shift["start"]}}
