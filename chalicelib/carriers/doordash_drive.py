@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jwt
 import requests
 
 from chalicelib.carriers.ports import (
@@ -56,6 +55,8 @@ def bearer_token(
     developer_id: str, key_id: str, signing_secret: str, now: Callable[[], float] = time.time
 ) -> str:
     """A Drive API token: HS256 with the base64url-decoded signing secret, as DoorDash documents."""
+    import jwt  # here, not at import: PyJWT loads cryptography, which the API Lambda defers
+
     try:
         key = base64.urlsafe_b64decode(signing_secret + "=" * (-len(signing_secret) % 4))
     except (binascii.Error, ValueError) as exc:

@@ -64,9 +64,9 @@ def applies(current: str | None, new: str) -> bool:
 
 def apply(current: str | None, new: str) -> Applied | None:
     """The effect of carrier status `new` on an order whose carrier status is `current`; None
-    when it changes nothing. Collected parcels go out for delivery; a delivery that ends after
-    collection without arriving is a failed attempt (the courier returns it to the depot); one
-    called off before collection goes back to our next run as `carrier_cancelled`."""
+    when it changes nothing. Collected parcels go out for delivery; a delivery called off before
+    collection goes back to our next run as `carrier_cancelled`, and so does one that ends after
+    collection without arriving, as a failed attempt first (the courier returns the parcel)."""
     if not applies(current, new):
         return None
     collected_before = current is not None and RANKS[current] >= PICKED_UP
@@ -79,4 +79,5 @@ def apply(current: str | None, new: str) -> Applied | None:
         moves.append(DELIVERED)
     elif new in ENDED:
         moves.append(FAILED)
+        return Applied(new, tuple(moves), back_to_pool=CARRIER_CANCELLED)
     return Applied(new, tuple(moves))

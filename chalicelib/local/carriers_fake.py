@@ -20,9 +20,9 @@ import jwt
 import requests
 
 from chalicelib.carriers import uber_direct
-from chalicelib.carriers.progress import STATUSES
 from chalicelib.carriers.doordash_drive import EVENTS
 from chalicelib.carriers.ports import DOORDASH_DRIVE, UBER_DIRECT
+from chalicelib.carriers.progress import STATUSES
 from chalicelib.domain.times import iso_z
 from chalicelib.local.outages import Outage
 
@@ -41,6 +41,24 @@ DOORDASH_STATUS = {
 }
 
 _UBER = re.compile(r"^/uber/v1/customers/(?P<customer>[^/]+)/(?P<rest>.+)$")
+
+
+def local_carrier_credentials() -> dict[str, dict[str, str]]:
+    """Fresh credentials for both carriers, as a runtime puts them in Secrets Manager."""
+    return {
+        UBER_DIRECT: {
+            "customer_id": secrets.token_hex(8),
+            "client_id": secrets.token_hex(8),
+            "client_secret": secrets.token_urlsafe(24),
+            "webhook_signing_key": secrets.token_urlsafe(32),
+        },
+        DOORDASH_DRIVE: {
+            "developer_id": secrets.token_hex(8),
+            "key_id": secrets.token_hex(8),
+            "signing_secret": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "webhook_authorization": "Bearer " + secrets.token_urlsafe(24),
+        },
+    }
 
 
 class UnknownJob(LookupError):

@@ -54,6 +54,7 @@ def test_a_cancel_before_collection_goes_back_to_our_pool() -> None:
 
 
 def test_a_delivery_that_ends_undelivered_after_collection_is_a_failed_attempt() -> None:
-    assert apply("dropoff", "returned") == Applied("returned", (FAILED,))
-    assert apply("pickup_complete", "canceled") == Applied("canceled", (FAILED,))
-    assert apply("pickup", "returned") == Applied("returned", (OUT, FAILED))
+    back = CARRIER_CANCELLED
+    assert apply("dropoff", "returned") == Applied("returned", (FAILED,), back_to_pool=back)
+    assert apply("pickup_complete", "canceled") == Applied("canceled", (FAILED,), back_to_pool=back)
+    assert apply("pickup", "returned") == Applied("returned", (OUT, FAILED), back_to_pool=back)
