@@ -132,7 +132,7 @@ class CarrierStandIns:
         self._server.server_close()
 
     def received(self) -> list[dict[str, Any]]:
-        """Every call received, oldest first: `{carrier, method, path, body, at}`."""
+        """Every call received, oldest first: `{carrier, method, path, body, at, status}`."""
         with self._lock:
             return [dict(r) for r in self._requests]
 
@@ -155,24 +155,36 @@ class CarrierStandIns:
             body = None
         form = raw.decode(errors="replace") if path == "/uber/oauth/v2/token" else None
         with self._lock:
-            self._requests.append(
-                {
-                    "carrier": carrier,
-                    "method": method,
-                    "path": path,
-                    # The token request's form carries the client secret: never kept.
-                    "body": {"grant_type": "client_credentials"} if form is not None else body,
-                    "at": iso_z(self._clock(), "milliseconds"),
-                }
-            )
-            down = self.outage.status()
-            if down is not None:
-                return down, _error(carrier, down, "service_unavailable", "try again later")
-            if body is None:
-                return _error_answer(carrier, 400, "invalid_params", "the body is not JSON")
-            if carrier == UBER_DIRECT:
-                return self._uber(method, path, headers, body, form)
-            return self._doordash(method, path, headers, body)
+            call = {
+                "carrier": carrier,
+                "method": method,
+                "path": path,
+                # The token request's form carries the client secret: never kept.
+                "body": {"grant_type": "client_credentials"} if form is not None else body,
+                "at": iso_z(self._clock(), "milliseconds"),
+            }
+            self._requests.append(call)
+            status, reply = self._answer_locked(carrier, method, path, headers, body, form)
+            call["status"] = status  # what the stand-in answered
+            return status, reply
+
+    def _answer_locked(
+        self,
+        carrier: str,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: dict[str, Any] | None,
+        form: str | None,
+    ) -> tuple[int, dict[str, Any]]:
+        down = self.outage.status()
+        if down is not None:
+            return down, _error(carrier, down, "service_unavailable", "try again later")
+        if body is None:
+            return _error_answer(carrier, 400, "invalid_params", "the body is not JSON")
+        if carrier == UBER_DIRECT:
+            return self._uber(method, path, headers, body, form)
+        return self._doordash(method, path, headers, body)
 
     def _uber(
         self,
