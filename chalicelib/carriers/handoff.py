@@ -59,7 +59,9 @@ class Depots(Protocol):
 
 
 class Jobs(Protocol):
-    def claim(self, order_id: str, now: int, until: int) -> bool: ...
+    def claim(self, order_id: str, now: int, until: int) -> str | None: ...
+
+    def choose(self, order_id: str, carrier: str) -> bool: ...
 
     def hand_on(self, order: Order, handling: CarrierHandling, eta: str, at: str) -> bool: ...
 
@@ -100,8 +102,17 @@ class CarrierHandoffs:
         if not offered or not order.address.has_coordinates:
             return None
         now = self._clock()
-        if not self._jobs.claim(order.order_id, int(now), int(now + CLAIM_FOR.total_seconds())):
+        claim = self._jobs.claim(order.order_id, int(now), int(now + CLAIM_FOR.total_seconds()))
+        if claim is None:
             return None  # a run holds it, or it moved on
+        _, _, chosen_before = claim.partition("#")
+        if chosen_before:
+            # An earlier attempt chose this carrier and may have created the delivery: ask it
+            # alone (its create is keyed by our order id, so it answers with that delivery).
+            offered = {k: v for k, v in offered.items() if k == chosen_before}
+            if not offered:  # the depot dropped it since: nothing to resume
+                self._jobs.give_back(order.order_id, CARRIER_DECLINED)
+                return "declined"
         handoff = _handoff(order, depot, datetime.fromtimestamp(now, UTC))
         quotes, down = self._quotes(handoff, offered)
         chosen = choose(quotes, parse_iso(handoff.deliver_by), offered, datetime.now(UTC))
@@ -112,6 +123,8 @@ class CarrierHandoffs:
             logger.info("no carrier quote fits", order_id=order.order_id, quotes=len(quotes))
             return "declined"
         carrier = self._carriers[chosen.carrier]
+        if not chosen_before and not self._jobs.choose(order.order_id, chosen.carrier):
+            return None  # the claim was lost meanwhile
         try:
             job = carrier.create(handoff, chosen)
         except CarrierDeclined:

@@ -39,23 +39,44 @@ def _order(order_id: str) -> OrderItem:
 
 
 class CarrierJobs:
-    def claim(self, order_id: str, now: int, until: int) -> bool:
+    def claim(self, order_id: str, now: int, until: int) -> str | None:
         """Hold a ready order no carrier has for the handoff, until `until` (epoch seconds),
-        unless a dispatch run holds it; a handoff's own earlier claim is taken over. False:
-        the order moved on, or a run holds it."""
+        unless a dispatch run holds it. A handoff's own earlier claim is taken over, with the
+        carrier it chose (`carrier-handoff#<carrier>`: a retry asks that one only, so a crash
+        between its create and our write never hands the order to a second carrier). The claim
+        held, or None: the order moved on, or a run holds it."""
+        ready = (OrderItem.status == READY) & OrderItem.carrier.does_not_exist()
+        item = _order(order_id)
         try:
-            _order(order_id).update(
+            item.update(
+                actions=[OrderItem.claimed_until.set(until)],
+                condition=ready & OrderItem.claimed_by.startswith(HANDOFF_CLAIM),
+            )
+            return str(item.claimed_by)
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+        try:
+            item.update(
                 actions=[
                     OrderItem.claimed_by.set(HANDOFF_CLAIM),
                     OrderItem.claimed_until.set(until),
                 ],
-                condition=(OrderItem.status == READY)
-                & OrderItem.carrier.does_not_exist()
-                & (
-                    OrderItem.claimed_by.does_not_exist()
-                    | (OrderItem.claimed_until < now)
-                    | (OrderItem.claimed_by == HANDOFF_CLAIM)
-                ),
+                condition=ready
+                & (OrderItem.claimed_by.does_not_exist() | (OrderItem.claimed_until < now)),
+            )
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+            return None
+        return HANDOFF_CLAIM
+
+    def choose(self, order_id: str, carrier: str) -> bool:
+        """Record on the claim the carrier about to be asked to create the delivery."""
+        try:
+            _order(order_id).update(
+                actions=[OrderItem.claimed_by.set(f"{HANDOFF_CLAIM}#{carrier}")],
+                condition=OrderItem.claimed_by == HANDOFF_CLAIM,
             )
         except UpdateError as exc:
             if not condition_failed(exc):
@@ -81,7 +102,7 @@ class CarrierJobs:
                 OrderItem.claimed_until.remove(),
                 OrderItem.unassigned_reason.remove(),
             ],
-            condition=(OrderItem.claimed_by == HANDOFF_CLAIM)
+            condition=OrderItem.claimed_by.startswith(HANDOFF_CLAIM)
             & (OrderItem.status == READY)
             & OrderItem.carrier.does_not_exist(),
             on_fail=_Changed(order.order_id),
@@ -108,7 +129,7 @@ class CarrierJobs:
                     OrderItem.claimed_by.remove(),
                     OrderItem.claimed_until.remove(),
                 ],
-                condition=OrderItem.claimed_by == HANDOFF_CLAIM,
+                condition=OrderItem.claimed_by.startswith(HANDOFF_CLAIM),
             )
         except UpdateError as exc:
             if not condition_failed(exc):

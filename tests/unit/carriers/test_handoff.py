@@ -77,16 +77,25 @@ class FakeCarrier:
 
 
 class FakeJobs:
-    def __init__(self, *, claimable: bool = True, hand_on_ok: bool = True) -> None:
-        self.claimable, self.hand_on_ok = claimable, hand_on_ok
+    def __init__(
+        self, *, claimable: bool = True, hand_on_ok: bool = True, held: str = "carrier-handoff"
+    ) -> None:
+        self.claimable, self.hand_on_ok, self.held = claimable, hand_on_ok, held
         self.claims: list[str] = []
+        self.chosen: list[str] = []
         self.handed: list[CarrierHandling] = []
         self.given_back: list[tuple[str, str]] = []
 
-    def claim(self, order_id: str, now: int, until: int) -> bool:
+    def claim(self, order_id: str, now: int, until: int) -> str | None:
         assert until > now
         self.claims.append(order_id)
-        return self.claimable
+        return self.held if self.claimable else None
+
+    def choose(self, order_id: str, carrier: str) -> bool:
+        assert self.held == "carrier-handoff", "a carrier chosen before is not chosen again"
+        self.chosen.append(carrier)
+        self.held = f"carrier-handoff#{carrier}"
+        return True
 
     def hand_on(self, order: Order, handling: CarrierHandling, eta: str, at: str) -> bool:
         if self.hand_on_ok:
@@ -195,3 +204,22 @@ def test_an_order_already_with_a_carrier_is_not_offered_again() -> None:
     jobs = FakeJobs()
     outcome, _ = run([uber], [setting("uber_direct")], jobs, order=taken)
     assert outcome is None and jobs.claims == [] and uber.created == []
+
+
+def test_the_carrier_is_chosen_on_the_claim_before_the_delivery_is_created() -> None:
+    uber = FakeCarrier("uber_direct", 900)
+    jobs = FakeJobs()
+    outcome, _ = run([uber], [setting("uber_direct")], jobs)
+    assert outcome == "handed" and jobs.chosen == ["uber_direct"]
+
+
+def test_a_retry_after_a_carrier_was_chosen_asks_that_carrier_alone() -> None:
+    # The last attempt chose Uber and may have created its delivery before it died: DoorDash,
+    # cheaper now, is not asked, so the order is never handed to two carriers.
+    uber, doordash = FakeCarrier("uber_direct", 900), FakeCarrier("doordash_drive", 100)
+    jobs = FakeJobs(held="carrier-handoff#uber_direct")
+    outcome, order = run(
+        [uber, doordash], [setting("uber_direct"), setting("doordash_drive")], jobs
+    )
+    assert outcome == "handed" and uber.created == [order.order_id] and doordash.created == []
+    assert jobs.handed[0].name == "uber_direct"
