@@ -12,6 +12,7 @@ from chalice.app import CloudWatchEvent, Request
 from chalicelib import bootstrap, jobs
 from chalicelib.api.admin import admin
 from chalicelib.api.analytics import analytics_api
+from chalicelib.api.carrier_webhooks import carrier_webhooks
 from chalicelib.api.dashboard import dashboard
 from chalicelib.api.driver import driver
 from chalicelib.api.http import uniform_errors
@@ -65,6 +66,7 @@ app.register_blueprint(ops)
 app.register_blueprint(stock_api)
 app.register_blueprint(payments)
 app.register_blueprint(storefront_webhooks)
+app.register_blueprint(carrier_webhooks)
 app.register_blueprint(tracking)
 app.register_blueprint(openapi)
 # The local stage's own routes (/local/...) are registered by the local runtime, never here.

@@ -5,12 +5,14 @@ Tests and the local runtime call `reset()` after changing the environment."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
 import boto3
+import requests
 from botocore.config import Config
 
 from chalicelib.accounts.service import AccountService
@@ -22,6 +24,11 @@ from chalicelib.analytics.summary import AnalyticsService
 from chalicelib.billing.paid_actions import Action, PaidActions
 from chalicelib.billing.stripe_api import StripeApi
 from chalicelib.billing.usage import UsageBilling
+from chalicelib.carriers.doordash_drive import DoorDashDrive
+from chalicelib.carriers.handoff import CarrierHandoffs
+from chalicelib.carriers.ports import DOORDASH_DRIVE, UBER_DIRECT, Carrier
+from chalicelib.carriers.uber_direct import UberDirect
+from chalicelib.carriers.webhooks import CarrierWebhooks
 from chalicelib.config import settings
 from chalicelib.delivery_options.pricing import PriceList
 from chalicelib.delivery_options.service import DeliveryOptions
@@ -64,6 +71,7 @@ from chalicelib.reconcile.service import ReconcileService
 from chalicelib.store.analytics import FactStore
 from chalicelib.store.artifacts import Artifacts
 from chalicelib.store.billing import BillingStore
+from chalicelib.store.carrier_jobs import CarrierJobs
 from chalicelib.store.delivery_options import DeliveryOptionStore
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
@@ -571,6 +579,47 @@ def paid_actions() -> PaidActions:
     return PaidActions(order_repository(), prices, stripe_api, actions, settings().public_base_url)
 
 
+@cache
+def carriers() -> dict[str, Carrier]:
+    """The partner carriers whose credentials are in Secrets Manager (a JSON secret each),
+    sharing one HTTP session; a carrier without them is left out."""
+    s = settings()
+    session = requests.Session()
+    built: dict[str, Carrier] = {}
+    uber = _json_secret(s.uber_direct_secret_name)
+    if uber:
+        built[UBER_DIRECT] = UberDirect(
+            session, uber, api_url=s.uber_direct_api_url, auth_url=s.uber_direct_auth_url
+        )
+    doordash = _json_secret(s.doordash_drive_secret_name)
+    if doordash:
+        built[DOORDASH_DRIVE] = DoorDashDrive(session, doordash, api_url=s.doordash_drive_api_url)
+    return built
+
+
+def _json_secret(name: str) -> dict[str, str] | None:
+    raw = accounts().platform_secret(name)
+    if not raw:
+        return None
+    found = json.loads(raw)
+    if not isinstance(found, dict):
+        raise RuntimeError(f"secret {name} is not a JSON object")
+    return {str(k): str(v) for k, v in found.items()}
+
+
+@cache
+def carrier_handoffs() -> CarrierHandoffs:
+    """Overflow orders offered to their depot's partner carriers (an outbox handler)."""
+    store()
+    return CarrierHandoffs(order_repository(), accounts(), CarrierJobs(), carriers())
+
+
+@cache
+def carrier_webhooks() -> CarrierWebhooks:
+    store()
+    return CarrierWebhooks(carriers(), order_repository(), CarrierJobs())
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -616,5 +665,8 @@ def reset() -> None:
         usage_billing,
         delivery_options,
         paid_actions,
+        carriers,
+        carrier_handoffs,
+        carrier_webhooks,
     ):
         built.cache_clear()

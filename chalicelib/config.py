@@ -39,6 +39,12 @@ class Settings:
     stripe_api_base: str  # Stripe's API, or the local stand-in's
     stripe_meter_event_name: str  # the Billing meter delivered parcels are reported to
     option_hold_s: int  # how long a quoted delivery option holds its capacity
+    # Partner carriers: each one's credentials (a JSON secret) and API base (a stand-in locally).
+    uber_direct_secret_name: str
+    uber_direct_api_url: str
+    uber_direct_auth_url: str
+    doordash_drive_secret_name: str
+    doordash_drive_api_url: str
 
     @property
     def is_local(self) -> bool:
@@ -93,4 +99,17 @@ def settings() -> Settings:
         stripe_api_base=env.get("LASTMILE_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
         stripe_meter_event_name=env.get("LASTMILE_STRIPE_METER_EVENT", "delivered_parcels"),
         option_hold_s=int(env.get("LASTMILE_OPTION_HOLD_S", "900")),
+        uber_direct_secret_name=env.get(
+            "LASTMILE_UBER_DIRECT_SECRET_NAME", "lastmile/platform/uber-direct"
+        ),
+        uber_direct_api_url=env.get("LASTMILE_UBER_DIRECT_API_URL", "https://api.uber.com"),
+        uber_direct_auth_url=env.get(
+            "LASTMILE_UBER_DIRECT_AUTH_URL", "https://auth.uber.com/oauth/v2/token"
+        ),
+        doordash_drive_secret_name=env.get(
+            "LASTMILE_DOORDASH_DRIVE_SECRET_NAME", "lastmile/platform/doordash-drive"
+        ),
+        doordash_drive_api_url=env.get(
+            "LASTMILE_DOORDASH_DRIVE_API_URL", "https://openapi.doordash.com/drive/v2"
+        ),
     )

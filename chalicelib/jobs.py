@@ -40,8 +40,9 @@ def locker_sweep(at: datetime) -> dict[str, int]:
 def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
     """Each outbox message's consumers, by the names parked work carries: its email and SMS,
     once per channel (chalicelib/notify), the merchant's webhooks (chalicelib/merchant_webhooks),
-    Shopify's fulfilment with our tracking (chalicelib/fulfilment), and each delivered
-    parcel's usage reported to Stripe Billing (chalicelib/billing). Without `attempt_now`,
+    Shopify's fulfilment with our tracking (chalicelib/fulfilment), each delivered
+    parcel's usage reported to Stripe Billing (chalicelib/billing) and the overflow
+    handoff to partner carriers (chalicelib/carriers). Without `attempt_now`,
     first webhook attempts are left to `webhook_retries`."""
     hooks = bootstrap.merchant_webhooks()
 
@@ -53,6 +54,7 @@ def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
         "webhooks": webhooks,
         "fulfilment": bootstrap.fulfilment().handle,
         "billing": bootstrap.usage_billing().handle,
+        "carriers": bootstrap.carrier_handoffs().handle,
     }
     if tuple(handlers) != OUTBOX_HANDLERS:  # redriven stream batches are parked by these names
         raise RuntimeError(f"outbox handlers {tuple(handlers)} are not {OUTBOX_HANDLERS}")

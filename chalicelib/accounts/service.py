@@ -199,6 +199,10 @@ class AccountService:
         """Replace the depot's service area, daily capacity and cut-off."""
         return self._repo.set_fulfilment(depot_id, fulfilment)
 
+    def set_carriers(self, depot_id: str, carriers: list[dict[str, Any]]) -> Depot:
+        """Replace the partner carriers the depot offers its overflow to."""
+        return self._repo.set_carriers(depot_id, carriers)
+
     def _schedule(self, depot: Depot) -> None:
         if self._schedules is not None:
             policy = DispatchPolicy.from_dict(depot.dispatch)

@@ -12,10 +12,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib import bootstrap, jobs
 from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.carriers.ports import CARRIERS as CARRIER_NAMES
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound
 from chalicelib.local import dispatch_faults
 from chalicelib.local.capture import captured_messages
+from chalicelib.local.carriers_fake import UnknownJob
 from chalicelib.local.outages import MAX_OUTAGE_S, UnknownVendor, VendorOutages
 
 
@@ -110,6 +112,39 @@ class CheckoutCompletionIn(BaseModel):
     deliveries: int = Field(default=1, ge=1, le=5)
 
 
+class CourierIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class CarrierStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal[
+        "pending", "pickup", "pickup_complete", "dropoff", "delivered", "canceled", "returned"
+    ]
+    courier: CourierIn | None = None
+    # DoorDash delivers each webhook up to three times: send it this often.
+    repeat: int = Field(default=1, ge=1, le=3)
+
+
+class CarrierStandIn(Protocol):
+    """The partner carriers' stand-ins (local/carriers_fake.py CarrierStandIns)."""
+
+    def received(self) -> list[dict[str, Any]]: ...
+
+    def send_status(
+        self,
+        endpoint: str,
+        carrier: str,
+        job_id: str,
+        statuses: list[str],
+        *,
+        courier: dict[str, float] | None = None,
+        repeat: int = 1,
+    ) -> list[int]: ...
+
+
 class DispatchFaultIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     fault: Literal["optimiser_crash", "commit_crash_halfway", "finish_crash", "stuck_run"]
@@ -120,6 +155,7 @@ def local_blueprint(
     outages: VendorOutages | None = None,
     throttle: Throttling | None = None,
     stripe: StripeStandIn | None = None,
+    carriers: CarrierStandIn | None = None,
 ) -> Blueprint:
     """The local routes, speaking to this runtime's stand-ins."""
     outages = outages or VendorOutages({})
@@ -240,6 +276,28 @@ def local_blueprint(
         reaper, POST /local/schedules/dispatch_reaper, releases it)."""
         return json_response({"run_id": run_id, "status": dispatch_faults.stop_execution(run_id)})
 
+    @route(local, "/local/carriers/requests", methods=["GET"])
+    def carrier_requests() -> Any:
+        """Every call the partner carriers' stand-ins received, oldest first."""
+        return json_response({"requests": carriers.received() if carriers else []})
+
+    @route(local, "/local/carriers/{carrier}/deliveries/{job_id}/status", methods=["POST"])
+    def carrier_status(carrier: str, job_id: str) -> Any:
+        """Make a carrier's stand-in move its delivery on and send its signed status webhook to
+        POST /v1/webhooks/carriers/{carrier}, as the real carrier would; our answers."""
+        body = parse_body(local.current_request, CarrierStatusIn)
+        if carriers is None or carrier not in CARRIER_NAMES:
+            raise NotFound(f"no local stand-in for carrier {carrier!r}")
+        endpoint = f"{settings().public_base_url}/v1/webhooks/carriers/{carrier}"
+        courier = body.courier.model_dump() if body.courier else None
+        try:
+            answers = carriers.send_status(
+                endpoint, carrier, job_id, [body.status], courier=courier, repeat=body.repeat
+            )
+        except UnknownJob:
+            raise NotFound(f"the {carrier} stand-in has no delivery {job_id}") from None
+        return json_response({"carrier": carrier, "job_id": job_id, "answers": answers})
+
     return local
 
 
@@ -249,9 +307,10 @@ def serve_local_routes(
     outages: VendorOutages | None = None,
     throttle: Throttling | None = None,
     stripe: StripeStandIn | None = None,
+    carriers: CarrierStandIn | None = None,
 ) -> None:
     """Add the local routes to `app`: in the local stage only, so that no other stage ever
     answers them."""
     if not settings().is_local:
         raise NotTheLocalStage(f"the local routes are not served in stage {settings().stage}")
-    app.register_blueprint(local_blueprint(sendgrid, outages, throttle, stripe))
+    app.register_blueprint(local_blueprint(sendgrid, outages, throttle, stripe, carriers))

@@ -181,6 +181,33 @@ class ShopifyInventoryIn(_In):
         return self
 
 
+class MaxPriceIn(_In):
+    amount: int = Field(ge=0, le=1_000_000, description="minor units (pence, cents)")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        description="ISO 4217, upper case"
+    )
+
+
+class CarrierIn(_In):
+    carrier: Literal["uber_direct", "doordash_drive"]
+    max_price: MaxPriceIn
+    enabled: bool = True
+
+
+class CarriersIn(_In):
+    """The partner carriers offered the orders the depot's fleet cannot take, each with the
+    most it may charge for one delivery."""
+
+    carriers: list[CarrierIn] = Field(max_length=2)
+
+    @model_validator(mode="after")
+    def _each_carrier_once(self) -> CarriersIn:
+        names = [c.carrier for c in self.carriers]
+        if len(set(names)) != len(names):
+            raise ValueError("carriers: each carrier once")
+        return self
+
+
 def _authorise() -> None:
     bootstrap.accounts().authenticate_admin(bearer(stock_api.current_request))
 
@@ -239,3 +266,19 @@ def put_shopify_inventory(merchant_id: str) -> Any:
     body = parse_body(stock_api.current_request, ShopifyInventoryIn)
     stored = bootstrap.stock().map_shopify(merchant_id, body.locations, body.items)
     return json_response({"merchant_id": merchant_id, **stored})
+
+
+@route(stock_api, "/v1/depots/{depot_id}/carriers", methods=["PUT"])
+def put_carriers(depot_id: str) -> Any:
+    """Replace the partner carriers the depot offers its overflow to."""
+    _authorise()
+    body = parse_body(stock_api.current_request, CarriersIn)
+    depot = bootstrap.accounts().set_carriers(depot_id, body.model_dump()["carriers"])
+    return json_response({"depot_id": depot.depot_id, "carriers": list(depot.carriers)})
+
+
+@route(stock_api, "/v1/depots/{depot_id}/carriers", methods=["GET"])
+def get_carriers(depot_id: str) -> Any:
+    _authorise()
+    depot = bootstrap.accounts().depot(depot_id)
+    return json_response({"depot_id": depot.depot_id, "carriers": list(depot.carriers)})

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.carriers.handoff import offer as carrier_offer
 from chalicelib.dispatch import live_routes
 from chalicelib.dispatch import problem as problems
 from chalicelib.dispatch.concurrent_writes import in_parallel
@@ -316,6 +317,7 @@ class Committer:
             if alternative:
                 extra["alternative"] = alternative
             message = ("order.locker_full", extra)
+        message = message or carrier_offer(reason)  # the fleet was short: a carrier may take it
         return self._repo.leave_unassigned(order.order_id, run_id, reason, announce=message)
 
     def _locker_view(self, order: Order) -> dict[str, Any]:

@@ -165,6 +165,33 @@ class OrderDraft:
 
 
 @dataclass(frozen=True)
+class CarrierHandling:
+    """A partner carrier that took the order (chalicelib/carriers): its job, its last status
+    applied (in the carrier's words), the fee it charges (minor units) and, when it sent one,
+    where its courier was."""
+
+    name: str
+    job_id: str
+    status: str
+    fee_amount: int
+    fee_currency: str
+    quote_id: str
+    courier_lat: float | None = None
+    courier_lng: float | None = None
+    courier_at: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        """As the merchant and operator read it on the order."""
+        return {
+            "name": self.name,
+            "job_id": self.job_id,
+            "status": self.status,
+            "fee": {"amount": self.fee_amount, "currency": self.fee_currency},
+            "quote_id": self.quote_id,
+        }
+
+
+@dataclass(frozen=True)
 class TimelineEvent:
     at: str
     status: OrderStatus
@@ -210,6 +237,7 @@ class Order:
     capacity_load: int = 0  # what it counts against its depot's capacity on promised_day
     shipment_of: str | None = None
     shipments: tuple[str, ...] = ()
+    carrier: CarrierHandling | None = None  # a partner carrier delivers it, not our fleet
 
     def moved_to(self, target: OrderStatus, *, at: str, reason: str | None = None) -> Order:
         """This order in `target` status; raises IllegalTransition for a move not allowed."""
@@ -374,4 +402,5 @@ def order_from_json(data: Mapping[str, Any]) -> Order:
         capacity_load=int(data.get("capacity_load", 0)),
         shipment_of=data.get("shipment_of"),
         shipments=tuple(data.get("shipments") or ()),
+        carrier=CarrierHandling(**data["carrier"]) if data.get("carrier") else None,
     )

@@ -67,6 +67,9 @@ class Depot:
     dispatch: dict[str, Any] = field(default_factory=dict)
     # As a fulfilment location: service area, daily capacity, cut-off (allocation/rules.py).
     fulfilment: dict[str, Any] = field(default_factory=dict)
+    # Partner carriers offered the orders its fleet cannot take (chalicelib/carriers):
+    # `[{carrier, max_price: {amount, currency}, enabled}]`.
+    carriers: tuple[dict[str, Any], ...] = ()
 
 
 VEHICLE_PROFILES = ("van", "electric_van", "cargo_bike", "on_foot", "drone")

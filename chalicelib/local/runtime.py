@@ -27,10 +27,12 @@ from chalice.local import (
 
 from chalicelib import bootstrap, jobs
 from chalicelib.api.local import serve_local_routes
+from chalicelib.carriers.ports import DOORDASH_DRIVE, UBER_DIRECT
 from chalicelib.domain.tenancy import key_hash
 from chalicelib.local import PROJECT_DIR, app_module
 from chalicelib.local.aws import REGION, EmbeddedAws, create_queues, create_tables
 from chalicelib.local.aws_faults import CrashSwitch, DynamoDbThrottle
+from chalicelib.local.carriers_fake import CarrierStandIns, local_carrier_credentials
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
 from chalicelib.local.outages import VendorOutages
 from chalicelib.local.queue_poller import QueuePoller
@@ -121,6 +123,7 @@ class LocalRuntime:
         self.sendgrid: SendGridFake | None = None
         self.sns_gate: SnsGate | None = None
         self.stripe: StripeFake | None = None
+        self.carriers: CarrierStandIns | None = None
         self.notify_poller: StreamPoller | None = None
         self.retry_poller: QueuePoller | None = None
         self.throttle: DynamoDbThrottle | None = None
@@ -142,6 +145,15 @@ class LocalRuntime:
             webhook_secret=lambda: self.stripe_secret,
         ).start()
         os.environ["LASTMILE_STRIPE_API_BASE"] = self.stripe.api_base
+        # Uber Direct and DoorDash Drive, on one stand-in, with credentials of this runtime's.
+        self.carriers = CarrierStandIns(local_carrier_credentials()).start()
+        os.environ.update(
+            {
+                "LASTMILE_UBER_DIRECT_API_URL": self.carriers.uber_api_url,
+                "LASTMILE_UBER_DIRECT_AUTH_URL": self.carriers.uber_auth_url,
+                "LASTMILE_DOORDASH_DRIVE_API_URL": self.carriers.doordash_api_url,
+            }
+        )
         os.environ.update(
             {
                 "LASTMILE_STAGE": "local",
@@ -172,6 +184,16 @@ class LocalRuntime:
             Name=bootstrap.settings().stripe_api_key_secret_name,
             SecretString="sk_test_local_" + uuid.uuid4().hex,
         )
+        for name, creds in (
+            (bootstrap.settings().uber_direct_secret_name, self.carriers.credentials[UBER_DIRECT]),
+            (
+                bootstrap.settings().doordash_drive_secret_name,
+                self.carriers.credentials[DOORDASH_DRIVE],
+            ),
+        ):
+            self.aws.client("secretsmanager").create_secret(
+                Name=name, SecretString=json.dumps(creds)
+            )
         # The outbox stream, polled the way Lambda's event source mapping reads it, into the
         # notify function's own handler, with the context Lambda would give it; what it gives
         # up on goes to the dead-letter queue, as the mapping's on-failure destination.
@@ -224,10 +246,11 @@ class LocalRuntime:
                 "sendgrid": self.sendgrid.outage,
                 "sns": self.sns_gate.outage,
                 "stripe": self.stripe.outage,
+                "carriers": self.carriers.outage,
             }
         )
         self.throttle = DynamoDbThrottle()
-        serve_local_routes(app, self.sendgrid, outages, self.throttle, self.stripe)
+        serve_local_routes(app, self.sendgrid, outages, self.throttle, self.stripe, self.carriers)
         # What chalice's create_local_server does, with a server that takes bursts.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
@@ -264,6 +287,8 @@ class LocalRuntime:
             self.sns_gate.stop()
         if self.stripe is not None:
             self.stripe.stop()
+        if self.carriers is not None:
+            self.carriers.stop()
         if self.workflow is not None:
             self.workflow.close()
         self.aws.stop()

@@ -19,7 +19,7 @@ Handler = Callable[[dict[str, Any]], Any]
 
 # The outbox's handlers by name, as jobs.notify builds them: the names travel in parked work,
 # so a rename must leave the old name served until its parked work has drained.
-OUTBOX_HANDLERS = ("notifications", "webhooks", "fulfilment", "billing")
+OUTBOX_HANDLERS = ("notifications", "webhooks", "fulfilment", "billing", "carriers")
 
 MAX_SQS_DELAY_S = 900  # SQS holds a message back at most 15 minutes
 _ERROR_CHARS = 500  # of a failure's text kept with the work (vendor answers can be long)

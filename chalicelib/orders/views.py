@@ -30,6 +30,8 @@ def merchant_view(
     if order.eta and start and end:
         view["eta_window"] = {"start": start, "end": end}  # told with the ETA
     view["tracking_url"] = tracking_url(base_url, order)
+    if order.carrier is not None:
+        view["carrier"] = order.carrier.view()  # the courier's position is for the page only
     if timeline is not None:
         view["timeline"] = [_compact(asdict(e)) for e in timeline]
     return view

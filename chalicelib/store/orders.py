@@ -19,6 +19,7 @@ from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.money import Money
 from chalicelib.domain.order import (
     Address,
+    CarrierHandling,
     Customer,
     Delivery,
     DeliveryType,
@@ -34,6 +35,7 @@ from chalicelib.store.mapping import fields_of, read_as
 from chalicelib.store.models.base import MainItem
 from chalicelib.store.models.orders import (
     AddressAttribute,
+    CarrierAttribute,
     CustomerAttribute,
     DeliveryAttribute,
     LineAttribute,
@@ -68,6 +70,7 @@ _SCALARS = tuple(
         "lines",
         "reserved",
         "shipments",
+        "carrier",
     }
 )
 RECEIPT_TTL = timedelta(days=30)  # longer than any storefront keeps retrying one event
@@ -120,6 +123,7 @@ def order_to_model(order: Order) -> OrderItem:
         lines=[LineAttribute(sku=x.sku, quantity=x.quantity) for x in order.lines] or None,
         reserved=[LineAttribute(sku=x.sku, quantity=x.quantity) for x in order.reserved] or None,
         shipments=list(order.shipments) or None,
+        carrier=CarrierAttribute(**fields_of(order.carrier)) if order.carrier else None,
         gsi1pk=f"MERCHANT#{order.merchant_id}",
         gsi1sk=f"EXT#{quote(order.external_id, safe='')}#{order.created_at}#{order.order_id}",
         gsi2pk=depot_status_key(order.depot_id, str(order.status)),
@@ -160,7 +164,18 @@ def order_from_model(item: OrderItem) -> Order:
         lines=tuple(Line(x.sku, int(x.quantity)) for x in item.lines or ()),
         reserved=tuple(Line(x.sku, int(x.quantity)) for x in item.reserved or ()),
         shipments=tuple(item.shipments or ()),
+        carrier=_carrier(item.carrier),
     )
+
+
+def _carrier(item: CarrierAttribute | None) -> CarrierHandling | None:
+    if item is None:
+        return None
+    found = read_as(CarrierHandling, item)
+    found["fee_amount"] = int(found["fee_amount"])
+    for name in ("courier_lat", "courier_lng"):
+        found[name] = float(found[name]) if found[name] is not None else None
+    return CarrierHandling(**found)
 
 
 def timeline_model(order_id: str, index: int, event: TimelineEvent) -> TimelineItem:

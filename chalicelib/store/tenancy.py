@@ -237,6 +237,15 @@ class TenancyRepository:
         )
         return _depot(item)
 
+    def set_carriers(self, depot_id: str, carriers: list[dict[str, Any]]) -> Depot:
+        item = DepotItem(*_depot_key(depot_id))
+        _update_existing(
+            item,
+            [DepotItem.carriers.set({"carriers": carriers})],
+            DepotNotFound(f"no depot {depot_id}"),
+        )
+        return _depot(item)
+
 
 def _update_existing(item: MainItem, actions: list[Action], missing: DomainError) -> None:
     """Update an item that must exist (`missing` is raised if not); `item` holds it after."""
@@ -289,4 +298,14 @@ def _depot(item: DepotItem) -> Depot:
         created_at=item.created_at,
         dispatch=item.dispatch.as_dict() if item.dispatch else {},
         fulfilment=item.fulfilment.as_dict() if item.fulfilment else {},
+        carriers=tuple(_carriers(item.carriers.as_dict() if item.carriers else {})),
     )
+
+
+def _carriers(stored: dict[str, Any]) -> list[dict[str, Any]]:
+    """The depot's carriers with amounts as whole numbers (DynamoDB gives Decimals)."""
+    found = stored.get("carriers") or []
+    return [
+        {**c, "max_price": {**c["max_price"], "amount": int(c["max_price"]["amount"])}}
+        for c in found
+    ]

@@ -44,6 +44,7 @@ from chalicelib.tracking.whereabouts import (
     Point,
     VanPosition,
     approximate_area,
+    courier_position,
     sketch,
     van_position,
 )
@@ -159,6 +160,8 @@ def find(
         if order.status is OrderStatus.OUT_FOR_DELIVERY and route is not None:
             before = stops_before(route, order.order_id)
             van = van_position(route) if before is not None else None
+    if order.status is OrderStatus.OUT_FOR_DELIVERY and order.carrier is not None:
+        van = courier_position(order)  # a partner carrier's courier shows where a van would
     found = Tracking(order, timeline, before, van=van, depot=depot)
     return with_lockers(found, lockers) if lockers is not None else found
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from chalicelib.domain.dispatch import PlannedRoute
 from chalicelib.domain.geo import great_circle_m
+from chalicelib.domain.order import Order
 
 # The area is the circle around the centre of the grid cell the stop falls in: every address
 # in a cell gets the same circle, so neither one order nor many to one address narrows it down
@@ -142,4 +143,16 @@ def sketch(
         drawn_van,
         place(depot.lat, depot.lng) if depot is not None else None,
         tuple(dots),
+    )
+
+
+def courier_position(order: Order) -> VanPosition | None:
+    """A partner carrier's courier on the way with the order, where its last webhook placed
+    it, rounded as a van's fix is (None when it sent none)."""
+    carrier = order.carrier
+    if carrier is None or carrier.courier_lat is None or carrier.courier_lng is None:
+        return None
+    at = carrier.courier_at or order.updated_at
+    return VanPosition(
+        round(carrier.courier_lat, VAN_DECIMALS), round(carrier.courier_lng, VAN_DECIMALS), at
     )

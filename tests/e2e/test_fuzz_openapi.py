@@ -123,6 +123,7 @@ def tenant(fuzzed: Runtime) -> Tenant:
             "route_id": route["route_id"],
             "platform": "shopify",
             "endpoint_id": "ep_none",
+            "carrier": "uber_direct",  # its webhooks are signed: the fuzzer's get 401
         },
     )
 

@@ -32,6 +32,8 @@ LOCAL_ROUTES = {
     "/local/stripe/requests",
     "/local/stripe/checkout/sessions/{session_id}/complete",
     "/local/stripe/checkout/sessions/{session_id}/expire",
+    "/local/carriers/requests",
+    "/local/carriers/{carrier}/deliveries/{job_id}/status",
 }
 
 

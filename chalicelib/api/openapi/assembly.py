@@ -13,6 +13,7 @@ from chalicelib.api.http import json_response, route
 from chalicelib.api.openapi import (
     admin,
     analytics,
+    carrier_webhooks,
     dashboard,
     driver,
     local,
@@ -48,6 +49,7 @@ AUDIENCES = (
     tracking,
     storefront_webhooks,
     payments,
+    carrier_webhooks,
 )
 
 

@@ -213,4 +213,6 @@ SECURITY_SCHEMES = {
     },
     "standardWebhooks": {"type": "apiKey", "in": "header", "name": "webhook-signature"},
     "stripeSignature": {"type": "apiKey", "in": "header", "name": "Stripe-Signature"},
+    "uberSignature": {"type": "apiKey", "in": "header", "name": "x-uber-signature"},
+    "doordashAuthorization": {"type": "apiKey", "in": "header", "name": "Authorization"},
 }

@@ -29,10 +29,10 @@ def paths() -> dict[str, dict[str, Any]]:
         },
         "/local/vendors/{vendor}/outage": {
             "post": op(
-                "Take a vendor's stand-in down (sendgrid, sns, stripe): {status: "
+                "Take a vendor's stand-in down (sendgrid, sns, stripe, carriers): {status: "
                 "429|500|502|503|504, seconds} answers every call with `status` for `seconds`, "
                 "then it recovers; seconds 0 ends it. A vendor with no stand-in in this runtime "
-                "(shopify, carriers so far) is 404 unknown_vendor",
+                "(shopify so far) is 404 unknown_vendor",
                 None,
                 {"200": "{vendor, status, seconds}", "404": "unknown_vendor", "422": "invalid"},
                 tags=("local",),
@@ -62,6 +62,28 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Abandon a test Checkout session: it expires, nothing is paid",
                 None,
                 {"200": "the session", "404": "no such session"},
+                tags=("local",),
+            )
+        },
+        "/local/carriers/requests": {
+            "get": op(
+                "Every call the partner carriers' stand-ins received: {requests: [{carrier, "
+                "method, path, body, at, status}]}",
+                None,
+                {"200": "requests"},
+                tags=("local",),
+            )
+        },
+        "/local/carriers/{carrier}/deliveries/{job_id}/status": {
+            "post": op(
+                "Make a carrier's stand-in send its signed status webhook for a delivery: "
+                "{status, courier?: {lat, lng}, repeat?: 1..3} -> {carrier, job_id, answers}",
+                None,
+                {
+                    "200": "{carrier, job_id, answers}",
+                    "404": "no such carrier or delivery",
+                    "422": "invalid",
+                },
                 tags=("local",),
             )
         },

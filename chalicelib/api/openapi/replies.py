@@ -74,6 +74,17 @@ def _order() -> dict[str, Any]:
             "promised_day": {"type": "string", "format": "date"},
             "shipment_of": TEXT | {"description": "a split order's first shipment"},
             "shipments": _list(TEXT) | {"description": "every shipment of a split order"},
+            "carrier": object_schema(
+                {
+                    "name": {"enum": ["uber_direct", "doordash_drive"]},
+                    "job_id": TEXT,
+                    "status": TEXT | {"description": "the carrier's last status applied"},
+                    "fee": object_schema({"amount": COUNT, "currency": TEXT}),
+                    "quote_id": TEXT,
+                },
+                ["name", "job_id", "status", "fee"],
+            )
+            | {"description": "the partner carrier delivering it instead of our fleet"},
             "timeline": _list(event) | {"description": "GET of one order only"},
         },
         [

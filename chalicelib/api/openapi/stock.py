@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.openapi.components import add_model, object_schema, op, query
-from chalicelib.api.stock import FulfilmentIn, ShopifyInventoryIn, StockIn
+from chalicelib.api.stock import CarriersIn, FulfilmentIn, ShopifyInventoryIn, StockIn
 
 TEXT = {"type": "string"}
 COUNT = {"type": "integer", "minimum": 0}
@@ -64,6 +64,29 @@ def paths() -> dict[str, dict[str, Any]]:
                 query=[query("merchant_id", "only this merchant's stock", maxLength=64)],
             ),
         },
+        "/v1/depots/{depot_id}/carriers": {
+            "put": op(
+                "Replace the partner carriers offered the orders the depot's fleet cannot take, "
+                "each with the most it may charge per delivery",
+                "operator",
+                {"200": "the carriers", **refusals, "422": "invalid (field named)"},
+                "CarriersIn",
+                ("operator",),
+                replies={"200": "Carriers"},
+                example={
+                    "carriers": [
+                        {"carrier": "uber_direct", "max_price": {"amount": 1200, "currency": "GBP"}}
+                    ]
+                },
+            ),
+            "get": op(
+                "The depot's partner carriers",
+                "operator",
+                {"200": "the carriers", **refusals},
+                tags=("operator",),
+                replies={"200": "Carriers"},
+            ),
+        },
         "/v1/merchants/{merchant_id}/shopify-inventory": {
             "put": op(
                 "Map the merchant's Shopify locations to depots and inventory items to SKUs "
@@ -85,11 +108,21 @@ def paths() -> dict[str, dict[str, Any]]:
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:
-    for model in (FulfilmentIn, StockIn, ShopifyInventoryIn):
+    for model in (FulfilmentIn, StockIn, ShopifyInventoryIn, CarriersIn):
         add_model(schemas, model)
     level = object_schema({"merchant_id": TEXT, "sku": TEXT, "quantity": COUNT, "reserved": COUNT})
     schemas["Stock"] = object_schema({"depot_id": TEXT, "items": {"type": "array", "items": level}})
     schemas["Fulfilment"] = object_schema({"depot_id": TEXT, "fulfilment": {"type": "object"}})
+    carrier = object_schema(
+        {
+            "carrier": {"enum": ["uber_direct", "doordash_drive"]},
+            "max_price": object_schema({"amount": COUNT, "currency": TEXT}),
+            "enabled": {"type": "boolean"},
+        }
+    )
+    schemas["Carriers"] = object_schema(
+        {"depot_id": TEXT, "carriers": {"type": "array", "items": carrier}}
+    )
     strings = {"type": "object", "additionalProperties": TEXT}
     schemas["ShopifyInventory"] = object_schema(
         {"merchant_id": TEXT, "locations": strings, "items": strings}

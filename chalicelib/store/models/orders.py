@@ -60,6 +60,18 @@ class DeliveryAttribute(MapAttribute[str, object]):
     price = PriceAttribute(null=True)
 
 
+class CarrierAttribute(MapAttribute[str, object]):
+    name = UnicodeAttribute()
+    job_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    fee_amount = NumberAttribute()
+    fee_currency = UnicodeAttribute()
+    quote_id = UnicodeAttribute()
+    courier_lat = NumberAttribute(null=True)
+    courier_lng = NumberAttribute(null=True)
+    courier_at = UnicodeAttribute(null=True)
+
+
 class OrderItem(MainItem, discriminator="order"):
     """pk ORDER#<id>, sk ORDER. A dispatch run's claim lives on the order itself, so any
     amendment (a whole new item) drops it."""
@@ -94,6 +106,7 @@ class OrderItem(MainItem, discriminator="order"):
     capacity_load = NumberAttribute(null=True)
     shipment_of = UnicodeAttribute(null=True)
     shipments = ListAttribute[str](null=True)
+    carrier = CarrierAttribute(null=True)  # a partner carrier's job (chalicelib/carriers)
     claimed_by = UnicodeAttribute(null=True)
     claimed_until = NumberAttribute(null=True)  # epoch seconds
     gsi1pk = UnicodeAttribute()

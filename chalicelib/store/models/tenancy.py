@@ -50,6 +50,7 @@ class DepotItem(MainItem, discriminator="depot"):
     created_at = UnicodeAttribute()
     dispatch = MapAttribute[str, object](default=dict)
     fulfilment = MapAttribute[str, object](null=True)  # area, daily capacity, cut-off
+    carriers = MapAttribute[str, object](null=True)  # {"carriers": [...]}: partner carriers
     gsi1pk = UnicodeAttribute(null=True)  # DEPOTS (null only on depots older than the index)
     gsi1sk = UnicodeAttribute(null=True)  # <depot id>
 
