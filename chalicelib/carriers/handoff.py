@@ -36,6 +36,8 @@ from chalicelib.routing.model import REASON_CAPACITY_SHORT, REASON_OUTSIDE_SHIFT
 logger = Logger(child=True)
 
 TRIGGER = "carrier.offer"
+CANCELLED = "order.cancelled"
+FINISHED = frozenset({"delivered", "canceled", "returned"})  # the carrier's last words
 # Why a run left an order out that a carrier may take instead: the fleet was short of room or
 # of shifts, not the order wrong (a bad address or a full locker is no carrier's to fix).
 OVERFLOW = frozenset({REASON_CAPACITY_SHORT, REASON_OUTSIDE_SHIFT})
@@ -85,9 +87,12 @@ class CarrierHandoffs:
         self._clock = clock
 
     def handle(self, message: dict[str, Any]) -> str | None:
-        """Offer the message's order to its depot's carriers; what happened ("handed",
-        "declined", "changed") or None when there is nothing to do. Raises CarrierUnavailable
-        when no carrier could answer, so the work is retried."""
+        """Offer the message's order to its depot's carriers, or call its courier off when it
+        was cancelled; what happened ("handed", "declined", "changed", "called_off",
+        "too_late") or None when there is nothing to do. Raises CarrierUnavailable when no
+        carrier could answer, so the work is retried."""
+        if message.get("type") == CANCELLED and message.get("order_id"):
+            return self._call_off(str(message["order_id"]))
         if message.get("type") != TRIGGER or not message.get("order_id"):
             return None
         order = self._orders.get(str(message["order_id"]))
@@ -135,6 +140,27 @@ class CarrierHandoffs:
             return "changed"
         logger.info("handed to a carrier", order_id=order.order_id, carrier=job.carrier)
         return "handed"
+
+    def _call_off(self, order_id: str) -> str | None:
+        """A cancelled order a carrier still has (by the merchant, a storefront, an operator):
+        its delivery cancelled at the carrier, so no courier brings what nobody wants. Too late
+        once the carrier refuses (picked up: the parcel comes back as a return)."""
+        order = self._orders.get(order_id)
+        if order is None or order.status is not OrderStatus.CANCELLED or order.carrier is None:
+            return None
+        handling = order.carrier
+        carrier = self._carriers.get(handling.name)
+        if carrier is None or handling.status in FINISHED:
+            return None
+        try:
+            carrier.cancel(handling.job_id)
+        except CarrierDeclined as exc:
+            logger.warning(
+                "carrier would not cancel", order_id=order_id, carrier=handling.name, why=str(exc)
+            )
+            return "too_late"
+        logger.info("courier called off", order_id=order_id, carrier=handling.name)
+        return "called_off"
 
     def _quotes(
         self, handoff: Handoff, offered: Mapping[str, Money]

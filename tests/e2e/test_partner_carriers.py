@@ -205,3 +205,24 @@ def test_a_carrier_outage_delays_the_handoff_which_then_happens_once(runtime: Ru
     creates = [c for c in calls if c["path"].endswith("/deliveries") and c["status"] == 200]
     assert [c["body"]["external_id"] for c in creates] == [left], "handed on once"
     assert calls.index(creates[0]) > calls.index(refused[-1]), "after the outage"
+
+
+def test_a_merchants_cancel_calls_the_carriers_courier_off(runtime: Runtime) -> None:
+    made = overflow_shop(runtime, orders=2)
+    [order] = handed(runtime, made, dispatch(runtime, made["depot_id"]))
+    job_id = order["carrier"]["job_id"]
+
+    cancelled = runtime.merchant(made["key"], "POST", f"/v1/orders/{order['order_id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+
+    def called_off() -> list[dict[str, Any]] | None:
+        calls = runtime.admin("GET", "/local/carriers/requests").json()["requests"]
+        found = [c for c in calls if c["path"].endswith(f"/deliveries/{job_id}/cancel")]
+        return found or None
+
+    [call] = until(called_off, 60, "the courier called off")
+    assert call["method"] == "POST" and call["status"] == 200
+    # The carrier's own word of it afterwards changes nothing: the order stays cancelled.
+    assert send(runtime, job_id, "canceled") == [200]
+    assert order_of(runtime, made, order["order_id"])["status"] == "cancelled"

@@ -223,3 +223,51 @@ def test_a_retry_after_a_carrier_was_chosen_asks_that_carrier_alone() -> None:
     )
     assert outcome == "handed" and uber.created == [order.order_id] and doordash.created == []
     assert jobs.handed[0].name == "uber_direct"
+
+
+def a_cancelled_order_with(status: str) -> Order:
+    return replace(
+        a_ready_order(),
+        status=OrderStatus.CANCELLED,
+        carrier=CarrierHandling("uber_direct", "job-7", status, 500, "GBP", "q-7"),
+    )
+
+
+def cancelled(carrier: FakeCarrier, order: Order) -> str | None:
+    store = Store(order, [setting("uber_direct")])
+    handoffs = CarrierHandoffs(store, store, FakeJobs(), {carrier.name: carrier})
+    return handoffs.handle({"type": "order.cancelled", "order_id": order.order_id})
+
+
+def test_a_cancelled_order_calls_its_carriers_courier_off() -> None:
+    uber = FakeCarrier("uber_direct", 500)
+    assert cancelled(uber, a_cancelled_order_with("pickup")) == "called_off"
+    assert uber.cancelled == ["job-7"]
+
+
+def test_a_carrier_past_cancelling_is_too_late_and_a_finished_job_is_left_alone() -> None:
+    class PickedUp(FakeCarrier):
+        def cancel(self, job_id: str) -> None:
+            raise CarrierDeclined("409 cannot cancel after pickup")
+
+    assert cancelled(PickedUp("uber_direct", 500), a_cancelled_order_with("pending")) == (
+        "too_late"
+    )
+    uber = FakeCarrier("uber_direct", 500)
+    assert cancelled(uber, a_cancelled_order_with("delivered")) is None
+    assert uber.cancelled == []
+
+
+def test_a_carrier_down_when_calling_off_raises_for_a_retry() -> None:
+    class Down(FakeCarrier):
+        def cancel(self, job_id: str) -> None:
+            raise CarrierUnavailable("503")
+
+    with pytest.raises(CarrierUnavailable):
+        cancelled(Down("uber_direct", 500), a_cancelled_order_with("pending"))
+
+
+def test_an_order_not_cancelled_is_not_called_off() -> None:
+    uber = FakeCarrier("uber_direct", 500)
+    live = replace(a_cancelled_order_with("pending"), status=OrderStatus.PLANNED)
+    assert cancelled(uber, live) is None and uber.cancelled == []
