@@ -39,6 +39,7 @@ class Settings:
     stripe_api_base: str  # Stripe's API, or the local stand-in's
     stripe_meter_event_name: str  # the Billing meter delivered parcels are reported to
     option_hold_s: int  # how long a quoted delivery option holds its capacity
+    label_renderer_function: str  # the Lambda function that draws label PDFs (labels/renderer)
 
     @property
     def is_local(self) -> bool:
@@ -93,4 +94,5 @@ def settings() -> Settings:
         stripe_api_base=env.get("LASTMILE_STRIPE_API_BASE", "https://api.stripe.com").rstrip("/"),
         stripe_meter_event_name=env.get("LASTMILE_STRIPE_METER_EVENT", "delivered_parcels"),
         option_hold_s=int(env.get("LASTMILE_OPTION_HOLD_S", "900")),
+        label_renderer_function=env.get("LASTMILE_LABEL_RENDERER_FUNCTION", ""),
     )
