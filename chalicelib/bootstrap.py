@@ -44,6 +44,8 @@ from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
 from chalicelib.geocoding.amazon_location import AmazonLocationGeocoder
 from chalicelib.intake.storefront_webhooks import WebhookIntake
+from chalicelib.labels.function import RENDERER_TIMEOUT_S
+from chalicelib.labels.lambda_renderer import LambdaLabelRenderer
 from chalicelib.labels.sheets import LabelSheets
 from chalicelib.list_cursors import ListCursors
 from chalicelib.lockers.admin import LockerAdmin
@@ -278,8 +280,27 @@ def route_views() -> RouteViews:
 
 
 @cache
+def label_renderer() -> LambdaLabelRenderer:
+    # Its own client: a read waits out the function's timeout (Lambda answers a function that
+    # ran out of time with its error), and a throttle is retried twice, not five times: a
+    # person waits on the PDF, and API Gateway cuts at 29 s.
+    lambda_client = boto3.session.Session().client(
+        "lambda",
+        endpoint_url=settings().aws_endpoint_url,
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=5,
+            read_timeout=RENDERER_TIMEOUT_S + 2,
+        ),
+    )
+    return LambdaLabelRenderer(lambda_client, settings().label_renderer_function)
+
+
+@cache
 def label_sheets() -> LabelSheets:
-    return LabelSheets(order_repository(), dispatch_repository(), accounts().depot)
+    return LabelSheets(
+        order_repository(), dispatch_repository(), accounts().depot, label_renderer()
+    )
 
 
 @cache
@@ -639,6 +660,7 @@ def reset() -> None:
         route_events,
         proof_store,
         proof_views,
+        label_renderer,
         label_sheets,
         driver_tokens,
         list_cursors,

@@ -45,6 +45,7 @@ class Settings:
     uber_direct_auth_url: str
     doordash_drive_secret_name: str
     doordash_drive_api_url: str
+    label_renderer_function: str  # the Lambda function that draws label PDFs (labels/renderer)
 
     @property
     def is_local(self) -> bool:
@@ -112,4 +113,5 @@ def settings() -> Settings:
         doordash_drive_api_url=env.get(
             "LASTMILE_DOORDASH_DRIVE_API_URL", "https://openapi.doordash.com/drive/v2"
         ),
+        label_renderer_function=env.get("LASTMILE_LABEL_RENDERER_FUNCTION", ""),
     )

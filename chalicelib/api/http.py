@@ -26,6 +26,7 @@ STATUS: list[tuple[type[errors.DomainError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.TooManyAttempts, 429),
+    (errors.UpstreamFailed, 502),
     (errors.ServiceBusy, 503),
 ]
 

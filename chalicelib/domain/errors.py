@@ -132,6 +132,13 @@ class ServiceBusy(DomainError):
     retry_after = 1  # seconds; answered as the Retry-After header
 
 
+class UpstreamFailed(DomainError):
+    """A function of ours that a request relies on failed or answered what it should not (the
+    label renderer): nothing was done, and the request may be tried again."""
+
+    code = "upstream_failed"
+
+
 class OptionExpired(Conflict):
     """A delivery option that is unknown, expired, redeemed already, or another merchant's."""
 

@@ -1,36 +1,25 @@
 """4x6 inch parcel labels as a PDF, one page a parcel: the label as Code 128 and QR (reportlab's
 own barcode widgets, never hand-drawn bars), parcel n of m, depot, route and stop, the
-recipient as a courier label carries them, and the tracking code."""
+recipient as a courier label carries them, and the tracking code.
+
+Drawn in the label renderer function (labels/renderer.py, built from the optimiser's package):
+reportlab needs Pillow, together about 35 MB that the API's package has no room for."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from collections.abc import Sequence
+
+from chalicelib.labels.faces import LabelFace
 
 INCH = 72.0  # points
 PAGE = (4 * INCH, 6 * INCH)
 MARGIN = 0.2 * INCH
 
 
-@dataclass(frozen=True)
-class LabelFace:
-    """What one parcel's label shows."""
-
-    label: str
-    parcel_no: int
-    parcels: int
-    tracking_code: str
-    depot: str
-    name: str
-    address_lines: tuple[str, ...]
-    route: str | None = None  # the vehicle or route it is planned on, once planned
-    stop_no: int | None = None  # its stop on that route, from 1
-    weight_kg: float | None = None
-
-
-def render(faces: list[LabelFace]) -> bytes:
+def render(faces: Sequence[LabelFace]) -> bytes:
     """The PDF of `faces`, one 4x6 inch page each, in the order given."""
-    # Imported here: only the labels routes draw PDFs, and the API's cold start stays lean.
+    # Imported here: the label renderer function alone draws, and only when asked to.
     from reportlab.graphics import renderPDF
     from reportlab.graphics.barcode import code128, qr
     from reportlab.graphics.shapes import Drawing

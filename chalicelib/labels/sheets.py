@@ -1,5 +1,6 @@
 """The label PDFs the API answers: an order's parcels for its merchant, a dispatch run's for the
-depot in loading order (by route, the last stop loaded first). Sized for a Lambda's answer."""
+depot in loading order (by route, the last stop loaded first). Sized for a Lambda's answer.
+The drawing is the LabelRenderer's (in AWS the label renderer function, labels/renderer.py)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.order import Order, TimelineEvent, labelled, labels_of
 from chalicelib.domain.tenancy import Depot
-from chalicelib.labels.pdf import LabelFace, render
+from chalicelib.labels.faces import MAX_PDF_BYTES, LabelFace, pdf_too_large
 
-# A Lambda's answer holds 6 MB, base64 (a third more) of the PDF's bytes: about 2 KB a label
-# keeps 500 far inside it, and drawn in a few seconds. A bigger run is asked for route by route.
+# A Lambda's answer holds 6 MB, base64 (a third more) of the PDF's bytes (MAX_PDF_BYTES, in
+# labels/faces.py): about 2 KB a label keeps 500 far inside it, and drawn in a few seconds.
+# A bigger run is asked for route by route.
 MAX_LABELS = 500
-MAX_PDF_BYTES = 4_000_000
 # Stops whose order no longer rides on the route, and the depot's own retrievals: no label.
 NOT_LOADED_STATES = ("cancelled", "dropped")
 
@@ -42,6 +43,13 @@ class OrderStore(Protocol):
     ) -> None: ...
 
 
+class LabelRenderer(Protocol):
+    def render(self, faces: Sequence[LabelFace]) -> bytes:
+        """The PDF of `faces`, one page each, in the order given; PayloadTooLarge past
+        MAX_PDF_BYTES, ServiceBusy or UpstreamFailed when it cannot be drawn now."""
+        ...
+
+
 class RouteStore(Protocol):
     def get_route(self, route_id: str) -> PlannedRoute | None: ...
 
@@ -52,11 +60,16 @@ class RouteStore(Protocol):
 
 class LabelSheets:
     def __init__(
-        self, orders: OrderStore, routes: RouteStore, depot: Callable[[str], Depot]
+        self,
+        orders: OrderStore,
+        routes: RouteStore,
+        depot: Callable[[str], Depot],
+        renderer: LabelRenderer,
     ) -> None:
         self._orders = orders
         self._routes = routes
         self._depot = depot  # DepotNotFound for an unknown one
+        self._renderer = renderer
 
     def for_order(self, merchant_id: str, order_id: str) -> bytes:
         """The PDF of the merchant's order's labels, one page a parcel."""
@@ -67,7 +80,7 @@ class LabelSheets:
         route = self._routes.get_route(order.route_id) if order.route_id else None
         stop_no = _stop_numbers(route).get(order.order_id) if route else None
         depot = self._depot(order.depot_id)
-        return _pdf(_faces(order, depot, route if stop_no else None, stop_no))
+        return self._pdf(_faces(order, depot, route if stop_no else None, stop_no))
 
     def for_run(self, depot_id: str, run_id: str, route_id: str | None = None) -> bytes:
         """The PDF of a run's labels (or one route's), by route, the last stop first: the
@@ -102,7 +115,15 @@ class LabelSheets:
                 continue  # it left this route after the run (released, re-planned)
             order = self._labelled(order)
             faces += _faces(order, depot, route, _stop_numbers(route)[order_id])
-        return _pdf(faces)
+        return self._pdf(faces)
+
+    def _pdf(self, faces: list[LabelFace]) -> bytes:
+        if not faces:
+            raise NoLabels("no parcel to print a label for (no stop whose order is still on it)")
+        pdf = self._renderer.render(faces)
+        if len(pdf) > MAX_PDF_BYTES:  # the renderer's own limit, whichever renderer it is
+            raise pdf_too_large(len(pdf))
+        return pdf
 
     def _labelled(self, order: Order) -> Order:
         """The order with a label on every parcel: one stored before parcels had labels gets
@@ -156,16 +177,3 @@ def _faces(
         )
         for n, parcel in enumerate(order.parcels, start=1)
     ]
-
-
-def _pdf(faces: list[LabelFace]) -> bytes:
-    if not faces:
-        raise NoLabels("no parcel to print a label for (no stop whose order is still on it)")
-    pdf = render(faces)
-    if len(pdf) > MAX_PDF_BYTES:
-        raise PayloadTooLarge(
-            f"the labels make a {len(pdf)} byte PDF, more than one answer holds: ask for them "
-            "route by route (?route_id=)",
-            field="route_id",
-        )
-    return pdf

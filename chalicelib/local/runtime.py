@@ -34,6 +34,7 @@ from chalicelib.local.aws import REGION, EmbeddedAws, create_queues, create_tabl
 from chalicelib.local.aws_faults import CrashSwitch, DynamoDbThrottle
 from chalicelib.local.carriers_fake import CarrierStandIns, local_carrier_credentials
 from chalicelib.local.dispatch import deploy_dispatch, start_scheduler
+from chalicelib.local.label_renderer import deploy_label_renderer
 from chalicelib.local.outages import VendorOutages
 from chalicelib.local.queue_poller import QueuePoller
 from chalicelib.local.scheduler import LocalScheduler
@@ -177,6 +178,8 @@ class LocalRuntime:
         app = app_py.app
         chalice_config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
         self.workflow, _ = deploy_dispatch(self.aws)
+        # Label PDFs are drawn by their own function, run by the same Lambda stand-in.
+        deploy_label_renderer(self.workflow)
         self.aws.client("secretsmanager").create_secret(
             Name=bootstrap.settings().sendgrid_api_key_secret_name, SecretString="SG.local-fake"
         )

@@ -35,7 +35,7 @@ from .alarms import (
     lambda_errors_alarm,
     state_machine_alarms,
 )
-from .optimiser import optimiser_function
+from .optimiser import optimiser_function, optimiser_package
 
 # The Chalice lambda_function that the depots' schedules invoke: {depot_id, trigger}.
 TICK_FUNCTION = workflow.TICK
@@ -104,10 +104,12 @@ class Dispatch(Construct):
         )
         _fix_logical_id(self.bucket, "DispatchBucket")
 
+        # One asset of the optimiser's package for the stack: the label renderer runs it too.
+        self.package = optimiser_package(repo)
         self.optimiser = optimiser_function(
             self,
             "Optimiser",
-            repo=repo,
+            code=self.package,
             function_name=f"lastmile-{stage}-{workflow.OPTIMISER}",
             environment={
                 "LASTMILE_STAGE": stage,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Duration, Stack
+from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as _lambda
 from aws_cdk import aws_sns as sns
@@ -23,6 +23,7 @@ from . import api_package
 from .alarms import api_5xx_alarm, dead_letters_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
 from .gateway_responses import add_gateway_responses
+from .labels import Labels
 from .lockers import Lockers
 from .tables import build_tables
 from .tracking_map import TrackingMap
@@ -95,6 +96,14 @@ class LastmileStack(Stack):
             secrets_prefix=SECRETS_PREFIX,
             alarm_topic=self.alarm_topic,
         )
+        # Label PDFs: their own function on the optimiser's package, in the same two steps.
+        self.labels = Labels(
+            self,
+            "Labels",
+            stage=stage,
+            package=self.dispatch.package,
+            log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
+        )
         # The pickup-code key and the lockers' alarms, in the same two steps.
         self.lockers = Lockers(
             self,
@@ -145,6 +154,7 @@ class LastmileStack(Stack):
         environment |= self.dispatch.environment
         environment |= self.lockers.environment
         environment |= self.tracking_map.environment
+        environment |= self.labels.environment
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
         # is what sets the functions' runtime. CDK tokens in the environment survive the round
         # trip through chalice's template and resolve to references at synth.
@@ -162,6 +172,7 @@ class LastmileStack(Stack):
         # isolated package, outside the Chalice app so ortools never reaches the API functions.
         self.dispatch.connect(self.api, api_role=API_ROLE)
         self.lockers.connect(self.api)
+        self.labels.connect(self.api, api_role=API_ROLE)
         self._notify()
 
         self._alarms()

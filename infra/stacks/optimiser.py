@@ -1,4 +1,5 @@
-"""The optimiser Lambda function: chalicelib/ and ortools in a package of its own.
+"""The optimiser Lambda function: chalicelib/ and ortools in a package of its own (which the
+label renderer function runs too, stacks/labels.py).
 
 Bundling, and how tests avoid it
 --------------------------------
@@ -47,6 +48,7 @@ _SOURCES = [
     "*.pyc",
 ]
 _BUNDLE_SCRIPT = Path(optimiser_bundle.__file__)
+RUNTIME = lambda_.Runtime.PYTHON_3_12
 
 
 @jsii.implements(ILocalBundling)
@@ -67,35 +69,39 @@ class _LocalBundling:
         return True
 
 
-def optimiser_function(
-    scope: Construct,
-    id: str,
-    *,
-    repo: Path,
-    function_name: str,
-    environment: dict[str, str],
-    log_removal: RemovalPolicy,
-) -> lambda_.Function:
+def optimiser_package(repo: Path) -> lambda_.Code:
+    """The package (chalicelib/ and requirements-optimiser.lock) as one asset of a stack: the
+    optimiser's and the label renderer's functions both run it (stacks/labels.py)."""
     script = _BUNDLE_SCRIPT.relative_to(repo).as_posix()
-    runtime = lambda_.Runtime.PYTHON_3_12
-    code = lambda_.Code.from_asset(
+    return lambda_.Code.from_asset(
         str(repo),
         exclude=_SOURCES,
         bundling=BundlingOptions(
             local=_LocalBundling(repo),
-            image=runtime.bundling_image,
+            image=RUNTIME.bundling_image,
             platform="linux/amd64",
             command=["python3", f"/asset-input/{script}", "/asset-input", "/asset-output"],
             # A throwaway container, run as the host's user (no writable home): no pip cache.
             environment={"PIP_NO_CACHE_DIR": "1"},
         ),
     )
+
+
+def optimiser_function(
+    scope: Construct,
+    id: str,
+    *,
+    code: lambda_.Code,
+    function_name: str,
+    environment: dict[str, str],
+    log_removal: RemovalPolicy,
+) -> lambda_.Function:
     return lambda_.Function(
         scope,
         id,
         function_name=function_name,
         description="lastmile dispatch optimiser: one part of a run's routing problem",
-        runtime=runtime,
+        runtime=RUNTIME,
         architecture=lambda_.Architecture.X86_64,
         handler=workflow.OPTIMISER_HANDLER,
         code=code,

@@ -263,8 +263,10 @@ def test_the_api_role_may_run_dispatch_and_manage_the_schedules(
     assert pass_role["Condition"] == {
         "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
     }
-    # The app's functions invoke no function themselves: the schedules' role does.
-    assert lambda_statements(statements) == []
+    # The app's functions invoke no function of the workflow themselves: the schedules' role
+    # does. (They invoke the label renderer alone: tests/infra/test_labels.py.)
+    invoked = [as_list(s["Resource"]) for s in lambda_statements(statements)]
+    assert invoked == [[get_att_arn("LabelRenderer")]]
 
 
 def test_the_bucket_is_private_encrypted_and_expires_runs(template: dict[str, Any]) -> None:

@@ -11,15 +11,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Only the optimiser function imports these; they are not even in the API's package.
-OPTIMISER_ONLY = ("ortools", "numpy", "pyvrp")
+# Only the optimiser's package (the optimiser and the label renderer functions) imports these;
+# they are not even in the API's package.
+OPTIMISER_ONLY = ("ortools", "numpy", "pyvrp", "reportlab", "PIL")
 # Imported by the few routes and handlers that use them, when they first run.
 LAZY_VENDORS = (
     "stripe",
     "sendgrid",
     "python_http_client",
     "segno",
-    "reportlab",
     "jinja2",
     "pygal",
     "phonenumbers",

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.api.admin import DepotIn, DispatchPolicyIn, FleetIn, MerchantIn, SecretRotationIn
 from chalicelib.api.openapi.components import (
+    LABEL_PRINTER_REFUSALS,
     LIST_REFUSALS,
     add_model,
     add_reply,
@@ -181,6 +182,7 @@ def paths() -> dict[str, dict[str, Any]]:
                         "409": "no_labels (no stop left to label); concurrent_update",
                         "413": f"more than {MAX_LABELS} labels: ask route by route (route_id)",
                         "422": "run_id missing or too long",
+                        **LABEL_PRINTER_REFUSALS,
                     },
                     tags=("operator",),
                     query=[

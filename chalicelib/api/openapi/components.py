@@ -66,8 +66,8 @@ def _response(code: str, text: str, replies: dict[str, str] | None) -> dict[str,
         response |= _json(ERROR)
     elif replies and code in replies:
         response |= _json({"$ref": REF + replies[code]})
-    if code == "429":
-        # Every 429 says when to come back (api/http.py error_response).
+    if code in ("429", "503"):
+        # Every 429 and 503 says when to come back (api/http.py error_response).
         response["headers"] = {"Retry-After": RETRY_AFTER}
     return response
 
@@ -83,6 +83,11 @@ AUTH_REFUSAL = {"401": "missing or wrong credentials"}
 LIST_REFUSALS = {
     "400": "invalid_cursor: not a next_cursor of this list, owner and filters",
     "422": "limit out of 1-200, or a filter invalid (named in `field`)",
+}
+# What a label PDF's route answers when its renderer function cannot draw it now (nothing done).
+LABEL_PRINTER_REFUSALS = {
+    "502": "upstream_failed: the label renderer failed; ask again",
+    "503": "service_busy: the label renderer is over its rate; ask again after Retry-After",
 }
 
 

@@ -13,6 +13,7 @@ from chalicelib.api.merchant import (
     WebhookEndpointIn,
 )
 from chalicelib.api.openapi.components import (
+    LABEL_PRINTER_REFUSALS,
     LIST_REFUSALS,
     add_model,
     op,
@@ -192,6 +193,7 @@ def paths() -> dict[str, dict[str, Any]]:
                         "401": "bad key",
                         "404": "no such order (or another merchant's)",
                         "409": "concurrent_update (the order changed meanwhile: ask again)",
+                        **LABEL_PRINTER_REFUSALS,
                     },
                     tags=("merchant",),
                 )

@@ -28,7 +28,9 @@ from chalicelib.domain.order import (
 )
 from chalicelib.domain.tenancy import Depot
 from chalicelib.labels import sheets
+from chalicelib.labels.lambda_renderer import LambdaLabelRenderer
 from chalicelib.labels.sheets import LabelSheets
+from tests.unit.labels.lambda_fake import FakeLambda
 
 DEPOT = Depot("dep_1", "Southwark depot", 51.5, -0.1, "Europe/London", "2026-01-01T00:00:00Z")
 
@@ -72,6 +74,12 @@ class Routes:
         return self.run, self.routes, {}
 
 
+def renderer() -> LambdaLabelRenderer:
+    """The renderer function's real handler behind its adapter, JSON both ways."""
+    fake = FakeLambda()
+    return LambdaLabelRenderer(fake, fake.function_name)
+
+
 def an_order(name: str, parcels: int, route_id: str | None = None) -> Order:
     draft = OrderDraft(
         external_id=name,
@@ -112,6 +120,7 @@ def test_an_orders_labels_read_back_page_by_page() -> None:
         Orders([order, other]),
         Routes(Run("run_1", "dep_1", RunStatus.SUCCEEDED, "api", "t"), [route]),
         lambda _: DEPOT,
+        renderer(),
     )
 
     read = pages(labels.for_order("mer_1", order.order_id))
@@ -132,6 +141,7 @@ def test_another_merchants_order_has_no_labels_to_print() -> None:
         Orders([order]),
         Routes(Run("run_1", "dep_1", RunStatus.SUCCEEDED, "api", "t"), []),
         lambda _: DEPOT,
+        renderer(),
     )
     with pytest.raises(OrderNotFound):
         labels.for_order("mer_other", order.order_id)
@@ -145,7 +155,9 @@ def test_a_runs_labels_come_by_route_then_last_stop_first() -> None:
     gone = an_order("Gone", parcels=1, route_id="rte_9_000")  # re-planned elsewhere since
     routes = [a_route("rte_1_001", "van-2", second), a_route("rte_1_000", "van-1", [*first, gone])]
     run = Run("run_1", "dep_1", RunStatus.SUCCEEDED, "api", "t")
-    labels = LabelSheets(Orders([*first, *second, gone]), Routes(run, routes), lambda _: DEPOT)
+    labels = LabelSheets(
+        Orders([*first, *second, gone]), Routes(run, routes), lambda _: DEPOT, renderer()
+    )
 
     read = pages(labels.for_run("dep_1", "run_1"))
 
@@ -169,7 +181,10 @@ def test_a_run_past_what_one_answer_holds_is_asked_route_by_route(
     orders = [an_order(f"A{n}", parcels=2, route_id="rte_1_000") for n in range(2)]
     run = Run("run_1", "dep_1", RunStatus.SUCCEEDED, "api", "t")
     labels = LabelSheets(
-        Orders(orders), Routes(run, [a_route("rte_1_000", "van-1", orders)]), lambda _: DEPOT
+        Orders(orders),
+        Routes(run, [a_route("rte_1_000", "van-1", orders)]),
+        lambda _: DEPOT,
+        renderer(),
     )
     with pytest.raises(PayloadTooLarge, match="route_id"):
         labels.for_run("dep_1", "run_1")
@@ -180,7 +195,10 @@ def test_an_order_stored_before_labels_gets_them_once_and_keeps_them() -> None:
     unlabelled = replace(order, parcels=tuple(replace(p, label=None) for p in order.parcels))
     store = Orders([unlabelled])
     labels = LabelSheets(
-        store, Routes(Run("run_1", "dep_1", RunStatus.SUCCEEDED, "api", "t"), []), lambda _: DEPOT
+        store,
+        Routes(Run("run_1", "dep_1", RunStatus.SUCCEEDED, "api", "t"), []),
+        lambda _: DEPOT,
+        renderer(),
     )
 
     first = [dict(c)["Code128"] for _, c in pages(labels.for_order("mer_1", order.order_id))]
