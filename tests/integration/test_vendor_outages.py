@@ -48,7 +48,7 @@ def test_sns_through_the_gate_fails_as_sns_does_during_an_outage_then_recovers(
     with pytest.raises(VendorUnavailable) as unavailable:
         sms.send(SMS)
     assert unavailable.value.status == "ServiceUnavailable"
-    gate.outage.begin(429, 1)
+    gate.outage.begin(429, 30)  # long enough for a loaded machine; ended below at once
     with pytest.raises(VendorUnavailable) as throttled:
         sms.opted_out(SMS.to)
     assert throttled.value.status == "Throttling"
