@@ -535,7 +535,7 @@ def forecast_job() -> ForecastJob:
                 return
             start = page.last_key
 
-    forecaster = LambdaForecaster(client("lambda"), settings().forecast_function_arn)
+    forecaster = LambdaForecaster(client("lambda"), settings().forecast_function)
     return ForecastJob(depots, fact_store(), forecaster, ForecastStore())
 
 

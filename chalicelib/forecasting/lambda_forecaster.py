@@ -20,7 +20,7 @@ class LambdaForecaster:
 
     def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
         if not self._arn:
-            raise ForecastFailed("no forecasting function (LASTMILE_FORECAST_FUNCTION_ARN)")
+            raise ForecastFailed("no forecasting function (LASTMILE_FORECAST_FUNCTION)")
         answer = self._lambda.invoke(FunctionName=self._arn, Payload=json.dumps(request).encode())
         body = json.loads(answer["Payload"].read() or b"null")
         if answer.get("FunctionError"):

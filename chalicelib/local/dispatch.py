@@ -96,7 +96,7 @@ def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
         {
             "LASTMILE_DISPATCH_STATE_MACHINE_ARN": arn,
             "LASTMILE_DISPATCH_TICK_ARN": tick,
-            "LASTMILE_FORECAST_FUNCTION_ARN": forecaster,
+            "LASTMILE_FORECAST_FUNCTION": forecaster,
             "LASTMILE_SCHEDULER_ROLE_ARN": ROLE_ARN,
             "LASTMILE_SCHEDULE_GROUP": LOCAL_SCHEDULE_GROUP,
         }

@@ -43,7 +43,7 @@ def test_the_model_recovers_a_weekly_pattern_and_its_trend() -> None:
         truth = WEEK[(START + timedelta(days=i)).weekday()] + 0.05 * i
         assert day.p50 == pytest.approx(truth, abs=6), day
         assert day.p90 >= day.p50
-    assert [d.date for d in days][0] == (START + timedelta(days=70)).isoformat()
+    assert days[0].date == (START + timedelta(days=70)).isoformat()
 
 
 def test_a_holiday_in_the_forecast_is_forecast_low() -> None:
