@@ -19,7 +19,7 @@ from chalicelib.analytics.facts import Fact
 from chalicelib.store.analytics import FactStore
 from chalicelib.store.models.base import configure
 from chalicelib.store.transaction import Transaction
-from tests.e2e.conftest import ADMIN_KEY, Runtime
+from tests.e2e.conftest import ADMIN_KEY, Runtime, started_runtime
 
 DAYS = 35
 SATURDAY_ORDERS, OTHER_ORDERS = 30, 12
@@ -60,6 +60,14 @@ def _day_facts(depot_id: str, day: date) -> list[Fact]:
         for r in range(2)
     ]
     return facts
+
+
+@pytest.fixture(scope="module")
+def runtime() -> Iterator[Runtime]:
+    """A runtime of this module's own: the run reads 400 days of every depot there is, and the
+    session's runtime collects dozens of other tests' depots."""
+    with started_runtime() as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
