@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Chalice, Rate
+from chalice import Chalice, Cron, Rate
 from chalice.app import CloudWatchEvent, Request
 
 from chalicelib import bootstrap, jobs
@@ -147,6 +147,13 @@ def webhook_retries(event: CloudWatchEvent) -> dict[str, Any]:
 def locker_sweep(event: CloudWatchEvent) -> dict[str, int]:
     """As of the time EventBridge scheduled the run for (the event's `time`)."""
     return jobs.locker_sweep(datetime.fromisoformat(event.time))
+
+
+# 03:00 UTC: yesterday is over in every European depot's zone (its last count is in).
+@app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="forecasts")
+def forecasts(event: CloudWatchEvent) -> dict[str, Any]:
+    """Each depot's next 7 days of orders (the model in the forecasting function)."""
+    return jobs.forecasts(datetime.fromisoformat(event.time))
 
 
 # `optimiser` (imported above) is the optimiser function's entry point: deployed by the CDK app

@@ -6,7 +6,7 @@ Tests and the local runtime call `reset()` after changing the environment."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -38,7 +38,11 @@ from chalicelib.dispatch.reaper import Reaper
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
 from chalicelib.domain.order import TimelineEvent
+from chalicelib.domain.tenancy import Depot
 from chalicelib.domain.times import utc_now
+from chalicelib.forecasting.job import ForecastJob
+from chalicelib.forecasting.lambda_forecaster import LambdaForecaster
+from chalicelib.forecasting.serving import ForecastService
 from chalicelib.fulfilment.service import FulfilmentService
 from chalicelib.fulfilment.shopify import shopify_reporters
 from chalicelib.geocoding import Geocoder, NoGeocoder
@@ -77,6 +81,7 @@ from chalicelib.store.carrier_jobs import CarrierJobs
 from chalicelib.store.delivery_options import DeliveryOptionStore
 from chalicelib.store.dispatch import DispatchRepository
 from chalicelib.store.feedback import FeedbackStore
+from chalicelib.store.forecasts import ForecastStore
 from chalicelib.store.fulfilment_claims import FulfilmentClaims
 from chalicelib.store.lockers import LockerRepository
 from chalicelib.store.merchant_webhooks import EndpointRepository, WebhookDeliveryLog
@@ -506,6 +511,32 @@ def fact_store() -> FactStore:
 def analytics() -> AnalyticsService:
     """The analytics API's summary and CSV, read from the daily aggregates and facts."""
     return AnalyticsService(fact_store(), accounts())
+
+
+@cache
+def forecast_service() -> ForecastService:
+    """The analytics API's forecasts: read from the items the forecast job writes."""
+    store()
+    return ForecastService(ForecastStore(), accounts())
+
+
+@cache
+def forecast_job() -> ForecastJob:
+    """Each depot's daily history to the forecasting function (through the Lambda API), and
+    its answer stored."""
+    store()
+
+    def depots() -> Iterator[Depot]:
+        start = None
+        while True:
+            page = accounts().depots_page(limit=100, start=start)
+            yield from page.items
+            if page.last_key is None:
+                return
+            start = page.last_key
+
+    forecaster = LambdaForecaster(client("lambda"), settings().forecast_function)
+    return ForecastJob(depots, fact_store(), forecaster, ForecastStore())
 
 
 @cache

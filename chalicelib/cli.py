@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.local.demo import register as register_demo
 
     register_demo(commands)
+    from chalicelib.forecasting.bench import register as register_forecast_bench
+
+    register_forecast_bench(commands)
     from chalicelib.ops.commands import register as register_ops
 
     register_ops(commands)

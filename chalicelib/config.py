@@ -25,6 +25,7 @@ class Settings:
     driver_token_secret_name: str
     pickup_code_secret_name: str
     dispatch_tick_arn: str
+    forecast_function: str  # the forecasting function (the optimiser's package)
     schedule_group: str
     scheduler_role_arn: str
     sendgrid_api_key_secret_name: str
@@ -79,6 +80,7 @@ def settings() -> Settings:
             "LASTMILE_PICKUP_CODE_SECRET_NAME", "lastmile/platform/pickup-code-key"
         ),
         dispatch_tick_arn=env.get("LASTMILE_DISPATCH_TICK_ARN", ""),
+        forecast_function=env.get("LASTMILE_FORECAST_FUNCTION", ""),
         schedule_group=env.get("LASTMILE_SCHEDULE_GROUP", "lastmile"),
         scheduler_role_arn=env.get("LASTMILE_SCHEDULER_ROLE_ARN", ""),
         sendgrid_api_key_secret_name=env.get(

@@ -37,6 +37,12 @@ def locker_sweep(at: datetime) -> dict[str, int]:
     return bootstrap.locker_sweep().sweep(now=at.timestamp())
 
 
+def forecasts(at: datetime) -> dict[str, Any]:
+    """Each depot's orders for the next 7 days, from its history (chalicelib/forecasting): the
+    model runs in the forecasting function, this job only reads, invokes and stores."""
+    return bootstrap.forecast_job().run(at)
+
+
 def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
     """Each outbox message's consumers, by the names parked work carries: its email and SMS,
     once per channel (chalicelib/notify), the merchant's webhooks (chalicelib/merchant_webhooks),
@@ -80,4 +86,5 @@ SCHEDULED: dict[str, Callable[[datetime], dict[str, Any]]] = {
     "webhook_retries": lambda at: webhook_retries(),
     "reconcile": lambda at: reconcile(),
     "dispatch_reaper": lambda at: dispatch_reaper(),
+    "forecasts": forecasts,
 }

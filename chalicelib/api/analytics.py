@@ -1,5 +1,5 @@
 """Analytics API (operator key: any depot or merchant; merchant key: its own orders only): the
-summary of a period and its orders as CSV."""
+summary of a period and its orders as CSV; operator key only: the depots' forecasts."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ analytics_api = Blueprint(__name__)
 
 SUMMARY_PARAMS = frozenset({"from", "to", "depot_id", "merchant_id", "group_by"})
 CSV_PARAMS = frozenset({"from", "to", "depot_id"})
+FORECAST_PARAMS = frozenset({"depot_id", "days"})
 
 
 def _viewer() -> Viewer:
@@ -31,6 +32,14 @@ def _viewer() -> Viewer:
         return Viewer(accounts.authenticate_merchant(key).merchant_id)
     except AuthenticationFailed as exc:
         raise AuthenticationFailed("an operator key or a merchant API key is required") from exc
+
+
+@route(analytics_api, "/v1/analytics/forecast", methods=["GET"])
+def forecast() -> Any:
+    """A depot's next days of orders (p50, p90) and vehicles (operator key only)."""
+    bootstrap.accounts().authenticate_admin(bearer(analytics_api.current_request))
+    p = _params(FORECAST_PARAMS)
+    return json_response(bootstrap.forecast_service().forecast(p.get("depot_id"), p.get("days")))
 
 
 def _params(allowed: frozenset[str]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from chalicelib.dispatch.workflow import (
     STATE_MACHINE_NAME,
     TICK,
 )
+from chalicelib.forecasting import FORECASTER, FORECASTER_HANDLER
 from chalicelib.local import app_module
 from chalicelib.local.aws import EmbeddedAws
 from chalicelib.local.scheduler import LocalScheduler
@@ -87,10 +88,15 @@ def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
     except scheduler.exceptions.ConflictException:
         pass
     tick = runner.register(TICK, getattr(app_module(), TICK))
+    # The forecasting function, from the optimiser's package in AWS: its own process here too
+    # (numpy stays out of the API's).
+    module, _, attr = FORECASTER_HANDLER.rpartition(".")
+    forecaster = runner.register(FORECASTER, f"{module}:{attr}", isolated=True)
     os.environ.update(
         {
             "LASTMILE_DISPATCH_STATE_MACHINE_ARN": arn,
             "LASTMILE_DISPATCH_TICK_ARN": tick,
+            "LASTMILE_FORECAST_FUNCTION": forecaster,
             "LASTMILE_SCHEDULER_ROLE_ARN": ROLE_ARN,
             "LASTMILE_SCHEDULE_GROUP": LOCAL_SCHEDULE_GROUP,
         }

@@ -179,6 +179,16 @@ class FactStore:
                         if item.sk.startswith(prefix):
                             yield item
 
+    def day_totals(self, depot_id: str, day: str, names: Iterable[str]) -> dict[str, float]:
+        """A depot's day, counters `names` summed over its cells (every merchant, vehicle
+        and shard; no histograms): one query."""
+        totals = dict.fromkeys(names, 0.0)
+        for item in MainItem.query(_day_pk(depot_id, day), MainItem.sk.startswith("CELL#")):
+            if isinstance(item, AggregateCellItem):
+                for name in totals:
+                    totals[name] += float(getattr(item, name, None) or 0)
+        return totals
+
     def facts_of_day(self, depot_id: str, day: str) -> Iterator[Fact]:
         for item in FactItem.by_depot_day.query(f"FACTS#{depot_id}#{day}"):
             yield fact_from_item(item)

@@ -22,6 +22,7 @@ from chalicelib.store.schema import TABLES
 from . import api_package
 from .alarms import api_5xx_alarm, dead_letters_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
+from .forecasting import Forecasting
 from .gateway_responses import add_gateway_responses
 from .labels import Labels
 from .lockers import Lockers
@@ -104,6 +105,14 @@ class LastmileStack(Stack):
             package=self.dispatch.package,
             log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
         )
+        # The forecast: its own function on the optimiser's package (numpy), the same way.
+        self.forecasting = Forecasting(
+            self,
+            "Forecasting",
+            stage=stage,
+            package=self.dispatch.package,
+            log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
+        )
         # The pickup-code key and the lockers' alarms, in the same two steps.
         self.lockers = Lockers(
             self,
@@ -155,6 +164,7 @@ class LastmileStack(Stack):
         environment |= self.lockers.environment
         environment |= self.tracking_map.environment
         environment |= self.labels.environment
+        environment |= self.forecasting.environment
         # `chalice package` runs here, with the venv's interpreter: that interpreter (3.12)
         # is what sets the functions' runtime. CDK tokens in the environment survive the round
         # trip through chalice's template and resolve to references at synth.
@@ -173,6 +183,7 @@ class LastmileStack(Stack):
         self.dispatch.connect(self.api, api_role=API_ROLE)
         self.lockers.connect(self.api)
         self.labels.connect(self.api, api_role=API_ROLE)
+        self.forecasting.connect(self.api, api_role=API_ROLE)
         self._notify()
 
         self._alarms()
@@ -286,3 +297,9 @@ class LastmileStack(Stack):
 
         handler = self.api.get_resource(API_HANDLER)
         lambda_errors_alarm(self, topic, id="ApiHandlerErrorsAlarm", function_name=handler.ref)
+        lambda_errors_alarm(
+            self,
+            topic,
+            id="ForecasterErrorsAlarm",
+            function_name=self.forecasting.function_name,
+        )

@@ -264,9 +264,10 @@ def test_the_api_role_may_run_dispatch_and_manage_the_schedules(
         "StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}
     }
     # The app's functions invoke no function of the workflow themselves: the schedules' role
-    # does. (They invoke the label renderer alone: tests/infra/test_labels.py.)
-    invoked = [as_list(s["Resource"]) for s in lambda_statements(statements)]
-    assert invoked == [[get_att_arn("LabelRenderer")]]
+    # does. (They invoke the label renderer and the forecaster alone: tests/infra/test_labels.py,
+    # test_forecasting.py.)
+    invoked = [r for s in lambda_statements(statements) for r in as_list(s["Resource"])]
+    assert sorted(invoked, key=str) == [get_att_arn("Forecaster"), get_att_arn("LabelRenderer")]
 
 
 def test_the_bucket_is_private_encrypted_and_expires_runs(template: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.analytics.metrics import DEFINITIONS, GROUPINGS
 from chalicelib.analytics.summary import CSV_COLUMNS, MAX_CSV_DAYS, MAX_SUMMARY_DAYS
 from chalicelib.api.openapi.components import object_schema, op, query
+from chalicelib.forecasting.serving import MAX_DAYS as MAX_FORECAST_DAYS
 
 _RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 _NUMBER = {"type": ["number", "null"], "minimum": 0}
@@ -59,13 +60,73 @@ def paths() -> dict[str, dict[str, Any]]:
     orders_csv["responses"]["200"]["content"] = {
         "text/csv": {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS) + "\r\n"}
     }
+    forecast = op(
+        "A depot's orders for its next days (p50, p90) and the vehicles the p90 needs at its "
+        "average stops per route, as the daily forecast run made them; with the model's "
+        "rolling-origin backtest (MASE, and the seasonal-naive baseline's; null when the "
+        "history is too short to test)",
+        ("operator",),
+        {
+            "200": "the forecast",
+            "401": "not the operator key (a merchant key included)",
+            "404": "no such depot",
+            "409": "`forecast_not_ready`: no forecast for the depot yet (it needs 14 days with "
+            "orders and the daily run after them)",
+            "422": "`depot_id` missing, or `days` not 1..7 (named in `field`)",
+        },
+        tags=("analytics",),
+        replies={"200": "AnalyticsForecast"},
+        query=[
+            query("depot_id", "the depot", required=True),
+            query(
+                "days",
+                f"how many days, 1 to {MAX_FORECAST_DAYS} (default 7)",
+                minimum=1,
+                maximum=MAX_FORECAST_DAYS,
+                type="integer",
+            ),
+        ],
+    )
     return {
+        "/v1/analytics/forecast": {"get": forecast},
         "/v1/analytics/summary": {"get": summary},
         "/v1/analytics/orders.csv": {"get": orders_csv},
     }
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:
+    _mase = {"type": ["number", "null"], "minimum": 0}
+    schemas["AnalyticsForecast"] = object_schema(
+        {
+            "depot_id": {"type": "string"},
+            "days": {
+                "type": "array",
+                "maxItems": MAX_FORECAST_DAYS,
+                "items": object_schema(
+                    {
+                        "date": {"type": "string", "format": "date"},
+                        "orders_p50": {"type": "number", "minimum": 0},
+                        "orders_p90": {"type": "number", "minimum": 0},
+                        "vehicles_needed": _COUNT,
+                    },
+                    required=["date", "orders_p50", "orders_p90", "vehicles_needed"],
+                ),
+            },
+            "model": {"type": "string"},
+            "backtest": object_schema(
+                {"mase": _mase, "baseline_mase": _mase}, required=["mase", "baseline_mase"]
+            ),
+            "made_at": {"type": "string", "format": "date-time"},
+            "history": object_schema(
+                {
+                    "from": {"type": "string", "format": "date"},
+                    "to": {"type": "string", "format": "date"},
+                },
+                required=["from", "to"],
+            ),
+        },
+        required=["depot_id", "days", "model", "backtest"],
+    )
     group = object_schema(
         {
             "key": {"type": "string"},

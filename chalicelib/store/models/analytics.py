@@ -63,3 +63,14 @@ class HistogramBucketItem(MainItem, discriminator="agg_bucket"):
     gsi2sk = UnicodeAttribute()
 
     by_day = Gsi2Index["HistogramBucketItem"]()
+
+
+class ForecastItem(MainItem, discriminator="forecast"):
+    """pk FORECAST#<depot>, sk LATEST: the depot's newest forecast as the forecasting function
+    answered it (`answer`, its JSON: a few hundred bytes), replaced by each run."""
+
+    depot_id = UnicodeAttribute()
+    made_at = UnicodeAttribute()
+    history_from = UnicodeAttribute()
+    history_to = UnicodeAttribute()
+    answer = UnicodeAttribute()
