@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import boto3
 import requests
@@ -37,6 +38,7 @@ from chalicelib.dispatch.executions import StepFunctionsExecutions
 from chalicelib.dispatch.reaper import Reaper
 from chalicelib.dispatch.schedules import DepotSchedules
 from chalicelib.dispatch.service import DispatchService
+from chalicelib.domain.errors import DepotNotFound
 from chalicelib.domain.order import TimelineEvent
 from chalicelib.domain.tenancy import Depot
 from chalicelib.domain.times import utc_now
@@ -93,6 +95,7 @@ from chalicelib.store.reconcile_cursors import ReconcileCursors, ReconcileRotati
 from chalicelib.store.secrets import MerchantSecrets
 from chalicelib.store.stock import StockRepository
 from chalicelib.store.tenancy import TenancyRepository
+from chalicelib.tracking.feedback import AnotherDay
 from chalicelib.tracking.map_tiles import MapTiles
 from chalicelib.tracking.proof_store import ProofStore
 from chalicelib.tracking.proofs import ProofViews
@@ -609,6 +612,21 @@ def usage_billing() -> UsageBilling:
 
 
 @cache
+def another_day() -> AnotherDay:
+    """Another delivery day after a failed attempt, in the depot's zone."""
+    store()
+
+    def zone_of(depot_id: str) -> tzinfo:
+        # As the page shows it (tracking/page.py): UTC for a depot or zone not known.
+        try:
+            return ZoneInfo(accounts().depot(depot_id).timezone)
+        except (DepotNotFound, ZoneInfoNotFoundError, ValueError):
+            return UTC
+
+    return AnotherDay(order_repository(), zone_of)
+
+
+@cache
 def paid_actions() -> PaidActions:
     """Tracking-page actions the merchant prices, paid through Stripe Checkout."""
     store()
@@ -621,6 +639,10 @@ def paid_actions() -> PaidActions:
         "locker": Action(
             check=lambda order, params: choices.check_choice(order, params["locker_id"]),
             apply=lambda order, params: choices.choose(order, params["locker_id"]),
+        ),
+        "reschedule": Action(
+            check=lambda order, params: another_day().check(order, params["date"]),
+            apply=lambda order, params: another_day().choose(order.order_id, params["date"]),
         ),
     }
 
@@ -717,6 +739,7 @@ def reset() -> None:
         stripe_api,
         usage_billing,
         delivery_options,
+        another_day,
         paid_actions,
         carriers,
         carrier_handoffs,

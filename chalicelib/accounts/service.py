@@ -219,6 +219,13 @@ class AccountService:
         self.depot(depot_id)
         return self._repo.get_fleet(depot_id)
 
+    def depot_fleet(self, depot_id: str) -> tuple[Depot, list[Vehicle]]:
+        """The depot and its vehicles (DepotNotFound for no such depot), in one read."""
+        depot, fleet = self._repo.get_depot_and_fleet(depot_id)
+        if depot is None:
+            raise DepotNotFound(f"no depot {depot_id}")
+        return depot, fleet
+
     def depot(self, depot_id: str) -> Depot:
         depot = self._repo.get_depot(depot_id)
         if depot is None:

@@ -101,6 +101,9 @@ class ActionPricesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     extension: Amount | None = Field(default=None, description="48 more hours at a locker")
     locker: Amount | None = Field(default=None, description="a redirect to a locker")
+    reschedule: Amount | None = Field(
+        default=None, description="another day after a failed attempt"
+    )
 
 
 class WeightBandIn(BaseModel):

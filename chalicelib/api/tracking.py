@@ -33,6 +33,7 @@ from chalicelib.domain.errors import (
     OrderNotFound,
     ValidationFailed,
 )
+from chalicelib.domain.order import Order
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.request_bodies import Id
 from chalicelib.tracking import feedback, map_tiles, page
@@ -51,6 +52,13 @@ class FeedbackIn(BaseModel):
 
     rating: StrictInt = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=feedback.MAX_COMMENT)
+
+
+class AnotherDayIn(BaseModel):
+    """The day to deliver on after a failed attempt: tomorrow to 7 days ahead, by the depot's
+    calendar (08:00-20:00 there)."""
+
+    date: str = Field(max_length=10, description="YYYY-MM-DD")
 
 
 class LockerChoiceIn(BaseModel):
@@ -235,12 +243,26 @@ def track_page_feedback(tracking_code: str) -> Any:
     refuse=_page_refusal,
 )
 def track_page_reschedule(tracking_code: str) -> Any:
-    def reschedule(found: page.Tracking, form: dict[str, str]) -> None:
+    """Another day after a failed attempt; a day the merchant charges for is a page with the
+    link to pay for it."""
+
+    def reschedule(found: page.Tracking, form: dict[str, str]) -> Response | None:
+        paid = _offer_another_day(found.order, form.get("date"))
+        if paid is not None:
+            return _pay_page(tracking_code, "Pay for another day", paid)
         zone, _ = page.zone(_depot_timezone(found.order.depot_id))
         orders = bootstrap.order_repository()
         feedback.reschedule(found.order, found.timeline, form.get("date"), orders, zone=zone)
+        return None
 
     return _answer_form(tracking_code, reschedule)
+
+
+def _offer_another_day(order: Order, raw_day: object) -> tuple[CheckoutSession, Any] | None:
+    # A checkout session only for a day it could then apply (checked first, so a refusal is
+    # never paid for); the day is kept as the text the customer chose.
+    day = raw_day if isinstance(raw_day, str) else ""
+    return bootstrap.paid_actions().offer(order, "reschedule", {"date": day})
 
 
 @route(
@@ -335,6 +357,21 @@ def track_locker(tracking_code: str) -> Any:
     bootstrap.locker_choices().choose(order, body.locker_id)
     found = _find(tracking_code, lockers=True)
     return json_response(found.public(), headers={"Cache-Control": "no-store"})
+
+
+@route(tracking, "/v1/track/{tracking_code}/reschedule", methods=["POST"])
+def track_reschedule(tracking_code: str) -> Any:
+    _limit_client()
+    body = parse_body(tracking.current_request, AnotherDayIn)
+    found = _find(tracking_code)
+    paid = _offer_another_day(found.order, body.date)
+    if paid is not None:
+        return _payment_required(paid)  # 402: the day is chosen once Stripe says it is paid
+    zone, _ = page.zone(_depot_timezone(found.order.depot_id))
+    orders = bootstrap.order_repository()
+    feedback.reschedule(found.order, found.timeline, body.date, orders, zone=zone)
+    moved = _find(tracking_code, lockers=True)
+    return json_response(moved.public(), headers={"Cache-Control": "no-store"})
 
 
 @route(tracking, "/v1/track/{tracking_code}/pickup-code", methods=["POST"])

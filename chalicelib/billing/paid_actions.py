@@ -1,7 +1,8 @@
-"""Paid customer actions on the tracking page (more time at a locker, a redirect to a locker):
-when the merchant prices one, the action waits for a Stripe Checkout session to be paid and
-happens when Stripe's checkout.session.completed arrives, once (a second delivery of the event
-changes nothing; a session abandoned or expired never arrives, so nothing happens)."""
+"""Paid customer actions on the tracking page (another day after a failed attempt, more time at
+a locker, a redirect to a locker): when the merchant prices one, the action waits for a Stripe
+Checkout session to be paid and happens when Stripe's checkout.session.completed arrives, once
+(a second delivery of the event changes nothing; a session abandoned or expired never arrives,
+so nothing happens)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,11 @@ logger = Logger(child=True)
 METADATA_KEY = "lastmile_paid_action"
 SESSION_S = 30 * 60  # Stripe's shortest Checkout session life
 KEPT = timedelta(days=7)
-NAMES = {"extension": "48 more hours to collect your parcel", "locker": "Delivery to a locker"}
+NAMES = {
+    "extension": "48 more hours to collect your parcel",
+    "locker": "Delivery to a locker",
+    "reschedule": "Delivery on another day",
+}
 
 
 class AlreadyApplied(DomainError):

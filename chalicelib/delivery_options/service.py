@@ -54,9 +54,7 @@ NearestLocker = Callable[[float, float, str, list[str]], dict[str, Any] | None]
 
 
 class Accounts(Protocol):
-    def depot(self, depot_id: str) -> Depot: ...
-
-    def fleet(self, depot_id: str) -> list[Vehicle]: ...
+    def depot_fleet(self, depot_id: str) -> tuple[Depot, list[Vehicle]]: ...
 
 
 @dataclass(frozen=True)
@@ -96,10 +94,10 @@ class DeliveryOptions:
         prices = self.price_list(merchant)
         if prices is None:
             raise NoPriceList("no price list: PUT /v1/price-list first")
-        depot = self._accounts.depot(merchant.depot_id)
+        depot, fleet = self._accounts.depot_fleet(merchant.depot_id)
         now = self._clock()
         hold_until = int((now + self._hold).timestamp())
-        found = slots(self._accounts.fleet(depot.depot_id), now, quote.date_from)
+        found = slots(fleet, now, quote.date_from)
         seats_needed = len(quote.weights_kg)
         weight = sum(quote.weights_kg)
         distance_km = (
@@ -108,9 +106,8 @@ class DeliveryOptions:
             else None
         )
         zone = ZoneInfo(depot.timezone)
-        taken = {
-            s.key: self._store.taken_seats(slot_pk(depot.depot_id, s.key), _s(now)) for s in found
-        }
+        by_pk = self._store.taken_seats_of([slot_pk(depot.depot_id, s.key) for s in found], _s(now))
+        taken = {s.key: by_pk[slot_pk(depot.depot_id, s.key)] for s in found}
 
         def room(s: Slot) -> bool:
             return s.seats - len(taken[s.key]) >= seats_needed

@@ -68,10 +68,25 @@ SUMMARY = "SUMMARY"
 
 class DeliveryOptionStore:
     def taken_seats(self, pk: str, now: int) -> set[int]:
-        """The seats of a slot booked, or held past `now` (by index): the slot's summary and
-        its held seats (read raw, three attributes each: models would be slow to build)."""
-        summary = get_one(SlotSummaryItem, pk, SUMMARY)
-        taken = {int(n) for n in (summary.booked or ())} if summary else set()
+        """The seats of a slot booked, or held past `now` (by index)."""
+        return self.taken_seats_of([pk], now)[pk]
+
+    def taken_seats_of(self, pks: list[str], now: int) -> dict[str, set[int]]:
+        """The seats of each slot booked, or held past `now` (by index): every slot's summary
+        in one batch read (a day's slots are far fewer than its 100 keys), then each slot's
+        held seats."""
+        taken: dict[str, set[int]] = {pk: set() for pk in pks}
+        keys = [(pk, SUMMARY) for pk in taken]
+        for summary in SlotSummaryItem.batch_get(keys, consistent_read=True):
+            if isinstance(summary, SlotSummaryItem):
+                taken[summary.pk].update(int(n) for n in summary.booked or ())
+        for pk, seats in taken.items():
+            seats.update(self._held_seats(pk, now))
+        return taken
+
+    def _held_seats(self, pk: str, now: int) -> set[int]:
+        # Read raw, three attributes each: models would be slow to build.
+        held: set[int] = set()
         connection = SeatItem._get_connection()
         start: dict[str, Any] | None = None
         while True:
@@ -84,10 +99,10 @@ class DeliveryOptionStore:
             )
             for raw in page.get("Items", []):
                 if float(raw.get("hold_until", {}).get("N", "0")) > now:
-                    taken.add(int(raw["sk"]["S"].removeprefix("SEAT#")))
+                    held.add(int(raw["sk"]["S"].removeprefix("SEAT#")))
             start = page.get("LastEvaluatedKey")
             if not start:
-                return taken
+                return held
 
     def hold_all(self, options: list[HeldOption], now: int) -> bool:
         """Write the options and claim their seats, all or none (at most 100 items); False

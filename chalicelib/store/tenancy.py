@@ -173,25 +173,19 @@ class TenancyRepository:
 
     def get_fleet(self, depot_id: str) -> list[Vehicle]:
         item = get_one(FleetItem, *_fleet_key(depot_id))
-        if not item:
-            return []
-        return [
-            Vehicle(
-                vehicle_id=v.vehicle_id,
-                profile=v.profile,
-                capacity_parcels=int(v.capacity_parcels),
-                capacity_weight_kg=v.capacity_weight_kg,
-                shift_start=v.shift_start,
-                shift_end=v.shift_end,
-                skills=tuple(v.skills or ()),
-                breaks=tuple(
-                    ShiftBreak(b.earliest, b.latest, float(b.duration_s)) for b in v.breaks or ()
-                ),
-                max_trips=int(v.max_trips or 1),
-                reload_s=600.0 if v.reload_s is None else float(v.reload_s),
-            )
-            for v in item.vehicles
-        ]
+        return _fleet(item) if item else []
+
+    def get_depot_and_fleet(self, depot_id: str) -> tuple[Depot | None, list[Vehicle]]:
+        """The depot and its vehicles in one batch read (a quote's hot path)."""
+        depot: Depot | None = None
+        fleet: list[Vehicle] = []
+        keys = [_depot_key(depot_id), _fleet_key(depot_id)]
+        for item in MainItem.batch_get(keys, consistent_read=True):
+            if isinstance(item, DepotItem):
+                depot = _depot(item)
+            elif isinstance(item, FleetItem):
+                fleet = _fleet(item)
+        return depot, fleet
 
     def set_notifications_off(self, merchant_id: str, off: list[str]) -> Merchant:
         item = MerchantItem(*_merchant_key(merchant_id))
@@ -308,4 +302,24 @@ def _carriers(stored: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         {**c, "max_price": {**c["max_price"], "amount": int(c["max_price"]["amount"])}}
         for c in found
+    ]
+
+
+def _fleet(item: FleetItem) -> list[Vehicle]:
+    return [
+        Vehicle(
+            vehicle_id=v.vehicle_id,
+            profile=v.profile,
+            capacity_parcels=int(v.capacity_parcels),
+            capacity_weight_kg=v.capacity_weight_kg,
+            shift_start=v.shift_start,
+            shift_end=v.shift_end,
+            skills=tuple(v.skills or ()),
+            breaks=tuple(
+                ShiftBreak(b.earliest, b.latest, float(b.duration_s)) for b in v.breaks or ()
+            ),
+            max_trips=int(v.max_trips or 1),
+            reload_s=600.0 if v.reload_s is None else float(v.reload_s),
+        )
+        for v in item.vehicles
     ]

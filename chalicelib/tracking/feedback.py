@@ -3,11 +3,12 @@ order), and another day for delivery after a failed attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from chalicelib.domain.errors import AlreadyExists, Conflict, ValidationFailed
+from chalicelib.domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent, Window
 from chalicelib.domain.times import iso_z, utc_now
@@ -16,6 +17,7 @@ RATINGS = range(1, 6)
 RATING_TEXTS = frozenset(str(rating) for rating in RATINGS)
 MAX_COMMENT = 500
 RATEABLE = frozenset({OrderStatus.DELIVERED, OrderStatus.COLLECTED})
+SAVE_ATTEMPTS = 3  # re-reads of the order after a driver's or the merchant's write meanwhile
 RESCHEDULE_AHEAD = range(1, 8)  # tomorrow up to a week from today, in the depot's zone
 DAY_OPENS, DAY_CLOSES = time(8), time(20)
 
@@ -153,3 +155,53 @@ def reschedule(
     event = TimelineEvent(at, order.status, "order.rescheduled_by_customer", f"day: {day}")
     orders.save(moved, [event], expected_version=order.version)
     return moved
+
+
+class OrderTimelines(OrderWriter, Protocol):
+    def get_with_timeline(self, order_id: str) -> tuple[Order, list[TimelineEvent]] | None: ...
+
+
+class AnotherDay:
+    """Another day as a paid action (billing/paid_actions.py): checked before the customer
+    pays, so nobody pays for a refusal, and applied on the order as it is when Stripe says the
+    session was paid (re-read, since the page's read may be half an hour old)."""
+
+    def __init__(
+        self,
+        orders: OrderTimelines,
+        zone_of: Callable[[str], tzinfo],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._orders = orders
+        self._zone_of = zone_of
+        self._clock = clock
+
+    def check(self, order: Order, raw_day: object) -> None:
+        found = self._orders.get_with_timeline(order.order_id)
+        timeline = found[1] if found else []
+        parse_day(raw_day, offered_days(self._clock(), self._zone_of(order.depot_id)))
+        if not can_reschedule(order, timeline):
+            raise RescheduleNotOffered("another day can be chosen only after a failed attempt")
+
+    def choose(self, order_id: str, raw_day: object) -> Order | None:
+        """The paid day applied to the order as stored now; a write meanwhile is retried on
+        the fresh order (the payment is kept either way: a refusal is reported, not raised
+        away)."""
+        for attempt in range(SAVE_ATTEMPTS):
+            found = self._orders.get_with_timeline(order_id)
+            if found is None:
+                return None
+            order, timeline = found
+            try:
+                return reschedule(
+                    order,
+                    timeline,
+                    raw_day,
+                    self._orders,
+                    zone=self._zone_of(order.depot_id),
+                    now=self._clock(),
+                )
+            except ConcurrentUpdate:
+                if attempt == SAVE_ATTEMPTS - 1:
+                    raise
+        return None

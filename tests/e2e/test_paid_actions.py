@@ -1,13 +1,14 @@
-"""Paid customer actions over HTTP: when the merchant prices more time at a locker, the
-tracking page's action answers with a Stripe Checkout session (the local stand-in) instead of
-acting; Stripe's checkout.session.completed applies it once, even delivered twice; an
-abandoned session changes nothing."""
+"""Paid customer actions over HTTP: when the merchant prices more time at a locker or another
+day after a failed attempt, the tracking page's action answers with a Stripe Checkout session
+(the local stand-in) instead of acting; Stripe's checkout.session.completed applies it once,
+even delivered twice; an abandoned session changes nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -23,7 +24,7 @@ from tests.e2e.test_locker_choices import (
     stored,
     twin,
 )
-from tests.e2e.test_tracking_page import forget_counters
+from tests.e2e.test_tracking_page import delivered_and_failed, forget_counters
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +112,76 @@ def test_a_paid_extension_happens_once_when_stripe_says_it_is_paid(
         runtime, priced_locker_parcel["api_key"], priced_locker_parcel["order"]["order_id"]
     )
     assert order["status"] == "in_locker"
+
+
+def _sessions_made(runtime: Runtime) -> int:
+    calls = requests.get(runtime.url("/local/stripe/requests"), timeout=30).json()["requests"]
+    return sum(1 for c in calls if c["path"] == "/v1/checkout/sessions")
+
+
+def test_another_day_after_a_failed_attempt_is_chosen_once_when_it_is_paid(
+    runtime: Runtime,
+) -> None:
+    zeds = delivered_and_failed(runtime)  # a London depot's merchant: one delivered, one failed
+    key, code = zeds["api_key"], zeds["failed"]
+    prices = {"currency": "EUR", "prices": {}, "actions": {"reschedule": 300}}
+    assert runtime.merchant(key, "PUT", "/v1/price-list", json=prices).status_code == 200
+    today = datetime.now(ZoneInfo("Europe/London")).date()
+    chosen = today + timedelta(days=2)
+    before = stored(runtime, key, zeds["failed_id"])
+
+    # Refusals come before any session: nobody pays for a day that cannot be had.
+    made = _sessions_made(runtime)
+    outside = twin(runtime, code, "reschedule", json={"date": today.isoformat()})
+    assert outside.status_code == 422 and "date" in outside.json()["error"]["message"]
+    delivered = twin(runtime, zeds["delivered"], "reschedule", json={"date": chosen.isoformat()})
+    assert delivered.status_code == 409, delivered.text
+    assert delivered.json()["error"]["code"] == "reschedule_not_offered"
+    assert _sessions_made(runtime) == made
+
+    asked = twin(runtime, code, "reschedule", json={"date": chosen.isoformat()})
+    assert asked.status_code == 402, asked.text
+    checkout = asked.json()
+    assert checkout["error"]["code"] == "payment_required"
+    assert checkout["price"] == {"amount": 300, "currency": "EUR"}
+    page_answer = form(runtime, code, "reschedule", date=chosen.isoformat())
+    assert page_answer.status_code == 200, page_answer.text
+    assert 'id="pay"' in page_answer.text and "3.00 EUR" in page_answer.text
+    abandoned = page_answer.text.split("/c/pay/")[1].split('"')[0]
+    assert requests.post(
+        runtime.url(f"/local/stripe/checkout/sessions/{abandoned}/expire"), timeout=30
+    ).ok
+    unpaid = stored(runtime, key, zeds["failed_id"])
+    assert unpaid["delivery"].get("window") == before["delivery"].get("window"), "not yet"
+    assert unpaid["timeline"] == before["timeline"]
+
+    paid = _complete(runtime, checkout["session_id"], deliveries=2)  # Stripe delivers twice
+    assert paid.status_code == 200, paid.text
+    first, second = paid.json()["webhook"]
+    assert first["status"] == 200 and first["body"]["reason"] == "paid action applied", first
+    assert second["status"] == 200 and second["body"]["outcome"] == "duplicate", second
+    after = stored(runtime, key, zeds["failed_id"])
+    start = datetime.fromisoformat(after["delivery"]["window"]["start"])
+    end = datetime.fromisoformat(after["delivery"]["window"]["end"])
+    london = ZoneInfo("Europe/London")
+    assert (start.astimezone(london).date(), start.astimezone(london).hour) == (chosen, 8)
+    assert (end.astimezone(london).date(), end.astimezone(london).hour) == (chosen, 20)
+    moves = [e for e in after["timeline"] if e["type"] == "order.rescheduled_by_customer"]
+    assert len(moves) == 1, "the day chosen once, though the event came twice"
+    assert after["status"] == "ready"
+    assert _complete(runtime, abandoned).status_code == 400, "an abandoned session stays unpaid"
+    assert stored(runtime, key, zeds["failed_id"])["timeline"] == after["timeline"]
+
+
+def test_another_day_stays_free_when_the_merchant_does_not_price_it(runtime: Runtime) -> None:
+    zeds = delivered_and_failed(runtime)
+    key, code = zeds["api_key"], zeds["failed"]
+    prices = {"currency": "EUR", "prices": {}, "actions": {"extension": 450}}
+    assert runtime.merchant(key, "PUT", "/v1/price-list", json=prices).status_code == 200
+    chosen = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=4)
+    made = _sessions_made(runtime)
+    moved = twin(runtime, code, "reschedule", json={"date": chosen.isoformat()})
+    assert moved.status_code == 200, moved.text
+    start = datetime.fromisoformat(moved.json()["delivery"]["window"]["start"])
+    assert start.astimezone(ZoneInfo("Europe/London")).date() == chosen
+    assert _sessions_made(runtime) == made, "no checkout for a free action"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.openapi.components import RETRY_AFTER, add_model, form_op, op
-from chalicelib.api.tracking import FeedbackIn, LockerChoiceIn
+from chalicelib.api.tracking import AnotherDayIn, FeedbackIn, LockerChoiceIn
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -147,18 +147,43 @@ def paths() -> dict[str, dict[str, Any]]:
             )
         },
         "/track/{tracking_code}/reschedule": {
-            "post": form_op(
-                "The tracking page's choice of another day after a failed attempt (HTML): "
-                "08:00-20:00 in the depot's zone",
-                {"date": {"type": "string", "format": "date"}},
-                ["date"],
+            "post": _paid_form(
+                form_op(
+                    "The tracking page's choice of another day after a failed attempt (HTML): "
+                    "08:00-20:00 in the depot's zone",
+                    {"date": {"type": "string", "format": "date"}},
+                    ["date"],
+                    {
+                        "200": "the page linking to the payment (Stripe Checkout) when the "
+                        "merchant charges for another day; the day is chosen once it is paid",
+                        "303": "stored; Location is the tracking page",
+                        "404": "unknown code (HTML)",
+                        "409": "no failed attempt, or no longer waiting for a run (HTML)",
+                        "422": "date not tomorrow to 7 days ahead (HTML)",
+                        "429": "too many requests (HTML)",
+                    },
+                )
+            )
+        },
+        "/v1/track/{tracking_code}/reschedule": {
+            "post": op(
+                "After a failed attempt, deliver on another day ({date}: tomorrow to 7 days "
+                "ahead, 08:00-20:00 in the depot's zone). 200: the public tracking view",
+                None,
                 {
-                    "303": "stored; Location is the tracking page",
-                    "404": "unknown code (HTML)",
-                    "409": "no failed attempt, or no longer waiting for a run (HTML)",
-                    "422": "date not tomorrow to 7 days ahead (HTML)",
-                    "429": "too many requests (HTML)",
+                    "200": "the parcel, as GET /v1/track/{tracking_code}",
+                    "400": "body is not JSON",
+                    "402": "payment_required: the merchant charges for another day; pay at "
+                    "checkout_url (Stripe Checkout), then it happens",
+                    "404": "unknown code",
+                    "409": "reschedule_not_offered: no failed attempt, or no longer waiting for "
+                    "a run",
+                    "422": "date missing, or not tomorrow to 7 days ahead",
+                    "429": "too many (Retry-After)",
                 },
+                "AnotherDayIn",
+                ("customers",),
+                replies={"200": "PublicTracking"},
             )
         },
         "/track/{tracking_code}": {"get": _page()},
@@ -207,6 +232,12 @@ def _static() -> dict[str, Any]:
     return operation
 
 
+def _paid_form(operation: dict[str, Any]) -> dict[str, Any]:
+    # A paid action's form answers 200 with the page linking to its payment.
+    operation["responses"]["200"]["content"] = {"text/html": {"schema": {"type": "string"}}}
+    return operation
+
+
 def add_schemas(schemas: dict[str, Any]) -> None:
-    for model in (FeedbackIn, LockerChoiceIn):
+    for model in (AnotherDayIn, FeedbackIn, LockerChoiceIn):
         add_model(schemas, model)

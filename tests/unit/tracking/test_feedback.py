@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import ConcurrentUpdate, ValidationFailed
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import Order, TimelineEvent, Window
 from chalicelib.store.feedback import FeedbackStore
@@ -232,3 +232,40 @@ def test_a_refusal_page_links_back_and_escapes() -> None:
     html = page.render_message("We already have your feedback", "<b>once</b>", back="/track/X")
     assert "We already have your feedback" in html and "&lt;b&gt;once" in html
     assert '<a href="/track/X">' in html
+
+
+class VersionedOrders:
+    """Orders with their timelines and a version check on save, like the store's conditional
+    put; `meanwhile` writes of another party land between the next read and its save."""
+
+    def __init__(self, order: Order, timeline: list[TimelineEvent], meanwhile: int = 0) -> None:
+        self.order, self.timeline, self.meanwhile = order, list(timeline), meanwhile
+
+    def get_with_timeline(self, order_id: str) -> tuple[Order, list[TimelineEvent]] | None:
+        return (self.order, list(self.timeline)) if order_id == self.order.order_id else None
+
+    def save(self, order: Order, events: list[TimelineEvent], *, expected_version: int) -> None:
+        if self.meanwhile:
+            self.meanwhile -= 1
+            self.order = replace(self.order, version=self.order.version + 1)  # a driver's write
+        if expected_version != self.order.version:
+            raise ConcurrentUpdate("changed meanwhile")
+        self.order = order
+        self.timeline.extend(events)
+
+
+def test_a_paid_day_is_applied_to_the_order_as_stored_when_the_payment_arrives() -> None:
+    order = rescheduled()
+    orders = VersionedOrders(order, FAILED_TIMELINE, meanwhile=1)
+    another = feedback.AnotherDay(orders, lambda _: LONDON, clock=lambda: NOW)
+    another.check(order, "2025-07-04")  # before the customer pays
+    moved = another.choose(order.order_id, "2025-07-04")
+    assert moved is not None and moved.delivery.window == Window(
+        "2025-07-04T08:00:00+01:00", "2025-07-04T20:00:00+01:00"
+    )
+    assert orders.order == moved and orders.order.version == order.version + 2
+    assert [e.type for e in orders.timeline].count("order.rescheduled_by_customer") == 1
+    with pytest.raises(feedback.RescheduleNotOffered):
+        another.check(replace(order, status=S.PLANNED), "2025-07-04")
+    with pytest.raises(ValidationFailed):
+        another.check(order, "2025-07-02")  # today in London: refused before any payment
