@@ -4,7 +4,7 @@ the local runtime runs on its timers and through POST /local/schedules/{name}.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import bootstrap
@@ -48,6 +48,13 @@ def lake_export(at: datetime) -> dict[str, Any]:
     """The facts of every depot's days around `at` into the lake, one Parquet object per kind,
     depot and day, overwritten whole (chalicelib/analytics/lake.py)."""
     return bootstrap.lake_export().run(days_now(at)).as_dict()
+
+
+def lake_export_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The exporter function's entry (infra/stacks/lake.py), on its EventBridge schedule: as
+    of the time the run was scheduled for (the event's `time`)."""
+    at = event.get("time")
+    return lake_export(datetime.fromisoformat(at) if at else datetime.now(UTC))
 
 
 def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.analytics.lake import PREFIX, S3Objects
 
@@ -46,9 +47,18 @@ def run(args: argparse.Namespace) -> int:
 
     from chalicelib.analytics.lake_duckdb import query
 
-    s3 = boto3.session.Session().client("s3", endpoint_url=args.endpoint_url)
+    session = boto3.session.Session()
+    local = {}
+    if args.endpoint_url and session.get_credentials() is None:
+        # The stand-in takes any credentials; a shell with none would stop boto3 before it.
+        local = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    s3 = session.client("s3", endpoint_url=args.endpoint_url, **local)
     with tempfile.TemporaryDirectory(prefix="lastmile-sql-") as tmp:
-        S3Objects(s3, args.bucket).download(PREFIX, Path(tmp))
+        try:
+            S3Objects(s3, args.bucket).download(PREFIX, Path(tmp))
+        except (BotoCoreError, ClientError) as exc:
+            print(f"analytics-sql: reading s3://{args.bucket}/{PREFIX}: {exc}", file=sys.stderr)
+            return 2
         try:
             names, rows = query(Path(tmp), args.sql)
         except duckdb.Error as exc:
