@@ -193,8 +193,8 @@ class Lake(Construct):
             architecture=lambda_.Architecture.X86_64,
             memory_size=1024,
             timeout=Duration.minutes(5),
-            # One run at a time: overlapping runs would only write the same objects twice.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency (an account at the default limit could not deploy it):
+            # runs that overlap (an async retry) only write the same objects twice.
             environment={
                 "LASTMILE_STAGE": stage,
                 "LASTMILE_LAKE_BUCKET": self.bucket.bucket_name,

@@ -91,7 +91,6 @@ def test_the_exporter_reads_the_facts_index_and_writes_the_facts_prefix_only(
     function = exporter(template)
     env = function["Environment"]["Variables"]
     assert env["LASTMILE_LAKE_BUCKET"] == {"Ref": LAKE_BUCKET}
-    assert function["ReservedConcurrentExecutions"] == 1
     role = function["Role"]["Fn::GetAtt"][0]
     statements = [
         s
