@@ -51,22 +51,19 @@ def object_key(kind: str, day: str, depot_id: str) -> str:
     return f"{PREFIX}kind={kind}/day={day}/depot-{depot_id}.parquet"
 
 
-def row(fact: Fact) -> tuple[Any, ...]:
-    """One fact as the file's row: its values split into numbers and labels, by name."""
-    numbers = {k: float(v) for k, v in fact.values.items() if isinstance(v, int | float)}
-    labels = {k: v for k, v in fact.values.items() if isinstance(v, str)}
-    return (
-        fact.subject,
-        fact.identity,
-        fact.depot_id,
-        fact.merchant_id,
-        fact.vehicle_id,
-        fact.at,
-        sorted(numbers),
-        [numbers[k] for k in sorted(numbers)],
-        sorted(labels),
-        [labels[k] for k in sorted(labels)],
-    )
+def row(fact: Fact) -> dict[str, Any]:
+    """One fact as the file's row (lake.COLUMNS, JSON-ready): its values split into numbers
+    and labels."""
+    return {
+        "subject": fact.subject,
+        "identity": fact.identity,
+        "depot_id": fact.depot_id,
+        "merchant_id": fact.merchant_id,
+        "vehicle_id": fact.vehicle_id,
+        "occurred_at": fact.at,
+        "numbers": {k: float(v) for k, v in fact.values.items() if isinstance(v, int | float)},
+        "labels": {k: v for k, v in fact.values.items() if isinstance(v, str)},
+    }
 
 
 def days_now(now: datetime) -> list[str]:
@@ -81,7 +78,7 @@ class FactsOfDay(Protocol):
 
 
 class ParquetWriter(Protocol):
-    def write(self, rows: Sequence[tuple[Any, ...]], path: Path) -> None: ...
+    def write(self, rows: Sequence[dict[str, Any]], path: Path) -> None: ...
 
 
 class Objects(Protocol):

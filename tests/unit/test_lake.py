@@ -28,7 +28,7 @@ class DayOfFacts:
 
 
 class RecordingWriter:
-    def write(self, rows: Sequence[tuple[Any, ...]], path: Path) -> None:
+    def write(self, rows: Sequence[dict[str, Any]], path: Path) -> None:
         path.write_text(repr(list(rows)))
 
 
@@ -73,14 +73,16 @@ def test_a_row_splits_values_into_numbers_and_labels() -> None:
     fact = a_fact(
         "delivery", "ord_a", "DELIVERY", on_time=True, delay_s=0, distance_m=812.5, outcome="x"
     )
-    values = row(fact)
-    assert values[:6] == ("ord_a", "DELIVERY", "dep_1", "mer_1", "van-1", fact.at)
-    assert dict(zip(values[6], values[7], strict=True)) == {
-        "delay_s": 0.0,
-        "distance_m": 812.5,
-        "on_time": 1.0,
+    assert row(fact) == {
+        "subject": "ord_a",
+        "identity": "DELIVERY",
+        "depot_id": "dep_1",
+        "merchant_id": "mer_1",
+        "vehicle_id": "van-1",
+        "occurred_at": fact.at,
+        "numbers": {"on_time": 1.0, "delay_s": 0.0, "distance_m": 812.5},
+        "labels": {"outcome": "x"},
     }
-    assert dict(zip(values[8], values[9], strict=True)) == {"outcome": "x"}
 
 
 def test_the_days_exported_cover_every_zone() -> None:
