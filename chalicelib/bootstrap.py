@@ -19,6 +19,7 @@ from botocore.config import Config
 from chalicelib.accounts.service import AccountService
 from chalicelib.allocation.service import Allocator
 from chalicelib.allocation.stock_levels import StockLevels
+from chalicelib.analytics.lake import LakeExport, S3Objects
 from chalicelib.analytics.ops_sessions import OpsSessions
 from chalicelib.analytics.recorder import FactRecorder
 from chalicelib.analytics.summary import AnalyticsService
@@ -694,6 +695,31 @@ def carrier_webhooks() -> CarrierWebhooks:
     return CarrierWebhooks(carriers(), order_repository(), CarrierJobs())
 
 
+@cache
+def lake_export() -> LakeExport:
+    """The facts' Parquet copy in the lake bucket (the exporter function; locally a timer)."""
+    from chalicelib.analytics.lake_duckdb import DuckDbParquet
+
+    store()
+    tenancy = TenancyRepository()
+
+    def depot_ids() -> Iterator[str]:
+        start = None
+        while True:
+            page = tenancy.depots_page(limit=100, start=start)
+            yield from (d.depot_id for d in page.items)
+            if page.last_key is None:
+                return
+            start = page.last_key
+
+    return LakeExport(fact_store(), depot_ids, DuckDbParquet(), lake_objects())
+
+
+@cache
+def lake_objects() -> S3Objects:
+    return S3Objects(client("s3"), settings().lake_bucket)
+
+
 def reset() -> None:
     """Forget every client and service (after the environment changed)."""
     settings.cache_clear()
@@ -735,6 +761,8 @@ def reset() -> None:
         webhook_endpoints,
         merchant_webhooks,
         feedback_store,
+        lake_export,
+        lake_objects,
         fulfilment,
         stripe_api,
         usage_billing,

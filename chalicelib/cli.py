@@ -37,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.ops.commands import register as register_ops
 
     register_ops(commands)
+    from chalicelib.analytics.lake_commands import register as register_lake
+
+    register_lake(commands)
     return parser
 
 

@@ -21,6 +21,7 @@ class Settings:
     aws_region: str
     geocoder: str  # "amazon-location" or "none"
     dispatch_bucket: str
+    lake_bucket: str  # the facts' Parquet copy (analytics/lake.py)
     dispatch_state_machine_arn: str
     driver_token_secret_name: str
     pickup_code_secret_name: str
@@ -72,6 +73,7 @@ def settings() -> Settings:
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1",
         geocoder=env.get("LASTMILE_GEOCODER", "amazon-location"),
         dispatch_bucket=env.get("LASTMILE_DISPATCH_BUCKET", "lastmile-dispatch"),
+        lake_bucket=env.get("LASTMILE_LAKE_BUCKET", "lastmile-lake"),
         dispatch_state_machine_arn=env.get("LASTMILE_DISPATCH_STATE_MACHINE_ARN", ""),
         driver_token_secret_name=env.get(
             "LASTMILE_DRIVER_TOKEN_SECRET_NAME", "lastmile/platform/driver-token-key"

@@ -4,10 +4,11 @@ the local runtime runs on its timers and through POST /local/schedules/{name}.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import bootstrap
+from chalicelib.analytics.lake import days_now
 from chalicelib.notify.consumer import consume
 from chalicelib.notify.parked_consumer import retry_parked
 from chalicelib.notify.parking import OUTBOX_HANDLERS, Handler
@@ -41,6 +42,19 @@ def forecasts(at: datetime) -> dict[str, Any]:
     """Each depot's orders for the next 7 days, from its history (chalicelib/forecasting): the
     model runs in the forecasting function, this job only reads, invokes and stores."""
     return bootstrap.forecast_job().run(at)
+
+
+def lake_export(at: datetime) -> dict[str, Any]:
+    """The facts of every depot's days around `at` into the lake, one Parquet object per kind,
+    depot and day, overwritten whole (chalicelib/analytics/lake.py)."""
+    return bootstrap.lake_export().run(days_now(at)).as_dict()
+
+
+def lake_export_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The exporter function's entry (infra/stacks/lake.py), on its EventBridge schedule: as
+    of the time the run was scheduled for (the event's `time`)."""
+    at = event.get("time")
+    return lake_export(datetime.fromisoformat(at) if at else datetime.now(UTC))
 
 
 def outbox_handlers(*, attempt_now: bool = True) -> dict[str, Handler]:
@@ -87,4 +101,5 @@ SCHEDULED: dict[str, Callable[[datetime], dict[str, Any]]] = {
     "reconcile": lambda at: reconcile(),
     "dispatch_reaper": lambda at: dispatch_reaper(),
     "forecasts": forecasts,
+    "lake_export": lake_export,
 }

@@ -67,11 +67,13 @@ def deploy_dispatch(aws: EmbeddedAws) -> tuple[LocalStepFunctions, str]:
     set as LASTMILE_DISPATCH_STATE_MACHINE_ARN, where the API finds it)."""
     settings = bootstrap.settings()
     s3 = aws.client("s3")
-    if settings.dispatch_bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(
-            Bucket=settings.dispatch_bucket,
-            CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]},
-        )
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for bucket in (settings.dispatch_bucket, settings.lake_bucket):  # the lake's too
+        if bucket not in existing:
+            s3.create_bucket(
+                Bucket=bucket,
+                CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]},
+            )
     sm = aws.client("secretsmanager")
     for name in (settings.driver_token_secret_name, settings.pickup_code_secret_name):
         try:

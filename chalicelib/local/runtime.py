@@ -78,7 +78,12 @@ class _Handler(ChaliceRequestHandler):
 
 # The scheduled jobs fired by the local runtime, and how often EventBridge runs them (not
 # reconcile: it would call the storefronts' real APIs).
-SCHEDULES = {"locker_sweep": 900.0, "webhook_retries": 60.0, "dispatch_reaper": 300.0}
+SCHEDULES = {
+    "locker_sweep": 900.0,
+    "webhook_retries": 60.0,
+    "dispatch_reaper": 300.0,
+    "lake_export": 900.0,
+}
 
 
 def export_block(names: dict[str, str]) -> str:
@@ -316,6 +321,8 @@ class LocalRuntime:
             "API": self.base_url,
             "ADMIN_KEY": self.admin_key,
             "STRIPE_WEBHOOK_SECRET": self.stripe_secret,
+            # S3 alone (the lake's files for `lastmile analytics-sql`), not every AWS command.
+            "AWS_ENDPOINT_URL_S3": self.aws.endpoint,
         }
         if self.demo:
             d = self.demo

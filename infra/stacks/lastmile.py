@@ -25,6 +25,7 @@ from .dispatch import Dispatch
 from .forecasting import Forecasting
 from .gateway_responses import add_gateway_responses
 from .labels import Labels
+from .lake import Lake
 from .lockers import Lockers
 from .tables import build_tables
 from .tracking_map import TrackingMap
@@ -185,6 +186,15 @@ class LastmileStack(Stack):
         self.labels.connect(self.api, api_role=API_ROLE)
         self.forecasting.connect(self.api, api_role=API_ROLE)
         self._notify()
+
+        # The facts' Parquet copy, its exporter, the Glue table and the Athena workgroup.
+        self.lake = Lake(
+            self,
+            "Lake",
+            stage=stage,
+            repo=REPO_ROOT,
+            main_table=self.tables["LASTMILE_MAIN_TABLE"],
+        )
 
         self._alarms()
         for spec in TABLES:

@@ -43,6 +43,9 @@ def template(assembly: CloudAssembly, stage: str) -> dict[str, Any]:
     return assembly.template(stage)
 
 
+DISPATCH_BUCKET = "DispatchBucket"  # its fixed logical id (the lake has a bucket of its own)
+
+
 def optimiser_id(template: dict[str, Any]) -> str:
     """The one function of the CDK app's own whose handler is the optimiser's."""
     found = [
@@ -157,7 +160,7 @@ def test_the_optimiser_function_is_sized_as_workflow_says(template: dict[str, An
 
 
 def test_the_optimiser_reads_and_writes_the_runs_in_the_bucket(template: dict[str, Any]) -> None:
-    bucket, _ = the_one(template, "AWS::S3::Bucket")
+    bucket = DISPATCH_BUCKET
     optimiser = template["Resources"][optimiser_id(template)]
     env = optimiser["Properties"]["Environment"]["Variables"]
     assert env["LASTMILE_DISPATCH_BUCKET"] == {"Ref": bucket}
@@ -174,7 +177,7 @@ def test_the_optimiser_reads_and_writes_the_runs_in_the_bucket(template: dict[st
 def test_the_dispatch_settings_reach_every_chalice_function(
     template: dict[str, Any], stage: str
 ) -> None:
-    bucket, _ = the_one(template, "AWS::S3::Bucket")
+    bucket = DISPATCH_BUCKET
     group, group_props = the_one(template, "AWS::Scheduler::ScheduleGroup")
     _, machine = the_one(template, STATE_MACHINE)
     [secret] = [
@@ -234,7 +237,7 @@ def test_the_api_role_may_run_dispatch_and_manage_the_schedules(
 ) -> None:
     statements = statements_for(template, "DefaultRole")
     machine, machine_props = the_one(template, STATE_MACHINE)
-    bucket, _ = the_one(template, "AWS::S3::Bucket")
+    bucket = DISPATCH_BUCKET
     name = machine_props["StateMachineName"]
 
     assert allows(statements, "states:StartExecution", {"Ref": machine})
@@ -271,7 +274,8 @@ def test_the_api_role_may_run_dispatch_and_manage_the_schedules(
 
 
 def test_the_bucket_is_private_encrypted_and_expires_runs(template: dict[str, Any]) -> None:
-    bucket_id, props = the_one(template, "AWS::S3::Bucket")
+    bucket_id = DISPATCH_BUCKET
+    props = template["Resources"][bucket_id]["Properties"]
     bucket = template["Resources"][bucket_id]
 
     assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
@@ -347,7 +351,7 @@ def test_the_reaper_knows_the_state_machine_timeout() -> None:
 
 def test_outputs_name_the_state_machine_and_the_bucket(template: dict[str, Any]) -> None:
     machine, _ = the_one(template, STATE_MACHINE)
-    bucket, _ = the_one(template, "AWS::S3::Bucket")
+    bucket = DISPATCH_BUCKET
     outputs = {k: o["Value"] for k, o in template["Outputs"].items()}
     assert outputs["DispatchStateMachineArn"] == {"Ref": machine}
     assert outputs["DispatchBucketName"] == {"Ref": bucket}

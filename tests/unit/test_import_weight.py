@@ -11,9 +11,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-# Only the optimiser's package (the optimiser and the label renderer functions) imports these;
-# they are not even in the API's package.
-OPTIMISER_ONLY = ("ortools", "numpy", "pyvrp", "reportlab", "PIL")
+# Only the optimiser's package (the optimiser and the label renderer functions) and the lake's
+# exporter (duckdb) import these; they are not even in the API's package.
+OPTIMISER_ONLY = ("ortools", "numpy", "pyvrp", "reportlab", "PIL", "duckdb")
 # Imported by the few routes and handlers that use them, when they first run.
 LAZY_VENDORS = (
     "stripe",
