@@ -89,6 +89,7 @@ locks: $(TEST_STAMP)
 	  -o requirements-local.lock
 	$(LOCK) requirements-dev.txt -c requirements.lock -c requirements-optimiser.lock \
 	  -c requirements-local.lock -o requirements-dev.lock
+	$(LOCK) requirements-lake.txt -c requirements.lock -o requirements-lake.lock
 
 clean:
 	rm -rf $(VENV) infra/cdk.out infra/chalice.out infra/node_modules .pytest_cache .mypy_cache .ruff_cache

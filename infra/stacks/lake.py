@@ -48,7 +48,7 @@ _IMAGE_SOURCES = [
     "!chalicelib",
     "!chalicelib/**",
     "!requirements.lock",
-    "!requirements-lake.txt",
+    "!requirements-lake.lock",
     "!infra",
     "!infra/lake.Dockerfile",
     "__pycache__",

@@ -12,7 +12,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
-SETS = ["requirements", "requirements-optimiser", "requirements-local", "requirements-dev"]
+SETS = [
+    "requirements",
+    "requirements-optimiser",
+    "requirements-local",
+    "requirements-dev",
+    "requirements-lake",
+]
 _PIN = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s\\;]+)")
 
 
