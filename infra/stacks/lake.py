@@ -50,6 +50,7 @@ _IMAGE_SOURCES = [
     "!requirements.lock",
     "!requirements-lake.lock",
     "!infra",
+    "infra/*",  # never cdk.out (the image's own staging) nor node_modules: its Dockerfile alone
     "!infra/lake.Dockerfile",
     "__pycache__",
     "*.pyc",

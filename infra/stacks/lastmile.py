@@ -22,11 +22,12 @@ from chalicelib.store.schema import TABLES
 from . import api_package
 from .alarms import api_5xx_alarm, dead_letters_alarm, lambda_errors_alarm
 from .dispatch import Dispatch
-from .forecasting import Forecasting
+from .forecasting import FORECASTING
 from .gateway_responses import add_gateway_responses
-from .labels import Labels
+from .labels import LABELS
 from .lake import Lake
 from .lockers import Lockers
+from .packaged_function import PackagedFunction
 from .tables import build_tables
 from .tracking_map import TrackingMap
 
@@ -99,17 +100,19 @@ class LastmileStack(Stack):
             alarm_topic=self.alarm_topic,
         )
         # Label PDFs: their own function on the optimiser's package, in the same two steps.
-        self.labels = Labels(
+        self.labels = PackagedFunction(
             self,
             "Labels",
+            spec=LABELS,
             stage=stage,
             package=self.dispatch.package,
             log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
         )
         # The forecast: its own function on the optimiser's package (numpy), the same way.
-        self.forecasting = Forecasting(
+        self.forecasting = PackagedFunction(
             self,
             "Forecasting",
+            spec=FORECASTING,
             stage=stage,
             package=self.dispatch.package,
             log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
