@@ -11,7 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.dispatch import Run
+from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.order import CarrierHandling, Order, TimelineEvent
 from chalicelib.domain.tenancy import Depot, Merchant
+from chalicelib.orders.views import tracking_url
 
 
 class Reply(BaseModel):
@@ -178,3 +181,167 @@ class RouteEventOut(Reply):
     status: str | None = None
     next_stop: dict[str, Any] | None = Field(default=None, description="the stop to drive to")
     fix: Literal["used", "ignored"] | None = None
+
+
+class _Part(Reply):
+    """A part of an answer read straight off a domain dataclass's attributes."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class OrderCustomer(_Part):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+class OrderAddress(_Part):
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+
+
+class OrderParcel(_Part):
+    weight_kg: float
+    size: Literal["S", "M", "L"] | None = None
+    label: str | None = None
+
+
+class OrderLine(_Part):
+    sku: str
+    quantity: int = Field(ge=0)
+
+
+class OrderWindow(_Part):
+    start: str = Field(description="ISO 8601 with offset")
+    end: str
+
+
+class OrderPrice(_Part):
+    amount: int = Field(ge=0, description="minor units")
+    currency: str = Field(pattern="^[A-Z]{3}$")
+
+
+class OrderDelivery(_Part):
+    type: Literal["home", "locker"]
+    locker_id: str | None = None
+    window: OrderWindow | None = None
+    option_id: str | None = Field(default=None, description="the delivery option it redeemed")
+    price: OrderPrice | None = Field(default=None, description="what the customer paid for it")
+
+
+class OrderEvent(_Part):
+    at: str
+    status: OrderStatus
+    type: str
+    note: str | None = None
+
+
+class OrderCarrier(_Part):
+    """A partner carrier delivering the order instead of our fleet (its courier's position is
+    for the tracking page only)."""
+
+    name: Literal["uber_direct", "doordash_drive"]
+    job_id: str
+    status: str = Field(description="the carrier's last status applied")
+    fee: OrderPrice
+    quote_id: str
+
+    @classmethod
+    def of(cls, carrier: CarrierHandling) -> OrderCarrier:
+        return cls(
+            name=carrier.name,  # type: ignore[arg-type]
+            job_id=carrier.job_id,
+            status=carrier.status,
+            fee=OrderPrice(amount=carrier.fee_amount, currency=carrier.fee_currency),
+            quote_id=carrier.quote_id,
+        )
+
+
+class OrderOut(Reply):
+    """An order as the merchant who owns it reads it (its version and the raw bounds of the
+    told window stay inside)."""
+
+    order_id: str
+    merchant_id: str
+    depot_id: str
+    source: str
+    external_id: str
+    tracking_code: str
+    tracking_url: str = Field(json_schema_extra={"format": "uri"})
+    status: OrderStatus
+    customer: OrderCustomer
+    address: OrderAddress
+    parcels: list[OrderParcel]
+    delivery: OrderDelivery
+    created_at: str
+    updated_at: str
+    source_updated_at: str | None = None
+    attention_reason: str | None = Field(
+        default=None, description="why it needs attention: out_of_area, out_of_stock, ..."
+    )
+    eta: str | None = None
+    eta_window: OrderWindow | None = Field(default=None, description="the window told with the ETA")
+    route_id: str | None = Field(default=None, description="the route it is planned on")
+    run_id: str | None = Field(default=None, description="the last run that planned or passed it")
+    unassigned_reason: str | None = Field(default=None, description="why that run left it out")
+    failed_attempts: int = Field(ge=0)
+    first_attempt: bool | None = Field(default=None, description="delivered at the first attempt")
+    lines: list[OrderLine] = Field(description="what it carries (a shipment: its part)")
+    reserved: list[OrderLine] = Field(description="the lines its depot's stock holds for it")
+    promised_day: str | None = Field(default=None, json_schema_extra={"format": "date"})
+    capacity_load: int = Field(ge=0, description="what it counts against its depot's capacity")
+    shipment_of: str | None = Field(default=None, description="a split order's first shipment")
+    shipments: list[str] = Field(description="every shipment of a split order")
+    carrier: OrderCarrier | None = None
+    timeline: list[OrderEvent] | None = Field(default=None, description="GET of one order only")
+
+    @classmethod
+    def of(
+        cls, order: Order, base_url: str, timeline: list[TimelineEvent] | None = None
+    ) -> OrderOut:
+        told = order.eta and order.eta_from and order.eta_to
+        return cls(
+            order_id=order.order_id,
+            merchant_id=order.merchant_id,
+            depot_id=order.depot_id,
+            source=order.source,
+            external_id=order.external_id,
+            tracking_code=order.tracking_code,
+            tracking_url=tracking_url(base_url, order),
+            status=order.status,
+            customer=OrderCustomer.model_validate(order.customer),
+            address=OrderAddress.model_validate(order.address),
+            parcels=[OrderParcel.model_validate(p) for p in order.parcels],
+            delivery=OrderDelivery.model_validate(order.delivery),
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            source_updated_at=order.source_updated_at,
+            attention_reason=order.attention_reason,
+            eta=order.eta,
+            eta_window=OrderWindow(start=order.eta_from, end=order.eta_to)  # type: ignore[arg-type]
+            if told
+            else None,
+            route_id=order.route_id,
+            run_id=order.run_id,
+            unassigned_reason=order.unassigned_reason,
+            failed_attempts=order.failed_attempts,
+            first_attempt=order.first_attempt,
+            lines=[OrderLine.model_validate(line) for line in order.lines],
+            reserved=[OrderLine.model_validate(line) for line in order.reserved],
+            promised_day=order.promised_day,
+            capacity_load=order.capacity_load,
+            shipment_of=order.shipment_of,
+            shipments=list(order.shipments),
+            carrier=OrderCarrier.of(order.carrier) if order.carrier else None,
+            timeline=None if timeline is None else [OrderEvent.model_validate(e) for e in timeline],
+        )
+
+
+class OrdersPage(_Page):
+    items: list[OrderOut]
+    orders: list[OrderOut] = Field(description="items again: the key before the list paged")

@@ -24,82 +24,6 @@ def _list(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
 
 
-def _order() -> dict[str, Any]:
-    customer = object_schema({"name": TEXT, "email": TEXT, "phone": TEXT}, ["name"])
-    address = object_schema(
-        {
-            "line1": TEXT,
-            "line2": TEXT,
-            "city": TEXT,
-            "postcode": TEXT,
-            "country": TEXT,
-            "lat": NUMBER,
-            "lng": NUMBER,
-        },
-        ["line1", "city", "postcode", "country"],
-    )
-    delivery = object_schema(
-        {"type": {"enum": ["home", "locker"]}, "locker_id": TEXT, "window": WINDOW}, ["type"]
-    )
-    event = object_schema(
-        {"at": MOMENT, "status": STATUS, "type": TEXT, "note": TEXT}, ["at", "status", "type"]
-    )
-    parcel = object_schema(
-        {"weight_kg": NUMBER, "size": {"enum": ["S", "M", "L"]}, "label": TEXT}, ["weight_kg"]
-    )
-    lines = _list(object_schema({"sku": TEXT, "quantity": COUNT}))
-    return object_schema(
-        {
-            "order_id": TEXT,
-            "merchant_id": TEXT,
-            "depot_id": TEXT,
-            "source": TEXT,
-            "external_id": TEXT,
-            "tracking_code": TEXT,
-            "tracking_url": TEXT | {"format": "uri"},
-            "status": STATUS,
-            "customer": customer,
-            "address": address,
-            "parcels": _list(parcel),
-            "delivery": delivery,
-            "created_at": MOMENT,
-            "updated_at": MOMENT,
-            "eta": MOMENT,
-            "eta_window": WINDOW | {"description": "the window told with the ETA"},
-            "failed_attempts": COUNT,
-            "attention_reason": TEXT
-            | {"description": "why it needs attention: out_of_area, out_of_stock, ..."},
-            "lines": lines | {"description": "what it carries (a shipment: its part)"},
-            "reserved": lines | {"description": "the lines its depot's stock holds for it"},
-            "promised_day": {"type": "string", "format": "date"},
-            "shipment_of": TEXT | {"description": "a split order's first shipment"},
-            "shipments": _list(TEXT) | {"description": "every shipment of a split order"},
-            "carrier": object_schema(
-                {
-                    "name": {"enum": ["uber_direct", "doordash_drive"]},
-                    "job_id": TEXT,
-                    "status": TEXT | {"description": "the carrier's last status applied"},
-                    "fee": object_schema({"amount": COUNT, "currency": TEXT}),
-                    "quote_id": TEXT,
-                },
-                ["name", "job_id", "status", "fee"],
-            )
-            | {"description": "the partner carrier delivering it instead of our fleet"},
-            "timeline": _list(event) | {"description": "GET of one order only"},
-        },
-        [
-            "order_id",
-            "external_id",
-            "depot_id",
-            "status",
-            "tracking_code",
-            "tracking_url",
-            "delivery",
-            "parcels",
-        ],
-    )
-
-
 def _fleet() -> dict[str, Any]:
     vehicle = object_schema(
         {
@@ -259,14 +183,6 @@ def schemas() -> dict[str, Any]:
     return {
         "Proof": proof,
         "ProofUpload": upload,
-        "Order": _order(),
-        "Orders": object_schema(
-            {
-                "items": _list({"$ref": "#/components/schemas/Order"}),
-                "orders": _list({"$ref": "#/components/schemas/Order"}),
-                "next_cursor": NEXT_CURSOR,
-            }
-        ),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
         "BrandReply": object_schema(
             {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
