@@ -6,15 +6,18 @@ keys and secrets have no field, so no answer can carry them)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.dispatch import Run
+from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import CarrierHandling, Order, TimelineEvent
-from chalicelib.domain.tenancy import Depot, Merchant
+from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
 from chalicelib.orders.views import tracking_url
+
+if TYPE_CHECKING:
+    from chalicelib.dispatch.service import RunResults
 
 
 class Reply(BaseModel):
@@ -345,3 +348,143 @@ class OrderOut(Reply):
 class OrdersPage(_Page):
     items: list[OrderOut]
     orders: list[OrderOut] = Field(description="items again: the key before the list paged")
+
+
+class VehicleCapacity(Reply):
+    parcels: int = Field(ge=0)
+    weight_kg: float
+
+
+class ShiftBreakOut(Reply):
+    earliest: str
+    latest: str
+    minutes: int = Field(ge=0)
+
+
+class VehicleShift(Reply):
+    start: str = Field(description="ISO 8601 with offset")
+    end: str
+    breaks: list[ShiftBreakOut]
+
+
+class VehicleOut(Reply):
+    vehicle_id: str
+    profile: str
+    capacity: VehicleCapacity
+    shift: VehicleShift
+    skills: list[str]
+    max_trips: int = Field(ge=1, description="trips a shift may hold, reloading between them")
+    reload_minutes: int = Field(ge=0)
+
+    @classmethod
+    def of(cls, vehicle: Vehicle) -> VehicleOut:
+        breaks = [
+            ShiftBreakOut(earliest=b.earliest, latest=b.latest, minutes=round(b.duration_s / 60))
+            for b in vehicle.breaks
+        ]
+        return cls(
+            vehicle_id=vehicle.vehicle_id,
+            profile=vehicle.profile,
+            capacity=VehicleCapacity(
+                parcels=vehicle.capacity_parcels, weight_kg=vehicle.capacity_weight_kg
+            ),
+            shift=VehicleShift(start=vehicle.shift_start, end=vehicle.shift_end, breaks=breaks),
+            skills=list(vehicle.skills),
+            max_trips=vehicle.max_trips,
+            reload_minutes=round(vehicle.reload_s / 60),
+        )
+
+
+class FleetOut(Reply):
+    depot_id: str
+    vehicles: list[VehicleOut]
+
+    @classmethod
+    def of(cls, depot_id: str, vehicles: list[Vehicle]) -> FleetOut:
+        return cls(depot_id=depot_id, vehicles=[VehicleOut.of(v) for v in vehicles])
+
+
+class RunStop(Reply):
+    order_id: str
+    eta: str
+    kind: str = Field(description="delivery or locker")
+    trip: int = Field(ge=1)
+    locker_id: str | None = None
+
+    @classmethod
+    def of(cls, stop: RouteStop) -> RunStop:
+        return cls(
+            order_id=stop.order_id,
+            eta=stop.eta,
+            kind=stop.kind,
+            trip=stop.trip,
+            locker_id=stop.locker_id,
+        )
+
+
+class RunTrip(Reply):
+    trip: int = Field(ge=1)
+    depart_at: str
+    return_at: str
+    stops: list[str] = Field(description="order ids in visit order")
+
+
+class RunRoute(Reply):
+    route_id: str
+    vehicle_id: str
+    driver_token: str
+    start_at: str
+    distance_m: int = Field(ge=0)
+    duration_s: int = Field(ge=0)
+    stops: list[RunStop]
+    loaded: list[str] = Field(description="parcel labels scanned onto the van")
+    not_loaded: list[str] = Field(description="its parcels' labels it departed without")
+    trips: list[RunTrip] = Field(
+        description="one, or several when the vehicle reloads at the depot"
+    )
+
+    @classmethod
+    def of(cls, route: PlannedRoute, driver_token: str) -> RunRoute:
+        trips = [
+            RunTrip(
+                trip=t.trip,
+                depart_at=t.depart_at,
+                return_at=t.return_at,
+                stops=[s.order_id for s in route.stops if s.trip == t.trip],
+            )
+            for t in route.trip_list()
+        ]
+        return cls(
+            route_id=route.route_id,
+            vehicle_id=route.vehicle_id,
+            driver_token=driver_token,
+            start_at=route.start_at,
+            distance_m=round(route.distance_m),
+            duration_s=round(route.duration_s),
+            stops=[RunStop.of(s) for s in route.stops],
+            loaded=list(route.loaded),
+            not_loaded=list(route.not_loaded),
+            trips=trips,
+        )
+
+
+class LeftOut(Reply):
+    order_id: str
+    reason: str
+
+
+class DispatchRunOut(RunSummaryOut):
+    """A run with what it made: its routes (each with its driver token) and the orders it
+    left out."""
+
+    routes: list[RunRoute]
+    unassigned: list[LeftOut]
+
+    @classmethod
+    def of_results(cls, results: RunResults) -> DispatchRunOut:
+        summary = RunSummaryOut.of(results.run)
+        return cls(
+            **dict(summary),
+            routes=[RunRoute.of(route, token) for route, token in results.routes],
+            unassigned=[LeftOut(order_id=o, reason=r) for o, r in results.unassigned.items()],
+        )
