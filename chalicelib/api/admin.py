@@ -17,8 +17,10 @@ from chalicelib.api.replies import (
     DepotOut,
     DepotsPage,
     DispatchPolicyOut,
+    DispatchRunOut,
     DispatchRunsPage,
     DispatchStarted,
+    FleetOut,
     MerchantCreated,
     MerchantOut,
     MerchantsPage,
@@ -196,35 +198,6 @@ class FleetIn(_In):
     vehicles: list[VehicleIn] = Field(max_length=MAX_FLEET)
 
 
-def _fleet_view(depot_id: str, vehicles: list[Vehicle]) -> dict[str, Any]:
-    return {
-        "depot_id": depot_id,
-        "vehicles": [
-            {
-                "vehicle_id": v.vehicle_id,
-                "profile": v.profile,
-                "capacity": {"parcels": v.capacity_parcels, "weight_kg": v.capacity_weight_kg},
-                "shift": {
-                    "start": v.shift_start,
-                    "end": v.shift_end,
-                    "breaks": [
-                        {
-                            "earliest": b.earliest,
-                            "latest": b.latest,
-                            "minutes": round(b.duration_s / 60),
-                        }
-                        for b in v.breaks
-                    ],
-                },
-                "skills": list(v.skills),
-                "max_trips": v.max_trips,
-                "reload_minutes": round(v.reload_s / 60),
-            }
-            for v in vehicles
-        ],
-    }
-
-
 def _authorise() -> None:
     bootstrap.accounts().authenticate_admin(bearer(admin.current_request))
 
@@ -341,13 +314,13 @@ def put_vehicles(depot_id: str) -> Any:
     _authorise()
     body = parse_body(admin.current_request, FleetIn)
     fleet = bootstrap.accounts().set_fleet(depot_id, [v.to_vehicle() for v in body.vehicles])
-    return json_response(_fleet_view(depot_id, fleet))
+    return json_response(FleetOut.of(depot_id, fleet).body())
 
 
 @route(admin, "/v1/depots/{depot_id}/vehicles", methods=["GET"])
 def get_vehicles(depot_id: str) -> Any:
     _authorise()
-    return json_response(_fleet_view(depot_id, bootstrap.accounts().fleet(depot_id)))
+    return json_response(FleetOut.of(depot_id, bootstrap.accounts().fleet(depot_id)).body())
 
 
 @route(admin, "/v1/merchants/{merchant_id}/connections/{platform}", methods=["PUT"])
@@ -389,4 +362,4 @@ def run_labels(depot_id: str) -> Any:
 @route(admin, "/v1/dispatch-runs/{run_id}", methods=["GET"])
 def get_dispatch_run(run_id: str) -> Any:
     _authorise()
-    return json_response(bootstrap.dispatch().run_view(run_id))
+    return json_response(DispatchRunOut.of_results(bootstrap.dispatch().run_results(run_id)).body())

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
+from chalicelib.api.replies import OrderOut, OrdersPage
 from chalicelib.config import settings
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
@@ -18,7 +19,6 @@ from chalicelib.domain.tenancy import Brand, Merchant, is_https_url
 from chalicelib.domain.times import iso_z
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
-from chalicelib.orders.views import merchant_view
 from chalicelib.request_bodies import Moment
 from chalicelib.store.orders import OrderQuery
 from chalicelib.tracking.live_eta import with_live_eta
@@ -51,7 +51,8 @@ def create_order() -> Any:
     result = bootstrap.orders().ingest(merchant, inbound)
     assert result.order is not None
     status = 201 if result.outcome is Outcome.CREATED else 200
-    return json_response(merchant_view(result.order, settings().public_base_url), status=status)
+    reply = OrderOut.of(result.order, settings().public_base_url)
+    return json_response(reply.body(), status=status)
 
 
 class OrdersQuery(ListQuery):
@@ -91,14 +92,9 @@ def list_orders() -> Any:
         merchant, query.to_query(), limit=query.limit, start=start_key(query, "orders", owner)
     )
     base = settings().public_base_url
-    views = [merchant_view(o, base) for o in page.items]
-    return json_response(
-        {
-            "items": views,
-            "orders": views,
-            "next_cursor": next_cursor(query, "orders", owner, page.last_key),
-        }
-    )
+    views = [OrderOut.of(o, base) for o in page.items]
+    cursor = next_cursor(query, "orders", owner, page.last_key)
+    return json_response(OrdersPage(items=views, orders=views, next_cursor=cursor).body())
 
 
 @route(merchant_api, "/v1/orders/{order_id}/cancel", methods=["POST"])
@@ -106,7 +102,7 @@ def cancel_order(order_id: str) -> Any:
     """Cancel the merchant's order: the customer and the merchant's webhooks are told once, a
     planned order leaves its route; a cancelled order is answered as it is."""
     order = bootstrap.orders().cancel(_merchant(), order_id)
-    return json_response(merchant_view(order, settings().public_base_url))
+    return json_response(OrderOut.of(order, settings().public_base_url).body())
 
 
 class AmendmentIn(BaseModel):
@@ -121,14 +117,14 @@ def amend_order(order_id: str) -> Any:
     body = parse_body(merchant_api.current_request, AmendmentIn)
     address = Address(**body.address.model_dump())
     order = bootstrap.orders().amend(merchant, order_id, address)
-    return json_response(merchant_view(order, settings().public_base_url))
+    return json_response(OrderOut.of(order, settings().public_base_url).body())
 
 
 @route(merchant_api, "/v1/orders/{order_id}", methods=["GET"])
 def get_order(order_id: str) -> Any:
     order, timeline = bootstrap.orders().get(_merchant(), order_id)
     order = with_live_eta(order, bootstrap.dispatch_repository())
-    return json_response(merchant_view(order, settings().public_base_url, timeline))
+    return json_response(OrderOut.of(order, settings().public_base_url, timeline).body())
 
 
 @route(merchant_api, "/v1/orders/{order_id}/labels", methods=["GET"])

@@ -6,12 +6,18 @@ keys and secrets have no field, so no answer can carry them)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.dispatch import Run
-from chalicelib.domain.tenancy import Depot, Merchant
+from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run
+from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.order import CarrierHandling, Order, TimelineEvent
+from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
+from chalicelib.orders.views import tracking_url
+
+if TYPE_CHECKING:
+    from chalicelib.dispatch.service import RunResults
 
 
 class Reply(BaseModel):
@@ -178,3 +184,307 @@ class RouteEventOut(Reply):
     status: str | None = None
     next_stop: dict[str, Any] | None = Field(default=None, description="the stop to drive to")
     fix: Literal["used", "ignored"] | None = None
+
+
+class _Part(Reply):
+    """A part of an answer read straight off a domain dataclass's attributes."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class OrderCustomer(_Part):
+    name: str
+    email: str | None = None
+    phone: str | None = None
+
+
+class OrderAddress(_Part):
+    line1: str
+    city: str
+    postcode: str
+    country: str
+    line2: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+
+
+class OrderParcel(_Part):
+    weight_kg: float
+    size: Literal["S", "M", "L"] | None = None
+    label: str | None = None
+
+
+class OrderLine(_Part):
+    sku: str
+    quantity: int = Field(ge=0)
+
+
+class OrderWindow(_Part):
+    start: str = Field(description="ISO 8601 with offset")
+    end: str
+
+
+class OrderPrice(_Part):
+    amount: int = Field(ge=0, description="minor units")
+    currency: str = Field(pattern="^[A-Z]{3}$")
+
+
+class OrderDelivery(_Part):
+    type: Literal["home", "locker"]
+    locker_id: str | None = None
+    window: OrderWindow | None = None
+    option_id: str | None = Field(default=None, description="the delivery option it redeemed")
+    price: OrderPrice | None = Field(default=None, description="what the customer paid for it")
+
+
+class OrderEvent(_Part):
+    at: str
+    status: OrderStatus
+    type: str
+    note: str | None = None
+
+
+class OrderCarrier(_Part):
+    """A partner carrier delivering the order instead of our fleet (its courier's position is
+    for the tracking page only)."""
+
+    name: Literal["uber_direct", "doordash_drive"]
+    job_id: str
+    status: str = Field(description="the carrier's last status applied")
+    fee: OrderPrice
+    quote_id: str
+
+    @classmethod
+    def of(cls, carrier: CarrierHandling) -> OrderCarrier:
+        return cls(
+            name=carrier.name,  # type: ignore[arg-type]
+            job_id=carrier.job_id,
+            status=carrier.status,
+            fee=OrderPrice(amount=carrier.fee_amount, currency=carrier.fee_currency),
+            quote_id=carrier.quote_id,
+        )
+
+
+class OrderOut(Reply):
+    """An order as the merchant who owns it reads it (its version and the raw bounds of the
+    told window stay inside)."""
+
+    order_id: str
+    merchant_id: str
+    depot_id: str
+    source: str
+    external_id: str
+    tracking_code: str
+    tracking_url: str = Field(json_schema_extra={"format": "uri"})
+    status: OrderStatus
+    customer: OrderCustomer
+    address: OrderAddress
+    parcels: list[OrderParcel]
+    delivery: OrderDelivery
+    created_at: str
+    updated_at: str
+    source_updated_at: str | None = None
+    attention_reason: str | None = Field(
+        default=None, description="why it needs attention: out_of_area, out_of_stock, ..."
+    )
+    eta: str | None = None
+    eta_window: OrderWindow | None = Field(default=None, description="the window told with the ETA")
+    route_id: str | None = Field(default=None, description="the route it is planned on")
+    run_id: str | None = Field(default=None, description="the last run that planned or passed it")
+    unassigned_reason: str | None = Field(default=None, description="why that run left it out")
+    failed_attempts: int = Field(ge=0)
+    first_attempt: bool | None = Field(default=None, description="delivered at the first attempt")
+    lines: list[OrderLine] = Field(description="what it carries (a shipment: its part)")
+    reserved: list[OrderLine] = Field(description="the lines its depot's stock holds for it")
+    promised_day: str | None = Field(default=None, json_schema_extra={"format": "date"})
+    capacity_load: int = Field(ge=0, description="what it counts against its depot's capacity")
+    shipment_of: str | None = Field(default=None, description="a split order's first shipment")
+    shipments: list[str] = Field(description="every shipment of a split order")
+    carrier: OrderCarrier | None = None
+    timeline: list[OrderEvent] | None = Field(default=None, description="GET of one order only")
+
+    @classmethod
+    def of(
+        cls, order: Order, base_url: str, timeline: list[TimelineEvent] | None = None
+    ) -> OrderOut:
+        told = order.eta and order.eta_from and order.eta_to
+        return cls(
+            order_id=order.order_id,
+            merchant_id=order.merchant_id,
+            depot_id=order.depot_id,
+            source=order.source,
+            external_id=order.external_id,
+            tracking_code=order.tracking_code,
+            tracking_url=tracking_url(base_url, order),
+            status=order.status,
+            customer=OrderCustomer.model_validate(order.customer),
+            address=OrderAddress.model_validate(order.address),
+            parcels=[OrderParcel.model_validate(p) for p in order.parcels],
+            delivery=OrderDelivery.model_validate(order.delivery),
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+            source_updated_at=order.source_updated_at,
+            attention_reason=order.attention_reason,
+            eta=order.eta,
+            eta_window=OrderWindow(start=order.eta_from, end=order.eta_to)  # type: ignore[arg-type]
+            if told
+            else None,
+            route_id=order.route_id,
+            run_id=order.run_id,
+            unassigned_reason=order.unassigned_reason,
+            failed_attempts=order.failed_attempts,
+            first_attempt=order.first_attempt,
+            lines=[OrderLine.model_validate(line) for line in order.lines],
+            reserved=[OrderLine.model_validate(line) for line in order.reserved],
+            promised_day=order.promised_day,
+            capacity_load=order.capacity_load,
+            shipment_of=order.shipment_of,
+            shipments=list(order.shipments),
+            carrier=OrderCarrier.of(order.carrier) if order.carrier else None,
+            timeline=None if timeline is None else [OrderEvent.model_validate(e) for e in timeline],
+        )
+
+
+class OrdersPage(_Page):
+    items: list[OrderOut]
+    orders: list[OrderOut] = Field(description="items again: the key before the list paged")
+
+
+class VehicleCapacity(Reply):
+    parcels: int = Field(ge=0)
+    weight_kg: float
+
+
+class ShiftBreakOut(Reply):
+    earliest: str
+    latest: str
+    minutes: int = Field(ge=0)
+
+
+class VehicleShift(Reply):
+    start: str = Field(description="ISO 8601 with offset")
+    end: str
+    breaks: list[ShiftBreakOut]
+
+
+class VehicleOut(Reply):
+    vehicle_id: str
+    profile: str
+    capacity: VehicleCapacity
+    shift: VehicleShift
+    skills: list[str]
+    max_trips: int = Field(ge=1, description="trips a shift may hold, reloading between them")
+    reload_minutes: int = Field(ge=0)
+
+    @classmethod
+    def of(cls, vehicle: Vehicle) -> VehicleOut:
+        breaks = [
+            ShiftBreakOut(earliest=b.earliest, latest=b.latest, minutes=round(b.duration_s / 60))
+            for b in vehicle.breaks
+        ]
+        return cls(
+            vehicle_id=vehicle.vehicle_id,
+            profile=vehicle.profile,
+            capacity=VehicleCapacity(
+                parcels=vehicle.capacity_parcels, weight_kg=vehicle.capacity_weight_kg
+            ),
+            shift=VehicleShift(start=vehicle.shift_start, end=vehicle.shift_end, breaks=breaks),
+            skills=list(vehicle.skills),
+            max_trips=vehicle.max_trips,
+            reload_minutes=round(vehicle.reload_s / 60),
+        )
+
+
+class FleetOut(Reply):
+    depot_id: str
+    vehicles: list[VehicleOut]
+
+    @classmethod
+    def of(cls, depot_id: str, vehicles: list[Vehicle]) -> FleetOut:
+        return cls(depot_id=depot_id, vehicles=[VehicleOut.of(v) for v in vehicles])
+
+
+class RunStop(Reply):
+    order_id: str
+    eta: str
+    kind: str = Field(description="delivery or locker")
+    trip: int = Field(ge=1)
+    locker_id: str | None = None
+
+    @classmethod
+    def of(cls, stop: RouteStop) -> RunStop:
+        return cls(
+            order_id=stop.order_id,
+            eta=stop.eta,
+            kind=stop.kind,
+            trip=stop.trip,
+            locker_id=stop.locker_id,
+        )
+
+
+class RunTrip(Reply):
+    trip: int = Field(ge=1)
+    depart_at: str
+    return_at: str
+    stops: list[str] = Field(description="order ids in visit order")
+
+
+class RunRoute(Reply):
+    route_id: str
+    vehicle_id: str
+    driver_token: str
+    start_at: str
+    distance_m: int = Field(ge=0)
+    duration_s: int = Field(ge=0)
+    stops: list[RunStop]
+    loaded: list[str] = Field(description="parcel labels scanned onto the van")
+    not_loaded: list[str] = Field(description="its parcels' labels it departed without")
+    trips: list[RunTrip] = Field(
+        description="one, or several when the vehicle reloads at the depot"
+    )
+
+    @classmethod
+    def of(cls, route: PlannedRoute, driver_token: str) -> RunRoute:
+        trips = [
+            RunTrip(
+                trip=t.trip,
+                depart_at=t.depart_at,
+                return_at=t.return_at,
+                stops=[s.order_id for s in route.stops if s.trip == t.trip],
+            )
+            for t in route.trip_list()
+        ]
+        return cls(
+            route_id=route.route_id,
+            vehicle_id=route.vehicle_id,
+            driver_token=driver_token,
+            start_at=route.start_at,
+            distance_m=round(route.distance_m),
+            duration_s=round(route.duration_s),
+            stops=[RunStop.of(s) for s in route.stops],
+            loaded=list(route.loaded),
+            not_loaded=list(route.not_loaded),
+            trips=trips,
+        )
+
+
+class LeftOut(Reply):
+    order_id: str
+    reason: str
+
+
+class DispatchRunOut(RunSummaryOut):
+    """A run with what it made: its routes (each with its driver token) and the orders it
+    left out."""
+
+    routes: list[RunRoute]
+    unassigned: list[LeftOut]
+
+    @classmethod
+    def of_results(cls, results: RunResults) -> DispatchRunOut:
+        summary = RunSummaryOut.of(results.run)
+        return cls(
+            **dict(summary),
+            routes=[RunRoute.of(route, token) for route, token in results.routes],
+            unassigned=[LeftOut(order_id=o, reason=r) for o, r in results.unassigned.items()],
+        )

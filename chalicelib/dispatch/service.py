@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -25,7 +26,6 @@ from chalicelib.dispatch.workflow import MAX_SOLVER_TIME_LIMIT_S
 from chalicelib.domain.dispatch import (
     DispatchPolicy,
     PlannedRoute,
-    RouteStop,
     Run,
     RunStatus,
     new_run_id,
@@ -312,41 +312,15 @@ class DispatchService:
         self._accounts.depot(depot_id)
         return self._repo.runs_of_depot(depot_id, limit=limit, start=start)
 
-    def run_view(self, run_id: str) -> dict[str, Any]:
+    def run_results(self, run_id: str) -> RunResults:
+        """The run with its routes (by id, each with its driver token) and the orders it left
+        out (DispatchRunNotFound for no such run)."""
         found = self._repo.run_with_results(run_id)
         if found is None:
             raise DispatchRunNotFound(f"no dispatch run {run_id}")
         run, routes, unassigned = found
-        view: dict[str, Any] = {
-            "run_id": run.run_id,
-            "depot_id": run.depot_id,
-            "status": str(run.status),
-            "trigger": run.trigger,
-            "started_at": run.started_at,
-            "routes": [
-                {
-                    "route_id": r.route_id,
-                    "vehicle_id": r.vehicle_id,
-                    "driver_token": self._tokens.token_for(r),
-                    "start_at": r.start_at,
-                    "distance_m": round(r.distance_m),
-                    "duration_s": round(r.duration_s),
-                    "stops": [_stop_view(s) for s in r.stops],
-                    # Parcel labels scanned onto the van, and those it departed without.
-                    "loaded": list(r.loaded),
-                    "not_loaded": list(r.not_loaded),
-                    "trips": trips_view(r),
-                }
-                for r in sorted(routes, key=lambda r: r.route_id)
-            ],
-            "unassigned": [{"order_id": o, "reason": r} for o, r in unassigned.items()],
-            "figures": run.figures,
-        }
-        if run.finished_at:
-            view["finished_at"] = run.finished_at
-        if run.error:
-            view["error"] = run.error
-        return view
+        by_id = sorted(routes, key=lambda r: r.route_id)
+        return RunResults(run, [(r, self._tokens.token_for(r)) for r in by_id], unassigned)
 
     def remove_from_route(self, order: Order) -> None:
         """A planned order left (cancelled): its stop goes, the later stops' ETAs move up, and
@@ -375,6 +349,15 @@ class DispatchService:
         raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")
 
 
+@dataclass(frozen=True)
+class RunResults:
+    """What a run made, as its reader is answered (api/replies.py DispatchRunOut)."""
+
+    run: Run
+    routes: list[tuple[PlannedRoute, str]]  # each with its driver token
+    unassigned: dict[str, str]  # order id -> why it was left out
+
+
 def solver_time_limit(policy: DispatchPolicy, stops: int) -> int:
     """The policy's limit, but a small batch gets less: the engines search until their time is
     up, and a few stops are solved well in seconds (a second per 10 stops, at least 5)."""
@@ -383,28 +366,3 @@ def solver_time_limit(policy: DispatchPolicy, stops: int) -> int:
 
 def _run_fields(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event[k] for k in ("run_id", "depot_id", "trigger") if k in event}
-
-
-def _stop_view(stop: RouteStop) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "order_id": stop.order_id,
-        "eta": stop.eta,
-        "kind": stop.kind,
-        "trip": stop.trip,
-    }
-    if stop.locker_id:
-        view["locker_id"] = stop.locker_id
-    return view
-
-
-def trips_view(route: PlannedRoute) -> list[dict[str, Any]]:
-    """The route's trips, each with its times and its stops' order ids in visit order."""
-    return [
-        {
-            "trip": t.trip,
-            "depart_at": t.depart_at,
-            "return_at": t.return_at,
-            "stops": [s.order_id for s in route.stops if s.trip == t.trip],
-        }
-        for t in route.trip_list()
-    ]

@@ -114,7 +114,7 @@ class Tracking:
 
     def public(self) -> dict[str, Any]:
         """The JSON twin of the page."""
-        view = public_view(
+        return public_view(
             self.order,
             self.timeline,
             stops_before=self.stops_before,
@@ -124,12 +124,9 @@ class Tracking:
             area=self.area,
             van=self.van,
             brand=self.brand,
+            shipments=self.shipments,
+            proof=self.proof,
         )
-        if self.shipments:
-            view["shipments"] = [
-                {"tracking_code": code, "status": str(status)} for code, status in self.shipments
-            ]
-        return view | ({"proof": self.proof} if self.proof else {})
 
 
 def stops_before(route: PlannedRoute, order_id: str) -> int | None:

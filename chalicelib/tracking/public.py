@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.eta_windows import eta_window as told_window
+from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.domain.times import iso_z, parse_iso
@@ -62,6 +65,95 @@ def eta_window(order: Order) -> tuple[datetime, datetime]:
     return parse_iso(start).astimezone(UTC), parse_iso(end).astimezone(UTC)
 
 
+class _Shown(BaseModel):
+    """A part of the public answer: only the fields named here can reach a stranger."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class PublicLocker(_Shown):
+    locker_id: str | None = None
+    name: str | None = None
+    address: str | None = None
+    opening_hours: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    pickup_by: str | None = Field(default=None, description="the parcel waiting there: until")
+    extended: bool | None = Field(default=None, description="its one extension was used")
+
+
+class PublicWindow(_Shown):
+    start: str
+    end: str
+
+
+class PublicDelivery(_Shown):
+    type: Literal["home", "locker"]
+    locker: PublicLocker | None = None
+    window: PublicWindow | None = None
+
+
+class PublicEvent(_Shown):
+    status: OrderStatus
+    at: str
+
+
+class PublicArea(_Shown):
+    lat: float
+    lng: float
+    radius_m: int = Field(ge=0)
+
+
+class PublicVan(_Shown):
+    lat: float
+    lng: float
+    at: str
+
+
+class PublicMerchant(_Shown):
+    name: str
+    colour: str | None = None
+    help_url: str | None = None
+
+
+class PublicChoices(_Shown):
+    lockers: list[PublicLocker]
+    home: bool = Field(description="home delivery may be chosen back")
+
+
+class PublicShipment(_Shown):
+    tracking_code: str
+    status: OrderStatus
+
+
+class PublicProof(_Shown):
+    safe_place: str | None = None
+    photo_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
+
+
+class PublicTracking(_Shown):
+    """What a stranger holding the tracking code is answered (GET /track/{code}.json)."""
+
+    status: OrderStatus
+    headline: str
+    destination: str
+    events: list[PublicEvent]
+    first_name: str
+    city: str
+    delivery: PublicDelivery
+    eta: str | None = None
+    eta_window: PublicWindow | None = None
+    stops_before: int | None = Field(default=None, ge=0)
+    area: PublicArea | None = Field(default=None, description="the stop's approximate area")
+    van: PublicVan | None = Field(default=None, description="the van's rounded last position")
+    merchant: PublicMerchant | None = None
+    delivery_choices: PublicChoices | None = None
+    shipments: list[PublicShipment] | None = Field(
+        default=None, description="a split order: every shipment's tracking code and status"
+    )
+    proof: PublicProof | None = Field(default=None, description="a delivered order's")
+
+
 def public_view(
     order: Order,
     timeline: list[TimelineEvent],
@@ -73,48 +165,54 @@ def public_view(
     area: Area | None = None,
     van: VanPosition | None = None,
     brand: PublicBrand | None = None,
+    shipments: Sequence[tuple[str, OrderStatus]] = (),
+    proof: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Only what a stranger holding the tracking code may see: no street, postcode, email,
     phone or last name, and no pickup code. `stops_before` is how many stops the van visits
     first, when known; `locker` the order's locker (its public view) when known, `pickup` its
     parcel waiting there; `choices` the lockers it may switch to, while it may (else None);
     `area` the stop's public area, `van` its van's rounded last position, `brand` the
-    merchant's public face."""
-    delivery: dict[str, Any] = {"type": str(order.delivery.type)}
+    merchant's public face, `shipments` a split order's (code and status), `proof` what its
+    customer sees of a delivered order's proof. Shaped by PublicTracking, which the OpenAPI
+    document shows."""
+    shown: PublicLocker | None = None
     if order.delivery.type is DeliveryType.LOCKER and order.delivery.locker_id:
-        shown = public_locker(locker or {}) or {"locker_id": order.delivery.locker_id}
+        shown = PublicLocker(
+            **(public_locker(locker or {}) or {"locker_id": order.delivery.locker_id})
+        )
         if pickup:
-            shown |= {"pickup_by": pickup.by, "extended": pickup.extended}
-        delivery["locker"] = shown
-    if order.delivery.window:
-        delivery["window"] = {
-            "start": order.delivery.window.start,
-            "end": order.delivery.window.end,
-        }
-    view: dict[str, Any] = {
-        "status": str(order.status),
-        "headline": headline(order, timeline),
-        "destination": destination(order, locker),
-        "events": [{"status": str(e.status), "at": e.at} for e in timeline],
-        "first_name": order.customer.first_name,
-        "city": order.address.city,
-        "delivery": delivery,
-    }
+            shown = shown.model_copy(update={"pickup_by": pickup.by, "extended": pickup.extended})
+    window = order.delivery.window
+    eta_shown = None
     if order.eta:
-        view["eta"] = order.eta
         start, end = eta_window(order)
-        view["eta_window"] = {"start": iso_z(start), "end": iso_z(end)}
-    if stops_before is not None:
-        view["stops_before"] = stops_before
-    if area is not None:
-        view["area"] = {"lat": area.lat, "lng": area.lng, "radius_m": area.radius_m}
-    if van is not None:
-        view["van"] = {"lat": van.lat, "lng": van.lng, "at": van.at}
-    if brand is not None:
-        view["merchant"] = brand.fields()
-    if choices is not None:
-        view["delivery_choices"] = {
-            "lockers": [public_locker(choice) for choice in choices],
-            "home": order.delivery.type is DeliveryType.LOCKER,
-        }
-    return view
+        eta_shown = PublicWindow(start=iso_z(start), end=iso_z(end))
+    view = PublicTracking(
+        status=order.status,
+        headline=headline(order, timeline),
+        destination=destination(order, locker),
+        events=[PublicEvent(status=e.status, at=e.at) for e in timeline],
+        first_name=order.customer.first_name,
+        city=order.address.city,
+        delivery=PublicDelivery(
+            type=str(order.delivery.type),  # type: ignore[arg-type]
+            locker=shown,
+            window=PublicWindow(start=window.start, end=window.end) if window else None,
+        ),
+        eta=order.eta or None,
+        eta_window=eta_shown,
+        stops_before=stops_before,
+        area=PublicArea(lat=area.lat, lng=area.lng, radius_m=area.radius_m) if area else None,
+        van=PublicVan(lat=van.lat, lng=van.lng, at=van.at) if van else None,
+        merchant=PublicMerchant(**brand.fields()) if brand else None,
+        delivery_choices=None
+        if choices is None
+        else PublicChoices(
+            lockers=[PublicLocker(**public_locker(choice)) for choice in choices],
+            home=order.delivery.type is DeliveryType.LOCKER,
+        ),
+        shipments=[PublicShipment(tracking_code=c, status=st) for c, st in shipments] or None,
+        proof=PublicProof(**proof) if proof else None,
+    )
+    return view.model_dump(mode="json", exclude_none=True)

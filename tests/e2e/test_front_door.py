@@ -5,10 +5,12 @@ depot, which no other test may share)."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -98,6 +100,38 @@ def test_the_readmes_shopify_snippet_pasted_twice_is_created_then_duplicate(
     assert '"first_name": "Ada"' in first.stdout, "the public view by the order's tracking code"
     again = shell(export_block(front_door) + "\n" + snippet)
     assert again.stdout.startswith('{"outcome": "duplicate"'), again.stdout[:300]
+
+
+def answers(text: str) -> list[dict[str, Any]]:
+    """The JSON bodies curl printed one after another (with or without newlines between)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while (at := text.find("{", at)) != -1:
+        body, at = decoder.raw_decode(text, at)
+        found.append(body)
+    return found
+
+
+def test_the_readmes_kiosk_calls_pasted_in_order_deposit_pick_up_and_retrieve() -> None:
+    # A runtime of its own: it dispatches the demo depot, as make demo does on the shared one.
+    with started_runtime() as runtime:
+        headings = ("## Dispatch a depot", "**Deposit.**", "**Pickup.**", "**Retrieval.**")
+        blocks = "".join(f"{readme_block(h)}\necho '\n=='\n" for h in headings)
+        pasted = shell(export_block(runtime) + "\n" + blocks)
+    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+    run, deposit, pickup, retrieval = (answers(part) for part in pasted.stdout.split("\n==")[:4])
+    assert run[-1]["status"] == "succeeded", run
+    [deposited] = deposit
+    assert deposited["order_id"].startswith("ord_") and deposited["compartment_ids"], deposited
+    # The code the customer was sent opens the doors the courier filled.
+    [picked] = pickup
+    assert picked["order_id"] == deposited["order_id"], picked
+    assert picked["compartment_ids"] == deposited["compartment_ids"]
+    # Another locker order, left past its pickup_by, fetched by the next run's driver.
+    second, swept, retrieved = retrieval
+    assert second["order_id"] != deposited["order_id"] and second["compartment_ids"], second
+    assert swept["result"]["expired"] == 1, swept
+    assert retrieved["order_id"] == second["order_id"], retrieved
+    assert retrieved["compartment_ids"] == second["compartment_ids"], retrieved
 
 
 def test_make_demo_plays_one_parcel_from_webhook_to_doorstep(front_door: Runtime) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
+from chalicelib.api.replies import DispatchRunOut
 from chalicelib.dispatch.eta import ORDER_ETA_STEP
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.lifecycle import OrderStatus
@@ -85,12 +86,17 @@ def order(order_id: str) -> Order:
     return found
 
 
+def run_view(run_id: str) -> dict[str, Any]:
+    """The run as GET /v1/dispatch-runs/{run_id} answers it."""
+    return DispatchRunOut.of_results(bootstrap.dispatch().run_results(run_id)).body()
+
+
 def run_to_end(sfn: tuple[LocalStepFunctions, str], depot_id: str) -> dict[str, Any]:
     runner, arn = sfn
     run_id, started = bootstrap.dispatch().start(depot_id)
     assert started
     execution = runner.wait(execution_arn(arn, run_id))
-    return {"execution": execution, **bootstrap.dispatch().run_view(run_id)}
+    return {"execution": execution, **run_view(run_id)}
 
 
 def stored(order_id: str) -> OrderItem:
@@ -330,7 +336,7 @@ def test_a_cancelled_planned_order_leaves_its_route_and_later_etas_move_up(
     )
 
     assert result.order is not None and result.order.status is OrderStatus.CANCELLED
-    after = bootstrap.dispatch().run_view(run["run_id"])["routes"][0]["stops"]
+    after = run_view(run["run_id"])["routes"][0]["stops"]
     assert [s["order_id"] for s in after] == [s["order_id"] for s in rest]
     assert all(new["eta"] <= old["eta"] for new, old in zip(after, rest, strict=True))
     assert after[0]["eta"] < rest[0]["eta"], "the next stop is reached sooner"

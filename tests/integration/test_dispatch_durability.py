@@ -31,6 +31,7 @@ from tests.integration.test_dispatch import (
     outbox_types,
     place,
     run_to_end,
+    run_view,
     sfn,
     stored,
     tenant,
@@ -84,7 +85,7 @@ def test_a_stopped_run_is_reaped_its_orders_ready_and_the_depot_free(
     swept = bootstrap.dispatch_reaper().sweep()
 
     assert [(r["run_id"], r["execution"]) for r in swept["reaped"]] == [(run_id, "ABORTED")]
-    view = bootstrap.dispatch().run_view(run_id)
+    view = run_view(run_id)
     assert view["status"] == "failed" and "ExecutionAborted" in view["error"]
     for placed_order in placed:
         item = stored(placed_order.order_id)
@@ -113,7 +114,7 @@ def test_a_run_whose_execution_never_began_is_reaped_after_its_grace() -> None:
 
     assert [(r["run_id"], r["execution"]) for r in swept["reaped"]] == [(run.run_id, None)]
     assert stored(placed.order_id).claimed_by is None
-    assert bootstrap.dispatch().run_view(run.run_id)["status"] == "failed"
+    assert run_view(run.run_id)["status"] == "failed"
     assert repo.active_run(merchant.depot_id, int(datetime.now(UTC).timestamp())) is None
 
 
@@ -193,7 +194,7 @@ def test_a_run_takes_at_most_its_cap_and_the_rest_wait_for_the_next(sfn: Workflo
         assert ticked["started"] is True, "the orders rolled over fire the trigger again"
         runner, arn = sfn
         assert runner.wait(execution_arn(arn, ticked["run_id"]))["status"] == "SUCCEEDED"
-        run = bootstrap.dispatch().run_view(ticked["run_id"])
+        run = run_view(ticked["run_id"])
         planned.append({s["order_id"] for r in run["routes"] for s in r["stops"]})
         assert run["figures"]["orders"] == len(planned[-1])
 

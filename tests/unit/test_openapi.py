@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pytest
 from jsonschema import Draft202012Validator, ValidationError
@@ -191,3 +192,33 @@ def test_no_merchant_answer_can_carry_a_key_or_secret() -> None:
     assert schemas["MerchantsPage"]["properties"]["items"]["items"] == {
         "$ref": "#/components/schemas/MerchantOut"
     }
+
+
+def test_the_order_and_tracking_replies_are_what_their_documented_schemas_describe() -> None:
+    from chalicelib.api.replies import OrderOut
+    from chalicelib.domain.order import CarrierHandling, receive
+    from chalicelib.intake.canonical import parse_order
+    from chalicelib.tracking.public import public_view
+    from tests.builders import an_order
+
+    components = document()["components"]
+
+    def valid(name: str, answer: dict[str, object]) -> None:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+        Draft202012Validator(schema).validate(answer)
+
+    order, timeline = receive(parse_order(an_order()), merchant_id="m1", depot_id="d", source="api")
+    uber = CarrierHandling("uber_direct", "j1", "pickup", 450, "GBP", "q1")
+    carried = replace(order, carrier=uber)
+    answer = OrderOut.of(carried, "https://t.example", timeline).body()
+    valid("OrderOut", answer)
+    # The merchant reads its order whole, but never its version or the raw ETA bounds.
+    assert answer["carrier"] == {
+        "name": "uber_direct", "job_id": "j1", "status": "pickup",
+        "fee": {"amount": 450, "currency": "GBP"}, "quote_id": "q1",
+    }  # fmt: skip
+    assert {"version", "eta_from", "eta_to"}.isdisjoint(answer)
+    assert [e["type"] for e in answer["timeline"]] == [e.type for e in timeline]
+    with pytest.raises(ValidationError):
+        valid("OrderOut", {k: v for k, v in answer.items() if k != "tracking_url"})
+    valid("PublicTracking", public_view(order, timeline, shipments=[("ABC", order.status)]))

@@ -21,8 +21,10 @@ from chalicelib.api.replies import (
     DepotOut,
     DepotsPage,
     DispatchPolicyOut,
+    DispatchRunOut,
     DispatchRunsPage,
     DispatchStarted,
+    FleetOut,
     MerchantCreated,
     MerchantOut,
     MerchantsPage,
@@ -125,7 +127,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "FleetIn",
                 ("operator",),
-                replies={"200": "Fleet"},
+                replies={"200": "FleetOut"},
                 example=FLEET_EXAMPLE,
             ),
             "get": op(
@@ -133,7 +135,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"200": "the fleet", "401": "not an operator", "404": "no such depot"},
                 tags=("operator",),
-                replies={"200": "Fleet"},
+                replies={"200": "FleetOut"},
             ),
         },
         "/v1/depots/{depot_id}/dispatch-policy": {
@@ -199,7 +201,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"200": "the run", "401": "not an operator", "404": "no such run"},
                 tags=("operator",),
-                replies={"200": "DispatchRun"},
+                replies={"200": "DispatchRunOut"},
             )
         },
         "/v1/merchants": {
@@ -272,7 +274,7 @@ def add_schemas(schemas: dict[str, Any]) -> None:
         add_model(schemas, model)
     add_reply(schemas, DepotOut, DepotsPage, DispatchPolicyOut, DispatchRunsPage, MerchantOut)
     add_reply(schemas, MerchantsPage, DepotCreated, DispatchStarted, MerchantCreated)
-    add_reply(schemas, SecretRotated)
+    add_reply(schemas, SecretRotated, FleetOut, DispatchRunOut)
     schemas["Connection"] = CONNECTION
 
 

@@ -6,12 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
-from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op
+from chalicelib.api.openapi.components import add_model, add_reply, op
 from chalicelib.api.replies import RouteEventOut
-
-TEXT = {"type": "string"}
-MOMENT = {"type": "string", "format": "date-time"}
-NUMBER = {"type": "number"}
+from chalicelib.tracking.route_view import RouteOut
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -33,7 +30,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such route",
                 },
                 tags=("drivers", "operators"),
-                replies={"200": "Route"},
+                replies={"200": "RouteOut"},
             )
         },
         "/v1/routes/{route_id}/events": {
@@ -96,52 +93,4 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (RouteEventIn, ProofUploadIn):
         add_model(schemas, model)
-    add_reply(schemas, RouteEventOut)
-    schemas["Route"] = _route()
-
-
-def _route() -> dict[str, Any]:
-    address = object_schema(
-        {"line1": TEXT, "line2": TEXT, "city": TEXT, "postcode": TEXT}, ["line1", "city"]
-    )
-    stop = object_schema(
-        {
-            "order_id": TEXT,
-            "kind": {"enum": ["delivery", "locker", "retrieval"]},
-            "status": {"enum": ["pending", "done", "cancelled", "dropped"]},
-            "eta": MOMENT,
-            "trip": {"type": "integer", "minimum": 1},
-            "lat": NUMBER,
-            "lng": NUMBER,
-            "locker_id": TEXT,
-            "address": address,
-            "recipient": {"type": ["string", "null"]},
-            "parcels": {"type": "integer", "minimum": 0},
-        },
-        ["order_id", "kind", "status", "eta", "trip"],
-    )
-    trip = object_schema(
-        {"trip": {"type": "integer", "minimum": 1}, "depart_at": MOMENT, "return_at": MOMENT}
-    )
-    position = {
-        "oneOf": [
-            object_schema({"lat": NUMBER, "lng": NUMBER, "at": MOMENT}),
-            {"type": "null"},
-        ]
-    }
-    return object_schema(
-        {
-            "route_id": TEXT,
-            "run_id": TEXT,
-            "depot_id": TEXT,
-            "vehicle_id": TEXT,
-            "start_at": MOMENT,
-            "version": {"type": "integer", "minimum": 1},
-            "stops": {"type": "array", "items": stop},
-            "trips": {"type": "array", "items": trip},
-            "on_trip": {"type": "integer", "minimum": 0},
-            "next_stop": {"type": ["string", "null"]},
-            "position": position,
-        },
-        ["route_id", "vehicle_id", "start_at", "stops", "trips", "next_stop"],
-    )
+    add_reply(schemas, RouteEventOut, RouteOut)

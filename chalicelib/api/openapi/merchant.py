@@ -16,11 +16,13 @@ from chalicelib.api.openapi.components import (
     LABEL_PRINTER_REFUSALS,
     LIST_REFUSALS,
     add_model,
+    add_reply,
     op,
     page_query,
     pdf_reply,
     query,
 )
+from chalicelib.api.replies import OrderOut, OrdersPage
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
@@ -70,7 +72,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "CanonicalOrder",
                 ("merchant",),
                 query=[IDEMPOTENCY_KEY],
-                replies={"201": "Order", "200": "Order"},
+                replies={"201": "OrderOut", "200": "OrderOut"},
                 example=ORDER_EXAMPLE,
             ),
             "get": op(
@@ -93,7 +95,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     query("created_from", "created at or after (ISO 8601)", format="date-time"),
                     query("created_to", "created before (ISO 8601)", format="date-time"),
                 ),
-                replies={"200": "Orders"},
+                replies={"200": "OrdersPage"},
             ),
         },
         "/v1/orders/{order_id}": {
@@ -102,7 +104,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the order", "401": "bad key", "404": "not yours or none"},
                 tags=("merchant",),
-                replies={"200": "Order"},
+                replies={"200": "OrderOut"},
             ),
             "patch": op(
                 "Fix an order's address; a held order continues",
@@ -116,7 +118,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "AmendmentIn",
                 ("merchant",),
-                replies={"200": "Order"},
+                replies={"200": "OrderOut"},
                 example={"address": ADDRESS_EXAMPLE},
             ),
         },
@@ -160,7 +162,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "409": "illegal_transition: out for delivery or later",
                 },
                 tags=("merchant",),
-                replies={"200": "Order"},
+                replies={"200": "OrderOut"},
             )
         },
         "/v1/notification-preferences": {
@@ -285,3 +287,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
         WebhookEndpointIn,
     ):
         add_model(schemas, model)
+    add_reply(schemas, OrderOut, OrdersPage)

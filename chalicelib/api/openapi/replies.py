@@ -1,210 +1,24 @@
-"""The bodies of the operator's, merchants' and customers' success answers, hand-written (the
-views build them as dicts: orders/views.py, dispatch/service.py run_view, tracking/public.py);
-the fuzzer (tests/e2e/test_fuzz_openapi.py) holds each answer to them. Fields listed as required
-are always there; every body may carry more."""
+"""The bodies of the success answers still hand-written here, their views building them as
+dicts (the order, the run, the fleet and the public tracking view are shaped by reply models
+instead: api/replies.py, tracking/public.py). The fuzzer (tests/e2e/test_fuzz_openapi.py) holds
+each answer to them. Fields listed as required are always there; every body may carry more."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.api.openapi.components import object_schema
-from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import ORDER_MESSAGES
 
 TEXT = {"type": "string"}
 MOMENT = {"type": "string", "format": "date-time"}
 NUMBER = {"type": "number"}
 COUNT = {"type": "integer", "minimum": 0}
-STATUS = {"enum": [str(s) for s in OrderStatus]}
 NEXT_CURSOR = {"type": ["string", "null"], "description": "null after the last page"}
-WINDOW = object_schema({"start": MOMENT, "end": MOMENT})
 
 
 def _list(items: dict[str, Any]) -> dict[str, Any]:
     return {"type": "array", "items": items}
-
-
-def _order() -> dict[str, Any]:
-    customer = object_schema({"name": TEXT, "email": TEXT, "phone": TEXT}, ["name"])
-    address = object_schema(
-        {
-            "line1": TEXT,
-            "line2": TEXT,
-            "city": TEXT,
-            "postcode": TEXT,
-            "country": TEXT,
-            "lat": NUMBER,
-            "lng": NUMBER,
-        },
-        ["line1", "city", "postcode", "country"],
-    )
-    delivery = object_schema(
-        {"type": {"enum": ["home", "locker"]}, "locker_id": TEXT, "window": WINDOW}, ["type"]
-    )
-    event = object_schema(
-        {"at": MOMENT, "status": STATUS, "type": TEXT, "note": TEXT}, ["at", "status", "type"]
-    )
-    parcel = object_schema(
-        {"weight_kg": NUMBER, "size": {"enum": ["S", "M", "L"]}, "label": TEXT}, ["weight_kg"]
-    )
-    lines = _list(object_schema({"sku": TEXT, "quantity": COUNT}))
-    return object_schema(
-        {
-            "order_id": TEXT,
-            "merchant_id": TEXT,
-            "depot_id": TEXT,
-            "source": TEXT,
-            "external_id": TEXT,
-            "tracking_code": TEXT,
-            "tracking_url": TEXT | {"format": "uri"},
-            "status": STATUS,
-            "customer": customer,
-            "address": address,
-            "parcels": _list(parcel),
-            "delivery": delivery,
-            "created_at": MOMENT,
-            "updated_at": MOMENT,
-            "eta": MOMENT,
-            "eta_window": WINDOW | {"description": "the window told with the ETA"},
-            "failed_attempts": COUNT,
-            "attention_reason": TEXT
-            | {"description": "why it needs attention: out_of_area, out_of_stock, ..."},
-            "lines": lines | {"description": "what it carries (a shipment: its part)"},
-            "reserved": lines | {"description": "the lines its depot's stock holds for it"},
-            "promised_day": {"type": "string", "format": "date"},
-            "shipment_of": TEXT | {"description": "a split order's first shipment"},
-            "shipments": _list(TEXT) | {"description": "every shipment of a split order"},
-            "carrier": object_schema(
-                {
-                    "name": {"enum": ["uber_direct", "doordash_drive"]},
-                    "job_id": TEXT,
-                    "status": TEXT | {"description": "the carrier's last status applied"},
-                    "fee": object_schema({"amount": COUNT, "currency": TEXT}),
-                    "quote_id": TEXT,
-                },
-                ["name", "job_id", "status", "fee"],
-            )
-            | {"description": "the partner carrier delivering it instead of our fleet"},
-            "timeline": _list(event) | {"description": "GET of one order only"},
-        },
-        [
-            "order_id",
-            "external_id",
-            "depot_id",
-            "status",
-            "tracking_code",
-            "tracking_url",
-            "delivery",
-            "parcels",
-        ],
-    )
-
-
-def _fleet() -> dict[str, Any]:
-    vehicle = object_schema(
-        {
-            "vehicle_id": TEXT,
-            "profile": TEXT,
-            "capacity": object_schema({"parcels": COUNT, "weight_kg": NUMBER}),
-            "shift": object_schema(
-                {
-                    "start": MOMENT,
-                    "end": MOMENT,
-                    "breaks": _list(
-                        object_schema({"earliest": MOMENT, "latest": MOMENT, "minutes": COUNT})
-                    ),
-                }
-            ),
-            "skills": _list(TEXT),
-            "max_trips": {"type": "integer", "minimum": 1},
-            "reload_minutes": COUNT,
-        }
-    )
-    return object_schema({"depot_id": TEXT, "vehicles": _list(vehicle)})
-
-
-def _run() -> dict[str, Any]:
-    stop = object_schema(
-        {
-            "order_id": TEXT,
-            "eta": MOMENT,
-            "kind": TEXT,
-            "locker_id": TEXT,
-            "trip": {"type": "integer", "minimum": 1},
-        },
-        ["order_id", "eta", "kind"],
-    )
-    trip = object_schema(
-        {
-            "trip": {"type": "integer", "minimum": 1},
-            "depart_at": MOMENT,
-            "return_at": MOMENT,
-            "stops": _list(TEXT) | {"description": "order ids in visit order"},
-        },
-        ["trip", "depart_at", "return_at", "stops"],
-    )
-    route = object_schema(
-        {
-            "route_id": TEXT,
-            "vehicle_id": TEXT,
-            "driver_token": TEXT,
-            "start_at": MOMENT,
-            "distance_m": COUNT,
-            "duration_s": COUNT,
-            "stops": _list(stop),
-            "trips": _list(trip)
-            | {"description": "one, or several when the vehicle reloads at the depot"},
-        },
-        ["route_id", "vehicle_id", "driver_token", "stops"],
-    )
-    return object_schema(
-        {
-            "run_id": TEXT,
-            "depot_id": TEXT,
-            "status": {"enum": ["running", "succeeded", "failed"]},
-            "trigger": TEXT,
-            "started_at": MOMENT,
-            "finished_at": MOMENT,
-            "routes": _list(route),
-            "unassigned": _list(object_schema({"order_id": TEXT, "reason": TEXT})),
-            "figures": {"type": ["object", "null"]},
-            "error": {"type": ["string", "object"]},
-        },
-        ["run_id", "depot_id", "status", "routes", "unassigned"],
-    )
-
-
-def _public_tracking() -> dict[str, Any]:
-    return object_schema(
-        {
-            "status": STATUS,
-            "events": _list(object_schema({"status": STATUS, "at": MOMENT})),
-            "first_name": TEXT,
-            "city": TEXT,
-            "delivery": object_schema(
-                {
-                    "type": {"enum": ["home", "locker"]},
-                    "locker": {"type": "object"},
-                    "window": WINDOW,
-                },
-                ["type"],
-            ),
-            "eta": MOMENT,
-            "eta_window": WINDOW,
-            "stops_before": COUNT,
-            "shipments": _list(object_schema({"tracking_code": TEXT, "status": STATUS}))
-            | {"description": "a split order: every shipment's tracking code and status"},
-            "headline": TEXT,
-            "destination": TEXT,
-            "area": object_schema({"lat": NUMBER, "lng": NUMBER, "radius_m": COUNT}),
-            "van": object_schema({"lat": NUMBER, "lng": NUMBER, "at": MOMENT}),
-            "merchant": object_schema({"name": TEXT, "colour": TEXT, "help_url": TEXT}, ["name"]),
-            "delivery_choices": object_schema(
-                {"lockers": _list({"type": "object"}), "home": {"type": "boolean"}}
-            ),
-        },
-        ["status", "headline", "destination", "events", "first_name", "city", "delivery"],
-    )
 
 
 def schemas() -> dict[str, Any]:
@@ -259,14 +73,6 @@ def schemas() -> dict[str, Any]:
     return {
         "Proof": proof,
         "ProofUpload": upload,
-        "Order": _order(),
-        "Orders": object_schema(
-            {
-                "items": _list({"$ref": "#/components/schemas/Order"}),
-                "orders": _list({"$ref": "#/components/schemas/Order"}),
-                "next_cursor": NEXT_CURSOR,
-            }
-        ),
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
         "BrandReply": object_schema(
             {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
@@ -286,9 +92,6 @@ def schemas() -> dict[str, Any]:
                 "next_cursor": NEXT_CURSOR,
             }
         ),
-        "Fleet": _fleet(),
-        "DispatchRun": _run(),
-        "PublicTracking": _public_tracking(),
         "Feedback": object_schema(
             {
                 "rating": {"type": "integer", "minimum": 1, "maximum": 5},
