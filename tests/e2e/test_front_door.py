@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -100,6 +101,30 @@ def test_the_readmes_shopify_snippet_pasted_twice_is_created_then_duplicate(
     assert '"first_name": "Ada"' in first.stdout, "the public view by the order's tracking code"
     again = shell(export_block(front_door) + "\n" + snippet)
     assert again.stdout.startswith('{"outcome": "duplicate"'), again.stdout[:300]
+
+
+def test_the_readmes_standard_webhooks_snippet_sends_an_order_the_fleet_can_plan(
+    front_door: Runtime,
+) -> None:
+    """The sample event goes out with a window inside the demo fleet's shift (never a window
+    already past), signed as Standard Webhooks sign: created, ready, then duplicate."""
+    snippet = readme_block("## Send an order from any platform (Standard Webhooks)")
+    first = shell(export_block(front_door) + "\n" + snippet)
+    assert first.returncode == 0, first.stderr
+    sent = json.loads(first.stdout)
+    assert sent["outcome"] == "created", first.stdout
+    order = front_door.merchant(
+        front_door.demo["api_key"], "GET", f"/v1/orders/{sent['order_id']}"
+    ).json()
+    assert order["status"] == "ready", order
+    fleet = front_door.admin("GET", f"/v1/depots/{front_door.demo['depot_id']}/vehicles").json()
+    shift = fleet["vehicles"][0]["shift"]
+    window = order["delivery"]["window"]
+    start, end = (datetime.fromisoformat(window[k]) for k in ("start", "end"))
+    assert datetime.fromisoformat(shift["start"]) <= start < end
+    assert end == datetime.fromisoformat(shift["end"]) and end > datetime.now(UTC)
+    again = shell(export_block(front_door) + "\n" + snippet)
+    assert json.loads(again.stdout)["outcome"] == "duplicate", again.stdout
 
 
 def answers(text: str) -> list[dict[str, Any]]:
