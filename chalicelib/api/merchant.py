@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
-from chalicelib.api.replies import OrderOut, OrdersPage
+from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage
 from chalicelib.config import settings
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
-from chalicelib.domain.tenancy import Brand, Merchant, is_https_url
+from chalicelib.domain.tenancy import Brand, is_https_url
 from chalicelib.domain.times import iso_z
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
@@ -210,21 +210,19 @@ class BrandIn(BaseModel):
         return value
 
 
-def _brand_reply(merchant: Merchant) -> dict[str, Any]:
-    return {"brand": merchant.brand.fields()}
-
-
 @route(merchant_api, "/v1/brand", methods=["PUT"])
 def put_brand() -> Any:
     merchant = _merchant()
     body = parse_body(merchant_api.current_request, BrandIn)
     brand = Brand(body.display_name, body.colour.lower() if body.colour else None, body.help_url)
-    return json_response(_brand_reply(bootstrap.accounts().set_brand(merchant.merchant_id, brand)))
+    return json_response(
+        BrandReply.of(bootstrap.accounts().set_brand(merchant.merchant_id, brand)).body()
+    )
 
 
 @route(merchant_api, "/v1/brand", methods=["GET"])
 def get_brand() -> Any:
-    return json_response(_brand_reply(_merchant()))
+    return json_response(BrandReply.of(_merchant()).body())
 
 
 class WebhookEndpointIn(BaseModel):

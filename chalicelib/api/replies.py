@@ -192,6 +192,22 @@ class _Part(Reply):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
+class BrandOut(_Part):
+    """How the tracking page shows the merchant: only the fields it set."""
+
+    display_name: str | None = None
+    colour: str | None = Field(default=None, description="#rrggbb")
+    help_url: str | None = Field(default=None, description="an https link")
+
+
+class BrandReply(Reply):
+    brand: BrandOut
+
+    @classmethod
+    def of(cls, merchant: Merchant) -> BrandReply:
+        return cls(brand=BrandOut.model_validate(merchant.brand))
+
+
 class OrderCustomer(_Part):
     name: str
     email: str | None = None

@@ -22,7 +22,7 @@ from chalicelib.api.openapi.components import (
     pdf_reply,
     query,
 )
-from chalicelib.api.replies import OrderOut, OrdersPage
+from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
@@ -287,4 +287,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
         WebhookEndpointIn,
     ):
         add_model(schemas, model)
-    add_reply(schemas, OrderOut, OrdersPage)
+    add_reply(schemas, OrderOut, OrdersPage, BrandReply)

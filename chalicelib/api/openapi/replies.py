@@ -74,10 +74,6 @@ def schemas() -> dict[str, Any]:
         "Proof": proof,
         "ProofUpload": upload,
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
-        "BrandReply": object_schema(
-            {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
-            ["brand"],
-        ),
         "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
         "WebhookEndpoint": endpoint,
         "WebhookEndpointCreated": endpoint
