@@ -18,6 +18,7 @@ from chalicelib.orders.views import tracking_url
 
 if TYPE_CHECKING:
     from chalicelib.dispatch.service import RunResults
+    from chalicelib.tracking.feedback import Feedback
 
 
 class Reply(BaseModel):
@@ -135,6 +136,21 @@ class MerchantsPage(_Page):
 
 class DispatchRunsPage(_Page):
     items: list[RunSummaryOut]
+
+
+class FeedbackOut(Reply):
+    """A customer's rating as stored; `comment` is always sent, null when none was given."""
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None
+    at: str
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> FeedbackOut:
+        return cls(rating=feedback.rating, comment=feedback.comment, at=feedback.at)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 class DepotCreated(Reply):

@@ -88,12 +88,5 @@ def schemas() -> dict[str, Any]:
                 "next_cursor": NEXT_CURSOR,
             }
         ),
-        "Feedback": object_schema(
-            {
-                "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                "comment": {"type": ["string", "null"]},
-                "at": MOMENT,
-            }
-        ),
         "Health": object_schema({"status": {"const": "ok"}}),
     }
