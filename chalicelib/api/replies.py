@@ -6,6 +6,7 @@ keys and secrets have no field, so no answer can carry them)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -151,6 +152,24 @@ class FeedbackOut(Reply):
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class StockLevelOut(Reply):
+    merchant_id: str
+    sku: str
+    quantity: int = Field(ge=0, description="free to allocate")
+    reserved: int = Field(ge=0, description="held by open orders")
+
+
+class StockOut(Reply):
+    """A depot's stock levels (allocation/stock_levels.py gives them as mappings)."""
+
+    depot_id: str
+    items: list[StockLevelOut]
+
+    @classmethod
+    def of(cls, depot_id: str, levels: Sequence[Mapping[str, Any]]) -> StockOut:
+        return cls(depot_id=depot_id, items=[StockLevelOut.model_validate(lv) for lv in levels])
 
 
 class DepotCreated(Reply):
