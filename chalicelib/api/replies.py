@@ -172,6 +172,47 @@ class StockOut(Reply):
         return cls(depot_id=depot_id, items=[StockLevelOut.model_validate(lv) for lv in levels])
 
 
+class ParkedCounts(Reply):
+    retrying: int = Field(ge=0, description="waiting for a retry (approximate, as SQS counts)")
+    dead: int = Field(ge=0, description="dead-lettered (approximate)")
+
+
+class ParkedLetter(Reply):
+    """A dead letter described without its message: the fields of its kind, each as found
+    (a null stays a null: the letter did not carry it)."""
+
+    id: str
+    kind: Literal["work", "stream_batch", "unreadable"]
+    dead_lettered_at: str | None
+    handler: str | None = None
+    order_id: str | None = None
+    type: str | None = None
+    attempts: int | None = Field(default=None, ge=0)
+    error: str | None = None
+    first_failed_at: str | None = None
+    last_failed_at: str | None = None
+    records: int | None = None
+    shard_id: str | None = None
+    first_sequence_number: str | None = None
+    last_sequence_number: str | None = None
+
+
+class ParkedOut(Reply):
+    """The parked outbox work (notify/redrive.py lists it as a mapping): one page, no cursor."""
+
+    counts: ParkedCounts
+    items: list[ParkedLetter]
+    next_cursor: None = Field(default=None, description="always null: the list is one sample")
+
+    @classmethod
+    def of(cls, listing: Mapping[str, Any]) -> ParkedOut:
+        return cls.model_validate(listing)
+
+    def body(self) -> dict[str, Any]:
+        # Each letter keeps the fields its kind has, nulls included, and no others.
+        return self.model_dump(mode="json", exclude_unset=True) | {"next_cursor": None}
+
+
 class DepotCreated(Reply):
     depot_id: str
 
