@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
-from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage
+from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, SentMessagesOut
 from chalicelib.config import settings
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
@@ -146,7 +146,8 @@ def order_proof(order_id: str) -> Any:
 def order_notifications(order_id: str) -> Any:
     """What the customer was sent about the order, by channel (sent, failed or skipped)."""
     merchant = _merchant()
-    return json_response(bootstrap.notifications().list_for_order(order_id, merchant.merchant_id))
+    sent = bootstrap.notifications().list_for_order(order_id, merchant.merchant_id)
+    return json_response(SentMessagesOut.of(sent).body())
 
 
 class SwitchedOffIn(BaseModel):

@@ -15,6 +15,7 @@ from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import CarrierHandling, Order, TimelineEvent
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
+from chalicelib.notify.messages import State
 from chalicelib.orders.views import tracking_url
 
 if TYPE_CHECKING:
@@ -211,6 +212,32 @@ class ParkedOut(Reply):
     def body(self) -> dict[str, Any]:
         # Each letter keeps the fields its kind has, nulls included, and no others.
         return self.model_dump(mode="json", exclude_unset=True) | {"next_cursor": None}
+
+
+class SentMessage(Reply):
+    """One message on one channel as the notification log keeps it (only what it recorded)."""
+
+    type: str
+    state: State
+    to: str | None = None
+    message_id: str | None = Field(default=None, description="the vendor's id of the message")
+    reason: str | None = Field(default=None, description="why it was skipped or failed")
+    vendor_status: str | None = None
+    vendor_answer: str | None = None
+    attempts: int = Field(ge=0)
+    at: str | None = None
+
+
+class SentMessagesOut(Reply):
+    """What the customer was sent about an order, by channel (notify/service.py lists it)."""
+
+    order_id: str
+    email: list[SentMessage]
+    sms: list[SentMessage]
+
+    @classmethod
+    def of(cls, listing: Mapping[str, Any]) -> SentMessagesOut:
+        return cls.model_validate(listing)
 
 
 class DepotCreated(Reply):

@@ -22,7 +22,7 @@ from chalicelib.api.openapi.components import (
     pdf_reply,
     query,
 )
-from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage
+from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, SentMessagesOut
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
@@ -227,7 +227,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such order",
                 },
                 tags=("merchant",),
-                replies={"200": "SentMessages"},
+                replies={"200": "SentMessagesOut"},
             )
         },
         "/v1/webhook-endpoints": {
@@ -287,4 +287,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
         WebhookEndpointIn,
     ):
         add_model(schemas, model)
-    add_reply(schemas, OrderOut, OrdersPage, BrandReply)
+    add_reply(schemas, OrderOut, OrdersPage, BrandReply, SentMessagesOut)

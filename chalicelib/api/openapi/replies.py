@@ -25,10 +25,6 @@ def schemas() -> dict[str, Any]:
     switched_off = object_schema(
         {"type": {"enum": list(ORDER_MESSAGES)}, "channel": {"enum": ["email", "sms"]}}
     )
-    sent = object_schema(
-        {"type": TEXT, "state": TEXT, "to": TEXT, "attempts": COUNT, "at": MOMENT},
-        ["type", "state"],
-    )
     endpoint = object_schema(
         {
             "endpoint_id": TEXT,
@@ -74,7 +70,6 @@ def schemas() -> dict[str, Any]:
         "Proof": proof,
         "ProofUpload": upload,
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
-        "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
         "WebhookEndpoint": endpoint,
         "WebhookEndpointCreated": endpoint
         | {
