@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
-from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, SentMessagesOut
+from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, ProofOut, SentMessagesOut
 from chalicelib.config import settings
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
@@ -139,7 +139,7 @@ def order_labels(order_id: str) -> Any:
 def order_proof(order_id: str) -> Any:
     """The order's proof of delivery; its photo and signature through 5-minute URLs."""
     order, _ = bootstrap.orders().get(_merchant(), order_id)
-    return json_response(bootstrap.proof_views().for_merchant(order))
+    return json_response(ProofOut.of(bootstrap.proof_views().for_merchant(order)).body())
 
 
 @route(merchant_api, "/v1/orders/{order_id}/notifications", methods=["GET"])

@@ -240,6 +240,31 @@ class SentMessagesOut(Reply):
         return cls.model_validate(listing)
 
 
+class ProofLocation(Reply):
+    lat: float
+    lng: float
+
+
+class ProofOut(Reply):
+    """An order's proof of delivery as its merchant reads it (tracking/proofs.py builds it):
+    the images through presigned GETs of 5 minutes."""
+
+    order_id: str
+    at: str
+    labels_scanned: list[str]
+    labels_missing: list[str]
+    all_scanned: bool
+    recipient_name: str | None = None
+    safe_place: str | None = None
+    photo_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
+    signature_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
+    location: ProofLocation | None = Field(default=None, description="the driver's GPS fix")
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> ProofOut:
+        return cls.model_validate(view)
+
+
 class DepotCreated(Reply):
     depot_id: str
 

@@ -22,7 +22,7 @@ from chalicelib.api.openapi.components import (
     pdf_reply,
     query,
 )
-from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, SentMessagesOut
+from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, ProofOut, SentMessagesOut
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
@@ -214,7 +214,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "delivered yet)",
                 },
                 tags=("merchant",),
-                replies={"200": "Proof"},
+                replies={"200": "ProofOut"},
             )
         },
         "/v1/orders/{order_id}/notifications": {
@@ -287,4 +287,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
         WebhookEndpointIn,
     ):
         add_model(schemas, model)
-    add_reply(schemas, OrderOut, OrdersPage, BrandReply, SentMessagesOut)
+    add_reply(schemas, OrderOut, OrdersPage, BrandReply, SentMessagesOut, ProofOut)

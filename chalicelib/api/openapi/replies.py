@@ -12,7 +12,6 @@ from chalicelib.domain.order import ORDER_MESSAGES
 
 TEXT = {"type": "string"}
 MOMENT = {"type": "string", "format": "date-time"}
-NUMBER = {"type": "number"}
 COUNT = {"type": "integer", "minimum": 0}
 NEXT_CURSOR = {"type": ["string", "null"], "description": "null after the last page"}
 
@@ -38,22 +37,6 @@ def schemas() -> dict[str, Any]:
         },
         ["endpoint_id", "url", "types", "created_at", "enabled"],
     )
-    labels = _list(TEXT)
-    proof = object_schema(
-        {
-            "order_id": TEXT,
-            "at": MOMENT,
-            "labels_scanned": labels,
-            "labels_missing": labels,
-            "all_scanned": {"type": "boolean"},
-            "recipient_name": TEXT,
-            "safe_place": TEXT,
-            "photo_url": TEXT | {"format": "uri"},
-            "signature_url": TEXT | {"format": "uri"},
-            "location": object_schema({"lat": NUMBER, "lng": NUMBER}),
-        },
-        ["order_id", "at", "labels_scanned", "labels_missing"],
-    )
     upload = object_schema(
         {
             "url": TEXT | {"format": "uri"},
@@ -67,7 +50,6 @@ def schemas() -> dict[str, Any]:
         }
     )
     return {
-        "Proof": proof,
         "ProofUpload": upload,
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
         "WebhookEndpoint": endpoint,
