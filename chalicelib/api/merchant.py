@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
-from chalicelib.api.replies import BrandReply, OrderOut, OrdersPage, ProofOut, SentMessagesOut
+from chalicelib.api.replies import (
+    BrandReply,
+    OrderOut,
+    OrdersPage,
+    ProofOut,
+    SentMessagesOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+    WebhookEndpointsPage,
+)
 from chalicelib.config import settings
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
@@ -243,7 +252,7 @@ def create_webhook_endpoint() -> Any:
     endpoint, secret = bootstrap.webhook_endpoints().register(
         merchant.merchant_id, body.url, body.types
     )
-    return json_response(endpoint.view() | {"secret": secret}, status=201)
+    return json_response(WebhookEndpointCreated.created(endpoint.view(), secret).body(), status=201)
 
 
 @route(merchant_api, "/v1/webhook-endpoints", methods=["GET"])
@@ -254,13 +263,10 @@ def list_webhook_endpoints() -> Any:
     page = bootstrap.webhook_endpoints().page(
         owner, limit=query.limit, start=start_key(query, "webhook-endpoints", owner)
     )
-    views = [e.view() for e in page.items]
+    views = [WebhookEndpointOut.of(e.view()) for e in page.items]
+    cursor = next_cursor(query, "webhook-endpoints", owner, page.last_key)
     return json_response(
-        {
-            "items": views,
-            "endpoints": views,
-            "next_cursor": next_cursor(query, "webhook-endpoints", owner, page.last_key),
-        }
+        WebhookEndpointsPage(items=views, endpoints=views, next_cursor=cursor).body()
     )
 
 
@@ -274,4 +280,4 @@ def delete_webhook_endpoint(endpoint_id: str) -> Any:
 def enable_webhook_endpoint(endpoint_id: str) -> Any:
     """Deliver again to an endpoint disabled for failing."""
     endpoint = bootstrap.webhook_endpoints().enable(_merchant().merchant_id, endpoint_id)
-    return json_response(endpoint.view())
+    return json_response(WebhookEndpointOut.of(endpoint.view()).body())

@@ -265,6 +265,45 @@ class ProofOut(Reply):
         return cls.model_validate(view)
 
 
+class WebhookEndpointOut(Reply):
+    """A merchant's webhook endpoint as merchant_webhooks/endpoints.py shows it: never its
+    secret (only the answer that creates it carries one)."""
+
+    endpoint_id: str
+    url: str
+    types: list[str]
+    created_at: str
+    enabled: bool
+    disabled_at: str | None = None
+    disabled_reason: str | None = None
+    failing_since: str | None = None
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> WebhookEndpointOut:
+        return cls.model_validate(view)
+
+    def body(self) -> dict[str, Any]:
+        # The view's fields as it gave them (a disabled endpoint's reason may be null).
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(pattern="^whsec_", description="its signing secret, shown this once")
+
+    @classmethod
+    def created(cls, view: Mapping[str, Any], secret: str) -> WebhookEndpointCreated:
+        return cls.model_validate({**view, "secret": secret})
+
+
+class WebhookEndpointsPage(_Page):
+    items: list[WebhookEndpointOut]
+    endpoints: list[WebhookEndpointOut] = Field(description="`items` again")
+
+    def body(self) -> dict[str, Any]:
+        items = [e.body() for e in self.items]
+        return {"items": items, "endpoints": items, "next_cursor": self.next_cursor}
+
+
 class DepotCreated(Reply):
     depot_id: str
 
