@@ -304,6 +304,13 @@ class WebhookEndpointsPage(_Page):
         return {"items": items, "endpoints": items, "next_cursor": self.next_cursor}
 
 
+class LockerCreated(Reply):
+    """The one answer that shows a locker's kiosk key: it is kept hashed, never shown again."""
+
+    locker_id: str
+    kiosk_key: str = Field(description="the kiosk's Bearer credential, shown once")
+
+
 class DepotCreated(Reply):
     depot_id: str
 
