@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.replies import LockerCreated
 from chalicelib.domain.errors import (
     AuthenticationFailed,
     InvalidCursor,
@@ -119,7 +120,8 @@ def create_locker() -> Any:
     bootstrap.accounts().authenticate_admin(bearer(lockers_api.current_request))
     body = parse_body(lockers_api.current_request, LockerIn)
     locker, kiosk_key = bootstrap.locker_admin().create(body.to_new())
-    return json_response({"locker_id": locker.locker_id, "kiosk_key": kiosk_key}, status=201)
+    created = LockerCreated(locker_id=locker.locker_id, kiosk_key=kiosk_key)
+    return json_response(created.body(), status=201)
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}", methods=["GET"])

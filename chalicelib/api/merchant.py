@@ -11,11 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
-from chalicelib.api.replies import OrderOut, OrdersPage
+from chalicelib.api.replies import (
+    BrandReply,
+    OrderOut,
+    OrdersPage,
+    ProofOut,
+    SentMessagesOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+    WebhookEndpointsPage,
+)
 from chalicelib.config import settings
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES, Address, OrderMessage, check_id
-from chalicelib.domain.tenancy import Brand, Merchant, is_https_url
+from chalicelib.domain.tenancy import Brand, is_https_url
 from chalicelib.domain.times import iso_z
 from chalicelib.intake.canonical import AddressIn, CanonicalOrder
 from chalicelib.orders.service import Action, Inbound, Outcome
@@ -139,14 +148,15 @@ def order_labels(order_id: str) -> Any:
 def order_proof(order_id: str) -> Any:
     """The order's proof of delivery; its photo and signature through 5-minute URLs."""
     order, _ = bootstrap.orders().get(_merchant(), order_id)
-    return json_response(bootstrap.proof_views().for_merchant(order))
+    return json_response(ProofOut.of(bootstrap.proof_views().for_merchant(order)).body())
 
 
 @route(merchant_api, "/v1/orders/{order_id}/notifications", methods=["GET"])
 def order_notifications(order_id: str) -> Any:
     """What the customer was sent about the order, by channel (sent, failed or skipped)."""
     merchant = _merchant()
-    return json_response(bootstrap.notifications().list_for_order(order_id, merchant.merchant_id))
+    sent = bootstrap.notifications().list_for_order(order_id, merchant.merchant_id)
+    return json_response(SentMessagesOut.of(sent).body())
 
 
 class SwitchedOffIn(BaseModel):
@@ -210,21 +220,19 @@ class BrandIn(BaseModel):
         return value
 
 
-def _brand_reply(merchant: Merchant) -> dict[str, Any]:
-    return {"brand": merchant.brand.fields()}
-
-
 @route(merchant_api, "/v1/brand", methods=["PUT"])
 def put_brand() -> Any:
     merchant = _merchant()
     body = parse_body(merchant_api.current_request, BrandIn)
     brand = Brand(body.display_name, body.colour.lower() if body.colour else None, body.help_url)
-    return json_response(_brand_reply(bootstrap.accounts().set_brand(merchant.merchant_id, brand)))
+    return json_response(
+        BrandReply.of(bootstrap.accounts().set_brand(merchant.merchant_id, brand)).body()
+    )
 
 
 @route(merchant_api, "/v1/brand", methods=["GET"])
 def get_brand() -> Any:
-    return json_response(_brand_reply(_merchant()))
+    return json_response(BrandReply.of(_merchant()).body())
 
 
 class WebhookEndpointIn(BaseModel):
@@ -244,7 +252,7 @@ def create_webhook_endpoint() -> Any:
     endpoint, secret = bootstrap.webhook_endpoints().register(
         merchant.merchant_id, body.url, body.types
     )
-    return json_response(endpoint.view() | {"secret": secret}, status=201)
+    return json_response(WebhookEndpointCreated.created(endpoint.view(), secret).body(), status=201)
 
 
 @route(merchant_api, "/v1/webhook-endpoints", methods=["GET"])
@@ -255,13 +263,10 @@ def list_webhook_endpoints() -> Any:
     page = bootstrap.webhook_endpoints().page(
         owner, limit=query.limit, start=start_key(query, "webhook-endpoints", owner)
     )
-    views = [e.view() for e in page.items]
+    views = [WebhookEndpointOut.of(e.view()) for e in page.items]
+    cursor = next_cursor(query, "webhook-endpoints", owner, page.last_key)
     return json_response(
-        {
-            "items": views,
-            "endpoints": views,
-            "next_cursor": next_cursor(query, "webhook-endpoints", owner, page.last_key),
-        }
+        WebhookEndpointsPage(items=views, endpoints=views, next_cursor=cursor).body()
     )
 
 
@@ -275,4 +280,4 @@ def delete_webhook_endpoint(endpoint_id: str) -> Any:
 def enable_webhook_endpoint(endpoint_id: str) -> Any:
     """Deliver again to an endpoint disabled for failing."""
     endpoint = bootstrap.webhook_endpoints().enable(_merchant().merchant_id, endpoint_id)
-    return json_response(endpoint.view())
+    return json_response(WebhookEndpointOut.of(endpoint.view()).body())

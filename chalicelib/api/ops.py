@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.replies import ParkedOut
 from chalicelib.domain.errors import InvalidCursor
 from chalicelib.intake.canonical import validation_failed
 from chalicelib.notify.redrive import MAX_REDRIVE
@@ -44,7 +45,7 @@ def list_parked() -> Any:
     if query.cursor is not None:
         # SQS has no positions to page by: the list is one sample, up to `limit`.
         raise InvalidCursor("the parked list is one page; it takes no cursor", field="cursor")
-    return json_response(bootstrap.redrive().listing(query.limit))
+    return json_response(ParkedOut.of(bootstrap.redrive().listing(query.limit)).body())
 
 
 @route(ops, "/v1/ops/redrive", methods=["POST"])

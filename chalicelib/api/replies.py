@@ -6,6 +6,7 @@ keys and secrets have no field, so no answer can carry them)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,10 +15,12 @@ from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import CarrierHandling, Order, TimelineEvent
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
+from chalicelib.notify.messages import State
 from chalicelib.orders.views import tracking_url
 
 if TYPE_CHECKING:
     from chalicelib.dispatch.service import RunResults
+    from chalicelib.tracking.feedback import Feedback
 
 
 class Reply(BaseModel):
@@ -137,6 +140,177 @@ class DispatchRunsPage(_Page):
     items: list[RunSummaryOut]
 
 
+class FeedbackOut(Reply):
+    """A customer's rating as stored; `comment` is always sent, null when none was given."""
+
+    rating: int = Field(ge=1, le=5)
+    comment: str | None
+    at: str
+
+    @classmethod
+    def of(cls, feedback: Feedback) -> FeedbackOut:
+        return cls(rating=feedback.rating, comment=feedback.comment, at=feedback.at)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class StockLevelOut(Reply):
+    merchant_id: str
+    sku: str
+    quantity: int = Field(ge=0, description="free to allocate")
+    reserved: int = Field(ge=0, description="held by open orders")
+
+
+class StockOut(Reply):
+    """A depot's stock levels (allocation/stock_levels.py gives them as mappings)."""
+
+    depot_id: str
+    items: list[StockLevelOut]
+
+    @classmethod
+    def of(cls, depot_id: str, levels: Sequence[Mapping[str, Any]]) -> StockOut:
+        return cls(depot_id=depot_id, items=[StockLevelOut.model_validate(lv) for lv in levels])
+
+
+class ParkedCounts(Reply):
+    retrying: int = Field(ge=0, description="waiting for a retry (approximate, as SQS counts)")
+    dead: int = Field(ge=0, description="dead-lettered (approximate)")
+
+
+class ParkedLetter(Reply):
+    """A dead letter described without its message: the fields of its kind, each as found
+    (a null stays a null: the letter did not carry it)."""
+
+    id: str
+    kind: Literal["work", "stream_batch", "unreadable"]
+    dead_lettered_at: str | None
+    handler: str | None = None
+    order_id: str | None = None
+    type: str | None = None
+    attempts: int | None = Field(default=None, ge=0)
+    error: str | None = None
+    first_failed_at: str | None = None
+    last_failed_at: str | None = None
+    records: int | None = None
+    shard_id: str | None = None
+    first_sequence_number: str | None = None
+    last_sequence_number: str | None = None
+
+
+class ParkedOut(Reply):
+    """The parked outbox work (notify/redrive.py lists it as a mapping): one page, no cursor."""
+
+    counts: ParkedCounts
+    items: list[ParkedLetter]
+    next_cursor: None = Field(default=None, description="always null: the list is one sample")
+
+    @classmethod
+    def of(cls, listing: Mapping[str, Any]) -> ParkedOut:
+        return cls.model_validate(listing)
+
+    def body(self) -> dict[str, Any]:
+        # Each letter keeps the fields its kind has, nulls included, and no others.
+        return self.model_dump(mode="json", exclude_unset=True) | {"next_cursor": None}
+
+
+class SentMessage(Reply):
+    """One message on one channel as the notification log keeps it (only what it recorded)."""
+
+    type: str
+    state: State
+    to: str | None = None
+    message_id: str | None = Field(default=None, description="the vendor's id of the message")
+    reason: str | None = Field(default=None, description="why it was skipped or failed")
+    vendor_status: str | None = None
+    vendor_answer: str | None = None
+    attempts: int = Field(ge=0)
+    at: str | None = None
+
+
+class SentMessagesOut(Reply):
+    """What the customer was sent about an order, by channel (notify/service.py lists it)."""
+
+    order_id: str
+    email: list[SentMessage]
+    sms: list[SentMessage]
+
+    @classmethod
+    def of(cls, listing: Mapping[str, Any]) -> SentMessagesOut:
+        return cls.model_validate(listing)
+
+
+class ProofLocation(Reply):
+    lat: float
+    lng: float
+
+
+class ProofOut(Reply):
+    """An order's proof of delivery as its merchant reads it (tracking/proofs.py builds it):
+    the images through presigned GETs of 5 minutes."""
+
+    order_id: str
+    at: str
+    labels_scanned: list[str]
+    labels_missing: list[str]
+    all_scanned: bool
+    recipient_name: str | None = None
+    safe_place: str | None = None
+    photo_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
+    signature_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
+    location: ProofLocation | None = Field(default=None, description="the driver's GPS fix")
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> ProofOut:
+        return cls.model_validate(view)
+
+
+class WebhookEndpointOut(Reply):
+    """A merchant's webhook endpoint as merchant_webhooks/endpoints.py shows it: never its
+    secret (only the answer that creates it carries one)."""
+
+    endpoint_id: str
+    url: str
+    types: list[str]
+    created_at: str
+    enabled: bool
+    disabled_at: str | None = None
+    disabled_reason: str | None = None
+    failing_since: str | None = None
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> WebhookEndpointOut:
+        return cls.model_validate(view)
+
+    def body(self) -> dict[str, Any]:
+        # The view's fields as it gave them (a disabled endpoint's reason may be null).
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class WebhookEndpointCreated(WebhookEndpointOut):
+    secret: str = Field(pattern="^whsec_", description="its signing secret, shown this once")
+
+    @classmethod
+    def created(cls, view: Mapping[str, Any], secret: str) -> WebhookEndpointCreated:
+        return cls.model_validate({**view, "secret": secret})
+
+
+class WebhookEndpointsPage(_Page):
+    items: list[WebhookEndpointOut]
+    endpoints: list[WebhookEndpointOut] = Field(description="`items` again")
+
+    def body(self) -> dict[str, Any]:
+        items = [e.body() for e in self.items]
+        return {"items": items, "endpoints": items, "next_cursor": self.next_cursor}
+
+
+class LockerCreated(Reply):
+    """The one answer that shows a locker's kiosk key: it is kept hashed, never shown again."""
+
+    locker_id: str
+    kiosk_key: str = Field(description="the kiosk's Bearer credential, shown once")
+
+
 class DepotCreated(Reply):
     depot_id: str
 
@@ -190,6 +364,22 @@ class _Part(Reply):
     """A part of an answer read straight off a domain dataclass's attributes."""
 
     model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+
+class BrandOut(_Part):
+    """How the tracking page shows the merchant: only the fields it set."""
+
+    display_name: str | None = None
+    colour: str | None = Field(default=None, description="#rrggbb")
+    help_url: str | None = Field(default=None, description="an https link")
+
+
+class BrandReply(Reply):
+    brand: BrandOut
+
+    @classmethod
+    def of(cls, merchant: Merchant) -> BrandReply:
+        return cls(brand=BrandOut.model_validate(merchant.brand))
 
 
 class OrderCustomer(_Part):

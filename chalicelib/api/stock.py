@@ -18,6 +18,7 @@ from pydantic import (
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.replies import StockOut
 from chalicelib.request_bodies import Id, validation_failed
 
 stock_api = Blueprint(__name__)
@@ -239,7 +240,7 @@ def put_stock(depot_id: str) -> Any:
     body = parse_body(stock_api.current_request, StockIn)
     shelf = [(i.sku, i.quantity) for i in body.items]
     levels = bootstrap.stock().put(depot_id, body.merchant_id, shelf)
-    return json_response({"depot_id": depot_id, "items": levels})
+    return json_response(StockOut.of(depot_id, levels).body())
 
 
 class StockQuery(_In):
@@ -255,7 +256,7 @@ def get_stock(depot_id: str) -> Any:
     except ValidationError as exc:
         raise validation_failed(exc) from exc
     levels = bootstrap.stock().levels(depot_id, query.merchant_id)
-    return json_response({"depot_id": depot_id, "items": levels})
+    return json_response(StockOut.of(depot_id, levels).body())
 
 
 @route(stock_api, "/v1/merchants/{merchant_id}/shopify-inventory", methods=["PUT"])

@@ -23,6 +23,7 @@ from chalicelib.api.http import (
     route,
     status_of,
 )
+from chalicelib.api.replies import FeedbackOut
 from chalicelib.billing.stripe_api import CheckoutSession
 from chalicelib.config import settings
 from chalicelib.domain.errors import (
@@ -134,7 +135,7 @@ def track_feedback(tracking_code: str) -> Any:
     given = feedback.give_feedback(
         found.order, body.rating, body.comment, bootstrap.feedback_store()
     )
-    return json_response({"rating": given.rating, "comment": given.comment, "at": given.at}, 201)
+    return json_response(FeedbackOut.of(given).body(), 201)
 
 
 def _rate_limited_page(exc: RateLimited) -> Response:

@@ -222,3 +222,31 @@ def test_the_order_and_tracking_replies_are_what_their_documented_schemas_descri
     with pytest.raises(ValidationError):
         valid("OrderOut", {k: v for k, v in answer.items() if k != "tracking_url"})
     valid("PublicTracking", public_view(order, timeline, shipments=[("ABC", order.status)]))
+
+
+def test_the_parked_listing_reaches_the_answer_field_for_field_and_as_documented() -> None:
+    from chalicelib.api.replies import ParkedOut
+    from chalicelib.notify.redrive import Redrive
+    from tests.unit.notify.test_redrive import BATCH, DeadLetterQueue, Stream, work
+
+    partial = {"DDBStreamBatchInfo": {"shardId": "shardId-2"}}  # AWS left out the rest
+    queue = DeadLetterQueue(
+        work("ord_a").to_json(), json.dumps({"DDBStreamBatchInfo": BATCH}), json.dumps(partial), "?"
+    )
+    listing = Redrive(queue, Stream([])).listing(limit=50)
+
+    answer = ParkedOut.of(listing).body()
+
+    # Every kind keeps exactly its fields, the nulls of a batch that lacked some included.
+    assert answer == listing
+    assert [i["kind"] for i in answer["items"]] == [
+        "work",
+        "stream_batch",
+        "stream_batch",
+        "unreadable",
+    ]
+    assert answer["items"][2]["records"] is None and set(answer["items"][3]) == {
+        "id", "kind", "dead_lettered_at",
+    }  # fmt: skip
+    schema = {"$ref": "#/components/schemas/ParkedOut", "components": document()["components"]}
+    Draft202012Validator(schema).validate(answer)

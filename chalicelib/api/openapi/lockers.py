@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.lockers import CLOCK, LockerIn, OrderRefIn, PickupIn
-from chalicelib.api.openapi.components import add_model, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op, query
+from chalicelib.api.replies import LockerCreated
 from chalicelib.domain.lockers import CODE_DIGITS, MAX_LOCKER_PARCELS, SIZES
 
 
@@ -144,6 +145,7 @@ def add_schemas(schemas: dict[str, Any]) -> None:
     schemas["PickupIn"]["properties"]["code"]["description"] = (
         f"the customer's {CODE_DIGITS}-digit pickup code (typed, or scanned from the QR code)"
     )
+    add_reply(schemas, LockerCreated)
     schemas |= locker_replies()
 
 
@@ -179,12 +181,6 @@ def locker_replies() -> dict[str, Any]:
     nullable_time = {"type": ["string", "null"], "format": "date-time"}
     deadline = text | {"format": "date-time", "description": "UTC; after it the code expires"}
     return {
-        "LockerCreated": object_schema(
-            {
-                "locker_id": text,
-                "kiosk_key": text | {"description": "the kiosk's Bearer credential, shown once"},
-            }
-        ),
         "NearbyLockers": object_schema(
             {
                 "lockers": nearby,

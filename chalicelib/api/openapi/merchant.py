@@ -22,7 +22,16 @@ from chalicelib.api.openapi.components import (
     pdf_reply,
     query,
 )
-from chalicelib.api.replies import OrderOut, OrdersPage
+from chalicelib.api.replies import (
+    BrandReply,
+    OrderOut,
+    OrdersPage,
+    ProofOut,
+    SentMessagesOut,
+    WebhookEndpointCreated,
+    WebhookEndpointOut,
+    WebhookEndpointsPage,
+)
 from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import MAX_EVENT_ID_BYTES
 from chalicelib.intake.canonical import CanonicalOrder
@@ -214,7 +223,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "delivered yet)",
                 },
                 tags=("merchant",),
-                replies={"200": "Proof"},
+                replies={"200": "ProofOut"},
             )
         },
         "/v1/orders/{order_id}/notifications": {
@@ -227,7 +236,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such order",
                 },
                 tags=("merchant",),
-                replies={"200": "SentMessages"},
+                replies={"200": "SentMessagesOut"},
             )
         },
         "/v1/webhook-endpoints": {
@@ -255,7 +264,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"200": "a page", **LIST_REFUSALS, "401": "bad key"},
                 tags=("merchant",),
                 query=page_query(),
-                replies={"200": "WebhookEndpoints"},
+                replies={"200": "WebhookEndpointsPage"},
             ),
         },
         "/v1/webhook-endpoints/{endpoint_id}": {
@@ -272,7 +281,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the endpoint", "401": "bad key", "404": "no such endpoint"},
                 tags=("merchant",),
-                replies={"200": "WebhookEndpoint"},
+                replies={"200": "WebhookEndpointOut"},
             )
         },
     }
@@ -287,4 +296,5 @@ def add_schemas(schemas: dict[str, Any]) -> None:
         WebhookEndpointIn,
     ):
         add_model(schemas, model)
-    add_reply(schemas, OrderOut, OrdersPage)
+    add_reply(schemas, OrderOut, OrdersPage, BrandReply, SentMessagesOut, ProofOut)
+    add_reply(schemas, WebhookEndpointOut, WebhookEndpointCreated, WebhookEndpointsPage)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op, query
 from chalicelib.api.ops import RedriveIn
+from chalicelib.api.replies import ParkedOut
 
 _COUNT = {"type": "integer", "minimum": 0}
-_TEXT = {"type": ["string", "null"]}
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -37,7 +37,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "422": "invalid limit",
                 },
                 tags=("operator",),
-                replies={"200": "ParkedList"},
+                replies={"200": "ParkedOut"},
                 query=[
                     query("limit", "dead letters listed (1-200, default 50)", type="integer"),
                     query("cursor", "not taken: the list is one sample of the queue"),
@@ -60,31 +60,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
             "remaining": _COUNT,
         }
     )
-    schemas["ParkedList"] = object_schema(
-        {
-            "counts": object_schema({"retrying": _COUNT, "dead": _COUNT}),
-            "items": {
-                "type": "array",
-                "items": object_schema(
-                    {
-                        "id": {"type": "string"},
-                        "kind": {"enum": ["work", "stream_batch", "unreadable"]},
-                        "dead_lettered_at": _TEXT,
-                        "handler": {"type": "string"},
-                        "order_id": _TEXT,
-                        "type": _TEXT,
-                        "attempts": _COUNT,
-                        "error": {"type": "string"},
-                        "first_failed_at": {"type": "string"},
-                        "last_failed_at": {"type": "string"},
-                        "records": {"type": ["integer", "null"]},
-                        "shard_id": _TEXT,
-                        "first_sequence_number": _TEXT,
-                        "last_sequence_number": _TEXT,
-                    },
-                    required=["id", "kind", "dead_lettered_at"],
-                ),
-            },
-            "next_cursor": {"type": "null"},
-        }
-    )
+    add_reply(schemas, ParkedOut)

@@ -1,7 +1,7 @@
-"""The bodies of the success answers still hand-written here, their views building them as
-dicts (the order, the run, the fleet and the public tracking view are shaped by reply models
-instead: api/replies.py, tracking/public.py). The fuzzer (tests/e2e/test_fuzz_openapi.py) holds
-each answer to them. Fields listed as required are always there; every body may carry more."""
+"""The bodies of the few success answers still hand-written here, their views building them
+as dicts (every other answer is shaped by a reply model instead: api/replies.py,
+tracking/public.py). The fuzzer (tests/e2e/test_fuzz_openapi.py) holds each answer to them.
+Fields listed as required are always there; every body may carry more."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from chalicelib.api.openapi.components import object_schema
 from chalicelib.domain.order import ORDER_MESSAGES
 
 TEXT = {"type": "string"}
-MOMENT = {"type": "string", "format": "date-time"}
-NUMBER = {"type": "number"}
 COUNT = {"type": "integer", "minimum": 0}
-NEXT_CURSOR = {"type": ["string", "null"], "description": "null after the last page"}
 
 
 def _list(items: dict[str, Any]) -> dict[str, Any]:
@@ -24,39 +21,6 @@ def _list(items: dict[str, Any]) -> dict[str, Any]:
 def schemas() -> dict[str, Any]:
     switched_off = object_schema(
         {"type": {"enum": list(ORDER_MESSAGES)}, "channel": {"enum": ["email", "sms"]}}
-    )
-    sent = object_schema(
-        {"type": TEXT, "state": TEXT, "to": TEXT, "attempts": COUNT, "at": MOMENT},
-        ["type", "state"],
-    )
-    endpoint = object_schema(
-        {
-            "endpoint_id": TEXT,
-            "url": TEXT,
-            "types": _list(TEXT),
-            "created_at": MOMENT,
-            "enabled": {"type": "boolean"},
-            "disabled_at": MOMENT,
-            "disabled_reason": TEXT,
-            "failing_since": MOMENT,
-        },
-        ["endpoint_id", "url", "types", "created_at", "enabled"],
-    )
-    labels = _list(TEXT)
-    proof = object_schema(
-        {
-            "order_id": TEXT,
-            "at": MOMENT,
-            "labels_scanned": labels,
-            "labels_missing": labels,
-            "all_scanned": {"type": "boolean"},
-            "recipient_name": TEXT,
-            "safe_place": TEXT,
-            "photo_url": TEXT | {"format": "uri"},
-            "signature_url": TEXT | {"format": "uri"},
-            "location": object_schema({"lat": NUMBER, "lng": NUMBER}),
-        },
-        ["order_id", "at", "labels_scanned", "labels_missing"],
     )
     upload = object_schema(
         {
@@ -71,33 +35,7 @@ def schemas() -> dict[str, Any]:
         }
     )
     return {
-        "Proof": proof,
         "ProofUpload": upload,
         "NotificationPreferences": object_schema({"off": _list(switched_off)}),
-        "BrandReply": object_schema(
-            {"brand": object_schema({"display_name": TEXT, "colour": TEXT, "help_url": TEXT}, [])},
-            ["brand"],
-        ),
-        "SentMessages": object_schema({"order_id": TEXT, "email": _list(sent), "sms": _list(sent)}),
-        "WebhookEndpoint": endpoint,
-        "WebhookEndpointCreated": endpoint
-        | {
-            "properties": endpoint["properties"] | {"secret": TEXT},
-            "required": [*endpoint["required"], "secret"],
-        },
-        "WebhookEndpoints": object_schema(
-            {
-                "items": _list({"$ref": "#/components/schemas/WebhookEndpoint"}),
-                "endpoints": _list({"$ref": "#/components/schemas/WebhookEndpoint"}),
-                "next_cursor": NEXT_CURSOR,
-            }
-        ),
-        "Feedback": object_schema(
-            {
-                "rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                "comment": {"type": ["string", "null"]},
-                "at": MOMENT,
-            }
-        ),
         "Health": object_schema({"status": {"const": "ok"}}),
     }

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op, query
+from chalicelib.api.replies import StockOut
 from chalicelib.api.stock import CarriersIn, FulfilmentIn, ShopifyInventoryIn, StockIn
 
 TEXT = {"type": "string"}
@@ -52,7 +53,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "StockIn",
                 ("operator",),
-                replies={"200": "Stock"},
+                replies={"200": "StockOut"},
                 example={"merchant_id": "m_demo", "items": [{"sku": "BOWL-HT", "quantity": 12}]},
             ),
             "get": op(
@@ -60,7 +61,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "operator",
                 {"200": "the stock", **refusals, "422": "merchant_id invalid"},
                 tags=("operator",),
-                replies={"200": "Stock"},
+                replies={"200": "StockOut"},
                 query=[query("merchant_id", "only this merchant's stock", maxLength=64)],
             ),
         },
@@ -110,8 +111,7 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (FulfilmentIn, StockIn, ShopifyInventoryIn, CarriersIn):
         add_model(schemas, model)
-    level = object_schema({"merchant_id": TEXT, "sku": TEXT, "quantity": COUNT, "reserved": COUNT})
-    schemas["Stock"] = object_schema({"depot_id": TEXT, "items": {"type": "array", "items": level}})
+    add_reply(schemas, StockOut)
     schemas["Fulfilment"] = object_schema({"depot_id": TEXT, "fulfilment": {"type": "object"}})
     carrier = object_schema(
         {
