@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.replies import ProofUploadOut, RouteEventOut
 from chalicelib.tracking.route_events import FAILURE_REASONS, RouteEvent
 
 driver = Blueprint(__name__)
@@ -113,7 +114,7 @@ def post_route_event(route_id: str) -> Any:
     events.authenticate(route_id, token)
     body = parse_body(driver.current_request, RouteEventIn)
     result = events.record(route_id, token, body.to_event())
-    return json_response(result, status=202)
+    return json_response(RouteEventOut.of(result).body(), status=202)
 
 
 @route(driver, "/v1/routes/{route_id}/proof-uploads", methods=["POST"])
@@ -125,4 +126,4 @@ def post_proof_upload(route_id: str) -> Any:
     events.authenticate(route_id, token)
     body = parse_body(driver.current_request, ProofUploadIn)
     upload = events.proof_upload(route_id, token, body.order_id, body.kind, body.content_type)
-    return json_response(upload, status=201)
+    return json_response(ProofUploadOut.of(upload).body(), status=201)

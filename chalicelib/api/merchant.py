@@ -13,6 +13,7 @@ from chalicelib.api.http import bearer, json_response, parse_body, pdf_response,
 from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
 from chalicelib.api.replies import (
     BrandReply,
+    NotificationPreferencesOut,
     OrderOut,
     OrdersPage,
     ProofOut,
@@ -172,22 +173,18 @@ class NotificationPreferencesIn(BaseModel):
     off: list[SwitchedOffIn] = Field(default_factory=list, max_length=40)
 
 
-def _preferences(off: tuple[str, ...]) -> dict[str, Any]:
-    return {"off": [dict(zip(("type", "channel"), entry.split(":"), strict=True)) for entry in off]}
-
-
 @route(merchant_api, "/v1/notification-preferences", methods=["PUT"])
 def put_notification_preferences() -> Any:
     merchant = _merchant()
     body = parse_body(merchant_api.current_request, NotificationPreferencesIn)
     off = [f"{entry.type}:{entry.channel}" for entry in body.off]
     updated = bootstrap.accounts().set_notifications_off(merchant.merchant_id, off)
-    return json_response(_preferences(updated.notifications_off))
+    return json_response(NotificationPreferencesOut.of(updated.notifications_off).body())
 
 
 @route(merchant_api, "/v1/notification-preferences", methods=["GET"])
 def get_notification_preferences() -> Any:
-    return json_response(_preferences(_merchant().notifications_off))
+    return json_response(NotificationPreferencesOut.of(_merchant().notifications_off).body())
 
 
 class BrandIn(BaseModel):

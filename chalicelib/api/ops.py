@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
-from chalicelib.api.replies import ParkedOut
+from chalicelib.api.replies import ParkedOut, RedriveOut
 from chalicelib.domain.errors import InvalidCursor
 from chalicelib.intake.canonical import validation_failed
 from chalicelib.notify.redrive import MAX_REDRIVE
@@ -54,4 +54,4 @@ def redrive() -> Any:
     back, and what remains (the rest of a large DLQ waits for the next call)."""
     _authorise()
     body = parse_body(ops.current_request, RedriveIn)
-    return json_response(bootstrap.redrive().redrive(body.limit))
+    return json_response(RedriveOut.of(bootstrap.redrive().redrive(body.limit)).body())

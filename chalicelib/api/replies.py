@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.dispatch import PlannedRoute, RouteStop, Run
 from chalicelib.domain.lifecycle import OrderStatus
-from chalicelib.domain.order import CarrierHandling, Order, TimelineEvent
+from chalicelib.domain.order import CarrierHandling, Order, OrderMessage, TimelineEvent
 from chalicelib.domain.tenancy import Depot, Merchant, Vehicle
 from chalicelib.notify.messages import State
 from chalicelib.orders.views import tracking_url
@@ -346,18 +346,41 @@ class IntakeOut(Reply):
     reason: str | None = None
 
 
-class RouteEventOut(Reply):
-    """What a driver's event did. Besides these, an applied event may say more of its kind
-    (`fix` and `ignored` for a ping, the locker's doors for a deposit)."""
+class NextStopOut(Reply):
+    order_id: str
+    eta: str | None
 
-    model_config = ConfigDict(extra="allow")
+
+class RouteEventOut(Reply):
+    """What a driver's event did (tracking/route_events.py): the fields of its kind, each as
+    found (a null next stop stays a null: there is none left)."""
 
     route_id: str
     outcome: Literal["applied", "duplicate"]
     order_id: str | None = None
-    status: str | None = None
-    next_stop: dict[str, Any] | None = Field(default=None, description="the stop to drive to")
-    fix: Literal["used", "ignored"] | None = None
+    status: str | None = Field(default=None, description="the order's status after the event")
+    next_stop: NextStopOut | None = Field(
+        default=None, description="the stop to drive to (null: none left)"
+    )
+    fix: Literal["used", "ignored"] | None = Field(default=None, description="a ping's fate")
+    ignored: str | None = Field(default=None, description="why a ping was not used for ETAs")
+    label: str | None = Field(default=None, description="the label scanned")
+    loaded: int | None = Field(default=None, ge=0, description="parcels scanned onto the van")
+    not_loaded: list[str] | None = Field(
+        default=None, description="on departure: labels of the trip's parcels never scanned"
+    )
+    trip: int | None = Field(default=None, ge=1, description="the trip departing")
+    locker_id: str | None = None
+    compartment_id: str | None = Field(default=None, description="a deposit's first door")
+    compartment_ids: list[str] | None = Field(default=None, description="the doors used")
+    pickup_by: str | None = Field(default=None, description="a deposit's collection deadline")
+
+    @classmethod
+    def of(cls, result: Mapping[str, Any]) -> RouteEventOut:
+        return cls.model_validate(result)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class _Part(Reply):
@@ -678,3 +701,59 @@ class DispatchRunOut(RunSummaryOut):
             routes=[RunRoute.of(route, token) for route, token in results.routes],
             unassigned=[LeftOut(order_id=o, reason=r) for o, r in results.unassigned.items()],
         )
+
+
+class SwitchedOffOut(Reply):
+    type: OrderMessage
+    channel: Literal["email", "sms"]
+
+
+class NotificationPreferencesOut(Reply):
+    """The merchant's customer messages switched off; everything not listed is on."""
+
+    off: list[SwitchedOffOut]
+
+    @classmethod
+    def of(cls, off: Sequence[str]) -> NotificationPreferencesOut:
+        """`off`: "<message type>:<channel>" entries, as the merchant keeps them."""
+        pairs = (entry.split(":") for entry in off)
+        return cls(off=[SwitchedOffOut.model_validate({"type": t, "channel": c}) for t, c in pairs])
+
+
+class ProofUploadOut(Reply):
+    """Where the driver's phone POSTs a proof photo or signature, and the key its delivered
+    event cites (tracking/route_events.py)."""
+
+    url: str = Field(json_schema_extra={"format": "uri"}, description="the S3 POST's address")
+    fields: dict[str, str] = Field(description="the form fields to send, as given, before the file")
+    kind: Literal["photo", "signature"]
+    key: str
+    photo_key: str | None = Field(default=None, description="the key, for a photo")
+    signature_key: str | None = Field(default=None, description="the key, for a signature")
+    content_type: str
+    min_bytes: int = Field(ge=0, description="the smallest file S3 takes")
+    max_bytes: int = Field(ge=0, description="the largest file S3 takes")
+    expires_in: int = Field(ge=0, description="seconds the form is good for")
+
+    @classmethod
+    def of(cls, upload: Mapping[str, Any]) -> ProofUploadOut:
+        return cls.model_validate(upload)
+
+
+class RedriveOut(Reply):
+    """What a redrive put back, and how many dead letters remain (notify/redrive.py)."""
+
+    work: int = Field(ge=0, description="parked outbox work put back")
+    stream_batches: int = Field(ge=0, description="failed stream batches read back")
+    stream_messages: int = Field(ge=0, description="outbox messages those batches held")
+    expired: int = Field(ge=0, description="batches the stream no longer holds (left parked)")
+    unreadable: int = Field(ge=0, description="letters of no kind we write (left parked)")
+    remaining: int = Field(ge=0, description="dead letters left (approximate)")
+
+    @classmethod
+    def of(cls, done: Mapping[str, int]) -> RedriveOut:
+        return cls.model_validate(done)
+
+
+class Health(Reply):
+    status: Literal["ok"] = "ok"

@@ -9,6 +9,7 @@ from chalice import Blueprint
 from chalicelib import bootstrap
 from chalicelib.allocation.stock_levels import LevelApplied
 from chalicelib.api.http import json_response, raw_body, route
+from chalicelib.api.replies import IntakeOut
 from chalicelib.orders.service import Ignored
 
 storefront_webhooks = Blueprint(__name__)
@@ -20,16 +21,12 @@ WEBHOOK_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/
 
 def _reply(result: Any) -> Any:
     if isinstance(result, Ignored):
-        return json_response({"outcome": "ignored", "reason": result.reason})
+        return json_response(IntakeOut(outcome="ignored", reason=result.reason).body())
     if isinstance(result, LevelApplied):
-        reply = {"outcome": result.outcome}
-        return json_response(reply | ({"reason": result.reason} if result.reason else {}))
-    body = {"outcome": str(result.outcome)}
-    if result.order is not None:
-        body["order_id"] = result.order.order_id
-    if result.reason:
-        body["reason"] = result.reason
-    return json_response(body)
+        return json_response(IntakeOut(outcome=result.outcome, reason=result.reason or None).body())
+    order_id = result.order.order_id if result.order is not None else None
+    reply = IntakeOut(outcome=str(result.outcome), order_id=order_id, reason=result.reason or None)
+    return json_response(reply.body())
 
 
 @route(

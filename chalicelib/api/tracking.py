@@ -23,7 +23,7 @@ from chalicelib.api.http import (
     route,
     status_of,
 )
-from chalicelib.api.replies import FeedbackOut
+from chalicelib.api.replies import FeedbackOut, Health
 from chalicelib.billing.stripe_api import CheckoutSession
 from chalicelib.config import settings
 from chalicelib.domain.errors import (
@@ -411,4 +411,4 @@ def static_asset(name: str) -> Any:
 
 @route(tracking, "/health", methods=["GET"])
 def health() -> Any:
-    return json_response({"status": "ok"})
+    return json_response(Health().body())

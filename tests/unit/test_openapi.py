@@ -250,3 +250,91 @@ def test_the_parked_listing_reaches_the_answer_field_for_field_and_as_documented
     }  # fmt: skip
     schema = {"$ref": "#/components/schemas/ParkedOut", "components": document()["components"]}
     Draft202012Validator(schema).validate(answer)
+
+
+def _valid(name: str, answer: object) -> None:
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document()["components"]}
+    Draft202012Validator(schema).validate(answer)
+
+
+def test_a_redrive_reaches_the_answer_count_for_count_and_as_documented() -> None:
+    from chalicelib.api.replies import RedriveOut
+    from chalicelib.notify.redrive import Redrive
+    from tests.unit.notify.test_redrive import BATCH, DeadLetterQueue, Stream, work
+
+    queue = DeadLetterQueue(work("ord_a").to_json(), json.dumps({"DDBStreamBatchInfo": BATCH}), "?")
+
+    answer = RedriveOut.of(Redrive(queue, Stream(None)).redrive()).body()
+
+    assert answer == {
+        "work": 1,
+        "stream_batches": 0,
+        "stream_messages": 0,
+        "expired": 1,
+        "unreadable": 1,
+        "remaining": 2,
+    }
+    _valid("RedriveOut", answer)
+
+
+def test_a_route_event_answer_keeps_the_fields_of_its_kind_and_a_null_next_stop() -> None:
+    from chalicelib.api.replies import RouteEventOut
+
+    last_door = {
+        "route_id": "rte_1",
+        "outcome": "applied",
+        "order_id": "ord_1",
+        "status": "delivered",
+        "next_stop": None,
+    }
+    departed = {
+        "route_id": "rte_1",
+        "outcome": "applied",
+        "next_stop": {"order_id": "ord_2", "eta": "2026-12-01T10:00:00Z"},
+        "not_loaded": ["LMABC"],
+        "trip": 2,
+    }
+    for result in (last_door, departed, {"route_id": "rte_1", "outcome": "duplicate"}):
+        answer = RouteEventOut.of(result).body()
+        assert answer == result  # a null stays, nothing is added
+        _valid("RouteEventOut", answer)
+    with pytest.raises(ValueError):  # a field no model names never reaches an answer
+        RouteEventOut.of(last_door | {"address": "1 High St"})
+
+
+def test_notification_preferences_are_answered_as_type_and_channel_pairs() -> None:
+    from chalicelib.api.replies import NotificationPreferencesOut
+
+    answer = NotificationPreferencesOut.of(("order.planned:sms", "order.delivered:email")).body()
+
+    assert answer == {
+        "off": [
+            {"type": "order.planned", "channel": "sms"},
+            {"type": "order.delivered", "channel": "email"},
+        ]
+    }
+    _valid("NotificationPreferencesOut", answer)
+    with pytest.raises(ValidationError):
+        _valid("NotificationPreferencesOut", {"off": [{"type": "order.planned", "channel": "fax"}]})
+
+
+def test_a_proof_upload_form_is_answered_with_its_key_under_both_names() -> None:
+    from chalicelib.api.replies import ProofUploadOut
+
+    key = "proofs/rte_1/ord_1/photo/ab12.jpg"
+    upload = {
+        "url": "https://proofs.s3.amazonaws.com/",
+        "fields": {"key": key, "policy": "e30=", "Content-Type": "image/jpeg"},
+        "kind": "photo",
+        "key": key,
+        "photo_key": key,
+        "content_type": "image/jpeg",
+        "min_bytes": 10_000,
+        "max_bytes": 5_000_000,
+        "expires_in": 900,
+    }
+
+    answer = ProofUploadOut.of(upload).body()
+
+    assert answer == upload
+    _valid("ProofUploadOut", answer)

@@ -21,7 +21,6 @@ from chalicelib.api.openapi import (
     merchant,
     ops,
     payments,
-    replies,
     stock,
     storefront_webhooks,
     tracking,
@@ -84,7 +83,6 @@ def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for audience in AUDIENCES:
         audience.add_schemas(schemas)
-    schemas |= replies.schemas()
     schemas["OpenApiDocument"] = {"type": "object", "required": ["openapi", "paths"]}
     schemas["Error"] = ERROR_SCHEMA
     return {

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.api.driver import ProofUploadIn, RouteEventIn
 from chalicelib.api.openapi.components import add_model, add_reply, op
-from chalicelib.api.replies import RouteEventOut
+from chalicelib.api.replies import ProofUploadOut, RouteEventOut
 from chalicelib.tracking.route_view import RouteOut
 
 
@@ -84,7 +84,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "ProofUploadIn",
                 ("drivers",),
-                replies={"201": "ProofUpload"},
+                replies={"201": "ProofUploadOut"},
             )
         },
     }
@@ -93,4 +93,4 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (RouteEventIn, ProofUploadIn):
         add_model(schemas, model)
-    add_reply(schemas, RouteEventOut, RouteOut)
+    add_reply(schemas, RouteEventOut, RouteOut, ProofUploadOut)

@@ -24,6 +24,7 @@ from chalicelib.api.openapi.components import (
 )
 from chalicelib.api.replies import (
     BrandReply,
+    NotificationPreferencesOut,
     OrderOut,
     OrdersPage,
     ProofOut,
@@ -181,7 +182,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"200": "the preferences", "401": "bad key", "422": "unknown type or channel"},
                 "NotificationPreferencesIn",
                 ("merchant",),
-                replies={"200": "NotificationPreferences"},
+                replies={"200": "NotificationPreferencesOut"},
                 example={"off": [{"type": "order.planned", "channel": "sms"}]},
             ),
             "get": op(
@@ -189,7 +190,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the preferences", "401": "bad key"},
                 tags=("merchant",),
-                replies={"200": "NotificationPreferences"},
+                replies={"200": "NotificationPreferencesOut"},
             ),
         },
         "/v1/orders/{order_id}/labels": {
@@ -297,4 +298,5 @@ def add_schemas(schemas: dict[str, Any]) -> None:
     ):
         add_model(schemas, model)
     add_reply(schemas, OrderOut, OrdersPage, BrandReply, SentMessagesOut, ProofOut)
+    add_reply(schemas, NotificationPreferencesOut)
     add_reply(schemas, WebhookEndpointOut, WebhookEndpointCreated, WebhookEndpointsPage)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, op, query
 from chalicelib.api.ops import RedriveIn
-from chalicelib.api.replies import ParkedOut
-
-_COUNT = {"type": "integer", "minimum": 0}
+from chalicelib.api.replies import ParkedOut, RedriveOut
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -50,14 +48,4 @@ def paths() -> dict[str, dict[str, Any]]:
 
 def add_schemas(schemas: dict[str, Any]) -> None:
     add_model(schemas, RedriveIn)
-    schemas["RedriveOut"] = object_schema(
-        {
-            "work": _COUNT,
-            "stream_batches": _COUNT,
-            "stream_messages": _COUNT,
-            "expired": _COUNT,
-            "unreadable": _COUNT,
-            "remaining": _COUNT,
-        }
-    )
-    add_reply(schemas, ParkedOut)
+    add_reply(schemas, ParkedOut, RedriveOut)

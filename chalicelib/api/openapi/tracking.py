@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.openapi.components import RETRY_AFTER, add_model, add_reply, form_op, op
-from chalicelib.api.replies import FeedbackOut
+from chalicelib.api.replies import FeedbackOut, Health
 from chalicelib.api.tracking import AnotherDayIn, FeedbackIn, LockerChoiceIn
 from chalicelib.tracking.public import PublicTracking
 
@@ -243,4 +243,4 @@ def _paid_form(operation: dict[str, Any]) -> dict[str, Any]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (AnotherDayIn, FeedbackIn, LockerChoiceIn):
         add_model(schemas, model)
-    add_reply(schemas, PublicTracking, FeedbackOut)
+    add_reply(schemas, PublicTracking, FeedbackOut, Health)
