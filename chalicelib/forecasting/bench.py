@@ -59,7 +59,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("forecast-bench", help=__doc__.splitlines()[0])
+    parser = commands.add_parser(
+        "forecast-bench",
+        help="the demand forecast's 7-day backtest: MASE against the seasonal-naive baseline's",
+    )
     parser.add_argument("--weeks", type=int, default=8, help="origins, a week apart (8)")
     parser.add_argument("--seed", type=int, default=7, help="the generated history's seed")
     parser.add_argument("--csv", help="a real export: date,orders a row")
