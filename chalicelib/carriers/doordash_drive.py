@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from chalicelib.carriers.http_answers import json_answer
 from chalicelib.carriers.ports import (
     DOORDASH_DRIVE,
     CarrierDeclined,
@@ -30,7 +31,6 @@ from chalicelib.domain.errors import MalformedBody, SignatureInvalid
 from chalicelib.domain.times import utc_now
 
 API_URL = "https://openapi.doordash.com/drive/v2"
-TIMEOUT = (3.05, 10)
 TOKEN_LIFETIME_S = 300  # DoorDash accepts tokens of at most 30 minutes; ours last five
 # Quotes are valid five minutes after they are made (DoorDash's documented window).
 QUOTE_VALID_S = 300
@@ -177,26 +177,17 @@ class DoorDashDrive:
             self._credentials["signing_secret"],
             self._clock,
         )
-        try:
-            response = self._session.request(
-                method,
-                self._api + path,
-                json=body,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise CarrierUnavailable(f"DoorDash did not answer ({type(exc).__name__})") from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise CarrierUnavailable(f"DoorDash answered {status}")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not 200 <= status < 300:
-            code = answer.get("code") if isinstance(answer, dict) else None
-            raise CarrierDeclined(f"DoorDash answered {status} ({code or 'no code'})")
-        if not isinstance(answer, dict):
-            raise CarrierUnavailable("DoorDash's answer is not a JSON object")
-        return answer
+        return json_answer(
+            self._session,
+            method,
+            self._api + path,
+            carrier="DoorDash",
+            error_code=_error_code,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+
+def _error_code(answer: dict[str, Any]) -> object:
+    """The code of DoorDash's error body, `{code, message, field_errors}`."""
+    return answer.get("code")

@@ -14,9 +14,9 @@ from typing import Any
 
 import requests
 
+from chalicelib.carriers.http_answers import json_answer
 from chalicelib.carriers.ports import (
     UBER_DIRECT,
-    CarrierDeclined,
     CarrierJob,
     CarrierUnavailable,
     CarrierUpdate,
@@ -33,7 +33,6 @@ from chalicelib.domain.times import utc_now
 API_URL = "https://api.uber.com"
 AUTH_URL = "https://auth.uber.com/oauth/v2/token"
 SCOPE = "eats.deliveries"
-TIMEOUT = (3.05, 10)  # connect, read (seconds): a slow carrier is retried, not waited on
 SIGNATURE_HEADER = "x-uber-signature"
 TOKEN_MARGIN_S = 60  # a token is renewed this long before it lapses
 
@@ -175,23 +174,14 @@ class UberDirect:
         return self._send(method, self._api + path, json=body, headers=headers)
 
     def _send(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            response = self._session.request(method, url, timeout=TIMEOUT, **kwargs)
-        except requests.RequestException as exc:
-            raise CarrierUnavailable(f"Uber did not answer ({type(exc).__name__})") from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise CarrierUnavailable(f"Uber answered {status}")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not 200 <= status < 300:
-            code = answer.get("code") if isinstance(answer, dict) else None
-            raise CarrierDeclined(f"Uber answered {status} ({code or 'no code'})")
-        if not isinstance(answer, dict):
-            raise CarrierUnavailable("Uber's answer is not a JSON object")
-        return answer
+        return json_answer(
+            self._session, method, url, carrier="Uber", error_code=_error_code, **kwargs
+        )
+
+
+def _error_code(answer: dict[str, Any]) -> object:
+    """The code of Uber's error body, `{code, message, kind: "error", metadata}`."""
+    return answer.get("code")
 
 
 def _quote_body(handoff: Handoff) -> dict[str, Any]:
