@@ -6,12 +6,12 @@ page is first drawn, never by the API's other routes."""
 from __future__ import annotations
 
 import base64
-import hashlib
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.analytics.emissions import FACTORS
+from chalicelib.html_headers import content_security_policy, hash_source, html_headers
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -41,25 +41,8 @@ def stylesheet() -> str:
 def headers() -> dict[str, str]:
     """No caching, no sniffing, no framing; nothing loads but the inline stylesheet (by its
     hash) and the charts' data: images; forms post back here only."""
-    digest = base64.b64encode(hashlib.sha256(stylesheet().encode()).digest()).decode()
-    policy = "; ".join(
-        (
-            "default-src 'none'",
-            "img-src data:",
-            f"style-src 'sha256-{digest}'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
-    return {
-        "Content-Type": "text/html; charset=utf-8",
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
-    }
+    allowed = {"img-src": "data:", "style-src": hash_source(stylesheet())}
+    return html_headers(content_security_policy(allowed), frame_options=True)
 
 
 def _svg_uri(chart: Any) -> str:

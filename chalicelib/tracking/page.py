@@ -4,8 +4,6 @@ back here (a rating, another day, a locker instead, a new pickup code, more time
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from functools import cache
@@ -20,6 +18,7 @@ from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.lockers import MAX_RESENDS, Locker, LockerParcel
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
 from chalicelib.domain.tenancy import Merchant
+from chalicelib.html_headers import content_security_policy, hash_source, html_headers
 from chalicelib.tracking.feedback import (
     MAX_COMMENT,
     RATINGS,
@@ -249,10 +248,6 @@ def _asset(name: str) -> str:
     return (resources.files("chalicelib.tracking") / "templates" / name).read_text()
 
 
-def _sha256(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
 def brand_style(brand: PublicBrand | None) -> str | None:
     """The merchant's colour as the page's one extra style (allowed by its own hash); the
     colour is validated `#rrggbb` when set, so nothing else can get into it."""
@@ -273,36 +268,24 @@ def headers(
     (rating, another day) nowhere but back to this site. With map tiles: MapLibre from this
     site (its script, stylesheet and worker) and the tiles' one origin besides; on a page
     showing a proof photo, images from the photo's store (`image_origin`)."""
-    styles = " ".join(_sha256(css) for css in (stylesheet(), extra_style) if css)
-    scripts = _sha256(refresh_script())
+    styles = " ".join(hash_source(css) for css in (stylesheet(), extra_style) if css)
+    scripts = hash_source(refresh_script())
     images, connect = "'self' data:", "'self'"
-    extra: tuple[str, ...] = ()
+    worker: dict[str, str] = {}
     if tiles_origin:
         styles, scripts = f"'self' {styles}", f"'self' {scripts}"
         images, connect = f"'self' data: blob: {tiles_origin}", f"'self' {tiles_origin}"
-        extra = ("worker-src 'self'",)
+        worker = {"worker-src": "'self'"}
     if image_origin:
         images += f" {image_origin}"
-    policy = "; ".join(
-        (
-            "default-src 'none'",
-            f"img-src {images}",
-            f"style-src {styles}",
-            f"script-src {scripts}",
-            f"connect-src {connect}",
-            *extra,
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-        )
-    )
-    return {
-        "Content-Type": "text/html; charset=utf-8",
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+    allowed = {
+        "img-src": images,
+        "style-src": styles,
+        "script-src": scripts,
+        "connect-src": connect,
+        **worker,
     }
+    return html_headers(content_security_policy(allowed))
 
 
 def page_headers(tracking: Tracking, tiles: MapTiles | None = None) -> dict[str, str]:
