@@ -9,6 +9,7 @@ from chalice import Blueprint
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib import bootstrap
+from chalicelib.api import payment_replies
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.delivery_options.pricing import Band, PriceList
 from chalicelib.delivery_options.service import MAX_OPTION_PARCELS, Quote
@@ -16,7 +17,6 @@ from chalicelib.domain.errors import NotFound, ValidationFailed
 from chalicelib.domain.money import Money
 from chalicelib.intake.canonical import MIN_WEIGHT_KG, Coordinate
 from chalicelib.request_bodies import Moment
-from chalicelib.store.billing import MerchantBilling
 
 payments = Blueprint(__name__)
 
@@ -44,15 +44,6 @@ class BillingIn(BaseModel):
     price_per_parcel: MoneyIn
 
 
-def _billing_view(billing: MerchantBilling) -> dict[str, Any]:
-    return {
-        "merchant_id": billing.merchant_id,
-        "stripe_customer_id": billing.stripe_customer_id,
-        "price_per_parcel": billing.price_per_parcel.view(),
-        "updated_at": billing.updated_at,
-    }
-
-
 @route(payments, "/v1/merchants/{merchant_id}/billing", methods=["PUT"])
 def put_billing(merchant_id: str) -> Any:
     bootstrap.accounts().authenticate_admin(bearer(payments.current_request))
@@ -60,7 +51,7 @@ def put_billing(merchant_id: str) -> Any:
     billing = bootstrap.usage_billing().set_billing(
         merchant_id, body.stripe_customer_id, body.price_per_parcel.money()
     )
-    return json_response(_billing_view(billing))
+    return json_response(payment_replies.Billing.of(billing).body())
 
 
 @route(payments, "/v1/usage", methods=["GET"])
@@ -70,15 +61,7 @@ def get_usage() -> Any:
     if month is None:
         raise ValidationFailed("month: required, YYYY-MM", field="month")
     usage = bootstrap.usage_billing().usage(merchant.merchant_id, month)
-    return json_response(
-        {
-            "month": month,
-            "delivered_parcels": usage.delivered_parcels,
-            "amount": usage.amount,
-            "currency": usage.currency,
-            "reported_to_stripe": usage.reported_to_stripe,
-        }
-    )
+    return json_response(payment_replies.Usage.of(month, usage).body())
 
 
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="minor units")]
@@ -167,7 +150,7 @@ def put_price_list() -> Any:
     merchant = bootstrap.accounts().authenticate_merchant(bearer(payments.current_request))
     body = parse_body(payments.current_request, PriceListIn)
     saved = bootstrap.delivery_options().set_price_list(merchant, body.price_list())
-    return json_response(saved.as_dict())
+    return json_response(payment_replies.PriceList.of(saved).body())
 
 
 @route(payments, "/v1/price-list", methods=["GET"])
@@ -176,7 +159,7 @@ def get_price_list() -> Any:
     prices = bootstrap.delivery_options().price_list(merchant)
     if prices is None:
         raise NotFound("no price list yet: PUT /v1/price-list")
-    return json_response(prices.as_dict())
+    return json_response(payment_replies.PriceList.of(prices).body())
 
 
 @route(payments, "/v1/delivery-options", methods=["POST"])
@@ -191,4 +174,5 @@ def quote_delivery_options() -> Any:
         sizes=tuple(p.size for p in body.parcels),
         date_from=body.date_from,
     )
-    return json_response({"options": bootstrap.delivery_options().quote(merchant, quote)})
+    options = bootstrap.delivery_options().quote(merchant, quote)
+    return json_response(payment_replies.DeliveryOptions.of(options).body())

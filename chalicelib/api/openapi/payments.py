@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, op, query
+from chalicelib.api.payment_replies import Billing, DeliveryOptions, PriceList, Usage
 from chalicelib.api.payments import BillingIn, DeliveryOptionsIn, PriceListIn
 
-TEXT = {"type": "string"}
-COUNT = {"type": "integer", "minimum": 0}
-MONEY = object_schema({"amount": COUNT, "currency": TEXT})
-MOMENT = {"type": "string", "format": "date-time"}
 PRICE_LIST_EXAMPLE = {
     "currency": "EUR",
     "prices": {"standard": 490, "express": 1290, "slot": 790},
@@ -102,50 +99,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
     add_model(schemas, BillingIn)
     add_model(schemas, PriceListIn)
     add_model(schemas, DeliveryOptionsIn)
-    band = {"type": "array", "items": {"type": "object"}}
-    schemas["PriceList"] = object_schema(
-        {
-            "currency": TEXT,
-            "prices": {"type": "object", "additionalProperties": COUNT},
-            "slot_prices": {"type": "object", "additionalProperties": COUNT},
-            "weight_surcharges": band,
-            "distance_surcharges": band,
-        },
-        ["currency", "prices"],
-    )
-    option = object_schema(
-        {
-            "option_id": TEXT,
-            "type": {"enum": ["standard", "express", "slot", "locker"]},
-            "window": object_schema({"start": MOMENT, "end": MOMENT}),
-            "price": MONEY,
-            "expires_at": MOMENT,
-            "stripe_shipping_rate_data": object_schema(
-                {
-                    "type": {"const": "fixed_amount"},
-                    "fixed_amount": MONEY,
-                    "display_name": TEXT,
-                    "delivery_estimate": {"type": "object"},
-                    "metadata": object_schema({"lastmile_option_id": TEXT}),
-                }
-            ),
-        }
-    )
-    schemas["DeliveryOptions"] = object_schema({"options": {"type": "array", "items": option}})
-    schemas["Billing"] = object_schema(
-        {
-            "merchant_id": TEXT,
-            "stripe_customer_id": TEXT,
-            "price_per_parcel": MONEY,
-            "updated_at": {"type": "string", "format": "date-time"},
-        }
-    )
-    schemas["Usage"] = object_schema(
-        {
-            "month": TEXT,
-            "delivered_parcels": COUNT,
-            "amount": COUNT,
-            "currency": {"type": ["string", "null"]},
-            "reported_to_stripe": COUNT,
-        }
-    )
+    add_reply(schemas, PriceList, DeliveryOptions, Billing, Usage)
