@@ -54,7 +54,7 @@ class DistanceBandOut(Reply):
     amount: Minor
 
 
-class PriceList(Reply):
+class PriceListOut(Reply):
     """A merchant's prices of delivery options, as last put (delivery_options/pricing.py)."""
 
     currency: str = Field(pattern="^[A-Z]{3}$", description="ISO 4217, e.g. EUR")
@@ -71,7 +71,7 @@ class PriceList(Reply):
     actions: ActionPricesOut
 
     @classmethod
-    def of(cls, prices: pricing.PriceList) -> PriceList:
+    def of(cls, prices: pricing.PriceList) -> PriceListOut:
         return cls.model_validate(prices.as_dict())
 
 
@@ -133,15 +133,15 @@ class DeliveryOption(Reply):
     locker: OptionLocker | None = Field(default=None, description="a locker option's locker")
 
 
-class DeliveryOptions(Reply):
+class DeliveryOptionsOut(Reply):
     options: list[DeliveryOption] = Field(description="none when the fleet is full")
 
     @classmethod
-    def of(cls, options: Sequence[Mapping[str, Any]]) -> DeliveryOptions:
+    def of(cls, options: Sequence[Mapping[str, Any]]) -> DeliveryOptionsOut:
         return cls.model_validate({"options": list(options)})
 
 
-class Billing(Reply):
+class BillingOut(Reply):
     """Whom Stripe bills for a merchant's delivered parcels, and at what price."""
 
     merchant_id: str
@@ -150,7 +150,7 @@ class Billing(Reply):
     updated_at: Moment
 
     @classmethod
-    def of(cls, billing: MerchantBilling) -> Billing:
+    def of(cls, billing: MerchantBilling) -> BillingOut:
         return cls(
             merchant_id=billing.merchant_id,
             stripe_customer_id=billing.stripe_customer_id,
@@ -159,7 +159,7 @@ class Billing(Reply):
         )
 
 
-class Usage(Reply):
+class UsageOut(Reply):
     """A merchant's month so far: its delivered parcels, what they come to and how many Stripe
     Billing has (each parcel is one meter event, reported once)."""
 
@@ -172,7 +172,7 @@ class Usage(Reply):
     reported_to_stripe: int = Field(ge=0)
 
     @classmethod
-    def of(cls, month: str, usage: MonthUsage) -> Usage:
+    def of(cls, month: str, usage: MonthUsage) -> UsageOut:
         return cls(
             month=month,
             delivered_parcels=usage.delivered_parcels,

@@ -51,7 +51,7 @@ def put_billing(merchant_id: str) -> Any:
     billing = bootstrap.usage_billing().set_billing(
         merchant_id, body.stripe_customer_id, body.price_per_parcel.money()
     )
-    return json_response(payment_replies.Billing.of(billing).body())
+    return json_response(payment_replies.BillingOut.of(billing).body())
 
 
 @route(payments, "/v1/usage", methods=["GET"])
@@ -61,7 +61,7 @@ def get_usage() -> Any:
     if month is None:
         raise ValidationFailed("month: required, YYYY-MM", field="month")
     usage = bootstrap.usage_billing().usage(merchant.merchant_id, month)
-    return json_response(payment_replies.Usage.of(month, usage).body())
+    return json_response(payment_replies.UsageOut.of(month, usage).body())
 
 
 Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="minor units")]
@@ -150,7 +150,7 @@ def put_price_list() -> Any:
     merchant = bootstrap.accounts().authenticate_merchant(bearer(payments.current_request))
     body = parse_body(payments.current_request, PriceListIn)
     saved = bootstrap.delivery_options().set_price_list(merchant, body.price_list())
-    return json_response(payment_replies.PriceList.of(saved).body())
+    return json_response(payment_replies.PriceListOut.of(saved).body())
 
 
 @route(payments, "/v1/price-list", methods=["GET"])
@@ -159,7 +159,7 @@ def get_price_list() -> Any:
     prices = bootstrap.delivery_options().price_list(merchant)
     if prices is None:
         raise NotFound("no price list yet: PUT /v1/price-list")
-    return json_response(payment_replies.PriceList.of(prices).body())
+    return json_response(payment_replies.PriceListOut.of(prices).body())
 
 
 @route(payments, "/v1/delivery-options", methods=["POST"])
@@ -175,4 +175,4 @@ def quote_delivery_options() -> Any:
         date_from=body.date_from,
     )
     options = bootstrap.delivery_options().quote(merchant, quote)
-    return json_response(payment_replies.DeliveryOptions.of(options).body())
+    return json_response(payment_replies.DeliveryOptionsOut.of(options).body())

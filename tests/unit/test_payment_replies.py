@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
 from chalicelib.api.openapi import document
-from chalicelib.api.payment_replies import Billing, DeliveryOptions, PriceList, Usage
+from chalicelib.api.payment_replies import BillingOut, DeliveryOptionsOut, PriceListOut, UsageOut
 from chalicelib.api.payments import PriceListIn
 from chalicelib.billing.usage import UsageBilling
 from chalicelib.delivery_options.service import DeliveryOptions as OptionsService
@@ -89,9 +89,9 @@ def test_a_price_list_is_answered_as_put_and_as_read_back() -> None:
         "distance_surcharges": [{"over_km": 8.0, "amount": 200}],
         "actions": {"reschedule": 300},  # a free action is not priced
     }
-    assert PriceList.of(saved).body() == expected
-    assert PriceList.of(read_back).body() == expected
-    valid("PriceList", expected)
+    assert PriceListOut.of(saved).body() == expected
+    assert PriceListOut.of(read_back).body() == expected
+    valid("PriceListOut", expected)
 
 
 def test_a_bare_price_list_sends_its_empty_parts_and_a_zero_price() -> None:
@@ -101,7 +101,7 @@ def test_a_bare_price_list_sends_its_empty_parts_and_a_zero_price() -> None:
     read_back = service.price_list(MERCHANT)
     assert read_back is not None
 
-    answer = PriceList.of(read_back).body()
+    answer = PriceListOut.of(read_back).body()
 
     assert answer == {
         "currency": "GBP",
@@ -111,7 +111,7 @@ def test_a_bare_price_list_sends_its_empty_parts_and_a_zero_price() -> None:
         "distance_surcharges": [],
         "actions": {},
     }
-    valid("PriceList", answer)
+    valid("PriceListOut", answer)
 
 
 def _rate(option_id: str, amount: int, name: str, low: int, high: int) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def test_the_options_quoted_are_answered_field_for_field_with_their_stripe_rates
     quote = Quote(lat=51.5055, lng=-0.0754, weights_kg=(1.2,), sizes=(None,))
 
     offered = service.quote(MERCHANT, quote)
-    answer = DeliveryOptions.of(offered).body()
+    answer = DeliveryOptionsOut.of(offered).body()
 
     ids = [o["option_id"] for o in answer["options"]]
     assert len(set(ids)) == 5 and all(i.startswith("opt_") for i in ids)
@@ -193,7 +193,7 @@ def test_the_options_quoted_are_answered_field_for_field_with_their_stripe_rates
         ]
     }
     assert answer == {"options": offered}  # nothing the service gave is lost or added
-    valid("DeliveryOptions", answer)
+    valid("DeliveryOptionsOut", answer)
 
 
 def test_a_full_fleet_is_answered_with_no_options_and_a_field_not_named_never_reaches_one() -> None:
@@ -201,13 +201,13 @@ def test_a_full_fleet_is_answered_with_no_options_and_a_field_not_named_never_re
     service.set_price_list(MERCHANT, PriceListIn.model_validate(PRICES).price_list())
     too_many = Quote(lat=51.5055, lng=-0.0754, weights_kg=(1.0,) * 17)  # a slot seats 16
 
-    none = DeliveryOptions.of(service.quote(MERCHANT, too_many)).body()
+    none = DeliveryOptionsOut.of(service.quote(MERCHANT, too_many)).body()
 
     assert none == {"options": []}
-    valid("DeliveryOptions", none)
+    valid("DeliveryOptionsOut", none)
     [option, *_] = service.quote(MERCHANT, Quote(lat=None, lng=None, weights_kg=(1.0,)))
     with pytest.raises(ValidationError):
-        DeliveryOptions.of([{**option, "seats": ["SEAT#0001"]}])
+        DeliveryOptionsOut.of([{**option, "seats": ["SEAT#0001"]}])
 
 
 class Merchants:
@@ -247,7 +247,8 @@ def two_parcel_order(order_id: str) -> Order:
 def test_billing_is_answered_as_set_and_as_stored() -> None:
     billing = UsageBilling(BillingStore(), Orders(), Merchants(), RecordingMeter)
 
-    answer = Billing.of(billing.set_billing("mer_pay", "cus_Lastmile42", Money(35, "EUR"))).body()
+    put = billing.set_billing("mer_pay", "cus_Lastmile42", Money(35, "EUR"))
+    answer = BillingOut.of(put).body()
 
     stored = billing.billing("mer_pay")
     assert stored is not None
@@ -258,8 +259,8 @@ def test_billing_is_answered_as_set_and_as_stored() -> None:
         "updated_at": stored.updated_at,
     }
     assert datetime.fromisoformat(answer["updated_at"]).tzinfo is not None
-    assert Billing.of(stored).body() == answer
-    valid("Billing", answer)
+    assert BillingOut.of(stored).body() == answer
+    valid("BillingOut", answer)
 
 
 def test_usage_sends_a_null_currency_until_a_parcel_is_counted_at_a_price() -> None:
@@ -267,13 +268,13 @@ def test_usage_sends_a_null_currency_until_a_parcel_is_counted_at_a_price() -> N
     orders = Orders(two_parcel_order("ord_unpriced"), two_parcel_order("ord_priced"))
     billing = UsageBilling(BillingStore(), orders, Merchants(), lambda: meter)
 
-    nothing = Usage.of("2026-11", billing.usage("mer_pay", "2026-11")).body()
+    nothing = UsageOut.of("2026-11", billing.usage("mer_pay", "2026-11")).body()
     delivered = {"type": "order.delivered", "at": "2026-11-20T10:00:00Z"}
     billing.handle({**delivered, "order_id": "ord_unpriced"})  # no Stripe customer yet
-    unpriced = Usage.of("2026-11", billing.usage("mer_pay", "2026-11")).body()
+    unpriced = UsageOut.of("2026-11", billing.usage("mer_pay", "2026-11")).body()
     billing.set_billing("mer_pay", "cus_Lastmile42", Money(35, "EUR"))
     billing.handle({**delivered, "order_id": "ord_priced"})
-    priced = Usage.of("2026-11", billing.usage("mer_pay", "2026-11")).body()
+    priced = UsageOut.of("2026-11", billing.usage("mer_pay", "2026-11")).body()
 
     empty = {"month": "2026-11", "delivered_parcels": 0, "amount": 0, "reported_to_stripe": 0}
     assert nothing == empty | {"currency": None}
@@ -287,4 +288,4 @@ def test_usage_sends_a_null_currency_until_a_parcel_is_counted_at_a_price() -> N
     }
     assert [e["identifier"] for e in meter.events] == ["lm_ord_priced_p0", "lm_ord_priced_p1"]
     for answer in (nothing, unpriced, priced):
-        valid("Usage", answer)
+        valid("UsageOut", answer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.api.openapi.components import add_model, add_reply, op, query
-from chalicelib.api.payment_replies import Billing, DeliveryOptions, PriceList, Usage
+from chalicelib.api.payment_replies import BillingOut, DeliveryOptionsOut, PriceListOut, UsageOut
 from chalicelib.api.payments import BillingIn, DeliveryOptionsIn, PriceListIn
 
 PRICE_LIST_EXAMPLE = {
@@ -27,7 +27,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"200": "the price list", "401": "bad key", "422": "invalid (field named)"},
                 "PriceListIn",
                 ("merchant",),
-                replies={"200": "PriceList"},
+                replies={"200": "PriceListOut"},
                 example=PRICE_LIST_EXAMPLE,
             ),
             "get": op(
@@ -35,7 +35,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "merchant",
                 {"200": "the price list", "401": "bad key", "404": "none set yet"},
                 tags=("merchant",),
-                replies={"200": "PriceList"},
+                replies={"200": "PriceListOut"},
             ),
         },
         "/v1/delivery-options": {
@@ -53,7 +53,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "DeliveryOptionsIn",
                 ("merchant",),
-                replies={"200": "DeliveryOptions"},
+                replies={"200": "DeliveryOptionsOut"},
                 example={
                     "address": {"line1": "1 Tower Bridge Rd", "lat": 51.5055, "lng": -0.0754},
                     "parcels": [{"weight_kg": 1.2}],
@@ -74,7 +74,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 },
                 "BillingIn",
                 ("operator",),
-                replies={"200": "Billing"},
+                replies={"200": "BillingOut"},
                 example={
                     "stripe_customer_id": "cus_Lastmile42",
                     "price_per_parcel": {"amount": 35, "currency": "EUR"},
@@ -89,7 +89,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 {"200": "the month so far", "401": "bad key", "422": "month not YYYY-MM"},
                 tags=("merchant",),
                 query=[query("month", "YYYY-MM", pattern=r"^\d{4}-\d{2}$", required=True)],
-                replies={"200": "Usage"},
+                replies={"200": "UsageOut"},
             )
         },
     }
@@ -99,4 +99,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
     add_model(schemas, BillingIn)
     add_model(schemas, PriceListIn)
     add_model(schemas, DeliveryOptionsIn)
-    add_reply(schemas, PriceList, DeliveryOptions, Billing, Usage)
+    add_reply(schemas, PriceListOut, DeliveryOptionsOut, BillingOut, UsageOut)
