@@ -10,6 +10,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap
 from chalicelib.analytics.summary import Viewer
 from chalicelib.api.http import bearer, json_response, route
+from chalicelib.api.operator_replies import AnalyticsForecast, AnalyticsSummary
 from chalicelib.domain.errors import AuthenticationFailed
 
 analytics_api = Blueprint(__name__)
@@ -39,7 +40,8 @@ def forecast() -> Any:
     """A depot's next days of orders (p50, p90) and vehicles (operator key only)."""
     bootstrap.accounts().authenticate_admin(bearer(analytics_api.current_request))
     p = _params(FORECAST_PARAMS)
-    return json_response(bootstrap.forecast_service().forecast(p.get("depot_id"), p.get("days")))
+    answer = bootstrap.forecast_service().forecast(p.get("depot_id"), p.get("days"))
+    return json_response(AnalyticsForecast.model_validate(answer).body())
 
 
 def _params(allowed: frozenset[str]) -> dict[str, str]:
@@ -59,7 +61,7 @@ def summary() -> Any:
         merchant_id=p.get("merchant_id"),
         group_by=p.get("group_by"),
     )
-    return json_response(answer)
+    return json_response(AnalyticsSummary.model_validate(answer).body())
 
 
 @route(analytics_api, "/v1/analytics/orders.csv", methods=["GET"])

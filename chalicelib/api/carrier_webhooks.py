@@ -9,6 +9,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import json_response, raw_body, route
+from chalicelib.api.operator_replies import CarrierWebhookOutcome
 
 carrier_webhooks = Blueprint(__name__)
 
@@ -25,4 +26,4 @@ WEBHOOK_TYPES = ["application/json", "text/plain"]
 def carrier_status(carrier: str) -> Any:
     request = carrier_webhooks.current_request
     changed = bootstrap.carrier_webhooks().receive(carrier, raw_body(request), request.headers)
-    return json_response({"outcome": "applied" if changed else "unchanged"})
+    return json_response(CarrierWebhookOutcome.of(changed).body())

@@ -18,6 +18,7 @@ from pydantic import (
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.operator_replies import Carriers, Fulfilment, ShopifyInventory
 from chalicelib.api.replies import StockOut
 from chalicelib.request_bodies import Id, validation_failed
 
@@ -213,24 +214,20 @@ def _authorise() -> None:
     bootstrap.accounts().authenticate_admin(bearer(stock_api.current_request))
 
 
-def _fulfilment_view(depot_id: str, fulfilment: dict[str, Any]) -> dict[str, Any]:
-    return {"depot_id": depot_id, "fulfilment": fulfilment}
-
-
 @route(stock_api, "/v1/depots/{depot_id}/fulfilment", methods=["PUT"])
 def put_fulfilment(depot_id: str) -> Any:
     """Replace the depot's service area, daily capacity and cut-off."""
     _authorise()
     body = parse_body(stock_api.current_request, FulfilmentIn)
     depot = bootstrap.accounts().set_fulfilment(depot_id, body.stored())
-    return json_response(_fulfilment_view(depot.depot_id, depot.fulfilment))
+    return json_response(Fulfilment.of(depot).body())
 
 
 @route(stock_api, "/v1/depots/{depot_id}/fulfilment", methods=["GET"])
 def get_fulfilment(depot_id: str) -> Any:
     _authorise()
     depot = bootstrap.accounts().depot(depot_id)
-    return json_response(_fulfilment_view(depot.depot_id, depot.fulfilment))
+    return json_response(Fulfilment.of(depot).body())
 
 
 @route(stock_api, "/v1/depots/{depot_id}/stock", methods=["PUT"])
@@ -266,7 +263,7 @@ def put_shopify_inventory(merchant_id: str) -> Any:
     _authorise()
     body = parse_body(stock_api.current_request, ShopifyInventoryIn)
     stored = bootstrap.stock().map_shopify(merchant_id, body.locations, body.items)
-    return json_response({"merchant_id": merchant_id, **stored})
+    return json_response(ShopifyInventory.of(merchant_id, stored).body())
 
 
 @route(stock_api, "/v1/depots/{depot_id}/carriers", methods=["PUT"])
@@ -275,11 +272,11 @@ def put_carriers(depot_id: str) -> Any:
     _authorise()
     body = parse_body(stock_api.current_request, CarriersIn)
     depot = bootstrap.accounts().set_carriers(depot_id, body.model_dump()["carriers"])
-    return json_response({"depot_id": depot.depot_id, "carriers": list(depot.carriers)})
+    return json_response(Carriers.of(depot).body())
 
 
 @route(stock_api, "/v1/depots/{depot_id}/carriers", methods=["GET"])
 def get_carriers(depot_id: str) -> Any:
     _authorise()
     depot = bootstrap.accounts().depot(depot_id)
-    return json_response({"depot_id": depot.depot_id, "carriers": list(depot.carriers)})
+    return json_response(Carriers.of(depot).body())

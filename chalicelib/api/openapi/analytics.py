@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.analytics.metrics import DEFINITIONS, GROUPINGS
+from chalicelib.analytics.metrics import GROUPINGS
 from chalicelib.analytics.summary import CSV_COLUMNS, MAX_CSV_DAYS, MAX_SUMMARY_DAYS
-from chalicelib.api.openapi.components import object_schema, op, query
+from chalicelib.api.openapi.components import add_reply, op, query
+from chalicelib.api.operator_replies import AnalyticsForecast, AnalyticsSummary
 from chalicelib.forecasting.serving import MAX_DAYS as MAX_FORECAST_DAYS
 
-_RATE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-_NUMBER = {"type": ["number", "null"], "minimum": 0}
-_COUNT = {"type": "integer", "minimum": 0}
-_COUNTS = {"type": "object", "additionalProperties": _COUNT}
 _DATE = "a depot-local day, YYYY-MM-DD"
 
 
@@ -95,102 +92,4 @@ def paths() -> dict[str, dict[str, Any]]:
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:
-    _mase = {"type": ["number", "null"], "minimum": 0}
-    schemas["AnalyticsForecast"] = object_schema(
-        {
-            "depot_id": {"type": "string"},
-            "days": {
-                "type": "array",
-                "maxItems": MAX_FORECAST_DAYS,
-                "items": object_schema(
-                    {
-                        "date": {"type": "string", "format": "date"},
-                        "orders_p50": {"type": "number", "minimum": 0},
-                        "orders_p90": {"type": "number", "minimum": 0},
-                        "vehicles_needed": _COUNT,
-                    },
-                    required=["date", "orders_p50", "orders_p90", "vehicles_needed"],
-                ),
-            },
-            "model": {"type": "string"},
-            "backtest": object_schema(
-                {"mase": _mase, "baseline_mase": _mase}, required=["mase", "baseline_mase"]
-            ),
-            "made_at": {"type": "string", "format": "date-time"},
-            "history": object_schema(
-                {
-                    "from": {"type": "string", "format": "date"},
-                    "to": {"type": "string", "format": "date"},
-                },
-                required=["from", "to"],
-            ),
-        },
-        required=["depot_id", "days", "model", "backtest"],
-    )
-    group = object_schema(
-        {
-            "key": {"type": "string"},
-            "orders": _COUNT,
-            "delivered": _COUNT,
-            "failed_attempts": _COUNT,
-            "returned": _COUNT,
-            "cancelled": _COUNT,
-            "first_attempt_success_rate": _RATE,
-            "on_time_rate": _RATE,
-            "otif_rate": _RATE,
-            "median_delivery_minutes": _NUMBER,
-            "p90_delivery_minutes": _NUMBER,
-            "avg_out_to_delivered_minutes": _NUMBER,
-            "tasks_per_hour": _NUMBER,
-            "km_per_stop": _NUMBER,
-            "stops_per_route": _NUMBER,
-            "co2e_g_per_parcel": _NUMBER,
-            "rating_avg": {"type": ["number", "null"], "minimum": 1, "maximum": 5},
-            "ratings": _COUNT,
-            "rating_distribution": _COUNTS,
-            "failed_by_reason": _COUNTS,
-            "locker_share": _RATE,
-            "deposits": _COUNT,
-            "collections": _COUNT,
-            "avg_collection_minutes": _NUMBER,
-            "expiries": _COUNT,
-            "avg_service_minutes": _NUMBER,
-            "avg_delay_minutes": _NUMBER,
-            "routes": {"type": ["integer", "null"], "minimum": 0},
-            "planned_route_minutes": _NUMBER,
-            "actual_route_minutes": _NUMBER,
-            "route_co2e_g": _NUMBER,
-        },
-        required=[
-            "key",
-            "orders",
-            "delivered",
-            "failed_attempts",
-            "returned",
-            "first_attempt_success_rate",
-            "on_time_rate",
-            "otif_rate",
-            "median_delivery_minutes",
-            "p90_delivery_minutes",
-            "tasks_per_hour",
-            "km_per_stop",
-            "stops_per_route",
-            "co2e_g_per_parcel",
-            "rating_avg",
-            "ratings",
-        ],
-    )
-    schemas["AnalyticsSummary"] = object_schema(
-        {
-            "from": {"type": "string", "format": "date"},
-            "to": {"type": "string", "format": "date"},
-            "group_by": {"enum": list(GROUPINGS)},
-            "depot_id": {"type": ["string", "null"]},
-            "merchant_id": {"type": ["string", "null"]},
-            "groups": {"type": "array", "items": group},
-            "definitions": object_schema(
-                {name: {"type": "string"} for name in DEFINITIONS}, required=list(DEFINITIONS)
-            ),
-        },
-        required=["from", "to", "groups", "definitions"],
-    )
+    add_reply(schemas, AnalyticsForecast, AnalyticsSummary)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import object_schema, op
+from chalicelib.api.openapi.components import add_reply, op
+from chalicelib.api.operator_replies import CarrierWebhookOutcome
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -31,6 +32,4 @@ def paths() -> dict[str, dict[str, Any]]:
 
 
 def add_schemas(schemas: dict[str, Any]) -> None:
-    schemas["CarrierWebhookOutcome"] = object_schema(
-        {"outcome": {"enum": ["applied", "unchanged"]}}
-    )
+    add_reply(schemas, CarrierWebhookOutcome)

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, op, query
+from chalicelib.api.operator_replies import Carriers, Fulfilment, ShopifyInventory
 from chalicelib.api.replies import StockOut
 from chalicelib.api.stock import CarriersIn, FulfilmentIn, ShopifyInventoryIn, StockIn
-
-TEXT = {"type": "string"}
-COUNT = {"type": "integer", "minimum": 0}
 
 FULFILMENT_EXAMPLE = {
     "service_area": {"radius_km": 25},
@@ -111,19 +109,4 @@ def paths() -> dict[str, dict[str, Any]]:
 def add_schemas(schemas: dict[str, Any]) -> None:
     for model in (FulfilmentIn, StockIn, ShopifyInventoryIn, CarriersIn):
         add_model(schemas, model)
-    add_reply(schemas, StockOut)
-    schemas["Fulfilment"] = object_schema({"depot_id": TEXT, "fulfilment": {"type": "object"}})
-    carrier = object_schema(
-        {
-            "carrier": {"enum": ["uber_direct", "doordash_drive"]},
-            "max_price": object_schema({"amount": COUNT, "currency": TEXT}),
-            "enabled": {"type": "boolean"},
-        }
-    )
-    schemas["Carriers"] = object_schema(
-        {"depot_id": TEXT, "carriers": {"type": "array", "items": carrier}}
-    )
-    strings = {"type": "object", "additionalProperties": TEXT}
-    schemas["ShopifyInventory"] = object_schema(
-        {"merchant_id": TEXT, "locations": strings, "items": strings}
-    )
+    add_reply(schemas, StockOut, Fulfilment, Carriers, ShopifyInventory)
