@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
+from chalicelib.api.locker_replies import Deposit, LockerView, NearbyLockers, Pickup, Retrieval
 from chalicelib.api.replies import LockerCreated
 from chalicelib.domain.errors import (
     AuthenticationFailed,
@@ -127,7 +128,7 @@ def create_locker() -> Any:
 @route(lockers_api, "/v1/lockers/{locker_id}", methods=["GET"])
 def get_locker(locker_id: str) -> Any:
     bootstrap.accounts().authenticate_admin(bearer(lockers_api.current_request))
-    return json_response(bootstrap.locker_admin().view(locker_id))
+    return json_response(LockerView.of(bootstrap.locker_admin().view(locker_id)).body())
 
 
 @route(lockers_api, "/v1/lockers", methods=["GET"])
@@ -156,7 +157,7 @@ def find_lockers() -> Any:
         raise InvalidCursor("the nearest lockers are one page; it takes no cursor", field="cursor")
     found = bootstrap.locker_directory().near(lat, lng, depot_id, parcel_sizes(sizes or [None]))
     # `items` and `next_cursor` as every list answers; `lockers`, the key it answered with first.
-    return json_response({"lockers": found, "items": found, "next_cursor": None})
+    return json_response(NearbyLockers.of(found).body())
 
 
 def _point(near: str | None) -> tuple[float, float]:
@@ -180,7 +181,8 @@ def deposit(locker_id: str) -> Any:
     kiosk = bootstrap.locker_kiosk()
     kiosk.check_caller(locker_id, credential)
     body = parse_body(lockers_api.current_request, OrderRefIn)
-    return json_response(kiosk.deposit(locker_id, credential, body.order_id), status=201)
+    deposited = Deposit.of(kiosk.deposit(locker_id, credential, body.order_id))
+    return json_response(deposited.body(), status=201)
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}/pickups", methods=["POST"])
@@ -188,7 +190,7 @@ def pickup(locker_id: str) -> Any:
     kiosk = bootstrap.locker_kiosk()
     locker = kiosk.authenticate_kiosk(locker_id, bearer(lockers_api.current_request))
     body = parse_body(lockers_api.current_request, PickupIn)
-    return json_response(kiosk.pickup_at(locker, body.code))
+    return json_response(Pickup.of(kiosk.pickup_at(locker, body.code)).body())
 
 
 @route(lockers_api, "/v1/lockers/{locker_id}/retrievals", methods=["POST"])
@@ -198,4 +200,4 @@ def retrieve(locker_id: str) -> Any:
     kiosk = bootstrap.locker_kiosk()
     kiosk.check_caller(locker_id, credential)
     body = parse_body(lockers_api.current_request, OrderRefIn)
-    return json_response(kiosk.retrieve(locker_id, credential, body.order_id))
+    return json_response(Retrieval.of(kiosk.retrieve(locker_id, credential, body.order_id)).body())

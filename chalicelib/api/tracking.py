@@ -23,6 +23,7 @@ from chalicelib.api.http import (
     route,
     status_of,
 )
+from chalicelib.api.locker_replies import PickupBy
 from chalicelib.api.replies import FeedbackOut, Health
 from chalicelib.billing.stripe_api import CheckoutSession
 from chalicelib.config import settings
@@ -379,7 +380,8 @@ def track_reschedule(tracking_code: str) -> Any:
 def track_pickup_code(tracking_code: str) -> Any:
     _limit_client()
     pickup_by = bootstrap.locker_choices().resend_code(_find(tracking_code).order)
-    return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
+    answer = PickupBy(pickup_by=pickup_by).body()
+    return json_response(answer, 202, headers={"Cache-Control": "no-store"})
 
 
 @route(tracking, "/v1/track/{tracking_code}/extension", methods=["POST"])
@@ -390,7 +392,8 @@ def track_extension(tracking_code: str) -> Any:
     if paid is not None:
         return _payment_required(paid)  # 402: the action happens once Stripe says it is paid
     pickup_by = bootstrap.locker_choices().extend(order)
-    return json_response({"pickup_by": pickup_by}, 202, headers={"Cache-Control": "no-store"})
+    answer = PickupBy(pickup_by=pickup_by).body()
+    return json_response(answer, 202, headers={"Cache-Control": "no-store"})
 
 
 @route(tracking, "/static/{name}", methods=["GET"])

@@ -387,11 +387,7 @@ class LockerKiosk:
             tx=tx,
             then=(lambda t: facts.collected(t, order, at, parcel.deposited_at)) if facts else None,
         )
-        return {
-            "order_id": parcel.order_id,
-            "compartment_id": parcel.compartment_ids[0],
-            "compartment_ids": list(parcel.compartment_ids),
-        }
+        return collected_view(parcel)
 
     def _refund(self, locker_id: str, seen: KioskAttempts) -> None:
         """The right code's attempt back; the doors are open already, so a throttled refund
@@ -438,7 +434,7 @@ class LockerKiosk:
             raise OrderNotFound(f"order {order_id} is not in locker {locker_id}")
         if parcel.state is P.RETRIEVED:
             self._served(parcel.route_id, order_id, at or utc_now())
-            return {"order_id": order_id, "compartment_ids": list(parcel.compartment_ids)}
+            return retrieved_view(parcel)
         if parcel.state not in (P.EXPIRED, P.RETRIEVAL_PLANNED):
             raise IllegalTransition(f"the parcel of {order_id} is {parcel.state}: not to retrieve")
         at = at or utc_now()
@@ -456,7 +452,7 @@ class LockerKiosk:
             tx=tx,
         )
         self._served(parcel.route_id, order_id, at)
-        return {"order_id": order_id, "compartment_ids": list(parcel.compartment_ids)}
+        return retrieved_view(parcel)
 
     def _served(self, route_id: str | None, order_id: str, at: str) -> None:
         """Tell the route its stop is served. The parcel is in (or out of) the locker already:
@@ -487,6 +483,20 @@ def deposited_view(parcel: LockerParcel) -> dict[str, Any]:
         "compartment_ids": list(parcel.compartment_ids),
         "pickup_by": parcel.pickup_by,
     }
+
+
+def collected_view(parcel: LockerParcel) -> dict[str, Any]:
+    """A pickup's answer: the doors its code opens."""
+    return {
+        "order_id": parcel.order_id,
+        "compartment_id": parcel.compartment_ids[0],
+        "compartment_ids": list(parcel.compartment_ids),
+    }
+
+
+def retrieved_view(parcel: LockerParcel) -> dict[str, Any]:
+    """A retrieval's answer: the doors the parcel was taken out of."""
+    return {"order_id": parcel.order_id, "compartment_ids": list(parcel.compartment_ids)}
 
 
 def _into_locker(order: Order, locker: Locker, at: str) -> tuple[Order, list[TimelineEvent]]:

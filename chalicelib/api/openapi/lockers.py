@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api.locker_replies import LOCKER_REPLIES
 from chalicelib.api.lockers import CLOCK, LockerIn, OrderRefIn, PickupIn
-from chalicelib.api.openapi.components import add_model, add_reply, object_schema, op, query
+from chalicelib.api.openapi.components import add_model, add_reply, op, query
 from chalicelib.api.replies import LockerCreated
 from chalicelib.domain.lockers import CODE_DIGITS, MAX_LOCKER_PARCELS, SIZES
 
@@ -145,114 +146,4 @@ def add_schemas(schemas: dict[str, Any]) -> None:
     schemas["PickupIn"]["properties"]["code"]["description"] = (
         f"the customer's {CODE_DIGITS}-digit pickup code (typed, or scanned from the QR code)"
     )
-    add_reply(schemas, LockerCreated)
-    schemas |= locker_replies()
-
-
-def locker_replies() -> dict[str, Any]:
-    """The bodies the locker routes answer with (hand-written: they are built as dicts)."""
-    text = {"type": "string"}
-    number = {"type": "number"}
-    count = {"type": "integer", "minimum": 0}
-    ratio = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-    doors = {"type": "array", "items": text, "minItems": 1}
-    by_size = {"type": "object", "propertyNames": {"enum": [*SIZES]}, "additionalProperties": count}
-    states = ["free", "reserved", "occupied", "awaiting_retrieval"]
-    public = {
-        "locker_id": text,
-        "name": text,
-        "lat": number,
-        "lng": number,
-        "opening_hours": text | {"description": 'e.g. "daily 24 hours", "Mon-Sat 07:00-22:00"'},
-        "address": text | {"description": "line1, city postcode (when the locker has one)"},
-    }
-    public_required = ["locker_id", "name", "lat", "lng", "opening_hours"]
-    nearby = {
-        "type": "array",
-        "items": object_schema(
-            public
-            | {
-                "distance_m": count,
-                "free": by_size | {"description": "free compartments by size"},
-            },
-            [*public_required, "distance_m", "free"],
-        ),
-    }
-    nullable_time = {"type": ["string", "null"], "format": "date-time"}
-    deadline = text | {"format": "date-time", "description": "UTC; after it the code expires"}
-    return {
-        "NearbyLockers": object_schema(
-            {
-                "lockers": nearby,
-                "items": nearby | {"description": "the same lockers, as every list has them"},
-                "next_cursor": {"type": "null", "description": "one page: the nearest few"},
-            }
-        ),
-        "LockerView": object_schema(
-            public
-            | {
-                "depot_id": text,
-                "holding_hours": count,
-                "compartments": {
-                    "type": "array",
-                    "items": object_schema(
-                        {
-                            "compartment_id": text,
-                            "size": {"enum": [*SIZES]},
-                            "state": {"enum": states},
-                            "order_id": text | {"description": "the order holding it"},
-                        },
-                        ["compartment_id", "size", "state"],
-                    ),
-                },
-                "figures": object_schema(
-                    {
-                        "by_size": {
-                            "type": "object",
-                            "description": "compartments by size, then by state",
-                            "additionalProperties": {
-                                "type": "object",
-                                "propertyNames": {"enum": states},
-                                "additionalProperties": count,
-                            },
-                        },
-                        "occupancy": ratio | {"type": "number"},
-                        "deposits": count,
-                        "pickups": count,
-                        "expiries": count,
-                        "mean_dwell_hours": {"type": ["number", "null"], "minimum": 0},
-                        "expiry_rate": ratio | {"description": "expiries / (pickups + expiries)"},
-                    }
-                ),
-                "kiosk": object_schema(
-                    {
-                        "attempts": count
-                        | {"description": "pickup attempts counted in the current window"},
-                        "window_ends": nullable_time
-                        | {"description": "when the current window of attempts ends"},
-                        "locked_until": nullable_time
-                        | {"description": "pickups answer 429 until then (null: not locked)"},
-                        "lockouts": count | {"description": "lockouts so far"},
-                    }
-                ),
-            },
-            [*public_required, "depot_id", "holding_hours", "compartments", "figures", "kiosk"],
-        ),
-        "Deposit": object_schema(
-            {
-                "order_id": text,
-                "compartment_id": text | {"description": "the first of compartment_ids"},
-                "compartment_ids": doors | {"description": "one per parcel"},
-                "pickup_by": deadline,
-            }
-        ),
-        "Pickup": object_schema(
-            {
-                "order_id": text,
-                "compartment_id": text | {"description": "the first of compartment_ids"},
-                "compartment_ids": doors | {"description": "the doors to open"},
-            }
-        ),
-        "Retrieval": object_schema({"order_id": text, "compartment_ids": doors}),
-        "PickupBy": object_schema({"pickup_by": deadline}),
-    }
+    add_reply(schemas, LockerCreated, *LOCKER_REPLIES)
