@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from chalicelib.local import PROJECT_DIR
+from chalicelib.local.demo_shift import shift_moved_on
 
 NEEDED = ("API", "ADMIN_KEY", "MERCHANT_ID", "MERCHANT_KEY", "SHOPIFY_SECRET", "DEPOT")
 SHOPIFY_FIXTURE = PROJECT_DIR / "tests" / "events" / "shopify" / "orders_create.json"
@@ -80,6 +81,24 @@ def shopify_order(now: datetime, number: int) -> dict[str, Any]:
         "processed_at": stamp,
     }
     return order
+
+
+def fleet_on_shift(walk: Walk, now: datetime) -> None:
+    """The depot's fleet as it stands; a `make run` left running past its fleet's shift has it
+    moved on (as an operator would, through the API), or no new order could be planned."""
+    depot = walk.env["DEPOT"]
+    timezone = walk.admin("GET", f"/v1/depots/{depot}")["timezone"]
+    fleet = walk.admin("GET", f"/v1/depots/{depot}/vehicles")["vehicles"]
+    moved = shift_moved_on(fleet, timezone, now)
+    if moved is None:
+        return
+    walk.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": moved})
+    last = max(fleet, key=lambda v: datetime.fromisoformat(v["shift"]["end"]))["shift"]["end"]
+    shift = moved[0]["shift"]
+    walk.say(
+        f"0. fleet        every shift ends by {last}, too soon: moved to {shift['start']} to "
+        f"{shift['end']} (PUT /v1/depots/{depot}/vehicles)"
+    )
 
 
 def send_webhook(walk: Walk, order: dict[str, Any]) -> dict[str, Any]:
@@ -165,6 +184,7 @@ def run_demo(env: Mapping[str, str], say: Callable[[str], None] = print) -> dict
     """The walk, step by step; what it saw (the order, its route, the page, the messages)."""
     walk = Walk(env, say)
     now = datetime.now(UTC)
+    fleet_on_shift(walk, now)
     number = int(now.timestamp() * 1000) * 1000 + secrets.randbelow(1000)
     webhook = send_webhook(walk, shopify_order(now, number))
     say(f"1. webhook      Shopify orders/create #{number % 100_000}: {webhook['outcome']}")

@@ -320,6 +320,10 @@ class LocalRuntime:
         names = {
             "API": self.base_url,
             "ADMIN_KEY": self.admin_key,
+            # `lastmile ops` reads its own names (a CLI that picked up a generic `API` from
+            # whatever shell it ran in would be a surprise), so the block sets them as well.
+            "LASTMILE_URL": self.base_url,
+            "LASTMILE_KEY": self.admin_key,
             "STRIPE_WEBHOOK_SECRET": self.stripe_secret,
             # S3 alone (the lake's files for `lastmile analytics-sql`), not every AWS command.
             "AWS_ENDPOINT_URL_S3": self.aws.endpoint,
@@ -329,6 +333,7 @@ class LocalRuntime:
             names |= {
                 "MERCHANT_KEY": d.api_key,
                 "MERCHANT_ID": d.merchant_id,
+                "LASTMILE_MERCHANT_KEY": d.api_key,  # for `lastmile ops orders`
                 "SHOPIFY_SECRET": d.shopify_secret,
                 "WEBHOOK_SECRET": d.webhook_secret,
                 "KIOSK_KEY": d.kiosk_key,

@@ -6,14 +6,14 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.domain.lockers import LockerAddress
 from chalicelib.domain.order import Address, Customer, Delivery, DeliveryType, OrderDraft, Parcel
 from chalicelib.domain.tenancy import Merchant, Vehicle
+from chalicelib.local.demo_shift import demo_shift
 from chalicelib.lockers.admin import NewLocker
 from chalicelib.orders.service import Action, Inbound
 
@@ -25,13 +25,11 @@ DEMO_LOCKER_ORDERS = 4
 DEMO_ORDERS = 40
 
 
-def demo_fleet(timezone: str) -> list[Vehicle]:
-    """Three vans and a cargo bike on the day shift (08:00-18:00 in the depot's time zone):
-    today's, or tomorrow's once today's has less than two hours left."""
-    now = datetime.now(ZoneInfo(timezone))
-    day = now.date() if now.hour < 16 else now.date() + timedelta(days=1)
-    start = datetime.combine(day, time(8), ZoneInfo(timezone)).isoformat()
-    end = datetime.combine(day, time(18), ZoneInfo(timezone)).isoformat()
+def demo_fleet(timezone: str, now: datetime | None = None) -> list[Vehicle]:
+    """Three vans and a cargo bike on a twelve-hour shift from the hour before `now` (the
+    seeding's clock), in the depot's time zone: whatever the hour `make run` starts at, what
+    comes in next can be planned."""
+    start, end = demo_shift(timezone, now or datetime.now(UTC))
     vans = [Vehicle(f"van-{n}", "van", 120, 800.0, start, end) for n in (1, 2, 3)]
     return [*vans, Vehicle("bike-1", "cargo_bike", 20, 120.0, start, end)]
 

@@ -27,6 +27,7 @@ def solve_command(args: argparse.Namespace) -> int:
 
 def bench_command(args: argparse.Namespace) -> int:
     from chalicelib.routing.bench import render_saved, run_bench
+    from chalicelib.routing.vroom_baseline import baseline_wanted
 
     if args.from_json:
         print(render_saved(Path(args.from_json), Path(args.data)))
@@ -37,7 +38,7 @@ def bench_command(args: argparse.Namespace) -> int:
         pattern=args.instances,
         time_limit=args.time_limit,
         jobs=args.jobs,
-        vroom=not args.no_vroom,
+        vroom=baseline_wanted(args.no_vroom, "bench"),
         exploration=args.exploration,
         workers=args.workers,
         vroom_limit=args.vroom_time_limit,

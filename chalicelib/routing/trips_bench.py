@@ -148,6 +148,8 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 
 def trips_bench_command(args: argparse.Namespace) -> int:
+    from chalicelib.routing.vroom_baseline import baseline_wanted
+
     rows = run_trips_bench(
         stops=args.stops,
         seed=args.seed,
@@ -156,7 +158,7 @@ def trips_bench_command(args: argparse.Namespace) -> int:
         trips=args.trips,
         reload_minutes=args.reload_minutes,
         time_limit=args.time_limit,
-        vroom=not args.no_vroom,
+        vroom=baseline_wanted(args.no_vroom, "trips-bench"),
         exploration=args.exploration,
         workers=args.workers,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import sys
 import time
 from dataclasses import dataclass
 
@@ -20,6 +21,26 @@ from chalicelib.routing.schedule import latest_start
 
 # VROOM's costs are integers: cost units are multiplied by this.
 COST_UNITS = 10_000
+
+
+# pyvroom is a benchmark baseline, so only the dev install (`make test`) has it.
+WITHOUT_VROOM = (
+    "pyvroom is not installed, so no pyvroom baseline this time (the dev install has it: "
+    "`make test`, or `.venv/bin/pip install 'pyvroom>=1.14,<2'`; --no-vroom says this is meant)"
+)
+
+
+def baseline_wanted(no_vroom: bool, command: str) -> bool:
+    """Whether to run pyvroom beside our planner: not with --no-vroom, and not when it cannot
+    be imported (then one line on stderr says so and how to get it)."""
+    if no_vroom:
+        return False
+    try:
+        import vroom  # noqa: F401
+    except ImportError:
+        print(f"lastmile {command}: {WITHOUT_VROOM}", file=sys.stderr, flush=True)
+        return False
+    return True
 
 
 @dataclass

@@ -6,11 +6,13 @@ depot, which no other test may share)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +32,9 @@ NAMES = (
     "KIOSK_KEY",
     "LOCKER",
     "DEPOT",
+    "LASTMILE_URL",
+    "LASTMILE_KEY",
+    "LASTMILE_MERCHANT_KEY",
 )
 
 
@@ -49,14 +54,26 @@ def export_block(runtime: Runtime) -> str:
     return "\n".join(block)
 
 
-def shell(script: str) -> subprocess.CompletedProcess[str]:
+def shell(script: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
+
+
+def bare_shell(home: Path) -> dict[str, str]:
+    """A new terminal's environment: nothing of lastmile's until the export block is pasted
+    (no LASTMILE_* names, no profile file in a home of its own)."""
+    return {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8"}
+
+
+# The README's commands say `.venv/bin/lastmile`, the console script `make run` installs; a
+# worktree's tests run the same entry point through the interpreter running them.
+LASTMILE = f"{sys.executable} -m chalicelib.cli"
 
 
 def readme_block(after: str) -> str:
@@ -83,6 +100,9 @@ def test_the_export_block_sets_every_name_the_readme_uses(front_door: Runtime) -
         "KIOSK_KEY": demo["kiosk_key"],
         "LOCKER": demo["locker_id"],
         "DEPOT": demo["depot_id"],
+        "LASTMILE_URL": front_door.base_url,
+        "LASTMILE_KEY": front_door.info["admin_key"],
+        "LASTMILE_MERCHANT_KEY": demo["api_key"],
     }
     # The README speaks in these names only: no other spelling of a key, no fixed port.
     for stale in ("$API_KEY", "$M ", '$M"', "$K ", '$K"', "$LASTMILE_ADMIN_KEY", "localhost:8000"):
@@ -136,15 +156,34 @@ def answers(text: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_readmes_kiosk_calls_pasted_in_order_deposit_pick_up_and_retrieve() -> None:
+def test_the_readmes_route_and_kiosk_calls_pasted_in_order() -> None:
+    """Dispatch, drive a route (a home stop delivered), then the kiosk's deposit, pickup and
+    retrieval, each block as the README has it, one after the other in one shell."""
     # A runtime of its own: it dispatches the demo depot, as make demo does on the shared one.
     with started_runtime() as runtime:
-        headings = ("## Dispatch a depot", "**Deposit.**", "**Pickup.**", "**Retrieval.**")
+        headings = (
+            "## Dispatch a depot",
+            "## Drive a route",
+            "**Deposit.**",
+            "**Pickup.**",
+            "**Retrieval.**",
+        )
         blocks = "".join(f"{readme_block(h)}\necho '\n=='\n" for h in headings)
         pasted = shell(export_block(runtime) + "\n" + blocks)
-    assert pasted.returncode == 0, pasted.stdout + pasted.stderr
-    run, deposit, pickup, retrieval = (answers(part) for part in pasted.stdout.split("\n==")[:4])
-    assert run[-1]["status"] == "succeeded", run
+        assert pasted.returncode == 0, pasted.stdout + pasted.stderr
+        parts = [answers(part) for part in pasted.stdout.split("\n==")[:5]]
+        run, drive, deposit, pickup, retrieval = parts
+        assert run[-1]["status"] == "succeeded", run
+        # The driver's block served a home stop, never a locker one (that is a deposit).
+        kind = {s["order_id"]: s["kind"] for r in run[-1]["routes"] for s in r["stops"]}
+        departed, delivered = drive
+        assert departed["outcome"] == "applied" and delivered["outcome"] == "applied", drive
+        assert delivered["route_id"] == departed["route_id"], drive
+        assert kind[delivered["order_id"]] == "delivery" and delivered["status"] == "delivered"
+        order = runtime.merchant(
+            runtime.demo["api_key"], "GET", f"/v1/orders/{delivered['order_id']}"
+        ).json()
+        assert order["status"] == "delivered", order
     [deposited] = deposit
     assert deposited["order_id"].startswith("ord_") and deposited["compartment_ids"], deposited
     # The code the customer was sent opens the doors the courier filled.
@@ -159,12 +198,44 @@ def test_the_readmes_kiosk_calls_pasted_in_order_deposit_pick_up_and_retrieve() 
     assert retrieved["compartment_ids"] == second["compartment_ids"], retrieved
 
 
+def test_the_readmes_locker_creation_pasted_twice_makes_one_locker(front_door: Runtime) -> None:
+    """The operator's call creates the locker on the export block's depot; pasted again it is a
+    conflict, not a second "Borough Market"."""
+    snippet = readme_block("**Credentials.**")
+    first = shell(export_block(front_door) + "\n" + snippet)
+    assert first.returncode == 0, first.stderr
+    created = json.loads(first.stdout)
+    assert created["locker_id"] == "lkr_borough_market" and created["kiosk_key"], created
+    again = shell(export_block(front_door) + "\n" + snippet)
+    assert json.loads(again.stdout)["error"]["code"] == "already_exists", again.stdout
+    locker = front_door.admin("GET", "/v1/lockers/lkr_borough_market").json()
+    assert locker["depot_id"] == front_door.demo["depot_id"], locker
+    nearby = front_door.merchant(
+        front_door.demo["api_key"], "GET", "/v1/lockers?near=51.5055,-0.0910"
+    ).json()
+    names = [found["name"] for found in nearby["lockers"]]
+    assert names.count("Borough Market") == 1, names
+
+
 def test_make_demo_plays_one_parcel_from_webhook_to_doorstep(front_door: Runtime) -> None:
-    demo = shell(f"{export_block(front_door)}\n{sys.executable} -m chalicelib.cli demo")
+    """Against a `make run` that has outlived its fleet's shift (started thirteen hours ago, say):
+    the demo moves the shift on first, then plays the parcel as on a fresh one."""
+    depot = front_door.demo["depot_id"]
+    fleet = front_door.admin("GET", f"/v1/depots/{depot}/vehicles").json()["vehicles"]
+    now = datetime.now(UTC)
+    ended = {
+        "start": (now - timedelta(hours=13)).isoformat(),
+        "end": (now - timedelta(hours=1)).isoformat(),
+    }
+    outlived = [{**v, "shift": ended} for v in fleet]
+    put = front_door.admin("PUT", f"/v1/depots/{depot}/vehicles", json={"vehicles": outlived})
+    assert put.status_code == 200, put.text
+    demo = shell(f"{export_block(front_door)}\n{LASTMILE} demo")
     assert demo.returncode == 0, demo.stdout + demo.stderr
     lines = demo.stdout.splitlines()
     steps = [line.split()[1] for line in lines if re.match(r"\d\. ", line)]
     assert steps == [
+        "fleet",
         "webhook",
         "order",
         "dispatch",
@@ -175,7 +246,11 @@ def test_make_demo_plays_one_parcel_from_webhook_to_doorstep(front_door: Runtime
         "tracking",
         "outbox",
     ], demo.stdout
-    assert "created" in lines[0]
+    assert "created" in lines[1]
+    shifts = front_door.admin("GET", f"/v1/depots/{depot}/vehicles").json()["vehicles"]
+    for vehicle in shifts:
+        start, end = (datetime.fromisoformat(vehicle["shift"][k]) for k in ("start", "end"))
+        assert start <= now < end - timedelta(hours=9), vehicle
     url = re.search(r"(http://\S+/track/\w+)", demo.stdout)
     assert url is not None, demo.stdout
     page = requests.get(url.group(1), timeout=10)
@@ -200,3 +275,28 @@ def test_the_demo_says_what_is_missing_without_the_export_block() -> None:
     assert "API, ADMIN_KEY, MERCHANT_ID, MERCHANT_KEY, SHOPIFY_SECRET, DEPOT not set" in (
         env_less.stdout
     )
+
+
+def test_the_readmes_lastmile_ops_lines_run_with_the_export_block_alone(
+    front_door: Runtime, tmp_path: Path
+) -> None:
+    """Pasted into a new terminal after the block: `lastmile ops` finds the API and the key
+    from the names it sets, with no flag, profile or LASTMILE_* of the test's own."""
+    snippet = readme_block("### When a vendor is down")
+    commands = [line.split("#")[0] for line in snippet.splitlines()]
+    assert any(".venv/bin/lastmile ops redrive" in c for c in commands), snippet
+    assert not any("--url" in c or "--key" in c for c in commands), snippet
+    script = export_block(front_door) + "\n" + snippet.replace(".venv/bin/lastmile", LASTMILE)
+    pasted = shell(script, env=bare_shell(tmp_path))
+    assert pasted.returncode == 0, pasted.stderr
+    lines = pasted.stdout.splitlines()
+    assert lines[0].startswith("retrying: ") and "dead-lettered: " in lines[0], pasted.stdout
+    header = next(n for n, line in enumerate(lines) if line.startswith("WORK"))
+    assert lines[header + 1].split()[0].isdigit(), pasted.stdout  # the redrive's counts
+    # And `lastmile ops orders`, which speaks with the merchant's key, finds it the same way.
+    orders = shell(
+        f"{export_block(front_door)}\n{LASTMILE} ops orders --json --max 1",
+        env=bare_shell(tmp_path),
+    )
+    assert orders.returncode == 0, orders.stderr
+    assert len(json.loads(orders.stdout)["items"]) == 1
