@@ -1,6 +1,7 @@
 """The headers of the HTML pages we render on the server (the public tracking page, the ops
-dashboard): never cached, sniffed or referred on, under a Content-Security-Policy that loads
-nothing but what each page names. Each page says what it allows; the rest is the same for all."""
+dashboard): never cached or sniffed, never referred on beyond their origin, under a
+Content-Security-Policy that loads nothing but what each page names. Each page says what it
+allows; the rest is the same for all."""
 
 from __future__ import annotations
 
@@ -29,9 +30,13 @@ def content_security_policy(allowed: Mapping[str, str]) -> str:
     )
 
 
-def html_headers(policy: str, *, frame_options: bool = False) -> dict[str, str]:
+def html_headers(
+    policy: str, *, frame_options: bool = False, referrer: str = "no-referrer"
+) -> dict[str, str]:
     """A page's headers under `policy`; `frame_options` adds `X-Frame-Options: DENY`, which
-    browsers older than `frame-ancestors` read instead."""
+    browsers older than `frame-ancestors` read instead; `referrer` is the Referrer-Policy (a
+    page whose map key is fenced to its site's referer says `strict-origin`: the origin only,
+    never the path)."""
     headers = {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
@@ -40,4 +45,4 @@ def html_headers(policy: str, *, frame_options: bool = False) -> dict[str, str]:
     }
     if frame_options:
         headers["X-Frame-Options"] = "DENY"
-    return headers | {"Referrer-Policy": "no-referrer"}
+    return headers | {"Referrer-Policy": referrer}

@@ -57,6 +57,10 @@ SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
 PROOF_FIELDS = {"safe_place": None, "photo_url": None}
 REFRESH_S = 10  # how often the page's script asks for the status again
+# What the page's requests tell other sites of where they come from: the origin only. Amazon
+# Location's map key accepts only requests referred by the tracking site, so "no-referrer"
+# would leave the map undrawn; the path (the tracking code) never leaves this site.
+REFERRER = "strict-origin"
 HOME = "home"  # the locker form's value for "deliver to my address instead"
 LOCKER_FULL = "locker_full"  # a dispatch run's reason for leaving a locker order out
 
@@ -223,13 +227,15 @@ def _environment() -> Environment:
     # Imported here, not at import: only the tracking page renders, and only once per container.
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("chalicelib.tracking", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["referrer"] = REFERRER  # the <meta> says what the header says
+    return environment
 
 
 @cache
@@ -262,7 +268,8 @@ def headers(
     tiles_origin: str | None = None,
     image_origin: str | None = None,
 ) -> dict[str, str]:
-    """Every tracking page's headers: no caching, no sniffing, no referrer, and a policy that
+    """Every tracking page's headers: no caching, no sniffing, the origin alone as referrer
+    (the map key's fence; never the path with the tracking code), and a policy that
     lets the page load nothing but its own inline stylesheet (and the brand's colour), data:
     images and its refresh script (each by hash), fetch only its JSON twin, and post its forms
     (rating, another day) nowhere but back to this site. With map tiles: MapLibre from this
@@ -285,7 +292,7 @@ def headers(
         "connect-src": connect,
         **worker,
     }
-    return html_headers(content_security_policy(allowed))
+    return html_headers(content_security_policy(allowed), referrer=REFERRER)
 
 
 def page_headers(tracking: Tracking, tiles: MapTiles | None = None) -> dict[str, str]:

@@ -4,7 +4,7 @@ where the app reads it (bootstrap.map_tiles); the page falls back to its sketch 
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, RemovalPolicy, SecretValue, Stack
+from aws_cdk import CfnResource, Fn, RemovalPolicy, SecretValue, Stack
 from aws_cdk import aws_location as location
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
@@ -14,6 +14,16 @@ from constructs import Construct
 PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
 # What the key may do: fetch the style, its fonts and sprites, and tiles; nothing else.
 MAP_ACTIONS = ["geo-maps:GetTile", "geo-maps:GetStaticMap"]
+
+
+def site_referers(public_base_url: str) -> list[str]:
+    """The Referers the key accepts: the tracking site's origin, which is all its pages send
+    (`Referrer-Policy: strict-origin`, so the tracking code in the path stays home); a base
+    URL's path (an API stage) is never in them. `https://host/` exactly, and `https://host/*`
+    for whatever under it a browser may still send. The URL is a deploy parameter, so its host
+    is cut out in the template (`https:` / "" / host / path...)."""
+    origin = Fn.join("", ["https://", Fn.select(2, Fn.split("/", public_base_url)), "/"])
+    return [origin, Fn.join("", [origin, "*"])]
 
 
 class TrackingMap(Construct):
@@ -40,7 +50,7 @@ class TrackingMap(Construct):
             restrictions=location.CfnAPIKey.ApiKeyRestrictionsProperty(
                 allow_actions=MAP_ACTIONS,
                 allow_resources=[f"arn:aws:geo-maps:{stack.region}::provider/default"],
-                allow_referers=[f"{public_base_url}/*"],
+                allow_referers=site_referers(public_base_url),
             ),
         )
         self.api_key.override_logical_id("TrackingMapApiKey")

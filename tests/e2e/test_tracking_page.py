@@ -81,7 +81,7 @@ def test_the_page_of_a_new_order_shows_first_name_and_city_and_nothing_private(
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "strict-origin"
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     html = response.text
     assert "Hello Zed," in html and "Bristol" in html

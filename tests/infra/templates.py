@@ -53,8 +53,9 @@ def allows(statements: list[dict[str, Any]], action: str, resource: Any) -> bool
 
 
 def evaluate(value: Any, pseudo: dict[str, str] = PSEUDO) -> str:
-    """A string built from literals, pseudo parameters, Fn::Join and Fn::Sub, as deployed.
-    Any reference to a resource fails: the value must be computable without one."""
+    """A string built from literals, pseudo parameters (or parameters given in `pseudo`),
+    Fn::Join, Fn::Sub and Fn::Select of an Fn::Split, as deployed. Any reference to a resource
+    fails: the value must be computable without one."""
     if isinstance(value, str):
         return value
     [(function, argument)] = value.items()
@@ -65,6 +66,11 @@ def evaluate(value: Any, pseudo: dict[str, str] = PSEUDO) -> str:
         return separator.join(evaluate(part, pseudo) for part in parts)
     if function == "Fn::Sub" and isinstance(argument, str):
         return re.sub(r"\$\{([^}]+)\}", lambda m: pseudo[m.group(1)], argument)
+    if function == "Fn::Select":
+        index, listed = argument
+        [(inner, (separator, text))] = listed.items()
+        assert inner == "Fn::Split", f"a select of a split only: {value}"
+        return evaluate(text, pseudo).split(separator)[int(index)]
     raise AssertionError(f"not computable without a resource: {value}")
 
 

@@ -4,9 +4,18 @@ every function told the secret's name, which the app's role may read."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from tests.infra.templates import FUNCTION, arn, as_list, evaluate, resources, statements_for
+from tests.infra.templates import (
+    FUNCTION,
+    PSEUDO,
+    arn,
+    as_list,
+    evaluate,
+    resources,
+    statements_for,
+)
 
 MAPS_SECRET = "lastmile/platform/maps-api-key"
 
@@ -21,7 +30,21 @@ def test_the_map_key_opens_map_tiles_only_and_only_from_the_tracking_site(
     assert [evaluate(r) for r in restrictions["AllowResources"]] == [
         "arn:aws:geo-maps:eu-west-1::provider/default"
     ]
-    assert restrictions["AllowReferers"] == [{"Fn::Join": ["", [{"Ref": "PublicBaseUrl"}, "/*"]]}]
+    # The pages send their origin alone as Referer (strict-origin): the key must take exactly
+    # that, whatever path (an API stage) the public base URL has.
+    for base_url in ("https://track.example.com/prod", "https://track.example.com"):
+        deployed = PSEUDO | {"PublicBaseUrl": base_url}
+        allowed = [evaluate(r, deployed) for r in restrictions["AllowReferers"]]
+        assert allowed == ["https://track.example.com/", "https://track.example.com/*"]
+        assert any(referer_matches(p, "https://track.example.com/") for p in allowed)
+        for elsewhere in ("https://evil.example.com/", "https://track.example.com.evil.test/"):
+            assert not any(referer_matches(p, elsewhere) for p in allowed), elsewhere
+
+
+def referer_matches(pattern: str, referer: str) -> bool:
+    """Amazon Location's referer patterns: `?` any one character, `*` any run of them."""
+    regex = "".join("." if c == "?" else ".*" if c == "*" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, referer) is not None
 
 
 def test_the_keys_value_goes_from_describe_key_into_secrets_manager(

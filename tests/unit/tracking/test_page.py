@@ -201,7 +201,10 @@ def test_the_page_loads_nothing_from_elsewhere_and_its_policy_allows_its_own_sty
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert headers["Cache-Control"] == "no-store"
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    # The origin alone, in the header and the page's <meta> alike (a meta saying less would
+    # override the header and leave the map key's referer fence unmet).
+    assert headers["Referrer-Policy"] == "strict-origin"
+    assert '<meta name="referrer" content="strict-origin">' in html
 
 
 def test_not_found_and_rate_limited_pages_are_html() -> None:
