@@ -55,7 +55,7 @@ S = OrderStatus
 
 SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
-PROOF_FIELDS = {"safe_place": None, "photo_url": None}
+PROOF_FIELDS = {"received_by": None, "safe_place": None, "photo_url": None}
 REFRESH_S = 10  # how often the page's script asks for the status again
 # What the page's requests tell other sites of where they come from: the origin only. Amazon
 # Location's map key accepts only requests referred by the tracking site, so "no-referrer"
@@ -97,8 +97,8 @@ class Tracking:
     locker: dict[str, Any] | None = None
     pickup: Pickup | None = None
     choices: tuple[dict[str, Any], ...] | None = None
-    # Of a delivered order's proof, what its customer sees: the photo (a presigned URL) and the
-    # safe place; never the GPS fix, the signature or who signed.
+    # Of a delivered order's proof, what its customer sees: who received it (first name), the
+    # photo (a presigned URL) and the safe place; never the GPS fix or the signature.
     proof: dict[str, Any] | None = None
     # A split order's shipments (this one included), in order: tracking code and status only.
     shipments: tuple[tuple[str, OrderStatus], ...] = ()

@@ -1,5 +1,6 @@
 """Proofs of delivery as their readers see them: the merchant all of it (images through
-short-lived presigned URLs), the customer only the photo and where the parcel was left."""
+short-lived presigned URLs), the customer only who received it (first name), the photo and
+where the parcel was left."""
 
 from __future__ import annotations
 
@@ -51,16 +52,26 @@ class ProofViews:
         return view
 
     def for_customer(self, order: Order) -> dict[str, Any] | None:
-        """What the customer's tracking page shows of the proof: the photo and the safe place,
-        never the GPS fix, the signature or who signed."""
+        """What the customer's tracking page shows of the proof: who received it (their first
+        name: a public view carries no last name), the photo and the safe place; never the GPS
+        fix or the signature."""
         if order.status is not OrderStatus.DELIVERED:
             return None
         proof = self._records.get_proof(order.order_id)
-        if proof is None or not (proof.photo_key or proof.safe_place):
+        received_by = first_name(proof.recipient_name) if proof is not None else None
+        if proof is None or not (proof.photo_key or proof.safe_place or received_by):
             return None
         shown: dict[str, Any] = {}
+        if received_by:
+            shown["received_by"] = received_by
         if proof.safe_place:
             shown["safe_place"] = proof.safe_place
         if proof.photo_key:
             shown["photo_url"] = self._images.read_url(proof.photo_key, READ_SECONDS)
         return shown
+
+
+def first_name(name: str | None) -> str | None:
+    """The first word of a recipient's name as the driver typed it (None for none)."""
+    words = (name or "").split()
+    return words[0] if words else None

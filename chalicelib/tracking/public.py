@@ -15,7 +15,7 @@ from chalicelib.domain.lifecycle import OrderStatus
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
 from chalicelib.domain.tenancy import Merchant
 from chalicelib.domain.times import iso_z, parse_iso
-from chalicelib.tracking.story import destination, headline
+from chalicelib.tracking.story import destination, entries, headline
 from chalicelib.tracking.whereabouts import Area, VanPosition
 
 # What a stranger holding the tracking code may see of a locker: a public place. A choice's
@@ -98,6 +98,12 @@ class PublicEvent(_Shown):
     at: str
 
 
+class PublicTimelineEntry(_Shown):
+    at: str = Field(description="when this status was first reached")
+    status: OrderStatus
+    headline: str = Field(description="what happened, in the customer's words")
+
+
 class PublicArea(_Shown):
     lat: float
     lng: float
@@ -127,6 +133,7 @@ class PublicShipment(_Shown):
 
 
 class PublicProof(_Shown):
+    received_by: str | None = Field(default=None, description="the recipient's first name")
     safe_place: str | None = None
     photo_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
 
@@ -137,7 +144,13 @@ class PublicTracking(_Shown):
     status: OrderStatus
     headline: str
     destination: str
-    events: list[PublicEvent]
+    events: list[PublicEvent] = Field(
+        description="every timeline event, oldest first, repeats included (kept as it was)"
+    )
+    timeline: list[PublicTimelineEntry] = Field(
+        description="what the page shows: oldest first, each status once (at its first "
+        "moment), a failed attempt with its reason"
+    )
     first_name: str
     city: str
     delivery: PublicDelivery
@@ -193,6 +206,10 @@ def public_view(
         headline=headline(order, timeline),
         destination=destination(order, locker),
         events=[PublicEvent(status=e.status, at=e.at) for e in timeline],
+        timeline=[
+            PublicTimelineEntry(at=e.at, status=e.status, headline=e.words)
+            for e in entries(timeline)
+        ],
         first_name=order.customer.first_name,
         city=order.address.city,
         delivery=PublicDelivery(

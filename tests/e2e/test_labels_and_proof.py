@@ -186,7 +186,7 @@ def test_the_wrong_parcel_at_the_door_changes_nothing_and_the_proof_reads_back(
     run_before = runtime.admin("GET", f"/v1/dispatch-runs/{planned['run']['run_id']}").json()
 
     proof = {
-        "recipient_name": "Grace",
+        "recipient_name": "Grace Hopper",
         "safe_place": "behind the blue gate",
         "photo_key": photo["key"],
         "signature_key": signature["key"],
@@ -229,7 +229,8 @@ def test_the_wrong_parcel_at_the_door_changes_nothing_and_the_proof_reads_back(
     read = runtime.merchant(key, "GET", f"{path}/proof")
     assert read.status_code == 200, read.text
     shown = read.json()
-    assert shown["recipient_name"] == "Grace" and shown["safe_place"] == "behind the blue gate"
+    assert shown["recipient_name"] == "Grace Hopper"  # the merchant reads all of it
+    assert shown["safe_place"] == "behind the blue gate"
     assert shown["labels_scanned"] == [labels(first)[0]]
     assert shown["labels_missing"] == [labels(first)[1]], "delivered without every parcel scanned"
     assert shown["location"] == {"lat": 51.5041, "lng": -0.1199}
@@ -249,16 +250,20 @@ def test_the_wrong_parcel_at_the_door_changes_nothing_and_the_proof_reads_back(
     sent = runtime.merchant(key, "GET", f"{path}/notifications").json()["email"]
     assert [m["type"] for m in sent].count("order.delivered") == 1
 
-    # The customer sees the photo and the safe place; never the fix, the signature or the name.
+    # The customer sees who took it (first name), the photo and the safe place; never the fix,
+    # the signature or the recipient's last name.
     page = requests.get(runtime.url(f"/track/{first['tracking_code']}"), timeout=30)
     assert page.status_code == 200
     assert "behind the blue gate" in page.text and 'id="proof-photo"' in page.text
+    assert 'id="received-by">Received by Grace<' in page.text
     for private in ("51.5041", "-0.1199", signature["key"], "Hopper", "Baker Street"):
         assert private not in page.text
     photo_src = page.text.split('id="proof-photo" src="')[1].split('"')[0].replace("&amp;", "&")
     assert requests.get(photo_src, timeout=30).content == JPEG
     public = requests.get(runtime.url(f"/v1/track/{first['tracking_code']}"), timeout=30).json()
-    assert set(public["proof"]) == {"photo_url", "safe_place"}
+    assert set(public["proof"]) == {"received_by", "photo_url", "safe_place"}
+    assert public["proof"]["received_by"] == "Grace"
+    assert "Hopper" not in str(public)
 
 
 def test_uploads_are_bounded_by_their_policy_and_checked_when_cited(

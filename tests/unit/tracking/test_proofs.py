@@ -77,7 +77,26 @@ def test_the_merchant_reads_all_of_the_proof_and_the_customer_the_photo_and_plac
     assert all(seconds == READ_SECONDS == 300 for _, seconds in signer.signed)
 
     customer = views.for_customer(order)
-    assert customer == {"safe_place": "porch", "photo_url": signer.read_url(proof.photo_key, 300)}
+    assert customer == {
+        "received_by": "Ada",
+        "safe_place": "porch",
+        "photo_url": signer.read_url(proof.photo_key, 300),
+    }
     assert views.for_customer(replace(order, status=OrderStatus.OUT_FOR_DELIVERY)) is None
     with pytest.raises(ProofNotFound):
         ProofViews(Records(), signer).for_merchant(order)
+
+
+def test_the_customer_reads_who_received_it_by_first_name_even_with_nothing_else() -> None:
+    order = replace(an_order(), status=OrderStatus.DELIVERED)
+    only_a_name = Proof(
+        order.order_id,
+        "rte_1_000",
+        "2026-01-01T10:00:00.000Z",
+        labels_scanned=labels_of(order),
+        recipient_name="  Grace   Hopper ",
+    )
+    views = ProofViews(Records(only_a_name), Signer())
+    assert views.for_customer(order) == {"received_by": "Grace"}, "no last name, ever"
+    blank = replace(only_a_name, recipient_name="   ")
+    assert ProofViews(Records(blank), Signer()).for_customer(order) is None, "nothing to show"

@@ -73,6 +73,23 @@ def test_the_timeline_says_each_status_once_in_a_row_and_the_failure_with_its_re
     assert [e.words for e in entries(in_locker)] == ["Ready to collect from the locker"]
 
 
+def test_the_json_twin_tells_the_pages_timeline_beside_every_event() -> None:
+    order = an_order_with_distinctive_pii(status=S.READY)
+    twin = page.Tracking(order, FAILED_THEN_READY).public()
+    assert len(twin["events"]) == len(FAILED_THEN_READY), "events as they were, repeats and all"
+    assert [e["status"] for e in twin["events"]].count("out_for_delivery") == 2
+    assert twin["timeline"] == [
+        {"at": e.at, "status": str(e.status), "headline": e.words}
+        for e in entries(FAILED_THEN_READY)
+    ]
+    assert [e["status"] for e in twin["timeline"]].count("out_for_delivery") == 1
+    assert twin["timeline"][4] == {
+        "at": "2025-07-01T10:12:00Z",
+        "status": "failed_attempt",
+        "headline": "Delivery attempt failed: nobody was in",
+    }
+
+
 def test_a_failed_attempt_is_the_headline_until_the_order_is_planned_again() -> None:
     order = an_order_with_distinctive_pii(status=S.READY)
     assert headline(order, FAILED_THEN_READY) == "Delivery attempt failed: nobody was in"
@@ -274,3 +291,13 @@ def test_a_proof_with_a_safe_place_and_no_photo_renders() -> None:
     )
     assert 'id="safe-place">Left at: front porch<' in html and 'id="proof-photo"' not in html
     assert 'id="proof"' not in page.render_page(page.Tracking(order, delivered), base_url=BASE)
+
+
+def test_a_proof_with_only_who_received_it_shows_them_on_the_page_and_in_the_twin() -> None:
+    order = an_order_with_distinctive_pii(status=S.DELIVERED)
+    delivered = [event("11:00", S.DELIVERED, "order.delivered")]
+    tracking = page.Tracking(order, delivered, proof={"received_by": "Grace"})
+    html = page.render_page(tracking, base_url=BASE)
+    assert 'id="received-by">Received by Grace<' in html
+    assert 'id="safe-place"' not in html and 'id="proof-photo"' not in html
+    assert tracking.public()["proof"] == {"received_by": "Grace"}
