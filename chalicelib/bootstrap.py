@@ -404,7 +404,9 @@ def map_tiles() -> MapTiles | None:
     if not s.maps_api_key_secret_name:
         return None
     api_key = accounts().platform_secret(s.maps_api_key_secret_name)
-    return MapTiles.amazon_location(s.aws_region, api_key) if api_key else None
+    if not api_key:
+        return None
+    return MapTiles.amazon_location(s.aws_region, api_key, endpoint=s.maps_endpoint_url)
 
 
 @cache

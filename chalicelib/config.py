@@ -31,6 +31,7 @@ class Settings:
     scheduler_role_arn: str
     sendgrid_api_key_secret_name: str
     maps_api_key_secret_name: str  # the tracking page's map key; "" for no map (the sketch)
+    maps_endpoint_url: str | None  # Amazon Location Maps elsewhere (a stand-in); None: AWS's
     sendgrid_host: str
     email_sender: str
     sms_sender_id: str
@@ -89,6 +90,8 @@ def settings() -> Settings:
             "LASTMILE_SENDGRID_API_KEY_SECRET_NAME", "lastmile/platform/sendgrid-api-key"
         ),
         maps_api_key_secret_name=env.get("LASTMILE_MAPS_API_KEY_SECRET_NAME", ""),
+        # The SDKs' own name for the service's endpoint (not AWS_ENDPOINT_URL: moto has no maps).
+        maps_endpoint_url=env.get("AWS_ENDPOINT_URL_GEO_MAPS") or None,
         sendgrid_host=env.get("LASTMILE_SENDGRID_HOST", "https://api.sendgrid.com"),
         email_sender=env.get("LASTMILE_EMAIL_SENDER", "notifications@lastmile.example"),
         sms_sender_id=env.get("LASTMILE_SMS_SENDER_ID", ""),

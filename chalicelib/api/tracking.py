@@ -167,7 +167,8 @@ def track_page(tracking_code: str) -> Any:
         feedback=given,
         tiles=tiles,
     )
-    return _html(html, 200, page.page_headers(found, tiles))
+    photos = bootstrap.proof_views().photo_origin()
+    return _html(html, 200, page.page_headers(found, tiles, photos))
 
 
 def _form() -> dict[str, str]:

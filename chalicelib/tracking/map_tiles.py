@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from chalicelib.tracking.whereabouts import Area, Point, VanPosition
 
@@ -34,13 +34,24 @@ class MapTiles:
     origin: str
 
     @classmethod
-    def amazon_location(cls, region: str, api_key: str, style: str = "Standard") -> MapTiles:
-        """Amazon Location's Maps API (v2) style for `region`, with the map API key (one
-        restricted to map actions and the tracking site as referer)."""
+    def amazon_location(
+        cls, region: str, api_key: str, style: str = "Standard", endpoint: str | None = None
+    ) -> MapTiles:
+        """Amazon Location's Maps API (v2) style descriptor for `region` (GetStyleDescriptor,
+        whose style carries the key on to its tiles), with the map API key (one restricted to
+        map actions and the tracking site as referer). `endpoint` replaces the service's own
+        (`AWS_ENDPOINT_URL_GEO_MAPS`, as the AWS SDKs read it: a stand-in that speaks it)."""
         if not _REGION.match(region):
             raise ValueError(f"not an AWS region: {region!r}")
-        origin = f"https://maps.geo.{region}.amazonaws.com"
-        return cls(f"{origin}/v2/styles/{quote(style)}/descriptors?key={quote(api_key)}", origin)
+        origin = _origin(endpoint) if endpoint else f"https://maps.geo.{region}.amazonaws.com"
+        return cls(f"{origin}/v2/styles/{quote(style)}/descriptor?key={quote(api_key)}", origin)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise ValueError(f"not an endpoint URL: {url!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def static_file(name: str) -> tuple[str, str] | None:
@@ -66,15 +77,28 @@ def _circle(area: Area) -> list[list[float]]:
 
 
 def features(
-    area: Area | None, locker: Point | None, van: VanPosition | None, depot: Point | None
+    area: Area | None,
+    locker: Point | None,
+    van: VanPosition | None,
+    depot: Point | None,
+    stops_before: int = 0,
 ) -> dict[str, Any]:
     """What the map draws, as a GeoJSON FeatureCollection (each feature's `kind` picks its
-    layer): the area (or the locker), the van, the depot. Nothing finer than the page shows."""
+    layer): the area (or the locker), the stops before as points evenly between the van and
+    the area (as the sketch draws them: not where they are, their places are other customers'),
+    the van, the depot. Nothing finer than the page shows."""
     shown: list[dict[str, Any]] = []
     if area is not None:
         shown.append(_feature("area", {"type": "Polygon", "coordinates": [_circle(area)]}))
     if locker is not None:
         shown.append(_feature("locker", _point(locker.lat, locker.lng)))
+    target = area or locker
+    if van is not None and target is not None and stops_before > 0:
+        for k in range(1, stops_before + 1):
+            share = k / (stops_before + 1)
+            lat = van.lat + (target.lat - van.lat) * share
+            lng = van.lng + (target.lng - van.lng) * share
+            shown.append(_feature("stop", _point(round(lat, 5), round(lng, 5))))
     if van is not None:
         shown.append(_feature("van", _point(van.lat, van.lng)))
     if depot is not None:

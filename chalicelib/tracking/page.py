@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.domain.dispatch import PlannedRoute
 from chalicelib.domain.errors import LockerNotFound
-from chalicelib.domain.lifecycle import OrderStatus
+from chalicelib.domain.lifecycle import TERMINAL, OrderStatus
 from chalicelib.domain.lockers import MAX_RESENDS, Locker, LockerParcel
 from chalicelib.domain.order import DeliveryType, Order, TimelineEvent
 from chalicelib.domain.tenancy import Merchant
@@ -245,8 +245,9 @@ def stylesheet() -> str:
 
 @cache
 def refresh_script() -> str:
-    """The page's one script: it polls the JSON twin and rewrites status, ETA and progress in
-    place (the page works without it; its policy allows it by hash, nothing else)."""
+    """The page's one script: it polls the JSON twin and, when what the page shows changed,
+    swaps in the page's fresh server-rendered regions and moves the map (the page works
+    without it; its policy allows it by hash, nothing else)."""
     return _asset("refresh.js")
 
 
@@ -295,16 +296,20 @@ def headers(
     return html_headers(content_security_policy(allowed), referrer=REFERRER)
 
 
-def page_headers(tracking: Tracking, tiles: MapTiles | None = None) -> dict[str, str]:
-    """The headers of one order's page: its brand's colour allowed, its map's tiles, and its
-    proof photo's store when it shows one."""
-    drawn = tiles if tiles is not None and _sketch(tracking, tracking.stops_before) else None
+def page_headers(
+    tracking: Tracking, tiles: MapTiles | None = None, photos: str | None = None
+) -> dict[str, str]:
+    """The headers of one order's page: its brand's colour allowed, the stage's map tiles, and
+    the proof photos' store (`photos`, its origin) while a proof may still come or when it
+    shows one. The page's script swaps in what changed without a reload, so its policy allows
+    what the page may come to show (a map once the parcel is on a route, the photo once it is
+    delivered), not only what it shows now."""
     photo = (tracking.proof or {}).get("photo_url")
-    return headers(
-        brand_style(tracking.brand),
-        drawn.origin if drawn else None,
-        _origin(photo) if photo else None,
-    )
+    if photo:
+        images: str | None = _origin(photo)
+    else:
+        images = photos if tracking.order.status not in TERMINAL else None
+    return headers(brand_style(tracking.brand), tiles.origin if tiles else None, images)
 
 
 def _origin(url: str) -> str:
@@ -414,22 +419,31 @@ def _sketch(tracking: Tracking, before: int | None) -> dict[str, Any] | None:
     return {"shape": drawn, "words": said, "is_locker": tracking.area is None, "target": target}
 
 
-def _map(tracking: Tracking, sketched: dict[str, Any] | None, tiles: MapTiles | None) -> Any:
-    """What the page's script needs to draw the map over the sketch (None: the sketch only)."""
-    if tiles is None or sketched is None:
+def _map(tiles: MapTiles | None) -> dict[str, str] | None:
+    """Where the page's script finds the map's style and MapLibre, on a stage with tiles (None:
+    the sketch only). The map's box is on every page of such a stage, outside what the script
+    swaps, so one map lives through every refresh; it draws once there is something to show."""
+    if tiles is None:
         return None
-    target = sketched["target"]
-    area = target if isinstance(target, Area) else None
-    locker = None if area is not None else target
-    shown = features(area, locker, tracking.van, tracking.depot)
     assets = f"../{STATIC_PATH}/{MAPLIBRE}"
     return {
         "style": tiles.style_url,
-        "features": shown,
-        "centre": [target.lng, target.lat],
         "script": f"{assets}-csp.js",
         "worker": f"{assets}-csp-worker.js",
         "css": f"{assets}.css",
+    }
+
+
+def _drawn(tracking: Tracking, sketched: dict[str, Any]) -> dict[str, Any]:
+    """What the map draws of a sketch, as GeoJSON: the same places, the stops before (as many
+    as the sketch's dots) and where to centre it."""
+    target = sketched["target"]
+    area = target if isinstance(target, Area) else None
+    locker = None if area is not None else target
+    dots = len(sketched["shape"].stops)
+    return {
+        "features": features(area, locker, tracking.van, tracking.depot, dots),
+        "centre": [target.lng, target.lat],
     }
 
 
@@ -462,6 +476,8 @@ def page_context(
     before = tracking.stops_before
     brand = tracking.brand
     sketched = _sketch(tracking, before)
+    if sketched is not None and tiles is not None:
+        sketched |= _drawn(tracking, sketched)
     return {
         "first_name": order.customer.first_name,
         "city": order.address.city,
@@ -471,9 +487,16 @@ def page_context(
         "brand": vars(brand) if brand is not None else None,
         "brand_css": brand_style(brand),
         "sketch": sketched,
-        "map": _map(tracking, sketched, tiles),
-        "live": {"source": f"../v1/track/{order.tracking_code}", "zone": zone_label}
-        | {"every": REFRESH_S},
+        "map": _map(tiles),
+        "live": {
+            "source": f"../v1/track/{order.tracking_code}",
+            "zone": zone_label,
+            "every": REFRESH_S,
+            # The twin says the same version while the page would show the same; a final
+            # status has nothing more to wait for.
+            "version": tracking.public()["version"],
+            "final": order.status in TERMINAL,
+        },
         "script": refresh_script(),
         "eta": eta,
         "stops_before": before,

@@ -5,6 +5,7 @@ where the parcel was left."""
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from chalicelib.domain.errors import ProofNotFound
 from chalicelib.domain.lifecycle import OrderStatus
@@ -50,6 +51,13 @@ class ProofViews:
         if proof.lat is not None and proof.lng is not None:
             view["location"] = {"lat": proof.lat, "lng": proof.lng}
         return view
+
+    def photo_origin(self) -> str:
+        """The origin the customer's photo URLs are presigned on (the tracking page's policy
+        allows it before a photo is there: the page swaps one in without a reload). Signing
+        is local: nothing is fetched."""
+        parts = urlsplit(self._images.read_url("proofs/", 1))
+        return f"{parts.scheme}://{parts.netloc}"
 
     def for_customer(self, order: Order) -> dict[str, Any] | None:
         """What the customer's tracking page shows of the proof: who received it (their first

@@ -3,6 +3,8 @@ details and pickup deadline; never the pickup code or anything else of the custo
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -165,6 +167,10 @@ class PublicTracking(_Shown):
         default=None, description="a split order: every shipment's tracking code and status"
     )
     proof: PublicProof | None = Field(default=None, description="a delivered order's")
+    version: str = Field(
+        description="changes whenever anything the tracking page shows changes (the page's "
+        "script fetches the page again only then)",
+    )
 
 
 def public_view(
@@ -231,5 +237,18 @@ def public_view(
         ),
         shipments=[PublicShipment(tracking_code=c, status=st) for c, st in shipments] or None,
         proof=PublicProof(**proof) if proof else None,
+        version="",  # of what the rest shows: below
     )
-    return view.model_dump(mode="json", exclude_none=True)
+    shown_view = view.model_dump(mode="json", exclude_none=True)
+    return shown_view | {"version": version_of(shown_view)}
+
+
+def version_of(view: Mapping[str, Any]) -> str:
+    """A digest of what a view shows, the same for the same content: a proof photo's URL is
+    presigned anew at every read, so only its presence counts."""
+    steady = dict(view)
+    if "proof" in steady and "photo_url" in steady["proof"]:
+        steady["proof"] = steady["proof"] | {"photo_url": True}
+    steady.pop("version", None)
+    text = json.dumps(steady, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from tests.builders import an_order
 from tests.e2e.conftest import ROOT, Runtime
+from tests.e2e.test_dispatch import wait_for
 from tests.e2e.test_driver_events import dispatched, post
 from tests.e2e.test_tracking_page import (
     ZED,
@@ -268,3 +269,114 @@ def test_a_locker_order_names_its_locker_on_a_phone_and_a_desktop(
     for private in ("Hopper", "Baker Street", "NW1 6XE", "grace@example.com", "7700900456"):
         assert private not in page.content(), private
     assert watched.errors == [] and watched.violations() == []
+
+
+# -- a page left open: it follows the parcel by itself --------------------------------------
+
+
+def van_at(page: Page) -> tuple[str, str]:
+    van = page.locator("#sketch-van")
+    return str(van.get_attribute("cx")), str(van.get_attribute("cy"))
+
+
+def test_a_page_opened_before_dispatch_follows_the_parcel_to_the_door_without_a_reload(
+    runtime: Runtime, watched: Watched
+) -> None:
+    depot = runtime.depot("Followed depot", vans=1)
+    merchant = runtime.admin("POST", "/v1/merchants", json={"name": "Followed", "depot_id": depot})
+    key = merchant.json()["api_key"]
+    created = [
+        runtime.merchant(
+            key, "POST", "/v1/orders", json=a_private_order(f"follow-{depot}-{n}", lat, lng)
+        ).json()
+        for n, (lat, lng) in enumerate(((51.504, -0.12), (51.508, -0.117)))
+    ]
+    mine = created[1]
+    page = watched.page
+    page.goto(runtime.url(f"/track/{mine['tracking_code']}"))
+    assert page.locator("#status").inner_text() == "Waiting to be scheduled"
+    assert page.locator("#eta").count() == 0 and page.locator("#progress").count() == 0
+    assert page.locator("#where").is_hidden(), "nothing to draw before a route"
+    page.evaluate("window.__not_reloaded = true")
+
+    run = wait_for(runtime, runtime.admin("POST", f"/v1/depots/{depot}/dispatch").json()["run_id"])
+    assert run["status"] == "succeeded", run
+    [route] = run["routes"]
+    expect(page.locator("#status")).to_have_text("Scheduled for delivery", timeout=25_000)
+    expect(page.locator("#eta-text")).to_contain_text("between", timeout=5_000)
+    expect(page.locator("#where")).to_be_visible()
+    assert page.locator("#sketch-van").count() == 0, "no van before it leaves"
+
+    before = [s["order_id"] for s in route["stops"]].index(mine["order_id"])
+    assert post(runtime, route, type="departed", event_id="f-dep").status_code == 202
+    words = f"{before} {'stop' if before == 1 else 'stops'} before yours"
+    expect(page.locator("#stops-text")).to_contain_text(words, timeout=25_000)
+    assert post(runtime, route, type="location", event_id="f-ping-1", lat=51.5031, lng=-0.1172).ok
+    expect(page.locator("#sketch-van")).to_be_visible(timeout=25_000)
+    first = van_at(page)
+    assert post(runtime, route, type="location", event_id="f-ping-2", lat=51.51, lng=-0.11).ok
+    page.wait_for_function(
+        "([x, y]) => { const v = document.getElementById('sketch-van');"
+        " return v && (v.getAttribute('cx') !== x || v.getAttribute('cy') !== y); }",
+        arg=list(first),
+        timeout=25_000,
+    )
+    assert van_at(page) != first, "the van moved on the page"
+
+    done = post(
+        runtime,
+        route,
+        type="delivered",
+        event_id="f-dlv",
+        order_id=mine["order_id"],
+        proof={"recipient_name": "Zed Zanzibarovic", "safe_place": "the porch"},
+    )
+    assert done.status_code == 202, done.text
+    expect(page.locator("#status")).to_have_text("Delivered", timeout=25_000)
+    assert page.locator("#eta").count() == 0, "no 'Expected' beside 'Delivered'"
+    assert page.locator("#progress").count() == 0, "no stops before a delivered parcel"
+    assert page.locator("#where").is_hidden()
+    assert page.locator("#received-by").inner_text() == "Received by Zed"
+    assert page.locator("#safe-place").inner_text() == "Left at: the porch"
+    expect(page.get_by_role("button", name="Send rating")).to_be_visible()
+    assert page.locator("#timeline li span").first.inner_text() == "Delivered"
+    assert page.title() == "Delivered · Parcel tracking"
+    assert page.evaluate("window.__not_reloaded") is True, "all of it without a reload"
+    assert_nothing_private(page.content())
+    assert watched.errors == []
+    assert watched.violations() == []
+
+
+def test_without_javascript_the_page_shows_everything_and_its_sketch(
+    runtime: Runtime, browser: Browser
+) -> None:
+    found = dispatched(runtime, vehicles=1, orders=3, make_order=a_private_order)
+    [route] = found["run"]["routes"]
+    last = route["stops"][-1]["order_id"]
+    code = runtime.merchant(found["api_key"], "GET", f"/v1/orders/{last}").json()["tracking_code"]
+    assert post(runtime, route, type="departed", event_id="nojs-dep").status_code == 202
+    ping = post(runtime, route, type="location", event_id="nojs-ping", lat=51.5031, lng=-0.1172)
+    assert ping.status_code == 202, ping.text
+
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        watched = Watched(context.new_page())
+        page = watched.page
+        page.set_viewport_size({"width": 390, "height": 844})
+        response = page.goto(runtime.url(f"/track/{code}"))
+        assert response is not None and response.status == 200
+        for shown in ("#status", "#eta-text", "#stops-text", "#sketch", "#timeline", ".qr img"):
+            assert page.locator(shown).first.is_visible(), shown
+        assert page.locator("#status").inner_text() == "Out for delivery"
+        assert page.locator("#stops-text").inner_text() == "2 stops before yours"
+        assert (
+            page.locator("#sketch-van").is_visible() and page.locator("#sketch-area").is_visible()
+        )
+        assert page.locator("#sketch .stop").count() == 2
+        assert page.locator("#timeline li").count() >= 3
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "tracking-no-script-390.png"), full_page=True)
+        assert_nothing_private(page.content())
+        assert watched.errors == []
+    finally:
+        context.close()

@@ -103,7 +103,8 @@ def test_a_failed_attempt_is_the_headline_until_the_order_is_planned_again() -> 
     assert 'id="status" role="status">Delivery attempt failed: nobody was in</p>' in html
     assert "Waiting to be scheduled</p>" not in html
     assert html.count("<span>Out for delivery</span>") == 1
-    assert 'id="where"' not in html, "off its route: no sketch of a lone circle"
+    assert 'id="sketch"' not in html, "off its route: no sketch of a lone circle"
+    assert '<section class="card" id="where" hidden>' in html, "its card waits, hidden"
 
 
 def test_a_locker_order_says_which_locker_not_which_city() -> None:
@@ -247,22 +248,41 @@ def test_with_tiles_the_page_draws_a_map_over_its_sketch_from_this_sites_maplibr
     tiles = MapTiles.amazon_location("eu-west-2", "v1.public.k/ey+")
     assert tiles.origin == "https://maps.geo.eu-west-2.amazonaws.com"
     assert tiles.style_url == (
-        "https://maps.geo.eu-west-2.amazonaws.com/v2/styles/Standard/descriptors"
+        "https://maps.geo.eu-west-2.amazonaws.com/v2/styles/Standard/descriptor"
         "?key=v1.public.k/ey%2B"
     )
     tracking = out_with_a_van()
     html = page.render_page(tracking, base_url=BASE, tiles=tiles)
     box = re.search(r'<div id="map"[^>]*>', html)
     assert box is not None and " hidden " in box.group(0), "hidden until the map has drawn"
-    assert f'<script src="../static/{MAPLIBRE}-csp.js"></script>' in html
+    # MapLibre is loaded by the page's script once there is something to draw.
+    assert re.search(r"<script[^>]*\ssrc=", html) is None
+    assert f'data-script="../static/{MAPLIBRE}-csp.js"' in box.group(0)
     assert f'<link rel="stylesheet" href="../static/{MAPLIBRE}.css">' in html
     assert 'id="sketch"' in html, "the sketch stays for no script and no WebGL"
     shown = json.loads(re.search(r"data-features='([^']*)'", html).group(1))  # type: ignore[union-attr]
-    assert [f["properties"]["kind"] for f in shown["features"]] == ["area", "van", "depot"]
+    assert [f["properties"]["kind"] for f in shown["features"]] == ["area", "stop", "van", "depot"]
+    # The one stop before yours, halfway between the van and the area's centre (as the sketch
+    # draws it: not where that stop is).
+    area, van = tracking.area, tracking.van
+    assert area is not None and van is not None
+    [stop] = [
+        f["geometry"]["coordinates"] for f in shown["features"] if f["properties"]["kind"] == "stop"
+    ]
+    assert stop == [round((van.lng + area.lng) / 2, 5), round((van.lat + area.lat) / 2, 5)]
     for private in PRIVATE:
         assert private not in html, private
     policy = page.page_headers(tracking, tiles)["Content-Security-Policy"]
     assert f"img-src 'self' data: blob: {tiles.origin};" in policy
+    # Before the parcel is on a route the page has no map yet, but its policy allows the
+    # tiles and the proof photos' store: the page's script swaps them in without a reload.
+    waiting = page.Tracking(an_order_with_distinctive_pii(status=S.READY), FAILED_THEN_READY[:2])
+    photos = "https://proofs.s3.example.com"
+    early = page.page_headers(waiting, tiles, photos)["Content-Security-Policy"]
+    assert f"img-src 'self' data: blob: {tiles.origin} {photos};" in early
+    assert f"connect-src 'self' {tiles.origin};" in early
+    done = page.Tracking(an_order_with_distinctive_pii(status=S.DELIVERED), FAILED_THEN_READY[:2])
+    assert photos not in page.page_headers(done, tiles, photos)["Content-Security-Policy"]
     assert f"connect-src 'self' {tiles.origin};" in policy
     assert "script-src 'self' 'sha256-" in policy and "worker-src 'self'" in policy
     assert "unsafe" not in policy and "*" not in policy
@@ -301,3 +321,26 @@ def test_a_proof_with_only_who_received_it_shows_them_on_the_page_and_in_the_twi
     assert 'id="received-by">Received by Grace<' in html
     assert 'id="safe-place"' not in html and 'id="proof-photo"' not in html
     assert tracking.public()["proof"] == {"received_by": "Grace"}
+
+
+def test_the_page_and_its_twin_carry_one_version_that_moves_only_with_what_is_shown() -> None:
+    tracking = out_with_a_van()
+    twin = tracking.public()
+    html = page.render_page(tracking, base_url=BASE)
+    assert f'data-version="{twin["version"]}"' in html, "the script compares the two"
+    live = re.search(r'<section class="card" id="live"[^>]*>', html)
+    assert live is not None and "data-final" not in live.group(0)
+    moved = replace(tracking, van=replace(tracking.van, lat=51.6))  # type: ignore[type-var]
+    assert moved.public()["version"] != twin["version"], "the van moved"
+    closer = replace(tracking, stops_before=0)
+    assert closer.public()["version"] != twin["version"], "a stop fewer"
+    assert replace(tracking).public()["version"] == twin["version"], "same state, same version"
+    # A presigned photo URL differs at every read: it does not move the version.
+    delivered = replace(tracking, order=replace(tracking.order, status=S.DELIVERED))
+    one = replace(delivered, proof={"photo_url": "https://s3.example/p?sig=1"}).public()
+    two = replace(delivered, proof={"photo_url": "https://s3.example/p?sig=2"}).public()
+    assert one["version"] == two["version"] != delivered.public()["version"]
+    done = re.search(
+        r'<section class="card" id="live"[^>]*>', page.render_page(delivered, base_url=BASE)
+    )
+    assert done is not None and " data-final" in done.group(0), "final: the script stops asking"
