@@ -490,7 +490,6 @@ def page_context(
         "map": _map(tiles),
         "live": {
             "source": f"../v1/track/{order.tracking_code}",
-            "zone": zone_label,
             "every": REFRESH_S,
             # The twin says the same version while the page would show the same; a final
             # status has nothing more to wait for.

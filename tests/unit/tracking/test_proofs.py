@@ -100,3 +100,9 @@ def test_the_customer_reads_who_received_it_by_first_name_even_with_nothing_else
     assert views.for_customer(order) == {"received_by": "Grace"}, "no last name, ever"
     blank = replace(only_a_name, recipient_name="   ")
     assert ProofViews(Records(blank), Signer()).for_customer(order) is None, "nothing to show"
+
+
+def test_the_photo_origin_is_where_the_store_presigns_and_nothing_is_read() -> None:
+    signer = Signer()
+    assert ProofViews(Records(), signer).photo_origin() == "https://s3.example"
+    assert signer.signed == [("proofs/", 1)], "one local signature, of no photo"

@@ -292,6 +292,13 @@ def test_with_tiles_the_page_draws_a_map_over_its_sketch_from_this_sites_maplibr
     assert "script-src 'sha256-" in page.page_headers(tracking)["Content-Security-Policy"]
     with pytest.raises(ValueError):
         MapTiles.amazon_location("eu-west-2/../x", "k")
+    # Elsewhere (AWS_ENDPOINT_URL_GEO_MAPS): the same call at that origin, which the policy names.
+    there = MapTiles.amazon_location("eu-west-2", "k", endpoint="http://127.0.0.1:9911/any/path")
+    assert there.origin == "http://127.0.0.1:9911"
+    assert there.style_url == "http://127.0.0.1:9911/v2/styles/Standard/descriptor?key=k"
+    for bad in ("ftp://maps.example", "maps.example", "https://"):
+        with pytest.raises(ValueError):
+            MapTiles.amazon_location("eu-west-2", "k", endpoint=bad)
 
 
 def test_only_the_vendored_maplibre_files_are_served() -> None:
