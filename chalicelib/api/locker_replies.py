@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from chalicelib.api.replies import Reply
+from chalicelib.api.replies import Reply, ViewReply
 
 Size = Literal["S", "M", "L"]  # domain/lockers.py SIZES, smallest first
 DoorState = Literal["free", "reserved", "occupied", "awaiting_retrieval"]
@@ -116,7 +116,7 @@ class LockerKioskOut(_Sent):
     lockouts: Count = Field(description="lockouts so far")
 
 
-class LockerView(_PublicLocker):
+class LockerView(_PublicLocker, ViewReply):
     """A locker as its operators watch it (lockers/admin.py view)."""
 
     depot_id: str
@@ -125,24 +125,16 @@ class LockerView(_PublicLocker):
     figures: LockerFiguresOut
     kiosk: LockerKioskOut
 
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> LockerView:
-        return cls.model_validate(view)
 
-
-class Pickup(_Sent):
+class Pickup(_Sent, ViewReply):
     """The doors a right pickup code opens (lockers/kiosk.py collected_view)."""
 
     order_id: str
     compartment_id: str = Field(description="the first of compartment_ids")
     compartment_ids: Doors = Field(description="the doors to open")
 
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> Pickup:
-        return cls.model_validate(view)
 
-
-class Deposit(_Sent):
+class Deposit(_Sent, ViewReply):
     """The doors a parcel was put behind and its deadline (lockers/kiosk.py deposited_view)."""
 
     order_id: str
@@ -150,20 +142,12 @@ class Deposit(_Sent):
     compartment_ids: Doors = Field(description="one per parcel")
     pickup_by: DateTime = Field(description="UTC; after it the code expires")
 
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> Deposit:
-        return cls.model_validate(view)
 
-
-class Retrieval(_Sent):
+class Retrieval(_Sent, ViewReply):
     """The doors an expired parcel was taken out of (lockers/kiosk.py retrieved_view)."""
 
     order_id: str
     compartment_ids: Doors = Field(description="free again")
-
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> Retrieval:
-        return cls.model_validate(view)
 
 
 class PickupBy(_Sent):

@@ -7,7 +7,7 @@ keys and secrets have no field, so no answer can carry them)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,6 +29,15 @@ class Reply(BaseModel):
     def body(self) -> dict[str, Any]:
         """The JSON body: fields that are None are left out (schemas list them as optional)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class ViewReply(Reply):
+    """A reply to a service's answer that is already a mapping of the reply's fields: read as
+    it is (a field the reply does not name is refused, never passed on)."""
+
+    @classmethod
+    def of(cls, view: Mapping[str, Any]) -> Self:
+        return cls.model_validate(view)
 
 
 class DepotOut(Reply):
@@ -198,16 +207,12 @@ class ParkedLetter(Reply):
     last_sequence_number: str | None = None
 
 
-class ParkedOut(Reply):
+class ParkedOut(ViewReply):
     """The parked outbox work (notify/redrive.py lists it as a mapping): one page, no cursor."""
 
     counts: ParkedCounts
     items: list[ParkedLetter]
     next_cursor: None = Field(default=None, description="always null: the list is one sample")
-
-    @classmethod
-    def of(cls, listing: Mapping[str, Any]) -> ParkedOut:
-        return cls.model_validate(listing)
 
     def body(self) -> dict[str, Any]:
         # Each letter keeps the fields its kind has, nulls included, and no others.
@@ -228,16 +233,12 @@ class SentMessage(Reply):
     at: str | None = None
 
 
-class SentMessagesOut(Reply):
+class SentMessagesOut(ViewReply):
     """What the customer was sent about an order, by channel (notify/service.py lists it)."""
 
     order_id: str
     email: list[SentMessage]
     sms: list[SentMessage]
-
-    @classmethod
-    def of(cls, listing: Mapping[str, Any]) -> SentMessagesOut:
-        return cls.model_validate(listing)
 
 
 class ProofLocation(Reply):
@@ -245,7 +246,7 @@ class ProofLocation(Reply):
     lng: float
 
 
-class ProofOut(Reply):
+class ProofOut(ViewReply):
     """An order's proof of delivery as its merchant reads it (tracking/proofs.py builds it):
     the images through presigned GETs of 5 minutes."""
 
@@ -260,12 +261,8 @@ class ProofOut(Reply):
     signature_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
     location: ProofLocation | None = Field(default=None, description="the driver's GPS fix")
 
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> ProofOut:
-        return cls.model_validate(view)
 
-
-class WebhookEndpointOut(Reply):
+class WebhookEndpointOut(ViewReply):
     """A merchant's webhook endpoint as merchant_webhooks/endpoints.py shows it: never its
     secret (only the answer that creates it carries one)."""
 
@@ -277,10 +274,6 @@ class WebhookEndpointOut(Reply):
     disabled_at: str | None = None
     disabled_reason: str | None = None
     failing_since: str | None = None
-
-    @classmethod
-    def of(cls, view: Mapping[str, Any]) -> WebhookEndpointOut:
-        return cls.model_validate(view)
 
     def body(self) -> dict[str, Any]:
         # The view's fields as it gave them (a disabled endpoint's reason may be null).
@@ -351,7 +344,7 @@ class NextStopOut(Reply):
     eta: str | None
 
 
-class RouteEventOut(Reply):
+class RouteEventOut(ViewReply):
     """What a driver's event did (tracking/route_events.py): the fields of its kind, each as
     found (a null next stop stays a null: there is none left)."""
 
@@ -374,10 +367,6 @@ class RouteEventOut(Reply):
     compartment_id: str | None = Field(default=None, description="a deposit's first door")
     compartment_ids: list[str] | None = Field(default=None, description="the doors used")
     pickup_by: str | None = Field(default=None, description="a deposit's collection deadline")
-
-    @classmethod
-    def of(cls, result: Mapping[str, Any]) -> RouteEventOut:
-        return cls.model_validate(result)
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True)
@@ -720,7 +709,7 @@ class NotificationPreferencesOut(Reply):
         return cls(off=[SwitchedOffOut.model_validate({"type": t, "channel": c}) for t, c in pairs])
 
 
-class ProofUploadOut(Reply):
+class ProofUploadOut(ViewReply):
     """Where the driver's phone POSTs a proof photo or signature, and the key its delivered
     event cites (tracking/route_events.py)."""
 
@@ -735,12 +724,8 @@ class ProofUploadOut(Reply):
     max_bytes: int = Field(ge=0, description="the largest file S3 takes")
     expires_in: int = Field(ge=0, description="seconds the form is good for")
 
-    @classmethod
-    def of(cls, upload: Mapping[str, Any]) -> ProofUploadOut:
-        return cls.model_validate(upload)
 
-
-class RedriveOut(Reply):
+class RedriveOut(ViewReply):
     """What a redrive put back, and how many dead letters remain (notify/redrive.py)."""
 
     work: int = Field(ge=0, description="parked outbox work put back")
@@ -749,10 +734,6 @@ class RedriveOut(Reply):
     expired: int = Field(ge=0, description="batches the stream no longer holds (left parked)")
     unreadable: int = Field(ge=0, description="letters of no kind we write (left parked)")
     remaining: int = Field(ge=0, description="dead letters left (approximate)")
-
-    @classmethod
-    def of(cls, done: Mapping[str, int]) -> RedriveOut:
-        return cls.model_validate(done)
 
 
 class Health(Reply):
