@@ -738,3 +738,17 @@ class RedriveOut(ViewReply):
 
 class Health(Reply):
     status: Literal["ok"] = "ok"
+
+
+class OpenApiDocumentOut(ViewReply):
+    """This API's OpenAPI 3.1 document (api/openapi/assembly.py), sent as it is built."""
+
+    openapi: Literal["3.1.0"]
+    info: dict[str, Any] = Field(description="title, version, description")
+    servers: list[dict[str, Any]] = Field(description="the stage's public base URL")
+    paths: dict[str, Any] = Field(description="every route's path item")
+    components: dict[str, Any] = Field(description="schemas and security schemes")
+
+    def body(self) -> dict[str, Any]:
+        # Sent whole: the schemas' nulls (defaults, consts) are part of the document.
+        return self.model_dump(mode="json")

@@ -338,3 +338,17 @@ def test_a_proof_upload_form_is_answered_with_its_key_under_both_names() -> None
 
     assert answer == upload
     _valid("ProofUploadOut", answer)
+
+
+def test_the_document_is_answered_whole_and_by_its_own_schema() -> None:
+    from chalice.test import Client
+
+    with Client(app) as client:
+        answer = client.http.get("/openapi.json")
+
+    assert answer.status_code == 200
+    sent = json.loads(answer.body)
+    assert sent == json.loads(json.dumps(document()))  # every null default kept
+    _valid("OpenApiDocumentOut", sent)
+    with pytest.raises(ValidationError):
+        _valid("OpenApiDocumentOut", {k: v for k, v in sent.items() if k != "paths"})

@@ -29,8 +29,10 @@ from chalicelib.api.openapi.components import (
     ERROR_SCHEMA,
     SECURITY_SCHEMES,
     add_common_refusals,
+    add_reply,
     op,
 )
+from chalicelib.api.replies import OpenApiDocumentOut
 from chalicelib.config import settings
 
 openapi = Blueprint(__name__)
@@ -57,7 +59,7 @@ def paths() -> dict[str, dict[str, Any]]:
     items: dict[str, dict[str, Any]] = {
         "/openapi.json": {
             "get": op(
-                "This document", None, {"200": "OpenAPI 3.1"}, replies={"200": "OpenApiDocument"}
+                "This document", None, {"200": "OpenAPI 3.1"}, replies={"200": "OpenApiDocumentOut"}
             )
         }
     }
@@ -83,7 +85,7 @@ def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for audience in AUDIENCES:
         audience.add_schemas(schemas)
-    schemas["OpenApiDocument"] = {"type": "object", "required": ["openapi", "paths"]}
+    add_reply(schemas, OpenApiDocumentOut)
     schemas["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",
@@ -100,4 +102,4 @@ def document() -> dict[str, Any]:
 
 @route(openapi, "/openapi.json", methods=["GET"])
 def openapi_json() -> Any:
-    return json_response(document())
+    return json_response(OpenApiDocumentOut.of(document()).body())
