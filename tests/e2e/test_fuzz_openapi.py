@@ -5,7 +5,7 @@ fails, and so does any answer whose status, content type or body the document do
 
 On a local runtime of its own, so that what the fuzzer does (a fleet replaced by a generated one,
 the tracking rate limit spent, a locker locked out) reaches no other test. Bounded and seeded:
-the same cases on every run (about 1,400 requests), one to two minutes on two shared cores with
+the same cases on every run (about 2,500 requests), one to two minutes on two shared cores with
 the runtime's start. A first failure of each operation and pass is kept, with its curl."""
 
 from __future__ import annotations
