@@ -55,7 +55,7 @@ S = OrderStatus
 
 SHOWS_ETA = ON_ITS_WAY
 MAX_DOTS = 12
-PROOF_FIELDS = {"received_by": None, "safe_place": None, "photo_url": None}
+PROOF_FIELDS = {"handed_over": None, "received_by": None, "safe_place": None, "photo_url": None}
 REFRESH_S = 10  # how often the page's script asks for the status again
 # What the page's requests tell other sites of where they come from: the origin only. Amazon
 # Location's map key accepts only requests referred by the tracking site, so "no-referrer"
@@ -492,9 +492,11 @@ def page_context(
             "source": f"../v1/track/{order.tracking_code}",
             "every": REFRESH_S,
             # The twin says the same version while the page would show the same; a final
-            # status has nothing more to wait for.
+            # status has nothing more to wait for (a split order's: every shipment's, which
+            # the page lists too).
             "version": tracking.public()["version"],
-            "final": order.status in TERMINAL,
+            "final": order.status in TERMINAL
+            and all(status in TERMINAL for _, status in tracking.shipments),
         },
         "script": refresh_script(),
         "eta": eta,

@@ -60,18 +60,21 @@ class ProofViews:
         return f"{parts.scheme}://{parts.netloc}"
 
     def for_customer(self, order: Order) -> dict[str, Any] | None:
-        """What the customer's tracking page shows of the proof: who received it (their first
-        name: a public view carries no last name), the photo and the safe place; never the GPS
-        fix or the signature."""
+        """What the customer's tracking page shows of the proof: that it was handed over and,
+        when it was the customer, their first name (a public view carries no last name, and
+        never the name of a neighbour who took it in), the photo and the safe place; never the
+        GPS fix or the signature."""
         if order.status is not OrderStatus.DELIVERED:
             return None
         proof = self._records.get_proof(order.order_id)
-        received_by = first_name(proof.recipient_name) if proof is not None else None
-        if proof is None or not (proof.photo_key or proof.safe_place or received_by):
+        handed = proof is not None and first_name(proof.recipient_name) is not None
+        if proof is None or not (proof.photo_key or proof.safe_place or handed):
             return None
         shown: dict[str, Any] = {}
-        if received_by:
-            shown["received_by"] = received_by
+        if handed:
+            shown["handed_over"] = True
+            if (received_by := customer_named(order, proof.recipient_name)) is not None:
+                shown["received_by"] = received_by
         if proof.safe_place:
             shown["safe_place"] = proof.safe_place
         if proof.photo_key:
@@ -83,3 +86,12 @@ def first_name(name: str | None) -> str | None:
     """The first word of a recipient's name as the driver typed it (None for none)."""
     words = (name or "").split()
     return words[0] if words else None
+
+
+def customer_named(order: Order, recipient: str | None) -> str | None:
+    """The customer's first name when the driver's recipient begins with it ("Grace" or "Grace
+    Hopper" for Grace Hopper); None for anyone else or a surname alone ("Hopper", "Mrs
+    Hopper"): what the driver typed is never shown, only what the customer gave us."""
+    said = first_name(recipient)
+    own = order.customer.first_name
+    return own if said is not None and own and said.casefold() == own.casefold() else None

@@ -135,7 +135,12 @@ class PublicShipment(_Shown):
 
 
 class PublicProof(_Shown):
-    received_by: str | None = Field(default=None, description="the recipient's first name")
+    handed_over: bool | None = Field(
+        default=None, description="true: handed to someone at the door (not left)"
+    )
+    received_by: str | None = Field(
+        default=None, description="the customer's first name, when it was they who took it"
+    )
     safe_place: str | None = None
     photo_url: str | None = Field(default=None, json_schema_extra={"format": "uri"})
 
@@ -249,6 +254,10 @@ def version_of(view: Mapping[str, Any]) -> str:
     steady = dict(view)
     if "proof" in steady and "photo_url" in steady["proof"]:
         steady["proof"] = steady["proof"] | {"photo_url": True}
+    if "van" in steady:
+        # Each ping moves the fix's time, but the page shows only the (rounded) position: a
+        # van standing still asks no page of anyone.
+        steady["van"] = {k: v for k, v in steady["van"].items() if k != "at"}
     steady.pop("version", None)
     text = json.dumps(steady, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -261,7 +261,7 @@ def test_the_wrong_parcel_at_the_door_changes_nothing_and_the_proof_reads_back(
     photo_src = page.text.split('id="proof-photo" src="')[1].split('"')[0].replace("&amp;", "&")
     assert requests.get(photo_src, timeout=30).content == JPEG
     public = requests.get(runtime.url(f"/v1/track/{first['tracking_code']}"), timeout=30).json()
-    assert set(public["proof"]) == {"received_by", "photo_url", "safe_place"}
+    assert set(public["proof"]) == {"handed_over", "received_by", "photo_url", "safe_place"}
     assert public["proof"]["received_by"] == "Grace"
     assert "Hopper" not in str(public)
 

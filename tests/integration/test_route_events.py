@@ -4,12 +4,15 @@ live ETAs that tell a customer once when the van is running late."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.api.replies import RouteEventOut
 from chalicelib.dispatch.driver_tokens import DriverTokens, expiry_of
 from chalicelib.dispatch.eta import ORDER_ETA_SHARE, ORDER_ETA_STEP
 from chalicelib.domain.errors import (
@@ -31,7 +34,22 @@ from tests.integration.test_dispatch import order, outbox_types, place, run_to_e
 
 __all__ = ["sfn"]  # the module's workflow fixture, shared
 
-pytestmark = pytest.mark.usefixtures("aws")
+pytestmark = pytest.mark.usefixtures("aws", "answered_as_documented")
+
+
+@pytest.fixture
+def answered_as_documented(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every result these tests get from the service is one the driver API can answer: its
+    reply model takes it whole (a field it does not name would be a 500) and sends it back
+    unchanged, its nulls included."""
+    record = RouteEventService.record
+
+    def answered(self: RouteEventService, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = record(self, *args, **kwargs)
+        assert RouteEventOut.of(result).body() == json.loads(json.dumps(result))
+        return result
+
+    monkeypatch.setattr(RouteEventService, "record", answered)
 
 
 def now(minutes: float = 0) -> str:

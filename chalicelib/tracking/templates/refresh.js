@@ -161,6 +161,7 @@
         attributionControl: { compact: true }
       });
       map.on("load", function () {
+        if (broken) { map.remove(); map = null; return; }  // failed before it drew: the sketch
         var now = features();
         layers(now ? now.shown : { type: "FeatureCollection", features: [] });
         drawn = true;

@@ -78,6 +78,7 @@ def test_the_merchant_reads_all_of_the_proof_and_the_customer_the_photo_and_plac
 
     customer = views.for_customer(order)
     assert customer == {
+        "handed_over": True,
         "received_by": "Ada",
         "safe_place": "porch",
         "photo_url": signer.read_url(proof.photo_key, 300),
@@ -87,19 +88,27 @@ def test_the_merchant_reads_all_of_the_proof_and_the_customer_the_photo_and_plac
         ProofViews(Records(), signer).for_merchant(order)
 
 
-def test_the_customer_reads_who_received_it_by_first_name_even_with_nothing_else() -> None:
-    order = replace(an_order(), status=OrderStatus.DELIVERED)
+def test_the_customer_reads_their_own_first_name_and_nobody_elses_name() -> None:
+    order = replace(an_order(), status=OrderStatus.DELIVERED)  # for Ada Lovelace
     only_a_name = Proof(
         order.order_id,
         "rte_1_000",
         "2026-01-01T10:00:00.000Z",
         labels_scanned=labels_of(order),
-        recipient_name="  Grace   Hopper ",
+        recipient_name="  ada   Lovelace ",
     )
-    views = ProofViews(Records(only_a_name), Signer())
-    assert views.for_customer(order) == {"received_by": "Grace"}, "no last name, ever"
-    blank = replace(only_a_name, recipient_name="   ")
-    assert ProofViews(Records(blank), Signer()).for_customer(order) is None, "nothing to show"
+
+    def shown(recipient: str) -> dict[str, object] | None:
+        proof = replace(only_a_name, recipient_name=recipient)
+        return ProofViews(Records(proof), Signer()).for_customer(order)
+
+    # The customer's own first name as they gave it, whatever the driver's spelling or surname.
+    assert shown("  ada   Lovelace ") == {"handed_over": True, "received_by": "Ada"}
+    assert shown("Ada") == {"handed_over": True, "received_by": "Ada"}
+    # A surname alone, a title, a neighbour: handed over, and no name of anyone's shown.
+    for typed in ("Lovelace", "Mrs Lovelace", "Lovelace, Ada", "Grace Hopper (next door)"):
+        assert shown(typed) == {"handed_over": True}, typed
+    assert shown("   ") is None, "nothing to show"
 
 
 def test_the_photo_origin_is_where_the_store_presigns_and_nothing_is_read() -> None:

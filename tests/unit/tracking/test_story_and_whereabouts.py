@@ -339,6 +339,8 @@ def test_the_page_and_its_twin_carry_one_version_that_moves_only_with_what_is_sh
     assert live is not None and "data-final" not in live.group(0)
     moved = replace(tracking, van=replace(tracking.van, lat=51.6))  # type: ignore[type-var]
     assert moved.public()["version"] != twin["version"], "the van moved"
+    later = replace(tracking, van=replace(tracking.van, at="2099-01-01T00:00:00Z"))  # type: ignore[type-var]
+    assert later.public()["version"] == twin["version"], "a ping where it stood: nothing to show"
     closer = replace(tracking, stops_before=0)
     assert closer.public()["version"] != twin["version"], "a stop fewer"
     assert replace(tracking).public()["version"] == twin["version"], "same state, same version"
@@ -351,3 +353,20 @@ def test_the_page_and_its_twin_carry_one_version_that_moves_only_with_what_is_sh
         r'<section class="card" id="live"[^>]*>', page.render_page(delivered, base_url=BASE)
     )
     assert done is not None and " data-final" in done.group(0), "final: the script stops asking"
+    # A split order's page lists its other shipments: it asks on while one of them moves.
+    split = replace(delivered, shipments=(("AAA", S.DELIVERED), ("BBB", S.OUT_FOR_DELIVERY)))
+    asking = re.search(
+        r'<section class="card" id="live"[^>]*>', page.render_page(split, base_url=BASE)
+    )
+    assert asking is not None and "data-final" not in asking.group(0)
+    all_done = replace(split, shipments=(("AAA", S.DELIVERED), ("BBB", S.DELIVERED)))
+    assert " data-final" in page.render_page(all_done, base_url=BASE)
+
+
+def test_a_proof_handed_to_someone_not_named_says_so_and_names_nobody() -> None:
+    order = an_order_with_distinctive_pii(status=S.DELIVERED)
+    delivered = [event("11:00", S.DELIVERED, "order.delivered")]
+    html = page.render_page(
+        page.Tracking(order, delivered, proof={"handed_over": True}), base_url=BASE
+    )
+    assert 'id="received-by">Handed over at the door<' in html
