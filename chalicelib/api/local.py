@@ -12,6 +12,21 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib import bootstrap, jobs
 from chalicelib.api.http import json_response, parse_body, route
+from chalicelib.api.local_replies import (
+    CarrierRequestsOut,
+    CarrierStatusSentOut,
+    CheckoutCompletedOut,
+    CheckoutSessionOut,
+    DispatchFaultsOut,
+    DispatchTickOut,
+    OutboxOut,
+    RunStoppedOut,
+    ScheduledRunOut,
+    SendGridScriptOut,
+    StripeRequestsOut,
+    ThrottleOut,
+    VendorOutageOut,
+)
 from chalicelib.carriers.ports import CARRIERS as CARRIER_NAMES
 from chalicelib.config import settings
 from chalicelib.domain.errors import NotFound
@@ -163,7 +178,7 @@ def local_blueprint(
 
     @route(local, "/local/outbox", methods=["GET"])
     def outbox() -> Any:
-        return json_response({"messages": captured_messages()})
+        return json_response(OutboxOut(messages=captured_messages()).body())
 
     @route(local, "/local/vendors/sendgrid/script", methods=["POST"])
     def script_sendgrid() -> Any:
@@ -171,7 +186,7 @@ def local_blueprint(
         to watch throttling and outages being retried, by hand or from a test."""
         body = parse_body(local.current_request, VendorScriptIn)
         sendgrid.script(body.statuses)
-        return json_response({"scripted": body.statuses})
+        return json_response(SendGridScriptOut(scripted=body.statuses).body())
 
     @route(local, "/local/vendors/{vendor}/outage", methods=["POST"])
     def vendor_outage(vendor: str) -> Any:
@@ -185,7 +200,8 @@ def local_blueprint(
             raise UnknownVendorError(
                 f"no local stand-in for {vendor!r}; one of {', '.join(outages.vendors)}"
             ) from None
-        return json_response({"vendor": vendor, "status": body.status, "seconds": body.seconds})
+        outage = VendorOutageOut(vendor=vendor, status=body.status, seconds=body.seconds)
+        return json_response(outage.body())
 
     def _stripe() -> StripeStandIn:
         if stripe is None:
@@ -195,7 +211,7 @@ def local_blueprint(
     @route(local, "/local/stripe/requests", methods=["GET"])
     def stripe_requests() -> Any:
         """Every call the Stripe stand-in received, whatever it answered."""
-        return json_response({"requests": _stripe().requests()})
+        return json_response(StripeRequestsOut(requests=_stripe().requests()).body())
 
     @route(local, "/local/stripe/checkout/sessions/{session_id}/complete", methods=["POST"])
     def complete_checkout(session_id: str) -> Any:
@@ -215,7 +231,7 @@ def local_blueprint(
             return json_response(
                 {"error": {"code": "stripe_refused", "message": str(exc)}}, status=exc.status
             )
-        return json_response(done)
+        return json_response(CheckoutCompletedOut.model_validate(done).body())
 
     @route(local, "/local/stripe/checkout/sessions/{session_id}/expire", methods=["POST"])
     def expire_checkout(session_id: str) -> Any:
@@ -223,11 +239,12 @@ def local_blueprint(
         from chalicelib.local.stripe_fake import StripeError  # local stage only
 
         try:
-            return json_response(_stripe().expire(session_id))
+            session = _stripe().expire(session_id)
         except StripeError as exc:
             return json_response(
                 {"error": {"code": "stripe_refused", "message": str(exc)}}, status=exc.status
             )
+        return json_response(CheckoutSessionOut.model_validate(session).body())
 
     @route(local, "/local/aws/throttle", methods=["POST"])
     def throttle_dynamodb() -> Any:
@@ -238,7 +255,9 @@ def local_blueprint(
         if throttle is None:
             raise NotFound("this runtime has no DynamoDB throttle switch")
         throttle.throttle(body.table, body.seconds, body.rate)
-        return json_response(body.model_dump())
+        return json_response(
+            ThrottleOut(table=body.table, seconds=body.seconds, rate=body.rate).body()
+        )
 
     @route(local, "/local/schedules/{name}", methods=["POST"])
     def run_schedule(name: str) -> Any:
@@ -249,37 +268,41 @@ def local_blueprint(
             raise NotFound(f"no scheduled function {name}; one of {', '.join(jobs.SCHEDULED)}")
         body = parse_body(local.current_request, ScheduledRunIn, optional=True)
         result = job(body.time or datetime.now(UTC))
-        return json_response({"function": name, "result": result})
+        return json_response(ScheduledRunOut(function=name, result=result).body())
 
     @route(local, "/local/depots/{depot_id}/tick", methods=["POST"])
     def dispatch_tick(depot_id: str) -> Any:
         """A depot's wave or rolling schedule fired now: what its Scheduler target does
         (a wave starts a run; a rolling tick only once enough orders wait)."""
         body = parse_body(local.current_request, TickIn)
-        return json_response(bootstrap.dispatch().tick(depot_id, body.trigger))
+        tick = bootstrap.dispatch().tick(depot_id, body.trigger)
+        return json_response(DispatchTickOut.model_validate(tick).body())
 
     @route(local, "/local/dispatch/faults", methods=["POST"])
     def inject_dispatch_fault() -> Any:
         """Make the dispatch workflow's runs meet a fault until cleared (local/dispatch_faults)."""
         body = parse_body(local.current_request, DispatchFaultIn)
         dispatch_faults.inject(None, body.fault)
-        return json_response({"faults": dispatch_faults.injected()})
+        return json_response(DispatchFaultsOut(faults=dispatch_faults.injected()).body())
 
     @route(local, "/local/dispatch/faults", methods=["DELETE"])
     def clear_dispatch_faults() -> Any:
         dispatch_faults.clear()
-        return json_response({"faults": dispatch_faults.injected()})
+        return json_response(DispatchFaultsOut(faults=dispatch_faults.injected()).body())
 
     @route(local, "/local/dispatch-runs/{run_id}/stop", methods=["POST"])
     def stop_dispatch_run(run_id: str) -> Any:
         """Stop a run's execution as its timeout or an operator would: no Catch runs (the
         reaper, POST /local/schedules/dispatch_reaper, releases it)."""
-        return json_response({"run_id": run_id, "status": dispatch_faults.stop_execution(run_id)})
+        stopped = RunStoppedOut(run_id=run_id, status=dispatch_faults.stop_execution(run_id))
+        return json_response(stopped.body())
 
     @route(local, "/local/carriers/requests", methods=["GET"])
     def carrier_requests() -> Any:
         """Every call the partner carriers' stand-ins received, oldest first."""
-        return json_response({"requests": carriers.received() if carriers else []})
+        return json_response(
+            CarrierRequestsOut(requests=carriers.received() if carriers else []).body()
+        )
 
     @route(local, "/local/carriers/{carrier}/deliveries/{job_id}/status", methods=["POST"])
     def carrier_status(carrier: str, job_id: str) -> Any:
@@ -296,7 +319,9 @@ def local_blueprint(
             )
         except UnknownJob:
             raise NotFound(f"the {carrier} stand-in has no delivery {job_id}") from None
-        return json_response({"carrier": carrier, "job_id": job_id, "answers": answers})
+        return json_response(
+            CarrierStatusSentOut(carrier=carrier, job_id=job_id, answers=answers).body()
+        )
 
     return local
 

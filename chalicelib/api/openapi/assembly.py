@@ -86,6 +86,8 @@ def document() -> dict[str, Any]:
     for audience in AUDIENCES:
         audience.add_schemas(schemas)
     add_reply(schemas, OpenApiDocumentOut)
+    if settings().is_local:
+        local.add_schemas(schemas)
     schemas["Error"] = ERROR_SCHEMA
     return {
         "openapi": "3.1.0",

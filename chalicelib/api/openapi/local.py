@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import jobs
-from chalicelib.api.openapi.components import op
+from chalicelib.api.local_replies import LOCAL_REPLIES
+from chalicelib.api.openapi.components import add_reply, op
 
 
 def paths() -> dict[str, dict[str, Any]]:
@@ -16,6 +17,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Email and SMS the local runtime captured",
                 None,
                 {"200": "messages"},
+                replies={"200": "OutboxOut"},
                 tags=("local",),
             )
         },
@@ -24,6 +26,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The local SendGrid's next answers, e.g. {statuses: [429, 202]}",
                 None,
                 {"200": "scripted", "422": "invalid"},
+                replies={"200": "SendGridScriptOut"},
                 tags=("local",),
             )
         },
@@ -35,6 +38,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "(shopify so far) is 404 unknown_vendor",
                 None,
                 {"200": "{vendor, status, seconds}", "404": "unknown_vendor", "422": "invalid"},
+                replies={"200": "VendorOutageOut"},
                 tags=("local",),
             )
         },
@@ -44,6 +48,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "params, idempotency_key, at}]}",
                 None,
                 {"200": "requests"},
+                replies={"200": "StripeRequestsOut"},
                 tags=("local",),
             )
         },
@@ -54,6 +59,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "times) to POST /v1/webhooks/stripe -> {event_id, session, webhook: [answers]}",
                 None,
                 {"200": "completed", "400": "not open", "404": "no such session"},
+                replies={"200": "CheckoutCompletedOut"},
                 tags=("local",),
             )
         },
@@ -62,6 +68,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Abandon a test Checkout session: it expires, nothing is paid",
                 None,
                 {"200": "the session", "404": "no such session"},
+                replies={"200": "CheckoutSessionOut"},
                 tags=("local",),
             )
         },
@@ -71,6 +78,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "method, path, body, at, status}]}",
                 None,
                 {"200": "requests"},
+                replies={"200": "CarrierRequestsOut"},
                 tags=("local",),
             )
         },
@@ -84,6 +92,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such carrier or delivery",
                     "422": "invalid",
                 },
+                replies={"200": "CarrierStatusSentOut"},
                 tags=("local",),
             )
         },
@@ -97,6 +106,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     "404": "no such depot",
                     "422": "invalid",
                 },
+                replies={"200": "DispatchTickOut"},
                 tags=("local",),
             )
         },
@@ -106,12 +116,14 @@ def paths() -> dict[str, dict[str, Any]]:
                 "commit_crash_halfway|finish_crash|stuck_run}",
                 None,
                 {"200": "{faults} in force", "422": "no such fault"},
+                replies={"200": "DispatchFaultsOut"},
                 tags=("local",),
             ),
             "delete": op(
                 "Clear every dispatch fault (stuck tasks let go)",
                 None,
                 {"200": "{faults: []}"},
+                replies={"200": "DispatchFaultsOut"},
                 tags=("local",),
             ),
         },
@@ -121,6 +133,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "POST /local/schedules/dispatch_reaper, releases it)",
                 None,
                 {"200": "{run_id, status}", "404": "no execution of that run"},
+                replies={"200": "RunStoppedOut"},
                 tags=("local",),
             )
         },
@@ -131,6 +144,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "for {seconds}",
                 None,
                 {"200": "{table, seconds, rate}", "404": "no throttle switch", "422": "invalid"},
+                replies={"200": "ThrottleOut"},
                 tags=("local",),
             )
         },
@@ -140,7 +154,13 @@ def paths() -> dict[str, dict[str, Any]]:
                 "optionally as of {time}: e.g. the locker sweep three days ahead",
                 None,
                 {"200": "{function, result}", "404": "no such function", "422": "invalid"},
+                replies={"200": "ScheduledRunOut"},
                 tags=("local",),
             )
         },
     }
+
+
+def add_schemas(schemas: dict[str, Any]) -> None:
+    """The local hooks' answers (api/local_replies.py): in the local stage's document only."""
+    add_reply(schemas, *LOCAL_REPLIES)
