@@ -15,5 +15,11 @@ def assembly(tmp_path_factory: pytest.TempPathFactory) -> CloudAssembly:
 
 
 @pytest.fixture(params=STAGES)
-def template(request: pytest.FixtureRequest, assembly: CloudAssembly) -> dict[str, Any]:
-    return assembly.template(request.param)
+def stage(request: pytest.FixtureRequest) -> str:
+    """Each stage the app deploys (a test asking for it, or its template, runs once per stage)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def template(assembly: CloudAssembly, stage: str) -> dict[str, Any]:
+    return assembly.template(stage)

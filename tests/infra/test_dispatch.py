@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.dispatch import workflow
@@ -31,16 +30,6 @@ STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 TICK = "dispatch_tick"
 DRIVER_TOKEN_SECRET = "lastmile/platform/driver-token-key"
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
-
-
-@pytest.fixture(params=STAGES)
-def stage(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def template(assembly: CloudAssembly, stage: str) -> dict[str, Any]:
-    return assembly.template(stage)
 
 
 DISPATCH_BUCKET = "DispatchBucket"  # its fixed logical id (the lake has a bucket of its own)

@@ -7,24 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from chalicelib.forecasting import FORECASTER, FORECASTER_HANDLER
-from tests.infra.cloud_assembly import STAGES, CloudAssembly
 from tests.infra.templates import FUNCTION, as_list, get_att_arn, resources, statements_for
 from tests.infra.test_dispatch import lambda_statements, optimiser_id, role_of
 
 FORECASTER_ID = "Forecaster"
-
-
-@pytest.fixture(params=STAGES)
-def stage(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def template(assembly: CloudAssembly, stage: str) -> dict[str, Any]:
-    return assembly.template(stage)
 
 
 def test_the_forecaster_runs_the_optimisers_package_with_its_own_handler(

@@ -7,29 +7,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from chalicelib.labels.function import (
     RENDERER,
     RENDERER_HANDLER,
     RENDERER_MEMORY_MB,
     RENDERER_TIMEOUT_S,
 )
-from tests.infra.cloud_assembly import STAGES, CloudAssembly
 from tests.infra.templates import FUNCTION, LAMBDA, as_list, get_att_arn, resources, statements_for
 from tests.infra.test_dispatch import lambda_statements, optimiser_id, role_of
 
 RENDERER_ID = "LabelRenderer"
-
-
-@pytest.fixture(params=STAGES)
-def stage(request: pytest.FixtureRequest) -> str:
-    return request.param
-
-
-@pytest.fixture
-def template(assembly: CloudAssembly, stage: str) -> dict[str, Any]:
-    return assembly.template(stage)
 
 
 def test_the_renderer_runs_the_optimisers_package_with_its_own_handler(
