@@ -36,6 +36,7 @@ from .alarms import (
     state_machine_alarms,
 )
 from .optimiser import optimiser_function, optimiser_package
+from .removal import removal_for
 
 # The Chalice lambda_function that the depots' schedules invoke: {depot_id, trigger}.
 TICK_FUNCTION = workflow.TICK
@@ -78,7 +79,7 @@ class Dispatch(Construct):
         self._topic = alarm_topic
         # The named resources (a retained one would block a new stack of the same stage) go
         # with a dev stack; prod keeps them.
-        removal = RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY
+        removal = removal_for(stage)
 
         self.state_machine_name = f"lastmile-{stage}-{workflow.STATE_MACHINE_NAME}"
         self.tick_function_name = f"lastmile-{stage}-{TICK_FUNCTION}"

@@ -22,6 +22,7 @@ from constructs import Construct
 from chalicelib.analytics.lake import COLUMNS, KINDS, PREFIX
 
 from .dispatch import _fix_logical_id, _redundant_role_dependency
+from .removal import removal_for
 
 RESULTS_PREFIX = "athena-results/"
 RESULTS_DAYS = 30  # query results are for reading now, not for keeping
@@ -69,7 +70,7 @@ class Lake(Construct):
     ) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
-        removal = RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY
+        removal = removal_for(stage)
         self.bucket = s3.Bucket(
             self,
             "Bucket",

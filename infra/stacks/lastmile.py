@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, CfnParameter, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as _lambda
 from aws_cdk import aws_sns as sns
@@ -28,6 +28,7 @@ from .labels import LABELS
 from .lake import Lake
 from .lockers import Lockers
 from .packaged_function import PackagedFunction
+from .removal import removal_for
 from .tables import build_tables
 from .tracking_map import TrackingMap
 
@@ -106,7 +107,7 @@ class LastmileStack(Stack):
             spec=LABELS,
             stage=stage,
             package=self.dispatch.package,
-            log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
+            log_removal=removal_for(stage),
         )
         # The forecast: its own function on the optimiser's package (numpy), the same way.
         self.forecasting = PackagedFunction(
@@ -115,7 +116,7 @@ class LastmileStack(Stack):
             spec=FORECASTING,
             stage=stage,
             package=self.dispatch.package,
-            log_removal=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
+            log_removal=removal_for(stage),
         )
         # The pickup-code key and the lockers' alarms, in the same two steps.
         self.lockers = Lockers(

@@ -7,7 +7,7 @@ Built in two steps around the Chalice app, as Dispatch is: `Lockers(...)` first,
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, RemovalPolicy
+from aws_cdk import CfnResource
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from chalice.cdk import Chalice
@@ -15,6 +15,7 @@ from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
 from .alarms import KIOSK_LOCKOUTS, PICKUP_CODE_CLASHES, app_metric_alarm, lambda_errors_alarm
+from .removal import removal_for
 
 SWEEP_FUNCTION = "locker_sweep"  # app.py's @app.schedule
 
@@ -45,7 +46,7 @@ class Lockers(Construct):
             generate_secret_string=secretsmanager.SecretStringGenerator(
                 password_length=64, exclude_punctuation=True
             ),
-            removal_policy=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
+            removal_policy=removal_for(stage),
         )
         # A named resource keeps its logical id whatever the construct tree becomes.
         child = self.pickup_code_key.node.default_child

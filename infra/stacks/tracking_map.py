@@ -4,11 +4,13 @@ where the app reads it (bootstrap.map_tiles); the page falls back to its sketch 
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Fn, RemovalPolicy, SecretValue, Stack
+from aws_cdk import CfnResource, Fn, SecretValue, Stack
 from aws_cdk import aws_location as location
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
+
+from .removal import removal_for
 
 # The construct id of the function CDK's AwsCustomResource runs its SDK calls in (one a stack).
 PROVIDER_ID = "AWS679f53fac002430cb0da5b7982bd2287"
@@ -76,7 +78,7 @@ class TrackingMap(Construct):
             secret_name=self.secret_name,
             description="The tracking page's Amazon Location API key (maps only)",
             secret_string_value=SecretValue.resource_attribute(described.get_response_field("Key")),
-            removal_policy=RemovalPolicy.RETAIN if stage == "prod" else RemovalPolicy.DESTROY,
+            removal_policy=removal_for(stage),
         )
         child = self.secret.node.default_child
         assert isinstance(child, CfnResource)
