@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, raw_body, route
-from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
+from chalicelib.api.paging import ListQuery, list_query, read_page
 from chalicelib.api.replies import (
     DepotCreated,
     DepotOut,
@@ -253,14 +253,9 @@ OPERATOR = "operator"  # whose the operator's lists are (a cursor is sealed to i
 def list_depots() -> Any:
     _authorise()
     query = list_query(admin.current_request, ListQuery)
-    page = bootstrap.accounts().depots_page(
-        limit=query.limit, start=start_key(query, "depots", OPERATOR)
-    )
+    depots, cursor = read_page(query, "depots", OPERATOR, bootstrap.accounts().depots_page)
     return json_response(
-        DepotsPage(
-            items=[DepotOut.of(d) for d in page.items],
-            next_cursor=next_cursor(query, "depots", OPERATOR, page.last_key),
-        ).body()
+        DepotsPage(items=[DepotOut.of(d) for d in depots], next_cursor=cursor).body()
     )
 
 
@@ -275,15 +270,16 @@ def list_dispatch_runs(depot_id: str) -> Any:
     """The depot's dispatch runs, newest first."""
     _authorise()
     query = list_query(admin.current_request, ListQuery)
-    name = f"runs:{depot_id}"
-    page = bootstrap.dispatch().runs_of_depot(
-        depot_id, limit=query.limit, start=start_key(query, name, OPERATOR)
+    runs, cursor = read_page(
+        query,
+        f"runs:{depot_id}",
+        OPERATOR,
+        lambda *, limit, start: bootstrap.dispatch().runs_of_depot(
+            depot_id, limit=limit, start=start
+        ),
     )
     return json_response(
-        DispatchRunsPage(
-            items=[RunSummaryOut.of(r) for r in page.items],
-            next_cursor=next_cursor(query, name, OPERATOR, page.last_key),
-        ).body()
+        DispatchRunsPage(items=[RunSummaryOut.of(r) for r in runs], next_cursor=cursor).body()
     )
 
 
@@ -291,14 +287,9 @@ def list_dispatch_runs(depot_id: str) -> Any:
 def list_merchants() -> Any:
     _authorise()
     query = list_query(admin.current_request, ListQuery)
-    page = bootstrap.accounts().merchants_page(
-        limit=query.limit, start=start_key(query, "merchants", OPERATOR)
-    )
+    merchants, cursor = read_page(query, "merchants", OPERATOR, bootstrap.accounts().merchants_page)
     return json_response(
-        MerchantsPage(
-            items=[MerchantOut.of(m) for m in page.items],
-            next_cursor=next_cursor(query, "merchants", OPERATOR, page.last_key),
-        ).body()
+        MerchantsPage(items=[MerchantOut.of(m) for m in merchants], next_cursor=cursor).body()
     )
 
 

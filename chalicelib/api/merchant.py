@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
-from chalicelib.api.paging import ListQuery, list_query, next_cursor, start_key
+from chalicelib.api.paging import ListQuery, list_query, read_page
 from chalicelib.api.replies import (
     BrandReply,
     NotificationPreferencesOut,
@@ -98,12 +98,16 @@ def list_orders() -> Any:
     merchant = _merchant()
     query = list_query(merchant_api.current_request, OrdersQuery)
     owner = merchant.merchant_id
-    page = bootstrap.orders().page(
-        merchant, query.to_query(), limit=query.limit, start=start_key(query, "orders", owner)
+    orders, cursor = read_page(
+        query,
+        "orders",
+        owner,
+        lambda *, limit, start: bootstrap.orders().page(
+            merchant, query.to_query(), limit=limit, start=start
+        ),
     )
     base = settings().public_base_url
-    views = [OrderOut.of(o, base) for o in page.items]
-    cursor = next_cursor(query, "orders", owner, page.last_key)
+    views = [OrderOut.of(o, base) for o in orders]
     return json_response(OrdersPage(items=views, orders=views, next_cursor=cursor).body())
 
 
@@ -257,11 +261,13 @@ def list_webhook_endpoints() -> Any:
     """The merchant's endpoints by id, a page at a time (`endpoints` is `items` again)."""
     owner = _merchant().merchant_id
     query = list_query(merchant_api.current_request, ListQuery)
-    page = bootstrap.webhook_endpoints().page(
-        owner, limit=query.limit, start=start_key(query, "webhook-endpoints", owner)
+    endpoints, cursor = read_page(
+        query,
+        "webhook-endpoints",
+        owner,
+        lambda *, limit, start: bootstrap.webhook_endpoints().page(owner, limit=limit, start=start),
     )
-    views = [WebhookEndpointOut.of(e.view()) for e in page.items]
-    cursor = next_cursor(query, "webhook-endpoints", owner, page.last_key)
+    views = [WebhookEndpointOut.of(e.view()) for e in endpoints]
     return json_response(
         WebhookEndpointsPage(items=views, endpoints=views, next_cursor=cursor).body()
     )

@@ -4,13 +4,15 @@ its filters."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib import bootstrap
 from chalicelib.list_cursors import MAX_CURSOR_CHARS, scope_of
 from chalicelib.request_bodies import validation_failed
-from chalicelib.store.paging import Key
+from chalicelib.store.paging import Key, Page
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -44,13 +46,17 @@ def list_query[Q: ListQuery](request: Request, model: type[Q]) -> Q:
         raise validation_failed(exc) from exc
 
 
-def start_key(query: ListQuery, list_name: str, owner: str) -> Key | None:
-    """Where the asked page starts (400 `invalid_cursor` for a cursor not of this list)."""
-    scope = scope_of(list_name, owner, **query.filters())
-    return bootstrap.list_cursors().open(scope, query.cursor)
+class PageReader[T](Protocol):
+    def __call__(self, *, limit: int, start: Key | None) -> Page[T]: ...
 
 
-def next_cursor(query: ListQuery, list_name: str, owner: str, last_key: Key | None) -> str | None:
-    """The cursor of the page after this one, or None after the last."""
+def read_page[T](
+    query: ListQuery, list_name: str, owner: str, fetch: PageReader[T]
+) -> tuple[list[T], str | None]:
+    """The asked page of `owner`'s list (`fetch` reads it from where it starts; 400 `invalid_cursor`
+    for a cursor not of this list, owner and filters), and the cursor of the page after it
+    (None after the last)."""
     scope = scope_of(list_name, owner, **query.filters())
-    return bootstrap.list_cursors().seal(scope, last_key)
+    cursors = bootstrap.list_cursors()
+    page = fetch(limit=query.limit, start=cursors.open(scope, query.cursor))
+    return page.items, cursors.seal(scope, page.last_key)
