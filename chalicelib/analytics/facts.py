@@ -15,21 +15,12 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib.analytics.emissions import g_co2e
+from chalicelib.domain.lifecycle import FAILURE_REASONS
 from chalicelib.domain.times import parse_iso
 
 NONE = "-"  # no merchant (a route's fact) or no vehicle (a customer's or the sweep's)
 DELAY_CAP_S = 90 * 60  # Onfleet: the delay of a late task counts up to 90 minutes
 SERVICE_CAP_S = 30 * 60  # Onfleet: time at a stop counts up to 30 minutes
-FAILURE_REASONS = (
-    "not_home",
-    "no_access",
-    "refused",
-    "damaged",
-    "address_wrong",
-    "unsafe_to_leave",
-    "business_closed",
-    "other",
-)
 RATINGS = (1, 2, 3, 4, 5)
 SHARDS = 4  # a day's cells without a vehicle are spread over this many items (concurrency)
 

@@ -12,11 +12,11 @@ from typing import Any
 from chalicelib.analytics.facts import (
     COUNTERS,
     DELAY_CAP_S,
-    FAILURE_REASONS,
     HISTOGRAMS,
     RATINGS,
     SERVICE_CAP_S,
 )
+from chalicelib.domain.lifecycle import FAILURE_REASONS
 
 GROUPINGS = ("day", "depot", "merchant", "vehicle")
 

@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, route
 from chalicelib.api.replies import ProofUploadOut, RouteEventOut
-from chalicelib.tracking.route_events import FAILURE_REASONS, RouteEvent
+from chalicelib.domain.lifecycle import FAILURE_REASONS
+from chalicelib.tracking.route_events import RouteEvent
 
 driver = Blueprint(__name__)
 

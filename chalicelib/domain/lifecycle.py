@@ -45,6 +45,19 @@ TERMINAL = frozenset(status for status, nxt in ALLOWED.items() if not nxt)
 # Statuses in which the merchant's storefront may still change what is to be delivered.
 EDITABLE = frozenset({S.RECEIVED, S.READY, S.NEEDS_ATTENTION})
 
+# Why a delivery attempt failed, as the driver says (a `failed` event's reason), and as the
+# metrics count failed attempts.
+FAILURE_REASONS = (
+    "not_home",
+    "no_access",
+    "refused",
+    "damaged",
+    "address_wrong",
+    "unsafe_to_leave",
+    "business_closed",
+    "other",
+)
+
 
 def can_move(current: OrderStatus, target: OrderStatus) -> bool:
     return target in ALLOWED[current]

@@ -55,16 +55,6 @@ EVENT_TYPES = (
     "retrieved",
     "location",
 )
-FAILURE_REASONS = (
-    "not_home",
-    "no_access",
-    "refused",
-    "damaged",
-    "address_wrong",
-    "unsafe_to_leave",
-    "business_closed",
-    "other",
-)
 # Where the stop's order goes, the message its customer gets, for the events that serve a stop
 # at a door (a locker's own events go through the locker service: doors, codes).
 SERVING = {
