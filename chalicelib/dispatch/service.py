@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
@@ -265,23 +266,9 @@ class DispatchService:
         except ArtifactMissing:
             return  # failed before its build: it touched no route
         for live in opened:
-            for _ in range(3):
-                route = self._repo.get_route(live.route_id)
-                if route is None:
-                    break
-                changed = live_routes.withdrawn(route, order_ids - set(live.carried), at)
-                if changed is route:
-                    break
-                changed, etas = published(route, changed, datetime.now(UTC))
-                try:
-                    self._repo.replace_route(changed, expected_version=route.version)
-                except ConcurrentUpdate:
-                    continue
-                for order_id, moved in etas.items():
-                    self._repo.set_eta(order_id, route.route_id, moved)
-                break
-            else:
-                raise ConcurrentUpdate(f"route {live.route_id} keeps changing; retry")
+            inserted = order_ids - set(live.carried)
+            withdraw = partial(live_routes.withdrawn, order_ids=inserted, now=at)
+            self._rewrite_route(live.route_id, withdraw)
 
     def _release_lockers(self, run_id: str) -> int:
         """A failed run's locker doors held for its orders, and its retrievals, given back."""
@@ -327,17 +314,23 @@ class DispatchService:
         the locker doors held for it are free again."""
         if self._lockers is not None and order.delivery.locker_id:
             self._lockers.release_reservations(order.delivery.locker_id, order.order_id)
-        if not order.route_id:
-            return
-        for _ in range(3):
-            route = self._repo.get_route(order.route_id)
+        if order.route_id:
+            self._rewrite_route(order.route_id, partial(without_stop, order_id=order.order_id))
+
+    def _rewrite_route(
+        self, route_id: str, change: Callable[[PlannedRoute], PlannedRoute], tries: int = 3
+    ) -> None:
+        """The route as `change` makes it (nothing if it makes none, or the route is gone),
+        written on its version: on a clash read again and changed again, `tries` times. The
+        later stops' live ETAs move on the route; their orders' own by the rule a ping's
+        re-timing follows (only those that moved far enough)."""
+        for _ in range(tries):
+            route = self._repo.get_route(route_id)
             if route is None:
                 return
-            changed = without_stop(route, order.order_id)
+            changed = change(route)
             if changed is route:
                 return
-            # The later stops' live ETAs move up on the route; their orders' own by the rule a
-            # ping's re-timing follows (only those that moved far enough).
             changed, etas = published(route, changed, datetime.now(UTC))
             try:
                 self._repo.replace_route(changed, expected_version=route.version)
@@ -346,7 +339,7 @@ class DispatchService:
             for order_id, moved in etas.items():
                 self._repo.set_eta(order_id, route.route_id, moved)
             return
-        raise ConcurrentUpdate(f"route {order.route_id} keeps changing; retry")
+        raise ConcurrentUpdate(f"route {route_id} keeps changing; retry")
 
 
 @dataclass(frozen=True)
