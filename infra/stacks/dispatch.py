@@ -77,8 +77,6 @@ class Dispatch(Construct):
         stack = Stack.of(self)
         self.stage = stage
         self._topic = alarm_topic
-        # The named resources (a retained one would block a new stack of the same stage) go
-        # with a dev stack; prod keeps them.
         removal = removal_for(stage)
 
         self.state_machine_name = f"lastmile-{stage}-{workflow.STATE_MACHINE_NAME}"
