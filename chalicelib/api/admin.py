@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from chalicelib import bootstrap
 from chalicelib.accounts.service import NewDepot, NewMerchant
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, raw_body, route
-from chalicelib.api.paging import ListQuery, list_query, read_page
+from chalicelib.api.paging import ListQuery, asked_page, list_query
 from chalicelib.api.replies import (
     DepotCreated,
     DepotOut,
@@ -253,7 +253,7 @@ OPERATOR = "operator"  # whose the operator's lists are (a cursor is sealed to i
 def list_depots() -> Any:
     _authorise()
     query = list_query(admin.current_request, ListQuery)
-    depots, cursor = read_page(query, "depots", OPERATOR, bootstrap.accounts().depots_page)
+    depots, cursor = asked_page(query, "depots", OPERATOR, bootstrap.accounts().depots_page)
     return json_response(
         DepotsPage(items=[DepotOut.of(d) for d in depots], next_cursor=cursor).body()
     )
@@ -270,7 +270,7 @@ def list_dispatch_runs(depot_id: str) -> Any:
     """The depot's dispatch runs, newest first."""
     _authorise()
     query = list_query(admin.current_request, ListQuery)
-    runs, cursor = read_page(
+    runs, cursor = asked_page(
         query,
         f"runs:{depot_id}",
         OPERATOR,
@@ -287,7 +287,8 @@ def list_dispatch_runs(depot_id: str) -> Any:
 def list_merchants() -> Any:
     _authorise()
     query = list_query(admin.current_request, ListQuery)
-    merchants, cursor = read_page(query, "merchants", OPERATOR, bootstrap.accounts().merchants_page)
+    accounts = bootstrap.accounts()
+    merchants, cursor = asked_page(query, "merchants", OPERATOR, accounts.merchants_page)
     return json_response(
         MerchantsPage(items=[MerchantOut.of(m) for m in merchants], next_cursor=cursor).body()
     )

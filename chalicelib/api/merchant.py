@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chalicelib import bootstrap
 from chalicelib.api.http import bearer, json_response, parse_body, pdf_response, route
-from chalicelib.api.paging import ListQuery, list_query, read_page
+from chalicelib.api.paging import ListQuery, asked_page, list_query
 from chalicelib.api.replies import (
     BrandReply,
     NotificationPreferencesOut,
@@ -98,7 +98,7 @@ def list_orders() -> Any:
     merchant = _merchant()
     query = list_query(merchant_api.current_request, OrdersQuery)
     owner = merchant.merchant_id
-    orders, cursor = read_page(
+    orders, cursor = asked_page(
         query,
         "orders",
         owner,
@@ -261,7 +261,7 @@ def list_webhook_endpoints() -> Any:
     """The merchant's endpoints by id, a page at a time (`endpoints` is `items` again)."""
     owner = _merchant().merchant_id
     query = list_query(merchant_api.current_request, ListQuery)
-    endpoints, cursor = read_page(
+    endpoints, cursor = asked_page(
         query,
         "webhook-endpoints",
         owner,

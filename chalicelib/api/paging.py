@@ -50,7 +50,7 @@ class PageReader[T](Protocol):
     def __call__(self, *, limit: int, start: Key | None) -> Page[T]: ...
 
 
-def read_page[T](
+def asked_page[T](
     query: ListQuery, list_name: str, owner: str, fetch: PageReader[T]
 ) -> tuple[list[T], str | None]:
     """The asked page of `owner`'s list (`fetch` reads it from where it starts; 400 `invalid_cursor`
